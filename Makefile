@@ -1,0 +1,52 @@
+# Two commands do all set-up on a fresh Debian machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Xvfb and GL for Kivy under a virtual screen (tests, headless demo windows); DejaVu has the Sámi and
+# Cyrillic letters receipts need.
+APT_PACKAGES := xvfb xauth libgl1 libegl1 libmtdev1 libgles2 fonts-dejavu-core
+
+.PHONY: demo demo-headless test lint format typecheck system-packages clean
+
+$(STAMP): pyproject.toml
+	@deploy/scripts/ensure-system-packages.sh $(APT_PACKAGES)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[ui,dev]'
+	@touch $(STAMP)
+
+system-packages:
+	@deploy/scripts/ensure-system-packages.sh $(APT_PACKAGES)
+
+# The whole system on its embedded defaults. With a screen: the kiosk window with its simulator panel.
+# Without one (a server, CI): the scripted scenarios, headless.
+demo: $(STAMP)
+	@if [ -n "$$DISPLAY" ]; then \
+		$(BIN)/kiosk demo; \
+	else \
+		echo "No DISPLAY: running the scripted demo scenarios headless (set DISPLAY for the window)."; \
+		$(BIN)/kiosk demo --headless --scenario borrow-return && \
+		$(BIN)/kiosk demo --headless --scenario transit; \
+	fi
+
+demo-headless: $(STAMP)
+	$(BIN)/kiosk demo --headless --scenario borrow-return
+	$(BIN)/kiosk demo --headless --scenario transit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) lint typecheck
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

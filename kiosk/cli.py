@@ -1,0 +1,213 @@
+"""The `kiosk` command: the composition root.
+
+This is the one module of kiosk/ that may import ui/ (lazily, in the commands that open a window).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import ConfigError, StationConfig
+from kiosk.config import load as load_config
+
+
+def _print_json(record: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _workdir(given: str | None) -> Path:
+    if given:
+        return Path(given)
+    # A fresh library every time: the demo starts from the same data and leaves nothing behind.
+    return Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
+
+
+async def _demo_headless(scenario_name: str, workdir: Path) -> int:
+    from datetime import timedelta
+
+    from kiosk.demo import DemoEnvironment
+    from kiosk.scenarios import SCENARIOS, ScenarioFailed
+    from kiosk.session import SessionPolicy
+
+    scenario = SCENARIOS[scenario_name]
+    policy = SessionPolicy(goodbye_time=timedelta(seconds=1))
+    async with DemoEnvironment(workdir, policy=policy) as env:
+        assert env.station is not None
+        env.station.add_observer(_print_json)
+        try:
+            summary = await scenario(env)
+        except (TimeoutError, ScenarioFailed) as error:
+            summary = {
+                "scenario": scenario_name,
+                "ok": False,
+                "error": str(error) or "timed out",
+                "screen": env.station.screen.name.value,
+            }
+    _print_json({"kind": "summary", **summary})
+    return 0 if summary.get("ok") else 1
+
+
+async def _demo_window(workdir: Path, fullscreen: bool) -> int:
+    from kiosk.demo import DemoEnvironment
+    from ui.app import KioskApp
+
+    async with DemoEnvironment(workdir) as env:
+        assert env.station is not None
+        print(f"Demo library system on 127.0.0.1:{env.ils.port}; receipts in {workdir / 'receipts'}")
+        app = KioskApp(env.station, demo=env, fullscreen=fullscreen)
+        await app.async_run(async_lib="asyncio")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    workdir = _workdir(args.workdir)
+    if args.headless:
+        if not args.scenario:
+            print("kiosk demo --headless needs --scenario (one of: borrow-return, transit)", file=sys.stderr)
+            return 2
+        return asyncio.run(_demo_headless(args.scenario, workdir))
+    return asyncio.run(_demo_window(workdir, args.fullscreen))
+
+
+def cmd_demo_ils(args: argparse.Namespace) -> int:
+    from server_api.demo_ils.server import DemoIls
+
+    from server_api.demo_ils import data as demo_data
+
+    async def serve() -> None:
+        db = Path(args.db) if args.db else None
+        async with DemoIls(db_path=db, host=args.host, port=args.port) as ils:
+            user, password = demo_data.KIOSK_LOGIN
+            print(f"Demo library system (SIP2) listening on {args.host}:{ils.port}", flush=True)
+            print(
+                f"SIP2 login: user {user!r}, password {password!r}, location {demo_data.KIOSK_LOCATION!r}",
+                flush=True,
+            )
+            print(f"Demo patron: {demo_data.DEMO_PATRON_ID} (PIN {demo_data.DEMO_PATRON_PIN})", flush=True)
+            await ils.serve_forever()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(Path(args.file))
+        if config.sip2.password_file:
+            config.sip2_password()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: OK (station {config.station.name!r}, SIP2 {config.sip2.host}:{config.sip2.port})")
+    return 0
+
+
+def _station_from_config(config: StationConfig) -> Any:
+    from drivers.printer.file_printer import FilePrinter
+    from drivers.rfid.sim import SimulatedPad
+    from kiosk.station import Station
+    from server_api.sip2.circulation import Sip2Circulation, Sip2Settings
+
+    settings = Sip2Settings(
+        host=config.sip2.host,
+        port=config.sip2.port,
+        user=config.sip2.user,
+        password=config.sip2_password(),
+        location=config.sip2.location,
+        institution=config.sip2.institution,
+        charset=config.sip2.charset,
+        timeout=config.sip2.timeout,
+        error_detection=config.sip2.error_detection,
+    )
+    return Station(
+        circulation=Sip2Circulation(settings),
+        reader=SimulatedPad(),
+        printer=FilePrinter(Path(config.printer.directory)),
+        policy=config.policy(),
+        library_name=config.station.library_name,
+        staff_language=config.station.staff_language,
+        poll_interval=config.rfid.poll_interval,
+        security_attempts=config.rfid.security_attempts,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(Path(args.config))
+        station = _station_from_config(config)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+    async def run() -> None:
+        if args.headless:
+            station.add_observer(_print_json)
+            await station.run()
+            return
+        from ui.app import KioskApp
+
+        await station.start()
+        try:
+            await KioskApp(station, fullscreen=not args.windowed).async_run(async_lib="asyncio")
+        finally:
+            await station.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Library self-service station")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (never PINs or passwords)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="the whole station on demo data and simulated hardware")
+    demo.add_argument("--headless", action="store_true", help="no window: run a scenario, print JSON lines")
+    demo.add_argument("--scenario", choices=["borrow-return", "transit"])
+    demo.add_argument("--workdir", help="keep the demo library's database and receipts here")
+    demo.add_argument("--fullscreen", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+
+    ils = commands.add_parser("demo-ils", help="run the demo library system (SIP2 over TCP) alone")
+    ils.add_argument("--host", default="127.0.0.1")
+    ils.add_argument("--port", type=int, default=6001)
+    ils.add_argument("--db", help="SQLite file (created with demo data if missing); default: in memory")
+    ils.set_defaults(func=cmd_demo_ils)
+
+    run = commands.add_parser("run", help="run a station from its configuration file")
+    run.add_argument("--config", required=True)
+    run.add_argument("--headless", action="store_true", help="no window; print what happens as JSON")
+    run.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    run.set_defaults(func=cmd_run)
+
+    config = commands.add_parser("config", help="configuration tools")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    check = config_commands.add_parser("check", help="validate a configuration file")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_config_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

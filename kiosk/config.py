@@ -1,0 +1,172 @@
+"""The station's configuration: one TOML file, validated with messages a technician can act on.
+
+Every problem names the file, the key and what is wrong ("kiosk.toml: [sip2] port: expected a whole
+number, got 'abc'"), and an unknown key suggests the nearest known one: a typo must never silently fall
+back to a default. Secrets (the SIP2 password) live in their own file, readable only by the kiosk user,
+so the configuration can be shown and shared without leaking them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from kiosk.i18n import LANGUAGES
+from kiosk.session import SessionPolicy
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class StationSection:
+    name: str = "Kiosk"
+    library_name: str = ""
+    language: str = "nb"
+    staff_language: str = "nb"
+
+
+@dataclass(frozen=True)
+class Sip2Section:
+    host: str = "127.0.0.1"
+    port: int = 6001
+    user: str = ""
+    password_file: str = ""
+    institution: str = ""
+    location: str = ""
+    charset: str = "utf-8"
+    timeout: float = 5.0
+    error_detection: bool = True
+
+
+@dataclass(frozen=True)
+class SessionSection:
+    idle_timeout: int = 60
+    idle_warning: int = 20
+    goodbye_time: int = 5
+    max_pin_attempts: int = 3
+    pin_required: bool = True
+    print_staff_slips: bool = True
+
+
+@dataclass(frozen=True)
+class RfidSection:
+    reader: str = "sim"
+    security_attempts: int = 3
+    poll_interval: float = 0.1
+
+
+@dataclass(frozen=True)
+class PrinterSection:
+    kind: str = "file"
+    directory: str = "var/receipts"
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    station: StationSection = field(default_factory=StationSection)
+    sip2: Sip2Section = field(default_factory=Sip2Section)
+    session: SessionSection = field(default_factory=SessionSection)
+    rfid: RfidSection = field(default_factory=RfidSection)
+    printer: PrinterSection = field(default_factory=PrinterSection)
+    source: str = "<defaults>"
+
+    def policy(self) -> SessionPolicy:
+        s = self.session
+        return SessionPolicy(
+            language=self.station.language,
+            idle_timeout=timedelta(seconds=s.idle_timeout),
+            idle_warning=timedelta(seconds=s.idle_warning),
+            goodbye_time=timedelta(seconds=s.goodbye_time),
+            max_pin_attempts=s.max_pin_attempts,
+            pin_required=s.pin_required,
+            print_staff_slips=s.print_staff_slips,
+        )
+
+    def sip2_password(self) -> str:
+        path = self.sip2.password_file
+        if not path:
+            raise ConfigError(
+                f"{self.source}: [sip2] password_file is not set: name the file holding the password"
+            )
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ConfigError(f"{self.source}: [sip2] password_file {path!r}: {error.strerror}") from error
+
+
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("station", "language"): tuple(LANGUAGES),
+    ("station", "staff_language"): tuple(LANGUAGES),
+    ("sip2", "charset"): ("utf-8", "cp850", "iso-8859-1", "ascii"),
+    ("rfid", "reader"): ("sim",),
+    ("printer", "kind"): ("file",),
+}
+
+_TYPE_WORDS = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}
+
+
+def _check_value(where: str, section: str, key: str, expected: Any, value: Any) -> Any:
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if (expected is int and isinstance(value, bool)) or not isinstance(value, expected):
+        raise ConfigError(
+            f"{where}: [{section}] {key}: expected {_TYPE_WORDS.get(expected, expected)}, got {value!r}"
+        )
+    choices = _CHOICES.get((section, key))
+    if choices and value not in choices:
+        raise ConfigError(f"{where}: [{section}] {key}: {value!r} is not one of {', '.join(choices)}")
+    if expected in (int, float) and value < 0:
+        raise ConfigError(f"{where}: [{section}] {key}: must not be negative, got {value!r}")
+    return value
+
+
+def _unknown(where: str, what: str, name: str, known: list[str]) -> ConfigError:
+    near = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {near[0]!r}?)" if near else f" (known: {', '.join(known)})"
+    return ConfigError(f"{where}: unknown {what} {name!r}{hint}")
+
+
+def from_mapping(data: dict[str, Any], source: str = "<mapping>") -> StationConfig:
+    sections = {f.name: f for f in dataclasses.fields(StationConfig) if f.name != "source"}
+    built: dict[str, Any] = {}
+    for section_name, values in data.items():
+        if section_name not in sections:
+            raise _unknown(source, "section", f"[{section_name}]", [f"[{s}]" for s in sections])
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: {section_name} must be a [section] table")
+        section_type = typing.get_type_hints(StationConfig)[section_name]
+        hints = typing.get_type_hints(section_type)
+        checked: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in hints:
+                raise _unknown(source, f"key in [{section_name}]:", key, list(hints))
+            expected = hints[key]
+            if isinstance(expected, types.UnionType):
+                expected = typing.get_args(expected)[0]
+            checked[key] = _check_value(source, section_name, key, expected, value)
+        built[section_name] = section_type(**checked)
+    config = StationConfig(**built, source=source)
+    if config.session.idle_warning >= config.session.idle_timeout:
+        raise ConfigError(f"{source}: [session] idle_warning must be shorter than idle_timeout")
+    return config
+
+
+def load(path: Path) -> StationConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the configuration: {error.strerror}") from error
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from error
+    return from_mapping(data, str(path))
