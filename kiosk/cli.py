@@ -79,9 +79,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_ils(args: argparse.Namespace) -> int:
-    from server_api.demo_ils.server import DemoIls
-
     from server_api.demo_ils import data as demo_data
+    from server_api.demo_ils.server import DemoIls
 
     async def serve() -> None:
         db = Path(args.db) if args.db else None
@@ -93,7 +92,7 @@ def cmd_demo_ils(args: argparse.Namespace) -> int:
                 flush=True,
             )
             print(f"Demo patron: {demo_data.DEMO_PATRON_ID} (PIN {demo_data.DEMO_PATRON_PIN})", flush=True)
-            await ils.serve_forever()
+            await asyncio.Event().wait()  # until Ctrl-C
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())

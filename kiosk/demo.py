@@ -16,8 +16,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from server_api.demo_ils.server import DemoIls
-
 from drivers.printer.file_printer import FilePrinter
 from drivers.rfid.base import AFI_IN_LIBRARY, AFI_ON_LOAN, TagMemory
 from drivers.rfid.sim import SimulatedPad, make_uid
@@ -26,6 +24,7 @@ from kiosk.screens import Screen
 from kiosk.session import SessionPolicy
 from kiosk.station import Station, local_now
 from server_api.demo_ils import data as demo_data
+from server_api.demo_ils.server import DemoIls
 from server_api.sip2.circulation import Sip2Circulation, Sip2Settings
 
 COUNTRY = "NO"
@@ -78,6 +77,7 @@ class DemoEnvironment:
             password=password,
             location=demo_data.KIOSK_LOCATION,
             institution=demo_data.KIOSK_INSTITUTION,
+            library_names=demo_data.LIBRARY_NAMES,
         )
         self.circulation = Sip2Circulation(settings)
         self._make_tags()
@@ -87,7 +87,7 @@ class DemoEnvironment:
             reader=self.pad,
             printer=self.printer,
             policy=self.policy,
-            library_name=demo_data.KIOSK_LIBRARY_NAME,
+            library_name=demo_data.KIOSK_LIBRARY.name,
             clock=self.clock,
             poll_interval=self.poll_interval,
         )

@@ -106,7 +106,7 @@ async def borrow_return(env: DemoEnvironment) -> dict[str, Any]:
         "borrowed": len(borrowed),
         "returned": len(returned),
         "items": [{"item_id": i, "afi_now": [f"0x{a:02X}" for a in env.item_afi(i)]} for i in items],
-        "receipts": len(recorder.of("hardware", action="print", kind="patron", ok=True)),
+        "receipts": len(recorder.of("hardware", action="print", receipt="patron", ok=True)),
         "ok": len(borrowed) == len(returned) == len(items),
     }
 

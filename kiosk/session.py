@@ -239,8 +239,7 @@ class WriteSecurity:
 class PrintReceipt:
     language: str
     heading: Text
-    lines: tuple[Text, ...]
-    patron_name: str = ""
+    lines: tuple[Text, ...]  # no patron name: a receipt left behind must not say whose loans these are
 
 
 @dataclass(frozen=True)
@@ -784,7 +783,6 @@ class PatronSession:
             language=self.language,
             heading=Text("receipt.print_heading"),
             lines=tuple(lines),
-            patron_name=self.account.name if self.account else "",
         )
 
     def _on_Tick(self, event: Tick, out: list[Command]) -> None:

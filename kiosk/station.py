@@ -324,8 +324,6 @@ class Station:
     async def _print_receipt(self, command: PrintReceipt) -> None:
         lang = command.language
         lines = [ReceiptLine(translate(line, lang)) for line in command.lines]
-        if command.patron_name:
-            lines.insert(0, ReceiptLine(command.patron_name, style="bold"))
         receipt = Receipt(
             kind="patron",
             title=translate(command.heading, lang),
@@ -379,12 +377,12 @@ class Station:
         try:
             result = await self.printer.print(receipt)
         except PrinterError as error:
-            self._observe("hardware", action="print", kind=receipt.kind, ok=False, error=str(error))
+            self._observe("hardware", action="print", receipt=receipt.kind, ok=False, error=str(error))
             if report:
                 self.feed(ReceiptPrinted(False, self.clock(), str(error)))
             return
         self._observe(
-            "hardware", action="print", kind=receipt.kind, ok=True, files=[str(p) for p in result.files]
+            "hardware", action="print", receipt=receipt.kind, ok=True, files=[str(p) for p in result.files]
         )
         if report:
             self.feed(ReceiptPrinted(True, self.clock()))

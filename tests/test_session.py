@@ -204,9 +204,7 @@ def test_wrong_pins_are_counted_and_end_in_a_referral_to_staff():
     session.handle(CardPresented("N001", at(1)))
     for attempt in range(1, 4):
         session.handle(PinEntered("0000", at(attempt * 2)))
-        session.handle(
-            PatronLoaded(PatronAccount("N001", found=True, pin_ok=False), at(attempt * 2 + 1))
-        )
+        session.handle(PatronLoaded(PatronAccount("N001", found=True, pin_ok=False), at(attempt * 2 + 1)))
         if attempt < 3:
             assert session.screen().name is ScreenName.PIN
             assert session.screen().message.kwargs() == {"left": str(3 - attempt)}

@@ -1,0 +1,405 @@
+"""The durable transaction journal: nothing a patron was told happened may be lost, ever.
+
+Every circulation action is written here, with the UUID that travels with it, *before* it is sent
+(or, offline, before the patron is told it was accepted). SQLite in WAL mode with `synchronous=FULL`:
+once `record()` returns, the entry survives a process kill and a power cut (SQLite's guarantee for a
+committed WAL transaction with FULL sync; see docs/OFFLINE.md).
+
+Life of an entry (`state`):
+
+    SENDING ──reply──► DONE | REFUSED                 online: sent right after it was recorded
+    SENDING ──no reply / crash──► (reconcile) ──► DONE | QUEUED
+    QUEUED ──replay──► REPLAYING ──reply──► DONE | CONFLICT
+    REPLAYING ──crash / lost reply──► (reconcile) ──► DONE | QUEUED
+    CONFLICT ──staff──► RESOLVED
+
+SENDING and REPLAYING mean "may or may not have reached the library system": they are never resent
+blindly; `kiosk.sync` first asks the library system what happened (SIP2 has no transaction id).
+
+Outcomes (DONE, REFUSED ...) are not committed on their own: they ride along with the next commit (the
+next action's record, or `flush()` when the station is idle). An outcome lost in a crash leaves the entry
+in SENDING or REPLAYING, and reconciliation recovers it. That keeps the cost at about one fsync per
+circulation action. PINs are never written here.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from server_api.circulation import Transaction
+
+
+class Operation(enum.StrEnum):
+    CHECKOUT = "checkout"
+    CHECKIN = "checkin"
+    RENEW = "renew"
+
+
+class State(enum.StrEnum):
+    SENDING = "sending"
+    QUEUED = "queued"
+    REPLAYING = "replaying"
+    DONE = "done"
+    REFUSED = "refused"
+    CONFLICT = "conflict"
+    RESOLVED = "resolved"
+
+
+UNSETTLED = (State.SENDING, State.QUEUED, State.REPLAYING)
+FINAL = (State.DONE, State.REFUSED, State.RESOLVED)
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: uuid.UUID
+    operation: Operation
+    item_id: str
+    patron_id: str
+    at: datetime
+    offline: bool
+    clock_synchronised: bool
+    state: State
+    due_date: datetime | None = None
+    seq: int = 0
+    reason: str = ""
+    screen_message: str = ""
+    outcome: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0
+    replayed: bool = False  # reached the library system through the replay (flag for staff)
+    security: tuple[dict[str, Any], ...] = ()
+    updated: datetime | None = None
+
+    def transaction(self) -> Transaction:
+        return Transaction(
+            id=self.id,
+            at=self.at,
+            offline=self.offline,
+            clock_synchronised=self.clock_synchronised,
+            due_date=self.due_date,
+        )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class Journal:
+    """One journal file per station. Thread-safe; all writes go through one connection."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so several changes share one fsync.
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.db = sqlite_utils.Database(self.conn)
+        self._lock = threading.RLock()
+        self._pending_changes: list[tuple[str, tuple[Any, ...]]] = []
+        self.commits = 0  # fsyncs, for the benchmark and the fsync-per-action goal
+        self._create()
+
+    def _create(self) -> None:
+        with self._lock:
+            self.conn.executescript(
+                """
+                BEGIN;
+                CREATE TABLE IF NOT EXISTS entries (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    operation TEXT NOT NULL,
+                    item_id TEXT NOT NULL,
+                    patron_id TEXT NOT NULL DEFAULT '',
+                    at TEXT NOT NULL,
+                    due_date TEXT,
+                    offline INTEGER NOT NULL,
+                    clock_synchronised INTEGER NOT NULL,
+                    state TEXT NOT NULL,
+                    reason TEXT NOT NULL DEFAULT '',
+                    screen_message TEXT NOT NULL DEFAULT '',
+                    outcome TEXT NOT NULL DEFAULT '{}',
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    replayed INTEGER NOT NULL DEFAULT 0,
+                    security TEXT NOT NULL DEFAULT '[]',
+                    updated TEXT
+                );
+                CREATE INDEX IF NOT EXISTS entries_state ON entries(state, seq);
+                CREATE INDEX IF NOT EXISTS entries_item ON entries(item_id, seq);
+                CREATE TABLE IF NOT EXISTS cards (
+                    card_id TEXT PRIMARY KEY,
+                    blocked INTEGER NOT NULL,
+                    seen TEXT NOT NULL
+                );
+                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                """
+            )
+            self._commit()
+
+    # ------------------------------------------------------------ durability
+
+    def _commit(self) -> None:
+        for sql, params in self._pending_changes:
+            self.conn.execute(sql, params)
+        self._pending_changes.clear()
+        self.conn.execute("COMMIT")
+        self.commits += 1
+
+    def _later(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._pending_changes.append((sql, params))
+
+    def flush(self) -> None:
+        """Commit outcomes waiting to ride along (the station calls this when idle)."""
+        with self._lock:
+            if self._pending_changes:
+                self.conn.execute("BEGIN IMMEDIATE")
+                self._commit()
+
+    def pragmas(self) -> dict[str, Any]:
+        journal_mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        synchronous = self.conn.execute("PRAGMA synchronous").fetchone()[0]
+        return {
+            "journal_mode": journal_mode,
+            "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[synchronous],
+        }
+
+    def close(self) -> None:
+        with self._lock:
+            self.flush()
+            self.conn.close()
+
+    # ------------------------------------------------------------ writing
+
+    def record(
+        self,
+        txn: Transaction,
+        operation: Operation,
+        item_id: str,
+        patron_id: str = "",
+        *,
+        state: State = State.SENDING,
+    ) -> Entry:
+        """Make the action durable before it is sent or acknowledged. One commit, which also carries
+        every outcome settled since the last one."""
+        if state not in (State.SENDING, State.QUEUED):
+            raise ValueError(f"a new entry starts as sending or queued, not {state}")
+        now = datetime.now()
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute(
+                    "INSERT INTO entries (id, operation, item_id, patron_id, at, due_date, offline,"
+                    " clock_synchronised, state, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        str(txn.id),
+                        operation.value,
+                        item_id,
+                        patron_id,
+                        txn.at.isoformat(),
+                        _iso(txn.due_date),
+                        int(txn.offline),
+                        int(txn.clock_synchronised),
+                        state.value,
+                        now.isoformat(),
+                    ),
+                )
+                self._commit()
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        entry = self.get(txn.id)
+        assert entry is not None
+        return entry
+
+    def settle(
+        self,
+        entry_id: uuid.UUID,
+        state: State,
+        *,
+        reason: str = "",
+        screen_message: str = "",
+        outcome: dict[str, Any] | None = None,
+        replayed: bool | None = None,
+        durable: bool = False,
+    ) -> None:
+        """Record what became of an entry. Rides along with the next commit unless `durable`."""
+        sets = "state=?, reason=?, screen_message=?, outcome=?, updated=?"
+        params: list[Any] = [
+            state.value,
+            reason,
+            screen_message,
+            json.dumps(outcome or {}, default=str),
+            datetime.now().isoformat(),
+        ]
+        if replayed is not None:
+            sets += ", replayed=?"
+            params.append(int(replayed))
+        self._later(f"UPDATE entries SET {sets} WHERE id=?", (*params, str(entry_id)))
+        if durable:
+            self.flush()
+
+    def mark_replaying(self, entry_id: uuid.UUID) -> None:
+        """Durable before a replay is sent: after a crash it is reconciled, never resent blindly."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._pending_changes.append(
+                (
+                    "UPDATE entries SET state=?, attempts=attempts+1, updated=? WHERE id=?",
+                    (State.REPLAYING.value, datetime.now().isoformat(), str(entry_id)),
+                )
+            )
+            self._commit()
+
+    def requeue(self, entry_id: uuid.UUID, *, offline: bool = True, due_date: datetime | None = None) -> None:
+        """An action whose fate is settled as 'not done yet': replay it later (no block)."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._pending_changes.append(
+                (
+                    "UPDATE entries SET state=?, offline=?, due_date=COALESCE(?, due_date), updated=?"
+                    " WHERE id=?",
+                    (
+                        State.QUEUED.value,
+                        int(offline),
+                        _iso(due_date),
+                        datetime.now().isoformat(),
+                        str(entry_id),
+                    ),
+                )
+            )
+            self._commit()
+
+    def note_security(self, entry_id: uuid.UUID, uid: str, afi: int, verified: bool) -> None:
+        """The AFI written for this action's tags; rides along (the tag itself is the durable record)."""
+        self._later(
+            "UPDATE entries SET security=json_insert(security, '$[#]', json(?)) WHERE id=?",
+            (json.dumps({"uid": uid, "afi": f"0x{afi:02X}", "verified": verified}), str(entry_id)),
+        )
+
+    def resolve(self, entry_id: uuid.UUID, note: str) -> None:
+        entry = self.get(entry_id)
+        if entry is None or entry.state is not State.CONFLICT:
+            raise KeyError(f"{entry_id} is not a conflict")
+        self.settle(
+            entry_id,
+            State.RESOLVED,
+            reason=entry.reason,
+            screen_message=entry.screen_message,
+            outcome={**entry.outcome, "resolution": note},
+            durable=True,
+        )
+
+    def remember_card(self, card_id: str, blocked: bool, seen: datetime) -> None:
+        """Cards the library system reported blocked are refused offline (rides along)."""
+        self._later(
+            "INSERT INTO cards (card_id, blocked, seen) VALUES (?,?,?) "
+            "ON CONFLICT(card_id) DO UPDATE SET blocked=excluded.blocked, seen=excluded.seen",
+            (card_id, int(blocked), seen.isoformat()),
+        )
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._later(
+            "INSERT INTO meta (key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    def purge(self, older_than: timedelta, now: datetime | None = None) -> int:
+        """Forget finished entries (they name patrons) after the configured number of days."""
+        cutoff = ((now or datetime.now()) - older_than).isoformat()
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            cursor = self.conn.execute(
+                f"DELETE FROM entries WHERE state IN ({','.join('?' * len(FINAL))}) AND updated < ?",
+                (*[s.value for s in FINAL], cutoff),
+            )
+            self._commit()
+            return cursor.rowcount
+
+    # ------------------------------------------------------------ reading
+
+    def _entries(
+        self, where: str = "1", params: tuple[Any, ...] = (), limit: int | None = None
+    ) -> Iterator[Entry]:
+        sql = f"SELECT * FROM entries WHERE {where} ORDER BY seq"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            rows = list(self.db.query(sql, params))
+        for row in rows:
+            yield Entry(
+                id=uuid.UUID(row["id"]),
+                operation=Operation(row["operation"]),
+                item_id=row["item_id"],
+                patron_id=row["patron_id"],
+                at=datetime.fromisoformat(row["at"]),
+                due_date=_dt(row["due_date"]),
+                offline=bool(row["offline"]),
+                clock_synchronised=bool(row["clock_synchronised"]),
+                state=State(row["state"]),
+                seq=row["seq"],
+                reason=row["reason"],
+                screen_message=row["screen_message"],
+                outcome=json.loads(row["outcome"]),
+                attempts=row["attempts"],
+                replayed=bool(row["replayed"]),
+                security=tuple(json.loads(row["security"])),
+                updated=_dt(row["updated"]),
+            )
+
+    def get(self, entry_id: uuid.UUID) -> Entry | None:
+        return next(self._entries("id = ?", (str(entry_id),)), None)
+
+    def entries(self, *, states: tuple[State, ...] = (), limit: int | None = None) -> list[Entry]:
+        if not states:
+            return list(self._entries(limit=limit))
+        marks = ",".join("?" * len(states))
+        return list(self._entries(f"state IN ({marks})", tuple(s.value for s in states), limit))
+
+    def unsettled(self) -> list[Entry]:
+        """What the library system has not confirmed yet, oldest first."""
+        return self.entries(states=UNSETTLED)
+
+    def conflicts(self) -> list[Entry]:
+        return self.entries(states=(State.CONFLICT,))
+
+    def blocked_cards(self) -> set[str]:
+        with self._lock:
+            return {row["card_id"] for row in self.db.query("SELECT card_id FROM cards WHERE blocked = 1")}
+
+    def offline_loans(self) -> dict[str, int]:
+        """Offline loans per patron not yet confirmed: the offline limit counts across sessions."""
+        counts: dict[str, int] = {}
+        for entry in self._entries(
+            "operation = 'checkout' AND offline = 1 AND state IN ('queued','replaying')"
+        ):
+            counts[entry.patron_id] = counts.get(entry.patron_id, 0) + 1
+        return counts
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self.conn.execute("SELECT state, COUNT(*) FROM entries GROUP BY state").fetchall()
+        return {state: count for state, count in rows}
+
+
+__all__ = ["FINAL", "UNSETTLED", "Entry", "Journal", "Operation", "State"]

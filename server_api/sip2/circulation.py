@@ -1,0 +1,381 @@
+"""`Circulation` over SIP2: turns the kiosk's calls into SIP2 requests and the replies into outcomes.
+
+Mapping decisions (the standard leaves these open):
+- Patron: two 63 requests (summary "charged items", then "hold items"), because many library systems
+  honour only the first 'Y' of the summary field. Titles and due dates of loans and ready holds come
+  from one 17 per item (64 lists only item ids).
+- Refusal reasons: SIP2 has no reason codes. We use flags where they exist (CQ=N -> PIN), then match
+  the ILS's own screen message (AF) against Norwegian and English phrases (`REASON_PATTERNS`). The AF
+  text itself always travels as `screen_message`, AG as `print_line`.
+- Routing of a return (10): CV 01 -> hold shelf here; CV 02/03/04 -> transit to CT; CT naming another
+  place than this kiosk's location/institution -> transit; alert without route -> staff; else reshelve.
+  The destination's *name* comes from `Sip2Settings.library_names` (CT -> name). CT is a code (in the
+  demo ILS the 7-digit library number, as in NOR-RFID's owner library); a consortium's library list is
+  configuration the kiosk has anyway. If CT is missing from the table, and it is the library we are
+  logged in to, the ACS's own name from 98 (AM) is used.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from server_api.circulation import (
+    CheckinOutcome,
+    CheckoutOutcome,
+    HoldReady,
+    ItemStatus,
+    Loan,
+    PatronAccount,
+    RefusalReason,
+    RenewOutcome,
+    Route,
+    RouteKind,
+    SecurityAction,
+    Transaction,
+)
+
+from .client import Sip2Client, Sip2Settings
+from .codec import parse_free_date
+from .messages import (
+    PATRON_STATUS_FLAGS,
+    CheckinRequest,
+    CheckinResponse,
+    CheckoutRequest,
+    CheckoutResponse,
+    EndPatronSessionRequest,
+    ItemInformationRequest,
+    ItemInformationResponse,
+    Message,
+    PatronInformationRequest,
+    PatronInformationResponse,
+    RenewRequest,
+    RenewResponse,
+)
+
+SUMMARY_HOLD_ITEMS = "Y" + " " * 9
+SUMMARY_CHARGED_ITEMS = "  Y" + " " * 7
+
+# First match wins; checked against the joined AF text, case-insensitively.
+REASON_PATTERNS: tuple[tuple[RefusalReason, re.Pattern[str]], ...] = tuple(
+    (reason, re.compile(pattern, re.IGNORECASE))
+    for reason, pattern in (
+        (RefusalReason.PIN_INVALID, r"\bpin\b|passord|password"),
+        (
+            RefusalReason.PATRON_NOT_FOUND,
+            r"ukjent låner|låner(en)? finnes ikke|patron not found|invalid patron",
+        ),
+        (RefusalReason.ON_HOLD_FOR_ANOTHER, r"reservert|on hold|reserved"),
+        (RefusalReason.ALREADY_ON_LOAN, r"allerede utlånt|already (checked out|on loan)"),
+        (RefusalReason.LIMIT_REACHED, r"maks|for mange lån|limit|too many"),
+        (RefusalReason.PATRON_BLOCKED, r"sperret|blokkert|gebyr|blocked|debarred|fines|fees"),
+        (RefusalReason.ITEM_NOT_FOR_LOAN, r"ikke til utlån|not for loan|referanse"),
+        (
+            RefusalReason.ITEM_NOT_FOUND,
+            r"ukjent eksemplar|eksemplaret finnes ikke|item not found|unknown item",
+        ),
+        (RefusalReason.NOT_ON_LOAN, r"ikke utlånt|not (checked out|on loan)"),
+        (RefusalReason.RENEWAL_REFUSED, r"forny|renew"),
+    )
+)
+
+
+def refusal_reason(reply: Message, screen_message: str, default: RefusalReason) -> RefusalReason:
+    """Best reading of why the ILS refused: flags first, then its own words."""
+    if reply.get_extra("CQ") == "N":  # some systems add CQ to 12/30 when AD was wrong
+        return RefusalReason.PIN_INVALID
+    for reason, pattern in REASON_PATTERNS:
+        if pattern.search(screen_message):
+            return reason
+    return default
+
+
+def _security(flag: str) -> SecurityAction:
+    return SecurityAction.LEAVE if flag == "N" else SecurityAction.WRITE  # Y and U: write to be safe
+
+
+def _joined(lines: tuple[str, ...]) -> str:
+    return " ".join(line for line in lines if line)
+
+
+class Sip2Circulation:
+    """The `Circulation` protocol implemented with one SIP2 connection (one SIP2 account = one branch)."""
+
+    def __init__(self, settings: Sip2Settings, *, client: Sip2Client | None = None) -> None:
+        self.settings = settings
+        self.client = client or Sip2Client(settings)
+
+    # -- helpers --------------------------------------------------------------------------------------
+
+    @property
+    def _ac(self) -> str:
+        return self.settings.terminal_password
+
+    def library_name(self, code: str) -> str:
+        if not code:
+            return ""
+        name = self.settings.library_names.get(code)
+        if name:
+            return name
+        status = self.client.acs_status
+        if status is not None and status.library_name and code == status.institution_id:
+            return status.library_name
+        return ""
+
+    def _is_here(self, code: str) -> bool:
+        return code in {c for c in (self.settings.location, self.settings.institution) if c}
+
+    async def _item_info(self, item_id: str) -> ItemInformationResponse:
+        reply = await self.client.request(
+            ItemInformationRequest(
+                transaction_date=datetime.now(),
+                institution_id=self.settings.institution,
+                item_identifier=item_id,
+                terminal_password=self._ac or None,
+            )
+        )
+        assert isinstance(reply, ItemInformationResponse)
+        return reply
+
+    async def _patron_info(
+        self, patron_id: str, pin: str | None, at: datetime, summary: str
+    ) -> PatronInformationResponse:
+        reply = await self.client.request(
+            PatronInformationRequest(
+                transaction_date=at,
+                summary=summary,
+                institution_id=self.settings.institution,
+                patron_identifier=patron_id,
+                terminal_password=self._ac or None,
+                patron_password=pin,
+            )
+        )
+        assert isinstance(reply, PatronInformationResponse)
+        return reply
+
+    # -- Circulation ----------------------------------------------------------------------------------
+
+    async def patron(self, patron_id: str, pin: str | None, txn: Transaction) -> PatronAccount:
+        info = await self._patron_info(patron_id, pin, txn.at, SUMMARY_CHARGED_ITEMS)
+        found = info.valid_patron == "Y" if info.valid_patron is not None else bool(info.personal_name)
+        pin_ok: bool | None = None
+        if pin is not None and info.valid_patron_password is not None:
+            pin_ok = info.valid_patron_password == "Y"
+        blocks = tuple(
+            words for flag, words in zip(info.patron_status, PATRON_STATUS_FLAGS, strict=False) if flag == "Y"
+        )
+        screen, printed = _joined(info.screen_message), _joined(info.print_line)
+        if not found or pin_ok is False:
+            return PatronAccount(
+                patron_id=patron_id,
+                found=found,
+                pin_ok=pin_ok,
+                name=info.personal_name if found else "",
+                screen_message=screen,
+                print_line=printed,
+            )
+        loans = []
+        for item_id in info.charged_items:
+            item = await self._item_info(item_id)
+            due = parse_free_date(item.due_date)
+            loans.append(
+                Loan(item_id=item_id, title=item.title_identifier, due=due, overdue=_overdue(due, txn.at))
+            )
+        holds = []
+        if info.hold_items_count:
+            hold_info = await self._patron_info(patron_id, pin, txn.at, SUMMARY_HOLD_ITEMS)
+            for item_id in hold_info.hold_items:
+                item = await self._item_info(item_id)
+                pickup = item.current_location or ""
+                holds.append(
+                    HoldReady(
+                        item_id=item_id,
+                        title=item.title_identifier,
+                        pickup_library=self.library_name(pickup) or pickup,
+                    )
+                )
+        fees = info.fee_amount or ""
+        if fees and _is_zero(fees):
+            fees = ""
+        return PatronAccount(
+            patron_id=patron_id,
+            found=True,
+            pin_ok=pin_ok,
+            name=info.personal_name,
+            may_borrow=info.patron_status[0] != "Y",
+            blocks=blocks,
+            loans=tuple(loans),
+            holds_ready=tuple(holds),
+            fees=fees,
+            currency=(info.currency_type or "") if fees else "",
+            language=info.language if info.language != "000" else "",
+            screen_message=screen,
+            print_line=printed,
+        )
+
+    async def checkout(
+        self, patron_id: str, item_id: str, txn: Transaction, *, pin: str | None = None
+    ) -> CheckoutOutcome:
+        reply = await self.client.request(
+            CheckoutRequest(
+                sc_renewal_policy=True,
+                no_block=txn.offline,
+                transaction_date=txn.at,
+                nb_due_date=txn.due_date if txn.offline else None,
+                institution_id=self.settings.institution,
+                patron_identifier=patron_id,
+                item_identifier=item_id,
+                terminal_password=self._ac,
+                patron_password=pin,
+            )
+        )
+        assert isinstance(reply, CheckoutResponse)
+        screen, printed = _joined(reply.screen_message), _joined(reply.print_line)
+        if not reply.ok:
+            return CheckoutOutcome(
+                item_id=item_id,
+                ok=False,
+                title=reply.title_identifier,
+                security=SecurityAction.LEAVE,
+                reason=refusal_reason(reply, screen, RefusalReason.OTHER),
+                screen_message=screen,
+                print_line=printed,
+            )
+        return CheckoutOutcome(
+            item_id=item_id,
+            ok=True,
+            title=reply.title_identifier,
+            due=parse_free_date(reply.due_date),
+            security=_security(reply.desensitize),
+            screen_message=screen,
+            print_line=printed,
+            renewed=reply.renewal_ok,
+        )
+
+    async def checkin(self, item_id: str, txn: Transaction) -> CheckinOutcome:
+        reply = await self.client.request(
+            CheckinRequest(
+                no_block=txn.offline,
+                transaction_date=txn.at,
+                return_date=txn.at,
+                current_location=self.settings.location,
+                institution_id=self.settings.institution,
+                item_identifier=item_id,
+                terminal_password=self._ac,
+            )
+        )
+        assert isinstance(reply, CheckinResponse)
+        screen, printed = _joined(reply.screen_message), _joined(reply.print_line)
+        if not reply.ok:
+            return CheckinOutcome(
+                item_id=item_id,
+                ok=False,
+                title=reply.title_identifier or "",
+                route=Route(RouteKind.STAFF, alert_type=reply.alert_type or ""),
+                security=SecurityAction.LEAVE,  # a refused return leaves the tag as it was
+                reason=refusal_reason(reply, screen, RefusalReason.OTHER),
+                screen_message=screen,
+                print_line=printed,
+            )
+        return CheckinOutcome(
+            item_id=item_id,
+            ok=True,
+            title=reply.title_identifier or "",
+            route=self.route(reply),
+            security=_security(reply.resensitize),
+            screen_message=screen,
+            print_line=printed,
+        )
+
+    def route(self, reply: CheckinResponse) -> Route:
+        """Where a returned item goes, from the 10's alert, CV and CT."""
+        cv = reply.alert_type or ""
+        ct = reply.destination_location or ""
+        common = {
+            "hold_patron_id": reply.hold_patron_id or "",
+            "hold_patron_name": reply.hold_patron_name or "",
+            "alert_type": cv,
+        }
+        if cv == "01":
+            here = ct or self.settings.location or self.settings.institution
+            return Route(
+                RouteKind.HOLD_SHELF, destination_id=here, destination_name=self.library_name(here), **common
+            )
+        if cv in ("02", "03", "04") or (ct and not self._is_here(ct)):
+            if not ct:
+                return Route(RouteKind.STAFF, **common)  # "send elsewhere" without saying where
+            return Route(
+                RouteKind.TRANSIT, destination_id=ct, destination_name=self.library_name(ct), **common
+            )
+        if reply.alert:
+            return Route(RouteKind.STAFF, destination_id=ct, **common)
+        return Route(RouteKind.RESHELVE)
+
+    async def renew(self, patron_id: str, item_id: str, txn: Transaction) -> RenewOutcome:
+        reply = await self.client.request(
+            RenewRequest(
+                no_block=txn.offline,
+                transaction_date=txn.at,
+                nb_due_date=txn.due_date if txn.offline else None,
+                institution_id=self.settings.institution,
+                patron_identifier=patron_id,
+                item_identifier=item_id,
+                terminal_password=self._ac or None,
+            )
+        )
+        assert isinstance(reply, RenewResponse)
+        screen, printed = _joined(reply.screen_message), _joined(reply.print_line)
+        return RenewOutcome(
+            item_id=item_id,
+            ok=reply.ok,
+            title=reply.title_identifier,
+            due=parse_free_date(reply.due_date) if reply.ok else None,
+            reason=None if reply.ok else refusal_reason(reply, screen, RefusalReason.RENEWAL_REFUSED),
+            screen_message=screen,
+            print_line=printed,
+        )
+
+    async def item_status(self, item_id: str) -> ItemStatus:
+        reply = await self._item_info(item_id)
+        # An unknown item comes back with an empty title and status 01 ("other") in most systems.
+        found = bool(reply.title_identifier) or reply.circulation_status not in ("01", "13")
+        queue = (reply.hold_queue_length or "0").strip()
+        return ItemStatus(
+            item_id=item_id,
+            found=found,
+            title=reply.title_identifier,
+            circulation_status=reply.circulation_status,
+            owner=reply.owner or "",
+            current_location=reply.current_location or "",
+            due=parse_free_date(reply.due_date),
+            hold_queue_length=int(queue) if queue.isdigit() else 0,
+            screen_message=_joined(reply.screen_message),
+        )
+
+    async def end_session(self, patron_id: str) -> None:
+        await self.client.request(
+            EndPatronSessionRequest(
+                transaction_date=datetime.now(),
+                institution_id=self.settings.institution,
+                patron_identifier=patron_id,
+                terminal_password=self._ac or None,
+            )
+        )
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def _overdue(due: datetime | None, now: datetime) -> bool:
+    if due is None:
+        return False
+    if (due.tzinfo is None) != (now.tzinfo is None):
+        return False  # cannot compare local and UTC times honestly
+    return due < now
+
+
+def _is_zero(amount: str) -> bool:
+    try:
+        return float(amount.replace(",", ".")) == 0
+    except ValueError:
+        return False

@@ -1,0 +1,385 @@
+"""SIP2 wire codec: typed messages <-> bytes. Sans-IO: no sockets, no clocks, no logging.
+
+Frame: ``CC`` + fixed fields + ``XXvalue|`` variable fields [+ ``AY<seq>AZ<hhhh>``] + CR.
+The checksum is the two's complement of the 16-bit sum of the *encoded bytes* from the first byte up to
+and including the letters ``AZ``. Summing bytes (not characters) matters with UTF-8.
+
+Decoding is lenient by default because real library systems are: lowercase hex, ``%4X`` with spaces,
+CRLF or LF, trailing NULs, a missing final ``|``, ``AZ`` without ``AY``. ``strict=True`` accepts only
+what this codec itself writes (used by tests and to catch regressions).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .messages import MESSAGE_TYPES, SECRET_CODES, Message, layout
+
+CR = b"\r"
+CONTROL_CODES = ("96", "97")  # carry AZ but never AY
+
+
+class Sip2Error(Exception):
+    """Base of the codec's errors."""
+
+
+class Sip2DecodeError(Sip2Error, ValueError):
+    """The bytes are not a SIP2 message we understand (garbled, truncated, unknown command)."""
+
+
+class Sip2ChecksumError(Sip2DecodeError):
+    """The frame's checksum does not match its bytes."""
+
+
+class Sip2EncodeError(Sip2Error, ValueError):
+    """A message cannot be written (value not encodable in the charset, bad width, forbidden char)."""
+
+
+class Sip2FrameTooLarge(Sip2DecodeError):
+    """More bytes than the framer's limit arrived without a CR."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Checksum
+
+
+def checksum(data: bytes) -> str:
+    """Checksum of ``data`` (every byte through ``AZ``) as four uppercase hex digits."""
+    return f"{(-sum(data)) & 0xFFFF:04X}"
+
+
+def verify_checksum(data_through_az: bytes, check: str) -> bool:
+    """True if ``check`` (hex, case and padding spaces tolerated) matches ``data_through_az``."""
+    text = check.strip()
+    if not text or not re.fullmatch(r"[0-9A-Fa-f]{1,4}", text):
+        return False
+    return (sum(data_through_az) + int(text, 16)) & 0xFFFF == 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# Dates: YYYYMMDDZZZZHHMMSS. Zone "    " = local time (naive datetime); "   Z" = UTC (aware).
+
+
+def format_date(value: datetime | None) -> str:
+    if value is None:
+        return " " * 18
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+        return value.strftime("%Y%m%d") + "   Z" + value.strftime("%H%M%S")
+    return value.strftime("%Y%m%d") + "    " + value.strftime("%H%M%S")
+
+
+def parse_date(text: str) -> datetime | None:
+    """Parse an 18-character SIP2 date; all blanks -> None. Raises Sip2DecodeError."""
+    if not text.strip():
+        return None
+    m = re.fullmatch(r"(\d{8})(.{4})(\d{6})", text)
+    if m is None:
+        raise Sip2DecodeError(f"not a SIP2 date: {text!r}")
+    try:
+        value = datetime.strptime(m[1] + m[3], "%Y%m%d%H%M%S")
+    except ValueError as exc:
+        raise Sip2DecodeError(f"not a SIP2 date: {text!r}") from exc
+    zone = m[2].strip()
+    if zone in ("Z", "UTC", "GMT"):
+        return value.replace(tzinfo=UTC)
+    return value  # local time, or a zone we do not interpret: keep the wall clock
+
+
+def parse_free_date(text: str | None) -> datetime | None:
+    """Due dates (AH) are free text in the standard: accept the SIP2 form and common ISO forms."""
+    if not text or not text.strip():
+        return None
+    text = text.strip()
+    try:
+        return parse_date(text)
+    except Sip2DecodeError:
+        pass
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Encoding
+
+
+def _encode_value(text: str, *, charset: str, where: str) -> bytes:
+    for bad in ("|", "\r", "\n", "\x00"):
+        if bad in text:
+            raise Sip2EncodeError(f"{where}: value contains forbidden character {bad!r}")
+    try:
+        return text.encode(charset)
+    except UnicodeEncodeError as exc:
+        char = exc.object[exc.start : exc.end]
+        raise Sip2EncodeError(
+            f"{where}: character {char!r} (U+{ord(char[0]):04X}) cannot be encoded in {charset}"
+        ) from exc
+
+
+def _encode_fixed(kind: str, width: int, value: Any, where: str) -> bytes:
+    if kind == "flag":
+        return b"Y" if value else b"N"
+    if kind == "ok":
+        return b"1" if value else b"0"
+    if kind == "date":
+        return format_date(value).encode("ascii")
+    if kind == "int":
+        if not isinstance(value, int) or value < 0 or len(str(value)) > width:
+            raise Sip2EncodeError(f"{where}: {value!r} does not fit {width} digits")
+        return str(value).zfill(width).encode("ascii")
+    text = str(value)
+    if len(text) != width or not text.isascii():
+        raise Sip2EncodeError(f"{where}: must be {width} ASCII characters, got {text!r}")
+    return text.encode("ascii")
+
+
+def encode_body(message: Message, *, charset: str = "utf-8") -> bytes:
+    """The message without trailer and CR."""
+    cls = type(message)
+    fixed, variable = layout(cls)
+    out = bytearray(cls.CODE.encode("ascii"))
+    for spec in fixed:
+        out += _encode_fixed(spec.kind, spec.width, getattr(message, spec.name), f"{cls.CODE}.{spec.name}")
+    pairs: list[tuple[str, str]] = []
+    for vspec in variable:
+        value = getattr(message, vspec.name)
+        if vspec.kind == "rep":
+            pairs.extend((vspec.code, v) for v in value)
+        elif value is not None:
+            pairs.append((vspec.code, value))
+    pairs.extend(message.extra)
+    for code, value in pairs:
+        if len(code) != 2 or not code.isascii() or not code.isalnum():
+            raise Sip2EncodeError(f"{cls.CODE}: bad field code {code!r}")
+        out += code.encode("ascii") + _encode_value(value, charset=charset, where=f"{cls.CODE} field {code}")
+        out += b"|"
+    return bytes(out)
+
+
+def encode(
+    message: Message, *, seq: int | None, charset: str = "utf-8", error_detection: bool = True
+) -> bytes:
+    """A complete frame, CR included. With error detection: ``AY<seq>AZ<checksum>`` (96/97: AZ only;
+    ``seq=None``: AZ only, as some systems do)."""
+    body = encode_body(message, charset=charset)
+    if not error_detection:
+        return body + CR
+    if seq is not None and type(message).CODE not in CONTROL_CODES:
+        if not 0 <= seq <= 9:
+            raise Sip2EncodeError(f"sequence number must be 0-9, got {seq}")
+        body += b"AY" + str(seq).encode("ascii")
+    body += b"AZ"
+    return body + checksum(body).encode("ascii") + CR
+
+
+# ---------------------------------------------------------------------------------------------------
+# Decoding
+
+
+@dataclass(frozen=True)
+class Decoded:
+    message: Message
+    seq: int | None  # AY, if present
+    checksum: str | None  # AZ as sent, if present
+
+
+_TRAILER = re.compile(rb"(?:AY(\d))?AZ([0-9A-Fa-f ]{4})$")
+_STRICT_TRAILER = re.compile(rb"(?:AY(\d))?AZ([0-9A-F]{4})$")
+
+
+def _strip_terminator(data: bytes, strict: bool) -> bytes:
+    if strict:
+        if not data.endswith(CR) or CR in data[:-1] or b"\x00" in data:
+            raise Sip2DecodeError("frame must end with a single CR and contain no NUL")
+        return data[:-1]
+    data = data.rstrip(b"\x00").lstrip(b"\x00\n")
+    if data.endswith(b"\r\n"):
+        return data[:-2]
+    if data.endswith((CR, b"\n")):
+        return data[:-1]
+    return data  # lenient: a frame handed over without terminator
+
+
+def decode_frame(data: bytes, *, charset: str = "utf-8", strict: bool = False) -> Decoded:
+    body = _strip_terminator(data, strict)
+    if len(body) < 2:
+        raise Sip2DecodeError(f"frame too short: {data!r}")
+    match = (_STRICT_TRAILER if strict else _TRAILER).search(body)
+    seq: int | None = None
+    check: str | None = None
+    if match is not None:
+        through_az = body[: match.start(2)]
+        check = match[2].decode("ascii")
+        if not verify_checksum(through_az, check):
+            raise Sip2ChecksumError(f"checksum {check} does not match the frame")
+        seq = int(match[1]) if match[1] is not None else None
+        body = body[: match.start()]
+    try:
+        code = body[:2].decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise Sip2DecodeError("command code is not ASCII") from exc
+    cls = MESSAGE_TYPES.get(code)
+    if cls is None:
+        raise Sip2DecodeError(f"unknown command {code!r}")
+    return Decoded(_parse(cls, body[2:], charset=charset, strict=strict), seq, check)
+
+
+def decode(data: bytes, *, charset: str = "utf-8", strict: bool = False) -> Message:
+    """Decode one frame into its typed message (see `decode_frame` for the sequence number)."""
+    return decode_frame(data, charset=charset, strict=strict).message
+
+
+def _decode_fixed(kind: str, raw: bytes, where: str, strict: bool) -> Any:
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise Sip2DecodeError(f"{where}: fixed field is not ASCII") from exc
+    if kind == "flag":
+        if text not in ("Y", "N") and (strict or text not in ("y", "n", " ")):
+            raise Sip2DecodeError(f"{where}: expected Y/N, got {text!r}")
+        return text in ("Y", "y")
+    if kind == "ok":
+        if text not in ("0", "1") and (strict or text not in ("Y", "N")):
+            raise Sip2DecodeError(f"{where}: expected 1/0, got {text!r}")
+        return text in ("1", "Y")
+    if kind == "int":
+        stripped = text.strip()
+        if not stripped and not strict:
+            return 0  # some systems send blanks for unknown counts
+        if not stripped.isdigit() or (strict and not text.isdigit()):
+            raise Sip2DecodeError(f"{where}: expected digits, got {text!r}")
+        return int(stripped)
+    if kind == "date":
+        try:
+            return parse_date(text)
+        except Sip2DecodeError as exc:
+            raise Sip2DecodeError(f"{where}: {exc}") from exc
+    return text
+
+
+def _parse(cls: type[Message], payload: bytes, *, charset: str, strict: bool) -> Message:
+    fixed, variable = layout(cls)
+    values: dict[str, Any] = {}
+    pos = 0
+    for spec in fixed:
+        raw = payload[pos : pos + spec.width]
+        if len(raw) != spec.width:
+            raise Sip2DecodeError(f"{cls.CODE}: truncated in fixed field {spec.name}")
+        values[spec.name] = _decode_fixed(spec.kind, raw, f"{cls.CODE}.{spec.name}", strict)
+        pos += spec.width
+
+    by_code = {v.code: v for v in variable}
+    repeated: dict[str, list[str]] = {}
+    extra: list[tuple[str, str]] = []
+    rest = payload[pos:]
+    while rest:
+        if len(rest) < 2:
+            raise Sip2DecodeError(f"{cls.CODE}: truncated field code {rest!r}")
+        end = rest.find(b"|")
+        if end == -1:
+            if strict:
+                raise Sip2DecodeError(f"{cls.CODE}: field {rest[:2]!r} has no terminating '|'")
+            end = len(rest)
+        try:
+            code = rest[:2].decode("ascii")
+            value = rest[2:end].decode(charset)
+        except UnicodeDecodeError as exc:
+            raise Sip2DecodeError(f"{cls.CODE}: field {rest[:2]!r} is not valid {charset}") from exc
+        rest = rest[end + 1 :]
+        vspec = by_code.get(code)
+        if vspec is None:
+            extra.append((code, value))  # unknown: kept, re-encoded after the known ones
+        elif vspec.kind == "rep":
+            repeated.setdefault(vspec.name, []).append(value)
+        elif vspec.name in values:
+            if strict:
+                raise Sip2DecodeError(f"{cls.CODE}: field {code} appears twice")
+            extra.append((code, value))  # never drop what the peer sent
+        else:
+            values[vspec.name] = value
+    for name, items in repeated.items():
+        values[name] = tuple(items)
+    if strict:
+        missing = [v.code for v in variable if v.kind == "req" and v.name not in values]
+        if missing:
+            raise Sip2DecodeError(f"{cls.CODE}: missing required field(s) {', '.join(missing)}")
+    return cls(**values, extra=tuple(extra))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Logging help
+
+
+def redact(message: Message) -> Message:
+    """A copy with patron PIN (AD), terminal password (AC) and login password (CO) masked."""
+    _, variable = layout(type(message))
+    changes: dict[str, Any] = {
+        v.name: "***" for v in variable if v.code in SECRET_CODES and getattr(message, v.name) is not None
+    }
+    extra = tuple((c, "***" if c in SECRET_CODES else val) for c, val in message.extra)
+    return dataclasses.replace(message, **changes, extra=extra)
+
+
+_SECRET_TEXT = re.compile(r"(?<=\|)(AD|AC|CO)[^|\r]*")
+
+
+def redact_bytes(data: bytes, *, charset: str = "utf-8") -> str:
+    """Printable, secret-free text of a raw frame (for transcripts), even if it does not decode."""
+    try:
+        message = decode(data, charset=charset)
+    except Sip2DecodeError:
+        text = data.decode(charset, errors="replace").rstrip("\r\n\x00")
+        # Without a parse we cannot tell where the first field starts: mask after every '|', and
+        # everything after the command if a secret code appears before the first '|'.
+        head, sep, tail = text.partition("|")
+        if any(code in head[2:] for code in SECRET_CODES):
+            head = head[:2] + "***"
+        return head + sep + _SECRET_TEXT.sub(lambda m: m[1] + "***", tail)
+    return encode_body(redact(message), charset=charset).decode(charset, errors="replace")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Framing
+
+
+class Framer:
+    """Splits a byte stream into frames on CR. Feed bytes, get complete frames (each ending in CR).
+
+    LF after CR and stray NULs between frames are dropped. A frame longer than ``max_size`` raises
+    `Sip2FrameTooLarge` (a peer that never sends CR must not grow memory without bound).
+    """
+
+    def __init__(self, max_size: int = 64 * 1024) -> None:
+        self.max_size = max_size
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self._buffer += data
+        frames: list[bytes] = []
+        while True:
+            end = self._buffer.find(CR)
+            if end == -1:
+                break
+            frame = bytes(self._buffer[: end + 1]).lstrip(b"\n\x00")
+            del self._buffer[: end + 1]
+            if len(frame) > self.max_size:
+                raise Sip2FrameTooLarge(f"frame of {len(frame)} bytes exceeds {self.max_size}")
+            if frame != CR:
+                frames.append(frame)
+        if len(self._buffer) > self.max_size:
+            size = len(self._buffer)
+            self._buffer.clear()
+            raise Sip2FrameTooLarge(f"{size} bytes without CR exceed {self.max_size}")
+        return frames
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
