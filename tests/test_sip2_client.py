@@ -259,3 +259,20 @@ async def test_requests_on_one_connection_are_serialised() -> None:
         replies = await asyncio.gather(*(client.request(item_request(str(n))) for n in range(12)))
         assert [r.item_identifier for r in replies] == [str(n) for n in range(12)]  # type: ignore[attr-defined]
         await client.close()
+
+
+async def test_ping_proves_the_library_system_answers_and_fails_typed_when_it_does_not():
+    from server_api.circulation import CirculationUnavailable
+    from server_api.demo_ils import KIOSK_LOGIN, DemoIls
+    from server_api.sip2.circulation import Sip2Circulation
+    from server_api.sip2.client import Sip2Settings
+
+    async with DemoIls() as ils:
+        user, password = KIOSK_LOGIN
+        circulation = Sip2Circulation(Sip2Settings("127.0.0.1", ils.port, user, password, timeout=2))
+        await circulation.ping()
+        port = ils.port
+        await circulation.close()
+    closed = Sip2Circulation(Sip2Settings("127.0.0.1", port, user, password, timeout=2))
+    with pytest.raises(CirculationUnavailable):
+        await closed.ping()

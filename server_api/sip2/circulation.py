@@ -23,6 +23,8 @@ from datetime import datetime
 from server_api.circulation import (
     CheckinOutcome,
     CheckoutOutcome,
+    CirculationProtocolError,
+    CirculationUnavailable,
     HoldReady,
     ItemStatus,
     Loan,
@@ -39,6 +41,7 @@ from .client import Sip2Client, Sip2Settings
 from .codec import parse_free_date
 from .messages import (
     PATRON_STATUS_FLAGS,
+    AcsStatus,
     CheckinRequest,
     CheckinResponse,
     CheckoutRequest,
@@ -51,6 +54,7 @@ from .messages import (
     PatronInformationResponse,
     RenewRequest,
     RenewResponse,
+    ScStatus,
 )
 
 SUMMARY_HOLD_ITEMS = "Y" + " " * 9
@@ -361,6 +365,13 @@ class Sip2Circulation:
                 terminal_password=self._ac or None,
             )
         )
+
+    async def ping(self) -> None:
+        reply = await self.client.request(ScStatus())
+        if not isinstance(reply, AcsStatus):
+            raise CirculationProtocolError(f"SC status answered with {type(reply).__name__}")
+        if not reply.online_status:
+            raise CirculationUnavailable("the library system says it is off-line (98 online status N)")
 
     async def close(self) -> None:
         await self.client.close()
