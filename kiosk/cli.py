@@ -114,6 +114,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 def _station_from_config(config: StationConfig) -> Any:
     from drivers.printer.file_printer import FilePrinter
     from drivers.rfid.sim import SimulatedPad
+    from kiosk.clock import clock_check
+    from kiosk.journal import Journal
     from kiosk.station import Station
     from server_api.sip2.circulation import Sip2Circulation, Sip2Settings
 
@@ -129,6 +131,10 @@ def _station_from_config(config: StationConfig) -> Any:
         error_detection=config.sip2.error_detection,
     )
     return Station(
+        journal=Journal(Path(config.journal.path)),
+        failure_budget=config.network.failure_budget,
+        probe_interval=config.network.probe_interval,
+        clock_synchronised=clock_check(config.clock.trust),
         circulation=Sip2Circulation(settings),
         reader=SimulatedPad(),
         printer=FilePrinter(Path(config.printer.directory)),

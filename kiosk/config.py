@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.i18n import LANGUAGES
-from kiosk.session import SessionPolicy
+from kiosk.session import OfflinePolicy, SessionPolicy
 
 
 class ConfigError(Exception):
@@ -65,6 +65,31 @@ class RfidSection:
 
 
 @dataclass(frozen=True)
+class OfflineSection:
+    borrowing: bool = True
+    max_items_per_session: int = 5
+    max_items_per_patron: int = 10
+    loan_days: int = 14
+
+
+@dataclass(frozen=True)
+class NetworkSection:
+    failure_budget: int = 2  # consecutive failures before the station works offline
+    probe_interval: float = 15.0  # seconds between tries while offline
+
+
+@dataclass(frozen=True)
+class JournalSection:
+    path: str = "var/journal.sqlite3"
+    purge_after_days: int = 30  # finished entries name patrons: keep them no longer than this
+
+
+@dataclass(frozen=True)
+class ClockSection:
+    trust: str = "kernel"  # kernel: ask ntp_adjtime whether NTP has synchronised; always: trust it
+
+
+@dataclass(frozen=True)
 class PrinterSection:
     kind: str = "file"
     directory: str = "var/receipts"
@@ -77,6 +102,10 @@ class StationConfig:
     session: SessionSection = field(default_factory=SessionSection)
     rfid: RfidSection = field(default_factory=RfidSection)
     printer: PrinterSection = field(default_factory=PrinterSection)
+    offline: OfflineSection = field(default_factory=OfflineSection)
+    network: NetworkSection = field(default_factory=NetworkSection)
+    journal: JournalSection = field(default_factory=JournalSection)
+    clock: ClockSection = field(default_factory=ClockSection)
     source: str = "<defaults>"
 
     def policy(self) -> SessionPolicy:
@@ -89,6 +118,12 @@ class StationConfig:
             max_pin_attempts=s.max_pin_attempts,
             pin_required=s.pin_required,
             print_staff_slips=s.print_staff_slips,
+            offline=OfflinePolicy(
+                borrowing=self.offline.borrowing,
+                max_items_per_session=self.offline.max_items_per_session,
+                max_items_per_patron=self.offline.max_items_per_patron,
+                loan_days=self.offline.loan_days,
+            ),
         )
 
     def sip2_password(self) -> str:
@@ -109,6 +144,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("sip2", "charset"): ("utf-8", "cp850", "iso-8859-1", "ascii"),
     ("rfid", "reader"): ("sim",),
     ("printer", "kind"): ("file",),
+    ("clock", "trust"): ("kernel", "always"),
 }
 
 _TYPE_WORDS = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}

@@ -20,6 +20,7 @@ from drivers.printer.file_printer import FilePrinter
 from drivers.rfid.base import AFI_IN_LIBRARY, AFI_ON_LOAN, TagMemory
 from drivers.rfid.sim import SimulatedPad, make_uid
 from drivers.tags.iso28560_3 import DanishTag, TypeOfUsage, encode
+from kiosk.journal import Journal
 from kiosk.screens import Screen
 from kiosk.session import SessionPolicy
 from kiosk.station import Station, local_now
@@ -46,8 +47,11 @@ class DemoEnvironment:
         policy: SessionPolicy | None = None,
         poll_interval: float = 0.05,
         clock: Callable[[], Any] = local_now,
+        failure_budget: int = 2,
+        probe_interval: float = 2.0,
     ) -> None:
         self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         self.policy = policy or SessionPolicy()
         self.poll_interval = poll_interval
         self.clock = clock
@@ -61,6 +65,9 @@ class DemoEnvironment:
         self.demo_patron_pin = demo_data.DEMO_PATRON_PIN
         self.demo_borrow_items = list(demo_data.DEMO_BORROW_ITEMS)
         self.demo_return_items = [demo_data.HOLD_SHELF_ITEM, demo_data.OTHER_LIBRARY_ITEM]
+        self.journal = Journal(workdir / "journal.sqlite3")
+        self.failure_budget = failure_budget
+        self.probe_interval = probe_interval
         self.circulation: Sip2Circulation | None = None
         self.station: Station | None = None
 
@@ -89,7 +96,10 @@ class DemoEnvironment:
             policy=self.policy,
             library_name=demo_data.KIOSK_LIBRARY.name,
             clock=self.clock,
+            journal=self.journal,
             poll_interval=self.poll_interval,
+            failure_budget=self.failure_budget,
+            probe_interval=self.probe_interval,
         )
         await self.station.start()
         return self
@@ -101,6 +111,7 @@ class DemoEnvironment:
             await self.station.stop()
         if self.circulation is not None:
             await self.circulation.close()
+        self.journal.close()
         await self.ils.__aexit__(exc_type, exc, tb)
 
     def _make_tags(self) -> None:

@@ -29,6 +29,12 @@ Rules
 8. Items left on the pad when a session ends are not taken by the next patron: they are ignored until
    they have been lifted off the pad.
 9. Wrong PINs: after `max_pin_attempts` the patron is sent to staff (the ILS may block the card too).
+10. Offline (the station says the library system cannot be reached): returns are always accepted;
+    borrowing only if the offline policy allows it, within its limits per session and per patron (the
+    latter counted across sessions by the journal), with the offline due date; cards the station has
+    seen blocked are refused; no PIN is asked (it cannot be checked, and PINs are never stored);
+    renewals wait for the network. An action that certainly did not reach the library system when the
+    station went offline is redone offline; one whose fate is unknown is never redone here.
 """
 
 from __future__ import annotations
@@ -156,6 +162,7 @@ class CirculationFailed:
     item_id: str
     detail: str
     now: datetime
+    sent: bool = True  # False: certainly never reached the library system (safe to redo offline)
 
 
 @dataclass(frozen=True)
@@ -215,11 +222,22 @@ class Checkout:
     patron_id: str
     item_id: str
     pin: str | None = field(default=None, repr=False)
+    offline: bool = False  # accepted by the station under the offline policy, replayed later
+    due: datetime | None = None  # the due date given offline
 
 
 @dataclass(frozen=True)
 class Checkin:
     item_id: str
+    offline: bool = False
+
+
+@dataclass(frozen=True)
+class RememberCard:
+    """The library system said this card may (not) borrow: remembered for offline use."""
+
+    card_id: str
+    blocked: bool
 
 
 @dataclass(frozen=True)
@@ -273,10 +291,19 @@ Command = (
     | PrintStaffSlip
     | EndPatronSession
     | Speak
+    | RememberCard
 )
 
 
 # ---------------------------------------------------------------- policy
+
+
+@dataclass(frozen=True)
+class OfflinePolicy:
+    borrowing: bool = True
+    max_items_per_session: int = 5
+    max_items_per_patron: int = 10  # offline loans not yet confirmed by the library system
+    loan_days: int = 14  # offline due date: this many days ahead, at 23:59
 
 
 @dataclass(frozen=True)
@@ -288,6 +315,7 @@ class SessionPolicy:
     max_pin_attempts: int = 3
     pin_required: bool = True
     print_staff_slips: bool = True
+    offline: OfflinePolicy = field(default_factory=OfflinePolicy)
 
 
 # ---------------------------------------------------------------- the machine
@@ -376,6 +404,8 @@ class ItemProgress:
     text: Text = field(default_factory=lambda: Text("row.working"))
     route: Route | None = None
     security_afi: int | None = None
+    offline: bool = False
+    not_sent: bool = False  # failed before reaching the library system: may be redone offline
 
     def row(self) -> ItemRow:
         state = {
@@ -404,7 +434,15 @@ def _missing_parts(parts: list[PadTag]) -> list[int]:
 class PatronSession:
     """The state of the station's screen and of the patron in front of it."""
 
-    def __init__(self, policy: SessionPolicy, now: datetime, *, offline: bool = False) -> None:
+    def __init__(
+        self,
+        policy: SessionPolicy,
+        now: datetime,
+        *,
+        offline: bool = False,
+        known_blocked: set[str] | None = None,
+        offline_loans: dict[str, int] | None = None,
+    ) -> None:
         self.policy = policy
         self.mode = Mode.WELCOME
         self.language = policy.language
@@ -421,6 +459,9 @@ class PatronSession:
         self.items: dict[str, ItemProgress] = {}
         self.pad: tuple[PadTag, ...] = ()
         self.stale_uids: set[bytes] = set()  # on the pad when the last session ended (rule 8)
+        self.known_blocked: set[str] = set(known_blocked or ())
+        self.offline_loans: dict[str, int] = dict(offline_loans or {})  # per patron, unconfirmed
+        self.now = now
         self._shown: Screen | None = None
 
     # ------------------------------------------------------------ public
@@ -428,6 +469,7 @@ class PatronSession:
     def handle(self, event: Event) -> list[Command]:
         """Feed one event; get the commands it causes (a `Show` whenever the screen changed)."""
         commands: list[Command] = []
+        self.now = event.now
         if isinstance(event, _RESULTS):
             # New information on the screen restarts the patron's reading time: a slow reply must not
             # be followed by an instant timeout.
@@ -518,7 +560,9 @@ class PatronSession:
         self.card_id = event.card_id.strip()
         self.message = None
         self.pin_attempts = 0
-        if self.policy.pin_required:
+        if self.offline:
+            self._identify_offline(event.now, out)
+        elif self.policy.pin_required:
             self._enter(Mode.PIN, event.now)
         else:
             self._authenticate(None, event.now, out)
@@ -596,8 +640,11 @@ class PatronSession:
                     text=Text.of("row.missing_part", missing=", ".join(map(str, missing)), parts=expected),
                 )
                 continue
-            self.items[item_id] = ItemProgress(item_id=item_id, operation=operation, uids=uids)
-            if operation is Operation.CHECKOUT:
+            progress = ItemProgress(item_id=item_id, operation=operation, uids=uids)
+            self.items[item_id] = progress
+            if self.offline:
+                self._redo_offline(progress, out)
+            elif operation is Operation.CHECKOUT:
                 assert self.account is not None
                 out.append(Checkout(self.account.patron_id, item_id, self.pin))
             else:
@@ -614,6 +661,9 @@ class PatronSession:
             item.text = Text.of(f"refusal.{outcome.reason or 'other'}", ils=outcome.screen_message)
             return
         item.due = outcome.due
+        if item.offline and self.account is not None:
+            patron = self.account.patron_id
+            self.offline_loans[patron] = self.offline_loans.get(patron, 0) + 1
         self._secure(item, outcome.security, AFI_ON_LOAN, out)
 
     def _on_CheckinDone(self, event: CheckinDone, out: list[Command]) -> None:
@@ -654,6 +704,9 @@ class PatronSession:
     def _done(self, item: ItemProgress) -> None:
         item.stage = Stage.DONE
         if item.operation is Operation.CHECKIN:
+            if item.offline:
+                item.text = Text("route.offline")  # the library system routes it after the sync
+                return
             route = item.route or Route(RouteKind.RESHELVE)
             # Patron-facing routing names a library at most, never a person (rule 6).
             item.text = Text.of(f"route.{route.kind.value}", library=route.destination_name)
@@ -683,6 +736,9 @@ class PatronSession:
         if event.operation is Operation.PATRON:
             if self.mode is Mode.AUTHENTICATING:
                 self.pin = None
+                if self.offline:
+                    self._identify_offline(event.now, out)
+                    return
                 self._enter(Mode.WELCOME if self.intent is None else Mode.IDENTIFY, event.now)
                 self.message = Text("identify.service_unavailable")
             return
@@ -690,7 +746,72 @@ class PatronSession:
         if item is None or item.stage is not Stage.CIRCULATING:
             return
         item.stage = Stage.FAILED
+        item.not_sent = not event.sent
         item.text = Text("row.service_error")
+        if self.offline and item.not_sent:
+            self._redo_offline(item, out)
+
+    # ------------------------------------------------------------ offline (rule 10)
+
+    def _identify_offline(self, now: datetime, out: list[Command]) -> None:
+        blocked = self.card_id in self.known_blocked
+        self.account = PatronAccount(
+            patron_id=self.card_id,
+            found=True,
+            pin_ok=None,
+            may_borrow=self.policy.offline.borrowing and not blocked,
+        )
+        if self.intent is Mode.BORROW and self.account.may_borrow:
+            self._enter(Mode.BORROW, now)
+            self._consider_pad(out)
+        else:
+            self._enter(Mode.MENU, now)
+        if blocked:
+            self.message = Text("menu.offline_blocked")
+        elif not self.policy.offline.borrowing:
+            self.message = Text("menu.offline_no_borrowing")
+
+    def _offline_due(self) -> datetime:
+        day = self.now + timedelta(days=self.policy.offline.loan_days)
+        return day.replace(hour=23, minute=59, second=0, microsecond=0)
+
+    def _offline_checkout_refusal(self) -> Text | None:
+        assert self.account is not None
+        limits = self.policy.offline
+        in_session = sum(
+            1
+            for i in self.items.values()
+            if i.offline
+            and i.operation is Operation.CHECKOUT
+            and i.stage not in (Stage.REFUSED, Stage.FAILED)
+        )
+        earlier = self.offline_loans.get(self.account.patron_id, 0)
+        if not limits.borrowing or not self.account.may_borrow:
+            return Text("refusal.offline_no_borrowing")
+        if in_session >= limits.max_items_per_session or earlier + in_session >= limits.max_items_per_patron:
+            return Text("refusal.offline_limit")
+        return None
+
+    def _redo_offline(self, item: ItemProgress, out: list[Command]) -> None:
+        """Rule 10: handle an item under the offline policy (only if it never reached the ILS)."""
+        item.not_sent = False
+        if item.operation is Operation.RENEW:
+            item.stage = Stage.REFUSED
+            item.text = Text("renew.offline")
+            return
+        if item.operation is Operation.CHECKIN:
+            item.stage, item.offline, item.text = Stage.CIRCULATING, True, Text("row.working")
+            out.append(Checkin(item.item_id, offline=True))
+            return
+        refusal = self._offline_checkout_refusal()
+        if refusal is not None:
+            item.stage, item.text = Stage.REFUSED, refusal
+            return
+        assert self.account is not None
+        item.stage, item.offline, item.text = Stage.CIRCULATING, True, Text("row.working")
+        out.append(
+            Checkout(self.account.patron_id, item.item_id, None, offline=True, due=self._offline_due())
+        )
 
     def _renew_all(self, out: list[Command]) -> None:
         assert self.account is not None
@@ -698,9 +819,13 @@ class PatronSession:
             existing = self.items.get(loan.item_id)
             if existing is not None and existing.stage in _IN_FLIGHT:
                 continue
-            self.items[loan.item_id] = ItemProgress(
+            progress = ItemProgress(
                 item_id=loan.item_id, operation=Operation.RENEW, title=loan.title, due=loan.due
             )
+            self.items[loan.item_id] = progress
+            if self.offline:
+                self._redo_offline(progress, out)
+                continue
             out.append(Renew(self.account.patron_id, loan.item_id))
 
     # ------------------------------------------------------------ identification
@@ -726,6 +851,7 @@ class PatronSession:
                 self.message = Text.of("pin.wrong", left=left)
             return
         self.account = account
+        out.append(RememberCard(self.card_id, blocked=not account.may_borrow))
         if not account.may_borrow:
             self._enter(Mode.MENU, event.now)
             self.message = Text.of(
@@ -824,11 +950,16 @@ class PatronSession:
     def set_offline(self, offline: bool) -> list[Command]:
         """The station's view of the service; shown discreetly."""
         self.offline = offline
+        commands: list[Command] = []
+        if offline:
+            for item in self.items.values():
+                if item.stage is Stage.FAILED and item.not_sent:
+                    self._redo_offline(item, commands)
         screen = self.screen()
         if screen != self._shown:
             self._shown = screen
-            return [Show(screen)]
-        return []
+            commands.append(Show(screen))
+        return commands
 
 
 __all__ = [

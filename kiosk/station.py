@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
+import uuid
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
@@ -23,6 +25,8 @@ from drivers.printer.base import Printer, PrinterError
 from drivers.printer.receipt import Receipt, ReceiptLine
 from drivers.rfid.base import Reader, ReaderError
 from kiosk.i18n import translate
+from kiosk.journal import Entry, Journal, State
+from kiosk.journal import Operation as JournalOperation
 from kiosk.pad import decode_pad_tag
 from kiosk.screens import Action, Screen, Text
 from kiosk.session import (
@@ -46,6 +50,7 @@ from kiosk.session import (
     PrintReceipt,
     PrintStaffSlip,
     ReceiptPrinted,
+    RememberCard,
     Renew,
     RenewDone,
     SecurityWritten,
@@ -56,11 +61,49 @@ from kiosk.session import (
     Tick,
     WriteSecurity,
 )
-from server_api.circulation import Circulation, CirculationError, RouteKind, Transaction
+from kiosk.sync import TOLD_FAILED, Replayer, SyncReport
+from server_api.circulation import (
+    CheckinOutcome,
+    CheckoutOutcome,
+    Circulation,
+    CirculationError,
+    CirculationNoReply,
+    CirculationProtocolError,
+    CirculationUnavailable,
+    RenewOutcome,
+    Route,
+    RouteKind,
+    Transaction,
+)
 
 log = logging.getLogger(__name__)
 
 ScreenListener = Callable[[Screen], None]
+Outcome = CheckoutOutcome | CheckinOutcome | RenewOutcome
+
+_OPERATION: dict[type, JournalOperation] = {
+    Checkout: JournalOperation.CHECKOUT,
+    Checkin: JournalOperation.CHECKIN,
+    Renew: JournalOperation.RENEW,
+}
+
+
+def _reconciled(command: Checkout | Checkin | Renew) -> Outcome:
+    """What we know after finding an unanswered action done at the library system: it happened, but
+    the reply's details (due date, routing) were lost. The item goes to staff for routing."""
+    if isinstance(command, Checkout):
+        return CheckoutOutcome(command.item_id, ok=True)
+    if isinstance(command, Checkin):
+        return CheckinOutcome(command.item_id, ok=True, route=Route(RouteKind.STAFF))
+    return RenewOutcome(command.item_id, ok=True)
+
+
+def _outcome_record(outcome: Outcome) -> dict[str, Any]:
+    if isinstance(outcome, CheckinOutcome):
+        return {"route": outcome.route.kind.value, "destination": outcome.route.destination_id}
+    return {"due": outcome.due.isoformat() if outcome.due else None}
+
+
 Observer = Callable[[dict[str, Any]], None]
 
 
@@ -84,9 +127,13 @@ class Station:
         library_name: str = "",
         staff_language: str = "nb",
         clock: Callable[[], datetime] = local_now,
+        journal: Journal,
         poll_interval: float = 0.1,
         tick_interval: float = 1.0,
         security_attempts: int = 3,
+        failure_budget: int = 2,
+        probe_interval: float = 15.0,
+        clock_synchronised: Callable[[], bool] = lambda: True,
     ) -> None:
         self.circulation = circulation
         self.reader = reader
@@ -98,11 +145,21 @@ class Station:
         self.poll_interval = poll_interval
         self.tick_interval = tick_interval
         self.security_attempts = security_attempts
-        self.session = PatronSession(policy, clock())
+        self.journal = journal
+        self.failure_budget = failure_budget
+        self.probe_interval = probe_interval
+        self.clock_synchronised = clock_synchronised
+        self.online = True
+        self._failures = 0  # consecutive failures to reach the library system
+        self._entry_for: dict[str, uuid.UUID] = {}  # item -> its latest journal entry (for security notes)
+        self.replayer = Replayer(journal, circulation, observe=self._observe, clock=clock)
+        self.session = PatronSession(
+            policy, clock(), known_blocked=journal.blocked_cards(), offline_loans=journal.offline_loans()
+        )
         self.screen: Screen = self.session.screen()
         self._listeners: list[ScreenListener] = []
         self._observers: list[Observer] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._pad: dict[bytes, PadTag] = {}
         self._reader_ok = True
@@ -145,6 +202,8 @@ class Station:
             asyncio.create_task(self._poll_pad(), name="pad"),
             asyncio.create_task(self._tick(), name="tick"),
         ]
+        if self.journal.unsettled():
+            self._spawn(self.sync(), "sync at start")  # a crash or an outage left work behind
 
     async def run(self) -> None:
         await self.start()
@@ -170,12 +229,12 @@ class Station:
 
     # ------------------------------------------------------------ commands
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("station task %s failed", task.get_name(), exc_info=task.exception())
@@ -199,6 +258,8 @@ class Station:
                 self._spawn(self._print_staff_slip(command), f"slip {command.item_id}")
             case EndPatronSession(patron_id):
                 self._spawn(self._end_patron_session(patron_id), "end session")
+            case RememberCard(card_id, blocked):
+                self.journal.remember_card(card_id, blocked, self.clock())
             case Speak():
                 pass  # speech output comes with the universal-design work; the UI reads screens aloud
 
@@ -228,65 +289,226 @@ class Station:
             account = await self.circulation.patron(command.card_id, command.pin, txn)
         except CirculationError as error:
             self._observe("circulation", action="patron", ok=False, error=str(error))
-            self.feed(CirculationFailed(Operation.PATRON, "", str(error), self.clock()))
+            self._note_failure()
+            self.feed(CirculationFailed(Operation.PATRON, "", str(error), self.clock(), sent=False))
             return
+        self._note_success()
         self._observe("circulation", action="patron", ok=account.found and account.pin_ok is not False)
         self.feed(PatronLoaded(account, self.clock()))
 
     async def _circulate(self, command: Checkout | Checkin | Renew) -> None:
-        txn = Transaction.new(self.clock())
-        try:
-            match command:
-                case Checkout(patron_id, item_id, pin):
-                    checkout = await self.circulation.checkout(patron_id, item_id, txn, pin=pin)
-                    self._observe(
-                        "circulation",
-                        action="checkout",
-                        item_id=item_id,
-                        ok=checkout.ok,
-                        txn=str(txn.id),
-                        due=checkout.due.isoformat() if checkout.due else None,
-                        reason=checkout.reason,
-                        screen_message=checkout.screen_message,
-                    )
-                    self.feed(CheckoutDone(checkout, self.clock()))
-                case Checkin(item_id):
-                    checkin = await self.circulation.checkin(item_id, txn)
-                    route = checkin.route
-                    self._observe(
-                        "circulation",
-                        action="checkin",
-                        item_id=item_id,
-                        ok=checkin.ok,
-                        txn=str(txn.id),
-                        route=route.kind.value,
-                        destination=route.destination_name or route.destination_id,
-                        reason=checkin.reason,
-                        screen_message=checkin.screen_message,
-                    )
-                    self.feed(CheckinDone(checkin, self.clock()))
-                case Renew(patron_id, item_id):
-                    renewal = await self.circulation.renew(patron_id, item_id, txn)
-                    self._observe(
-                        "circulation",
-                        action="renew",
-                        item_id=item_id,
-                        ok=renewal.ok,
-                        txn=str(txn.id),
-                        due=renewal.due.isoformat() if renewal.due else None,
-                    )
-                    self.feed(RenewDone(renewal, self.clock()))
-        except CirculationError as error:
-            operation = {Checkout: Operation.CHECKOUT, Checkin: Operation.CHECKIN, Renew: Operation.RENEW}
-            self._observe(
-                "circulation",
-                action=operation[type(command)].value,
-                item_id=command.item_id,
-                ok=False,
-                txn=str(txn.id),
-                error=str(error),
+        """Journal first, then send; an unanswered request is resolved before the patron hears anything."""
+        operation = _OPERATION[type(command)]
+        patron_id = "" if isinstance(command, Checkin) else command.patron_id
+        offline = not isinstance(command, Renew) and command.offline
+        txn = Transaction.new(
+            self.clock(),
+            offline=offline,
+            clock_synchronised=self.clock_synchronised(),
+            due_date=command.due if isinstance(command, Checkout) else None,
+        )
+        if offline:
+            await self._accept_offline(command, operation, txn)
+            return
+        if not await self._earlier_actions_settled(command.item_id):
+            self._failed(
+                command, operation, txn, "earlier actions on this item are not confirmed yet", sent=False
             )
-            self.feed(CirculationFailed(operation[type(command)], command.item_id, str(error), self.clock()))
+            return
+        try:
+            entry = await asyncio.to_thread(self.journal.record, txn, operation, command.item_id, patron_id)
+        except (OSError, sqlite3.Error) as error:
+            # Without a durable record nothing is sent: a lost action would be worse than a refusal.
+            self._failed(command, operation, txn, f"journal: {error}", sent=True)
+            return
+        self._entry_for[command.item_id] = entry.id
+        try:
+            outcome = await self._send(command, txn)
+        except CirculationUnavailable as error:
+            self.journal.settle(
+                entry.id, State.REFUSED, reason=f"not sent: {error}", outcome={"not_sent": True}
+            )
+            self._note_failure()
+            self._failed(command, operation, txn, str(error), sent=False)
+            return
+        except (CirculationNoReply, CirculationProtocolError) as error:
+            self._note_failure()
+            found = await self._find_out(entry, command, txn, error)
+            if found is None:
+                # Still unknown: tell the patron it did not work, and let the sync check later
+                # (a loan found then becomes a conflict for staff; otherwise it is dropped).
+                self.journal.settle(
+                    entry.id, State.SENDING, outcome={"told_patron": TOLD_FAILED}, durable=True
+                )
+                self._failed(command, operation, txn, str(error), sent=True)
+                return
+            outcome = found
+        else:
+            self._note_success()
+        self._report(command, operation, txn, outcome)
+        self.journal.settle(
+            entry.id,
+            State.DONE if outcome.ok else State.REFUSED,
+            reason=str(outcome.reason or ""),
+            screen_message=outcome.screen_message,
+            outcome=_outcome_record(outcome),
+        )
+        self._feed_outcome(outcome)
+
+    async def _send(self, command: Checkout | Checkin | Renew, txn: Transaction) -> Outcome:
+        match command:
+            case Checkout(patron_id, item_id, pin):
+                return await self.circulation.checkout(patron_id, item_id, txn, pin=pin)
+            case Checkin(item_id):
+                return await self.circulation.checkin(item_id, txn)
+            case Renew(patron_id, item_id):
+                return await self.circulation.renew(patron_id, item_id, txn)
+        raise AssertionError(command)
+
+    async def _find_out(
+        self, entry: Entry, command: Checkout | Checkin | Renew, txn: Transaction, error: Exception
+    ) -> Outcome | None:
+        """A request went out and no usable reply came back: ask the library system what happened,
+        and send again only when it certainly did not (never lend twice)."""
+        self._observe(
+            "circulation", action="reconcile", item_id=command.item_id, txn=str(txn.id), error=str(error)
+        )
+        for _attempt in range(2):
+            try:
+                if await self.replayer.happened(entry):
+                    return _reconciled(command)
+                await asyncio.to_thread(self.journal.mark_replaying, entry.id)
+                return await self._send(command, txn)
+            except (CirculationNoReply, CirculationProtocolError):
+                continue
+            except CirculationUnavailable:
+                return None
+        return None
+
+    async def _accept_offline(
+        self, command: Checkout | Checkin | Renew, operation: JournalOperation, txn: Transaction
+    ) -> None:
+        """The session accepted this under the offline policy: make it durable, then confirm it."""
+        patron_id = "" if isinstance(command, Checkin) else command.patron_id
+        try:
+            entry = await asyncio.to_thread(
+                self.journal.record, txn, operation, command.item_id, patron_id, state=State.QUEUED
+            )
+        except (OSError, sqlite3.Error) as error:
+            self._failed(command, operation, txn, f"journal: {error}", sent=True)
+            return
+        self._entry_for[command.item_id] = entry.id
+        outcome: Outcome
+        if isinstance(command, Checkout):
+            outcome = CheckoutOutcome(command.item_id, ok=True, due=command.due)
+        else:
+            outcome = CheckinOutcome(command.item_id, ok=True, route=Route(RouteKind.STAFF))
+        self._report(command, operation, txn, outcome, offline=True)
+        self._feed_outcome(outcome)
+
+    async def _earlier_actions_settled(self, item_id: str) -> bool:
+        """Per item, actions reach the library system in the order they happened."""
+        if not any(e.item_id == item_id for e in await asyncio.to_thread(self.journal.unsettled)):
+            return True
+        try:
+            return await self.replayer.drain_item(item_id)
+        except CirculationError:
+            return False
+
+    def _report(
+        self,
+        command: Checkout | Checkin | Renew,
+        operation: JournalOperation,
+        txn: Transaction,
+        outcome: Outcome,
+        *,
+        offline: bool = False,
+    ) -> None:
+        record: dict[str, Any] = {
+            "action": operation.value,
+            "item_id": command.item_id,
+            "ok": outcome.ok,
+            "txn": str(txn.id),
+            "offline": offline,
+        }
+        if isinstance(outcome, CheckinOutcome):
+            record["route"] = outcome.route.kind.value
+            record["destination"] = outcome.route.destination_name or outcome.route.destination_id
+        else:
+            record["due"] = outcome.due.isoformat() if outcome.due else None
+        record["reason"] = outcome.reason
+        record["screen_message"] = outcome.screen_message
+        self._observe("circulation", **record)
+
+    def _feed_outcome(self, outcome: Outcome) -> None:
+        now = self.clock()
+        if isinstance(outcome, CheckoutOutcome):
+            self.feed(CheckoutDone(outcome, now))
+        elif isinstance(outcome, CheckinOutcome):
+            self.feed(CheckinDone(outcome, now))
+        else:
+            self.feed(RenewDone(outcome, now))
+
+    def _failed(
+        self,
+        command: Checkout | Checkin | Renew,
+        operation: JournalOperation,
+        txn: Transaction,
+        detail: str,
+        *,
+        sent: bool,
+    ) -> None:
+        self._observe(
+            "circulation",
+            action=operation.value,
+            item_id=command.item_id,
+            ok=False,
+            txn=str(txn.id),
+            error=detail,
+            sent=sent,
+        )
+        self.feed(
+            CirculationFailed(Operation(operation.value), command.item_id, detail, self.clock(), sent=sent)
+        )
+
+    # ------------------------------------------------------------ online / offline
+
+    def _note_failure(self) -> None:
+        self._failures += 1
+        if self.online and self._failures >= self.failure_budget:
+            self._set_online(False)
+
+    def _note_success(self) -> None:
+        self._failures = 0
+
+    def _set_online(self, online: bool) -> None:
+        if online == self.online:
+            return
+        self.online = online
+        self._observe("network", online=online)
+        for command in self.session.set_offline(not online):
+            self._execute(command)
+        if online:
+            self._spawn(self.sync(), "sync")
+        else:
+            self._spawn(self._probe(), "probe")
+
+    async def _probe(self) -> None:
+        """While offline: try the library system now and then, and come back by itself."""
+        while not self.online:
+            await asyncio.sleep(self.probe_interval)
+            try:
+                await self.circulation.ping()
+            except CirculationError:
+                continue
+            self._failures = 0
+            self._set_online(True)
+
+    async def sync(self) -> SyncReport:
+        report = await self.replayer.sync()
+        if report.stopped and report.remaining:
+            self._note_failure()
+        return report
 
     async def _write_security(self, command: WriteSecurity) -> None:
         """Write the AFI to every part and read it back; retry; report per tag."""
@@ -308,6 +530,8 @@ class Station:
                 tag = self._pad[uid]
                 self._pad[uid] = PadTag(**{**tag.__dict__, "afi": command.afi})
             all_ok &= verified
+            if command.item_id in self._entry_for:
+                self.journal.note_security(self._entry_for[command.item_id], uid.hex(), command.afi, verified)
             self._observe(
                 "hardware",
                 action="write_afi",
@@ -432,3 +656,6 @@ class Station:
         while True:
             await asyncio.sleep(self.tick_interval)
             self.feed(Tick(self.clock()))
+            if not self.session.busy:
+                # Outcomes ride along with the next record; when the kiosk is quiet they go now.
+                await asyncio.to_thread(self.journal.flush)

@@ -68,11 +68,15 @@ def test_each_tag_goes_from_in_library_to_on_loan_and_back(borrow_return):
 
 
 def test_the_library_system_gave_the_due_dates_shown(borrow_return):
-    checkouts = [r for r in borrow_return if r["kind"] == "circulation" and r.get("action") == "checkout"]
-    assert [c["item_id"] for c in checkouts] == list(demo.DEMO_BORROW_ITEMS)
+    checkouts = {
+        r["item_id"]: r for r in borrow_return if r["kind"] == "circulation" and r.get("action") == "checkout"
+    }
+    assert sorted(checkouts) == sorted(demo.DEMO_BORROW_ITEMS)
     borrow_screens = [r for r in borrow_return if r["kind"] == "screen" and r["screen"] == "borrow"]
-    final_rows = borrow_screens[-1]["rows"]
-    for checkout, row in zip(checkouts, final_rows, strict=True):
+    final_rows = {row["item_id"]: row for row in borrow_screens[-1]["rows"]}
+    assert sorted(final_rows) == sorted(checkouts)
+    for item_id, checkout in checkouts.items():
+        row = final_rows[item_id]
         assert row["state"] == "done"
         day = checkout["due"][:10]  # YYYY-MM-DD from the ILS, shown as DD.MM.YYYY in bokmål
         assert f"{day[8:10]}.{day[5:7]}.{day[0:4]}" in row["text"]
