@@ -1,0 +1,167 @@
+"""Show every screen with hand-made `Screen`s, for designing and checking layouts without a station.
+
+    python -m ui.preview                      # a window; click "next" in the corner... or wait
+    python -m ui.preview --shots DIR [--language se]   # one PNG per screen, then exit
+
+Uses a stand-in station that records what the person did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.screens import Action, ItemRow, RowState, Screen, ScreenName, Text
+
+
+class PreviewStation:
+    library_name = "Tromsø bibliotek og byarkiv"
+
+    def __init__(self, screen: Screen) -> None:
+        self.screen = screen
+        self.calls: list[tuple[str, object]] = []
+        self._listeners: list[Callable[[Screen], None]] = []
+
+    def add_listener(self, callback: Callable[[Screen], None]) -> None:
+        self._listeners.append(callback)
+        callback(self.screen)
+
+    def show(self, screen: Screen) -> None:
+        self.screen = screen
+        for callback in self._listeners:
+            callback(screen)
+
+    def press(self, action: Action) -> None:
+        self.calls.append(("press", action))
+
+    def enter_pin(self, pin: str) -> None:
+        self.calls.append(("enter_pin", "*" * len(pin)))
+
+    def present_card(self, card_id: str) -> None:
+        self.calls.append(("present_card", card_id))
+
+    def set_language(self, code: str) -> None:
+        self.calls.append(("set_language", code))
+        self.show(Screen(**{**self.screen.__dict__, "language": code}))
+
+
+def sample_screens(language: str = "en") -> list[Screen]:
+    due = datetime(2026, 12, 13)
+    rows = (
+        ItemRow(
+            "03010000123456",
+            "Čáppa guovssahasat: máidnasat mánáide",
+            RowState.DONE,
+            Text.of("row.borrowed", date="2026-12-13"),
+            due,
+        ),
+        ItemRow("03010000123457", "Harry Potter og de vises stein", RowState.WORKING, Text("row.securing")),
+        ItemRow(
+            "03010000123458",
+            "Bákčasa gáfe",
+            RowState.REFUSED,
+            Text.of("refusal.not_for_loan", ils="Referanseverk"),
+        ),
+        ItemRow("03010000123459", "Musikk-CD (2 plater)", RowState.ATTENTION, Text("row.missing_part")),
+    )
+    s = lambda name, **kw: Screen(name=name, language=language, heading=Text(f"{name.value}.heading"), **kw)  # noqa: E731
+    return [
+        s(ScreenName.WELCOME, message=Text("welcome.instruction"), actions=(Action.BORROW, Action.RETURN)),
+        s(ScreenName.IDENTIFY, message=Text("identify.instruction"), actions=(Action.CANCEL,)),
+        s(ScreenName.PIN, message=Text("pin.instruction"), actions=(Action.CANCEL,)),
+        s(ScreenName.BUSY, message=Text("busy.instruction")),
+        s(
+            ScreenName.MENU,
+            patron_name="Máret Ánne Sara",
+            actions=(Action.BORROW, Action.RETURN, Action.ACCOUNT, Action.FINISH),
+        ),
+        s(
+            ScreenName.BORROW,
+            patron_name="Máret Ánne Sara",
+            message=Text("borrow.instruction"),
+            rows=rows,
+            actions=(Action.FINISH,),
+        ),
+        s(
+            ScreenName.RETURN,
+            message=Text("return.instruction"),
+            rows=rows[:2],
+            actions=(Action.FINISH,),
+            offline=True,
+        ),
+        s(
+            ScreenName.ACCOUNT,
+            patron_name="Máret Ánne Sara",
+            rows=rows[:1],
+            details=(
+                Text.of("account.loans", count=1),
+                Text.of("account.fees", amount="20.00", currency="NOK"),
+            ),
+            actions=(Action.RENEW_ALL, Action.BACK),
+        ),
+        s(ScreenName.RECEIPT, rows=rows[:1], actions=(Action.PRINT_RECEIPT, Action.NO_RECEIPT)),
+        s(ScreenName.GOODBYE, message=Text("goodbye.instruction")),
+        s(ScreenName.OUT_OF_ORDER, message=Text("out_of_order.instruction")),
+        s(
+            ScreenName.BORROW,
+            patron_name="Máret Ánne Sara",
+            rows=rows[:2],
+            actions=(Action.FINISH,),
+            idle_warning=True,
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shots", type=Path, help="write one PNG per screen into this folder and exit")
+    parser.add_argument("--language", default="en")
+    parser.add_argument("--demo", action="store_true", help="show the demo side panel")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+
+    from kivy.clock import Clock
+
+    from ui.app import KioskApp
+
+    screens = sample_screens(args.language)
+    station = PreviewStation(screens[0])
+
+    class PreviewDemo:
+        demo_borrow_items = ("1", "2", "3")
+        demo_return_items = ("4",)
+
+        def place_patron_card(self) -> None: ...
+        def place_items(self, ids: list[str]) -> None: ...
+        def clear_pad(self) -> None: ...
+
+    app = KioskApp(station, demo=PreviewDemo() if args.demo else None)
+    index = 0
+
+    def step(_dt: float) -> None:
+        nonlocal index
+        if args.shots:
+            args.shots.mkdir(parents=True, exist_ok=True)
+            screen = screens[index]
+            suffix = "-idle" if screen.idle_warning else ""
+            app.screenshot(str(args.shots / f"{index:02d}-{screen.name.value}{suffix}.png"))
+        index += 1
+        if index >= len(screens):
+            if args.shots:
+                app.stop()
+                return
+            index = 0
+        station.show(screens[index])
+        Clock.schedule_once(step, 0.5 if args.shots else 3)
+
+    Clock.schedule_once(step, 1.0)
+    app.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
