@@ -32,6 +32,7 @@ class TagMemory:
     uid: bytes
     data: bytes
     afi: int
+    dsfid: int = 0  # data storage format id (0x06: ISO 28560-2), where the reader reports it
 
 
 @runtime_checkable

@@ -15,13 +15,21 @@ Basic block layout (byte offsets into the tag's user memory, in block order)::
 The CRC covers bytes 0..18 followed by 21..end, padded with 0x00 to 32 bytes (so a 34-byte tag is summed
 over exactly 32 bytes and a 32-byte tag over 30 bytes plus two zeros).
 
-Not handled here yet (later issue): extension blocks after the basic block, the tag variants seen in the
-field (bytes 1 and 2 swapped, each 4-byte block reversed by the reader) and ISO 28560-2. ``decode`` is split
-into size detection, CRC check and field parsing so a variant detector can reuse the parts.
+``decode`` is strict: it reads a tag written by the book. ``decode_tolerant`` also reads the variants seen
+in the field and says which it found (``Variant``): each 4-byte block reversed (a reader configured for the
+other byte order) and bytes 1 and 2 swapped (some encoders). It also reads the **extension blocks** after
+the basic block::
+
+    length (whole block, including this byte), block id (2 bytes, low byte first), data, check byte
+
+where the check byte makes the XOR of the whole block zero; length 0 ends the list, length 1 is a filler
+byte. ``rewrite`` changes the basic block and keeps every byte after it (the extension blocks and any
+unknown data) as it was. ``nor_rfid_problems`` checks the Norwegian NOR-RFID profile.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -196,3 +204,184 @@ def _check_encodable(tag: DanishTag, size: int) -> None:
             f"owner library must be at most {owner_room} printable ASCII characters on a {size}-byte tag, "
             f"got {tag.owner_library!r}"
         )
+
+
+# ------------------------------------------------------------------------------------ extension blocks
+
+
+class ExtensionId(IntEnum):
+    LIBRARY = 1
+    ACQUISITION = 2
+    LIBRARY_SUPPLEMENT = 3
+    TITLE = 4
+    ILL = 5
+
+
+@dataclass(frozen=True)
+class ExtensionBlock:
+    """One extension block: its id (an ``ExtensionId`` when known) and its data, kept as bytes."""
+
+    block_id: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Extensions:
+    blocks: tuple[ExtensionBlock, ...] = ()
+    problem: str = ""  # a damaged extension area is reported here; the basic block still counts
+
+
+def parse_extensions(area: bytes) -> Extensions:
+    """Parse the extension blocks in ``area`` (the memory after the basic block)."""
+    blocks: list[ExtensionBlock] = []
+    offset = 0
+    while offset < len(area):
+        length = area[offset]
+        if length == 0:
+            break
+        if length == 1:
+            offset += 1
+            continue
+        if length < 4:
+            return Extensions(tuple(blocks), f"extension block at byte {offset} has bad length {length}")
+        block = area[offset : offset + length]
+        if len(block) < length:
+            return Extensions(tuple(blocks), f"extension block at byte {offset} runs past the end of memory")
+        check = 0
+        for byte in block:
+            check ^= byte
+        if check:
+            return Extensions(tuple(blocks), f"extension block at byte {offset} fails its XOR check")
+        block_id = int.from_bytes(block[1:3], "little")
+        blocks.append(ExtensionBlock(block_id, bytes(block[3:-1])))
+        offset += length
+    return Extensions(tuple(blocks))
+
+
+def encode_extensions(blocks: tuple[ExtensionBlock, ...] | list[ExtensionBlock]) -> bytes:
+    """The extension area for ``blocks``, ending with the 0 terminator."""
+    out = bytearray()
+    for block in blocks:
+        length = len(block.data) + 4
+        if length > 255:
+            raise TagEncodeError(f"extension block {block.block_id} is too long ({len(block.data)} bytes)")
+        if not 0 <= block.block_id <= 0xFFFF:
+            raise TagEncodeError(f"extension block id must fit in 16 bits, got {block.block_id}")
+        body = bytes([length]) + block.block_id.to_bytes(2, "little") + block.data
+        check = 0
+        for byte in body:
+            check ^= byte
+        out += body + bytes([check])
+    return bytes(out + b"\x00")
+
+
+# ------------------------------------------------------------------------------------ variants
+
+
+class Variant(enum.StrEnum):
+    STANDARD = "standard"
+    REVERSED_BLOCKS = "reversed_blocks"  # every 4-byte block byte-reversed
+    PARTS_SWAPPED = "parts_swapped"  # bytes 1 (parts in item) and 2 (part number) swapped
+    REVERSED_BLOCKS_PARTS_SWAPPED = "reversed_blocks+parts_swapped"
+
+
+@dataclass(frozen=True)
+class DecodedDanishTag:
+    tag: DanishTag
+    size: int  # 32 or 34
+    variant: Variant
+    extensions: Extensions
+    memory: bytes  # the memory in standard order (un-reversed), for a rewrite that keeps the rest
+
+
+def reverse_blocks(raw: bytes, block_size: int = 4) -> bytes:
+    """Reverse the bytes within each ``block_size`` block (its own inverse)."""
+    return b"".join(raw[i : i + block_size][::-1] for i in range(0, len(raw), block_size))
+
+
+def decode_tolerant(raw: bytes) -> DecodedDanishTag:
+    """Decode ``raw`` as written by the book, or as one of the known variants; say which one it was.
+
+    Raises the error of the standard reading (``BlankTag``, ``TagCrcError`` ...) when no variant fits.
+    """
+    raw = bytes(raw)
+    try:
+        return _decode_ordered(raw, reversed_blocks=False)
+    except (TagCrcError, UnsupportedTag, MalformedTag) as first:
+        try:
+            return _decode_ordered(reverse_blocks(raw), reversed_blocks=True)
+        except (TagCrcError, UnsupportedTag, MalformedTag):
+            pass
+        raise first
+
+
+def _decode_ordered(memory: bytes, *, reversed_blocks: bool) -> DecodedDanishTag:
+    swapped = False
+    try:
+        tag = decode(memory)
+    except MalformedTag as error:
+        parts, part = memory[1], memory[2]
+        if not (len(memory) >= 3 and part >= 1 and 1 <= parts <= part and "part" in error.detail):
+            raise
+        # The CRC (already checked by ``decode``) covers the bytes as stored: parse the swapped fields.
+        size = detect_basic_block_size(memory)
+        swapped_block = memory[:1] + bytes([part, parts]) + memory[3:size]
+        tag = _parse_fields(memory, swapped_block)
+        swapped = True
+    size = detect_basic_block_size(memory)
+    if reversed_blocks and swapped:
+        variant = Variant.REVERSED_BLOCKS_PARTS_SWAPPED
+    elif reversed_blocks:
+        variant = Variant.REVERSED_BLOCKS
+    elif swapped:
+        variant = Variant.PARTS_SWAPPED
+    else:
+        variant = Variant.STANDARD
+    return DecodedDanishTag(tag, size, variant, parse_extensions(memory[size:]), memory)
+
+
+def rewrite(memory: bytes, tag: DanishTag, size: int | None = None) -> bytes:
+    """New memory for a tag: ``tag``'s basic block, every byte after the old basic block kept intact.
+
+    ``memory`` is the tag's memory in standard order. The size stays what it was (32 or 34) unless given;
+    a blank tag gets a 32-byte block followed by the extension terminator.
+    """
+    memory = bytes(memory)
+    try:
+        versioned = bool(memory) and memory[0] >> 4 == SUPPORTED_VERSION
+        old_size = detect_basic_block_size(memory) if versioned else 32
+    except TagCrcError:
+        old_size = 32
+    new_size = size or old_size
+    block = encode(tag, new_size)
+    rest = memory[old_size:]
+    if not any(memory[:old_size]) or set(memory) <= {0xFF}:
+        rest = b"\x00" * max(0, len(memory) - new_size)  # a blank tag: no extension blocks yet
+    new = block + rest
+    if len(new) < len(memory):
+        new = new.ljust(len(memory), b"\x00")
+    return new[: max(len(memory), len(block))]
+
+
+# ------------------------------------------------------------------------------------ NOR-RFID
+
+
+NOR_RFID_COUNTRY = "NO"
+
+
+def nor_rfid_problems(tag: DanishTag, library: str | None = None) -> list[str]:
+    """What does not follow the NOR-RFID profile (empty list: the tag is fine).
+
+    The profile: country ``NO``; owner library = the library's number in Base Bibliotek (7 digits);
+    type of usage 1 on items, 8 on patron cards where the field is not otherwise used.
+    """
+    problems = []
+    if tag.country != NOR_RFID_COUNTRY:
+        problems.append(f"country is {tag.country!r}, NOR-RFID needs 'NO'")
+    if not (len(tag.owner_library) == 7 and tag.owner_library.isdigit()):
+        problems.append(f"owner library {tag.owner_library!r} is not a 7-digit library number")
+    if library is not None and tag.owner_library != library:
+        problems.append(f"owner library is {tag.owner_library}, not this library ({library})")
+    if tag.type_of_usage not in tuple(TypeOfUsage):
+        problems.append(f"type of usage {tag.type_of_usage} is not one the profile knows")
+    return problems

@@ -1,0 +1,157 @@
+"""The PC/SC driver through the real pcscd, with vsmartcard's vpcd reader and a virtual ISO 15693 tag.
+
+The fixture starts its own pcscd in the foreground with a reader configuration for vpcd on a free port, and
+the virtual tag connects to vpcd on loopback. It skips only where pcscd or vpcd is not installed or another
+pcscd already owns the socket (`make test` installs both: APT_PACKAGES in the Makefile).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("smartcard", reason="pyscard is not installed (pip install -e '.[dev]')")
+
+from drivers.rfid.base import AFI_IN_LIBRARY, AFI_ON_LOAN, TagNotPresent, TagWriteError
+from drivers.rfid.pcsc import AfiNotSupported, PcscReader
+from drivers.rfid.vicc15693 import VirtualCardClient, VirtualTag
+from drivers.tags.iso28560_3 import DanishTag, decode, encode
+
+VPCD = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
+SOCKET = Path("/run/pcscd/pcscd.comm")
+UID = bytes.fromhex("E004015012345678")
+CARD = encode(DanishTag(8, 1, 1, "219000000001", "NO", "2190000"))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _other_pcscd_running() -> bool:
+    pid_file = Path("/run/pcscd/pcscd.pid")
+    with contextlib.suppress(OSError, ValueError):
+        os.kill(int(pid_file.read_text().strip()), 0)
+        return True
+    return False
+
+
+@pytest.fixture
+def vpcd_port(tmp_path_factory) -> Iterator[int]:
+    # One pcscd per test: after a virtual card disconnects, vpcd does not always take a new one in the same
+    # pcscd run (seen with vsmartcard 3.3 / pcsc-lite 1.9.9), and a fresh daemon keeps the tests independent.
+    pcscd = shutil.which("pcscd") or ("/usr/sbin/pcscd" if Path("/usr/sbin/pcscd").exists() else None)
+    if pcscd is None or not VPCD.exists():
+        pytest.skip("pcscd and vsmartcard-vpcd are not installed (make test installs them)")
+    if _other_pcscd_running():
+        pytest.skip("another pcscd owns /run/pcscd/pcscd.comm; this test needs its own with the vpcd reader")
+    port = _free_port()
+    conf = tmp_path_factory.mktemp("reader.conf.d")
+    (conf / "vpcd").write_text(
+        f'FRIENDLYNAME "Virtual PCD"\nDEVICENAME /dev/null:0x{port:04X}\n'
+        f"LIBPATH {VPCD}\nCHANNELID 0x{port:04X}\n"
+    )
+    log = (conf / "pcscd.log").open("w")
+    process = subprocess.Popen(
+        [pcscd, "--foreground", "--config", str(conf)], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"pcscd exited with {process.returncode}: {(conf / 'pcscd.log').read_text()[-2000:]}"
+                )
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("vpcd did not start listening")
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture
+def card(vpcd_port: int) -> Iterator[VirtualCardClient]:
+    client = VirtualCardClient(vpcd_port)
+    yield client
+    client.remove()
+
+
+@pytest.fixture
+async def reader(vpcd_port: int) -> AsyncIterator[PcscReader]:
+    driver = PcscReader("Virtual PCD", model="virtual-15693")
+    yield driver
+    await driver.close()
+
+
+async def _wait_inventory(reader: PcscReader, expected: list[bytes], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await reader.inventory() == expected:
+            return
+        await reader.wait_for_change(0.5)
+    raise AssertionError(f"inventory never became {expected}")
+
+
+async def test_presence_uid_read_write_and_afi(card, reader) -> None:
+    await _wait_inventory(reader, [])
+    tag = VirtualTag(UID, CARD, afi=AFI_IN_LIBRARY)
+    card.insert(tag)
+    await _wait_inventory(reader, [UID])  # the UID comes LSB first from the reader, MSB first from us
+    memory = await reader.read(UID)
+    assert memory.afi == AFI_IN_LIBRARY and len(memory.data) == 112
+    assert decode(memory.data).primary_item_id == "219000000001"
+    new = encode(DanishTag(1, 1, 1, "22000000012345", "NO", "2190000"))
+    await reader.write_blocks(UID, 0, new)
+    assert bytes(tag.memory[:32]) == new
+    await reader.write_afi(UID, AFI_ON_LOAN)
+    assert await reader.read_afi(UID) == AFI_ON_LOAN == tag.afi
+
+
+async def test_removal_is_seen_and_a_missing_tag_is_reported(card, reader) -> None:
+    card.insert(VirtualTag(UID, CARD))
+    await _wait_inventory(reader, [UID])
+    card.remove()
+    assert await reader.wait_for_change(10.0, known=[UID]) is True
+    await _wait_inventory(reader, [])
+    with pytest.raises(TagNotPresent):
+        await reader.read(UID)
+
+
+async def test_a_refused_afi_write_is_a_tag_write_error(card, reader) -> None:
+    tag = VirtualTag(UID, CARD)
+    tag.afi_writable = False
+    card.insert(tag)
+    await _wait_inventory(reader, [UID])
+    with pytest.raises(TagWriteError, match="6581"):
+        await reader.write_afi(UID, AFI_ON_LOAN)
+    assert tag.afi == AFI_IN_LIBRARY
+
+
+async def test_a_model_without_afi_commands_says_so(card, vpcd_port) -> None:
+    card.insert(VirtualTag(UID, CARD))
+    generic = PcscReader("Virtual PCD", model="generic")
+    try:
+        await _wait_inventory(generic, [UID])
+        assert decode((await generic.read(UID)).data).primary_item_id == "219000000001"
+        with pytest.raises(AfiNotSupported, match="generic"):
+            await generic.write_afi(UID, AFI_ON_LOAN)
+    finally:
+        await generic.close()
