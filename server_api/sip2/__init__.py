@@ -2,7 +2,7 @@
 `Circulation` protocol over it (`circulation`). Used by the kiosk and by the demo library system."""
 
 from .circulation import Sip2Circulation
-from .client import Sip2Client, Sip2Settings
+from .client import Sip2Client, Sip2ConfigError, Sip2Settings
 from .codec import (
     Framer,
     Sip2ChecksumError,
@@ -15,19 +15,44 @@ from .codec import (
     decode_frame,
     encode,
 )
+from .errors import (
+    Sip2BadReply,
+    Sip2ConnectFailed,
+    Sip2ConnectionLost,
+    Sip2LoginRefused,
+    Sip2RequestNotEncodable,
+    Sip2Timeout,
+    Sip2TlsError,
+)
+from .pool import AccountKey, Sip2Pool, Sip2Pools
+from .profiles import PROFILES, VendorProfile, get_profile
 
 __all__ = [
+    "PROFILES",
+    "AccountKey",
     "Framer",
+    "Sip2BadReply",
     "Sip2ChecksumError",
     "Sip2Circulation",
     "Sip2Client",
+    "Sip2ConfigError",
+    "Sip2ConnectFailed",
+    "Sip2ConnectionLost",
     "Sip2DecodeError",
     "Sip2EncodeError",
     "Sip2Error",
     "Sip2FrameTooLarge",
+    "Sip2LoginRefused",
+    "Sip2Pool",
+    "Sip2Pools",
+    "Sip2RequestNotEncodable",
     "Sip2Settings",
+    "Sip2Timeout",
+    "Sip2TlsError",
+    "VendorProfile",
     "checksum",
     "decode",
     "decode_frame",
     "encode",
+    "get_profile",
 ]

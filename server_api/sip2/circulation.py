@@ -17,6 +17,7 @@ Mapping decisions (the standard leaves these open):
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime
 
@@ -25,11 +26,13 @@ from server_api.circulation import (
     CheckoutOutcome,
     CirculationProtocolError,
     CirculationUnavailable,
+    HoldOutcome,
     HoldReady,
     ItemStatus,
     Loan,
     PatronAccount,
     RefusalReason,
+    RenewAllOutcome,
     RenewOutcome,
     Route,
     RouteKind,
@@ -40,22 +43,28 @@ from server_api.circulation import (
 from .client import Sip2Client, Sip2Settings
 from .codec import parse_free_date
 from .messages import (
-    PATRON_STATUS_FLAGS,
     AcsStatus,
     CheckinRequest,
     CheckinResponse,
     CheckoutRequest,
     CheckoutResponse,
     EndPatronSessionRequest,
+    HoldRequest,
+    HoldResponse,
     ItemInformationRequest,
     ItemInformationResponse,
     Message,
     PatronInformationRequest,
     PatronInformationResponse,
+    RenewAllRequest,
+    RenewAllResponse,
     RenewRequest,
     RenewResponse,
     ScStatus,
+    patron_blocks,
 )
+from .pool import Sip2Pool
+from .profiles import get_profile
 
 SUMMARY_HOLD_ITEMS = "Y" + " " * 9
 SUMMARY_CHARGED_ITEMS = "  Y" + " " * 7
@@ -103,11 +112,33 @@ def _joined(lines: tuple[str, ...]) -> str:
 
 
 class Sip2Circulation:
-    """The `Circulation` protocol implemented with one SIP2 connection (one SIP2 account = one branch)."""
+    """The `Circulation` protocol over one SIP2 account (= one branch or kiosk location).
 
-    def __init__(self, settings: Sip2Settings, *, client: Sip2Client | None = None) -> None:
+    Requests go through a `Sip2Pool` of `settings.pool_size` logged-in connections, so the items of a
+    stack can be checked out (or in) concurrently; each connection still carries one request at a time.
+    Pass `client` to pin everything to one connection, or `pool` to share a pool (the gateway)."""
+
+    def __init__(
+        self, settings: Sip2Settings, *, client: Sip2Client | None = None, pool: Sip2Pool | None = None
+    ) -> None:
         self.settings = settings
-        self.client = client or Sip2Client(settings)
+        self.client = client
+        self.pool = None if client is not None else (pool or Sip2Pool(settings))
+        self.profile = get_profile(settings.profile)
+
+    async def _request(self, message: Message) -> Message:
+        if self.client is not None:
+            return await self._request(message)
+        assert self.pool is not None
+        return await self.pool.request(message)
+
+    @property
+    def acs_status(self) -> AcsStatus | None:
+        """What the library system said about itself (98) at the most recent login."""
+        if self.client is not None:
+            return self.client.acs_status
+        assert self.pool is not None
+        return self.pool.acs_status
 
     # -- helpers --------------------------------------------------------------------------------------
 
@@ -121,7 +152,7 @@ class Sip2Circulation:
         name = self.settings.library_names.get(code)
         if name:
             return name
-        status = self.client.acs_status
+        status = self.acs_status
         if status is not None and status.library_name and code == status.institution_id:
             return status.library_name
         return ""
@@ -130,7 +161,7 @@ class Sip2Circulation:
         return code in {c for c in (self.settings.location, self.settings.institution) if c}
 
     async def _item_info(self, item_id: str) -> ItemInformationResponse:
-        reply = await self.client.request(
+        reply = await self._request(
             ItemInformationRequest(
                 transaction_date=datetime.now(),
                 institution_id=self.settings.institution,
@@ -141,10 +172,13 @@ class Sip2Circulation:
         assert isinstance(reply, ItemInformationResponse)
         return reply
 
+    async def _items_info(self, item_ids: tuple[str, ...]) -> list[ItemInformationResponse]:
+        return list(await asyncio.gather(*(self._item_info(item_id) for item_id in item_ids)))
+
     async def _patron_info(
         self, patron_id: str, pin: str | None, at: datetime, summary: str
     ) -> PatronInformationResponse:
-        reply = await self.client.request(
+        reply = await self._request(
             PatronInformationRequest(
                 transaction_date=at,
                 summary=summary,
@@ -165,9 +199,7 @@ class Sip2Circulation:
         pin_ok: bool | None = None
         if pin is not None and info.valid_patron_password is not None:
             pin_ok = info.valid_patron_password == "Y"
-        blocks = tuple(
-            words for flag, words in zip(info.patron_status, PATRON_STATUS_FLAGS, strict=False) if flag == "Y"
-        )
+        blocks = patron_blocks(info.patron_status)
         screen, printed = _joined(info.screen_message), _joined(info.print_line)
         if not found or pin_ok is False:
             return PatronAccount(
@@ -179,8 +211,8 @@ class Sip2Circulation:
                 print_line=printed,
             )
         loans = []
-        for item_id in info.charged_items:
-            item = await self._item_info(item_id)
+        # One 17 per item, concurrently over the pool's connections.
+        for item_id, item in zip(info.charged_items, await self._items_info(info.charged_items), strict=True):
             due = parse_free_date(item.due_date)
             loans.append(
                 Loan(item_id=item_id, title=item.title_identifier, due=due, overdue=_overdue(due, txn.at))
@@ -188,8 +220,8 @@ class Sip2Circulation:
         holds = []
         if info.hold_items_count:
             hold_info = await self._patron_info(patron_id, pin, txn.at, SUMMARY_HOLD_ITEMS)
-            for item_id in hold_info.hold_items:
-                item = await self._item_info(item_id)
+            items = await self._items_info(hold_info.hold_items)
+            for item_id, item in zip(hold_info.hold_items, items, strict=True):
                 pickup = item.current_location or ""
                 holds.append(
                     HoldReady(
@@ -220,7 +252,7 @@ class Sip2Circulation:
     async def checkout(
         self, patron_id: str, item_id: str, txn: Transaction, *, pin: str | None = None
     ) -> CheckoutOutcome:
-        reply = await self.client.request(
+        reply = await self._request(
             CheckoutRequest(
                 sc_renewal_policy=True,
                 no_block=txn.offline,
@@ -257,7 +289,7 @@ class Sip2Circulation:
         )
 
     async def checkin(self, item_id: str, txn: Transaction) -> CheckinOutcome:
-        reply = await self.client.request(
+        reply = await self._request(
             CheckinRequest(
                 no_block=txn.offline,
                 transaction_date=txn.at,
@@ -316,7 +348,7 @@ class Sip2Circulation:
         return Route(RouteKind.RESHELVE)
 
     async def renew(self, patron_id: str, item_id: str, txn: Transaction) -> RenewOutcome:
-        reply = await self.client.request(
+        reply = await self._request(
             RenewRequest(
                 no_block=txn.offline,
                 transaction_date=txn.at,
@@ -339,6 +371,75 @@ class Sip2Circulation:
             print_line=printed,
         )
 
+    async def renew_all(self, patron_id: str, txn: Transaction, *, pin: str | None = None) -> RenewAllOutcome:
+        """Renew every loan of the patron (65). Not part of `Circulation`: SIP2-specific."""
+        reply = await self._request(
+            RenewAllRequest(
+                transaction_date=txn.at,
+                institution_id=self.settings.institution,
+                patron_identifier=patron_id,
+                patron_password=pin,
+                terminal_password=self._ac or None,
+            )
+        )
+        assert isinstance(reply, RenewAllResponse)
+        screen, printed = _joined(reply.screen_message), _joined(reply.print_line)
+        return RenewAllOutcome(
+            ok=reply.ok,
+            renewed=reply.renewed_items,
+            not_renewed=reply.unrenewed_items,
+            reason=None if reply.ok else refusal_reason(reply, screen, RefusalReason.RENEWAL_REFUSED),
+            screen_message=screen,
+            print_line=printed,
+        )
+
+    async def hold(
+        self,
+        patron_id: str,
+        txn: Transaction,
+        *,
+        item_id: str | None = None,
+        title: str | None = None,
+        mode: str = "+",
+        pickup: str | None = None,
+        pin: str | None = None,
+    ) -> HoldOutcome:
+        """Place (+), cancel (-) or change (*) a hold (15) on an item or a title."""
+        if mode not in ("+", "-", "*"):
+            raise ValueError(f"hold mode must be '+', '-' or '*', got {mode!r}")
+        reply = await self._request(
+            HoldRequest(
+                hold_mode=mode,
+                transaction_date=txn.at,
+                pickup_location=pickup,
+                hold_type="3" if item_id else ("2" if title else None),
+                institution_id=self.settings.institution,
+                patron_identifier=patron_id,
+                patron_password=pin,
+                item_identifier=item_id,
+                title_identifier=title,
+                terminal_password=self._ac or None,
+            )
+        )
+        assert isinstance(reply, HoldResponse)
+        screen, printed = _joined(reply.screen_message), _joined(reply.print_line)
+        position = (reply.queue_position or "").strip()
+        where = reply.pickup_location or ""
+        return HoldOutcome(
+            ok=reply.ok,
+            item_id=reply.item_identifier or item_id or "",
+            title=reply.title_identifier or "",
+            available=reply.available,
+            queue_position=int(position) if position.isdigit() else None,
+            pickup_id=where,
+            pickup_library=self.library_name(where),
+            reason=None
+            if reply.ok
+            else _hold_reason(refusal_reason(reply, screen, RefusalReason.HOLD_REFUSED)),
+            screen_message=screen,
+            print_line=printed,
+        )
+
     async def item_status(self, item_id: str) -> ItemStatus:
         reply = await self._item_info(item_id)
         # An unknown item comes back with an empty title and status 01 ("other") in most systems.
@@ -357,7 +458,7 @@ class Sip2Circulation:
         )
 
     async def end_session(self, patron_id: str) -> None:
-        await self.client.request(
+        await self._request(
             EndPatronSessionRequest(
                 transaction_date=datetime.now(),
                 institution_id=self.settings.institution,
@@ -367,14 +468,33 @@ class Sip2Circulation:
         )
 
     async def ping(self) -> None:
-        reply = await self.client.request(ScStatus())
+        reply = await self._request(ScStatus())
         if not isinstance(reply, AcsStatus):
             raise CirculationProtocolError(f"SC status answered with {type(reply).__name__}")
         if not reply.online_status:
             raise CirculationUnavailable("the library system says it is off-line (98 online status N)")
 
     async def close(self) -> None:
-        await self.client.close()
+        if self.client is not None:
+            await self.client.close()
+        if self.pool is not None:
+            await self.pool.close()
+
+
+# Reasons a hold refusal can carry; anything else ("already reserved", "on hold") is a plain hold refusal.
+_HOLD_REASONS = frozenset(
+    {
+        RefusalReason.PIN_INVALID,
+        RefusalReason.PATRON_NOT_FOUND,
+        RefusalReason.PATRON_BLOCKED,
+        RefusalReason.ITEM_NOT_FOUND,
+        RefusalReason.ITEM_NOT_FOR_LOAN,
+    }
+)
+
+
+def _hold_reason(reason: RefusalReason) -> RefusalReason:
+    return reason if reason in _HOLD_REASONS else RefusalReason.HOLD_REFUSED
 
 
 def _overdue(due: datetime | None, now: datetime) -> bool:

@@ -1,30 +1,51 @@
-"""One SIP2 connection from the kiosk (SC) to the library system (ACS), over asyncio TCP.
+"""One SIP2 connection from the kiosk (SC) to the library system (ACS), over asyncio TCP or TLS.
 
 Rules:
 - One request at a time per connection (SIP2 has no request ids): an `asyncio.Lock` serialises them.
-- The connection logs in (93) as soon as it opens; the library system takes the transaction's branch
-  from that login.
+- The connection logs in (93) as soon as it opens and asks for the ACS status (99/98); the library system
+  takes the transaction's branch from that login.
 - Sequence numbers run 0..9; a reply must carry the request's number (when it carries one).
-- A reply with a bad checksum -> we ask again with 97 (bounded); a 96 from the ACS -> we resend the same
-  request with the same sequence number (bounded).
-- After *any* error the connection is closed; the next request reconnects and logs in again.
-- Errors are `server_api.circulation` exceptions: not reachable / login refused ->
-  `CirculationUnavailable`; sent but no (valid) reply in time -> `CirculationNoReply`; a reply we cannot
-  understand -> `CirculationProtocolError`.
+- A reply with a bad checksum -> we ask again with 97; a 96 from the ACS -> we resend the same request
+  with the same sequence number. Both bounded by the 98's "retries allowed" (999 = unknown -> our
+  default), never more than `MAX_RESEND_ROUNDS`.
+- The reply timeout is the configured one, shortened to the 98's timeout period when that is set and
+  shorter (never below `MIN_ACS_TIMEOUT`): the configured timeout bounds every wait.
+- After *any* error but an unencodable request the connection is closed; the next request reconnects and
+  logs in again. Errors are typed (`errors.py`) and are `server_api.circulation` exceptions.
+- Optional keep-alive: a 99 after `keepalive_interval` seconds without traffic; if it fails the connection
+  is dropped (and re-opened by the next keep-alive or request).
+- Secrets (AD, AC, CO) never reach a log: the transcript (DEBUG on ``server_api.sip2.transcript``) masks
+  them, and error messages never quote request bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import logging
+import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from server_api.circulation import CirculationNoReply, CirculationProtocolError, CirculationUnavailable
+from server_api.circulation import CirculationNoReply
 
 from .codec import Framer, Sip2ChecksumError, Sip2DecodeError, Sip2EncodeError, decode_frame, encode
 from .codec import redact_bytes as _redact
+from .errors import (
+    Sip2ChecksumFailed,
+    Sip2ConnectFailed,
+    Sip2ConnectionLost,
+    Sip2GarbledReply,
+    Sip2LoginRefused,
+    Sip2ReplyTooLarge,
+    Sip2RequestNotEncodable,
+    Sip2ResendLimit,
+    Sip2SequenceMismatch,
+    Sip2Timeout,
+    Sip2TlsError,
+    Sip2UnexpectedReply,
+)
 from .messages import (
     RESPONSE_FOR,
     AcsStatus,
@@ -35,11 +56,18 @@ from .messages import (
     RequestScResend,
     ScStatus,
 )
+from .profiles import get_profile
 
 log = logging.getLogger(__name__)
 transcript_log = logging.getLogger("server_api.sip2.transcript")
 
-MAX_RESEND_ROUNDS = 3  # 97/96 exchanges per request before giving up
+MAX_RESEND_ROUNDS = 3  # 97/96 exchanges per request, at most (the 98 may allow fewer)
+MIN_ACS_TIMEOUT = 1.0  # seconds: a 98 timeout period shorter than this is not believed
+CHARSETS = ("utf-8", "cp850", "iso-8859-1", "ascii")  # tested; any Python codec name is accepted
+
+
+class Sip2ConfigError(ValueError):
+    """Settings that cannot work (unknown charset, client key without certificate, ...)."""
 
 
 @dataclass(frozen=True)
@@ -47,17 +75,73 @@ class Sip2Settings:
     host: str
     port: int
     user: str
-    password: str
+    password: str = field(repr=False)
     location: str = ""  # CP at login, AP on checkin; also "here" for routing
     institution: str = ""  # AO
     charset: str = "utf-8"
     timeout: float = 5.0  # seconds to wait for a reply (and to connect)
     error_detection: bool = True  # AY/AZ sequence numbers and checksums
-    terminal_password: str = ""  # AC
+    terminal_password: str = field(default="", repr=False)  # AC
     transcript: bool = False  # log every frame at DEBUG, secrets masked
     # Library/branch id (as the ILS sends it in CT) -> human name, for transit slips and screens.
     library_names: Mapping[str, str] = field(default_factory=dict)
     max_message_size: int = 64 * 1024
+    profile: str = "generic"  # a key of profiles.PROFILES
+    terminator: str = "\r"  # sent after each frame ("\r" per the standard, "\r\n" for odd servers)
+    strict: bool = False  # decode replies strictly (tests); real servers need the lenient default
+    keepalive_interval: float | None = None  # seconds of silence before a 99; None = no keep-alive
+    pool_size: int = 2  # connections per account when used through a pool / Sip2Circulation
+    tls: bool = False
+    tls_ca_file: str | None = None  # pin this CA (PEM) instead of the system's CAs
+    tls_cert_file: str | None = None  # client certificate (PEM), if the server wants one
+    tls_key_file: str | None = None  # its key (PEM); may be inside tls_cert_file
+    tls_server_name: str | None = None  # name to verify in the certificate (default: host)
+
+    def __post_init__(self) -> None:
+        try:
+            codecs.lookup(self.charset)
+        except LookupError:
+            raise Sip2ConfigError(
+                f"SIP2 charset {self.charset!r} is unknown (use one of {', '.join(CHARSETS)})"
+            ) from None
+        get_profile(self.profile)  # raises UnknownProfile with the list of known names
+        if self.terminator not in ("\r", "\r\n", "\n"):
+            raise Sip2ConfigError(f"SIP2 terminator must be CR, CRLF or LF, got {self.terminator!r}")
+        if self.tls_key_file and not self.tls_cert_file:
+            raise Sip2ConfigError("SIP2 tls_key_file given without tls_cert_file")
+        if self.timeout <= 0:
+            raise Sip2ConfigError(f"SIP2 timeout must be positive, got {self.timeout}")
+        if self.pool_size < 1:
+            raise Sip2ConfigError(f"SIP2 pool_size must be at least 1, got {self.pool_size}")
+
+    @classmethod
+    def for_profile(
+        cls, profile: str, host: str, port: int, user: str, password: str, **kw: object
+    ) -> Sip2Settings:
+        """Settings with the vendor profile's charset, terminator and error detection as defaults."""
+        p = get_profile(profile)
+        base: dict[str, object] = {
+            "charset": p.charset,
+            "terminator": p.terminator,
+            "error_detection": p.error_detection,
+        }
+        base.update(kw)
+        return cls(host, port, user, password, profile=p.name, **base)  # type: ignore[arg-type]
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context: system CAs, or only `tls_ca_file` when pinned; optional client certificate."""
+        if not self.tls:
+            return None
+        try:
+            context = ssl.create_default_context(cafile=self.tls_ca_file)
+            if self.tls_cert_file:
+                context.load_cert_chain(self.tls_cert_file, self.tls_key_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise Sip2ConfigError(f"SIP2 TLS files cannot be loaded: {exc}") from exc
+        return context
+
+    def with_(self, **changes: object) -> Sip2Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 class Sip2Client:
@@ -71,47 +155,98 @@ class Sip2Client:
         self._framer = Framer(settings.max_message_size)
         self._frames: list[bytes] = []
         self._seq = -1
+        self._last_activity = 0.0
+        self._keepalive: asyncio.Task[None] | None = None
+        self._closed = False
         self.acs_status: AcsStatus | None = None  # what the ACS said about itself at the last login
+        self.logins = 0  # successful logins so far (each reconnect logs in again)
 
     @property
     def connected(self) -> bool:
         return self._writer is not None and not self._writer.is_closing()
 
+    @property
+    def healthy(self) -> bool:
+        """Connected, and the ACS has not closed its side (as far as we can tell without sending)."""
+        return self.connected and self._reader is not None and not self._reader.at_eof()
+
     async def connect(self) -> None:
         async with self._lock:
-            if not self.connected:
+            if not self.healthy:
+                await self._drop()
                 await self._connect()
 
     async def request(self, message: Message) -> Message:
         """Send one request and return its (type-checked) response."""
         async with self._lock:
-            if self.connected and self._reader is not None and self._reader.at_eof():
+            if self.connected and not self.healthy:
                 await self._drop()  # the ACS closed an idle connection: nothing was sent yet
             if not self.connected:
                 await self._connect()
             try:
                 return await self._exchange(message)
+            except Sip2RequestNotEncodable:
+                raise  # nothing was sent: the connection is still in step
             except BaseException:
                 await self._drop()
                 raise
 
     async def close(self) -> None:
+        self._closed = True
+        task, self._keepalive = self._keepalive, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
         async with self._lock:
             await self._drop()
+
+    # -- timing from the 98 -----------------------------------------------------------------------------
+
+    @property
+    def reply_timeout(self) -> float:
+        timeout = self.settings.timeout
+        status = self.acs_status
+        if status is not None and 0 < status.timeout_period < 999:
+            timeout = min(timeout, max(status.timeout_period / 10, MIN_ACS_TIMEOUT))
+        return timeout
+
+    @property
+    def resend_limit(self) -> int:
+        status = self.acs_status
+        if status is None or status.retries_allowed >= 999:
+            return MAX_RESEND_ROUNDS
+        return min(status.retries_allowed, MAX_RESEND_ROUNDS)
 
     # -- internals (called with the lock held) -------------------------------------------------------
 
     async def _connect(self) -> None:
         s = self.settings
+        context = s.ssl_context()
+        where = f"{s.host}:{s.port}"
         try:
             self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(s.host, s.port), timeout=s.timeout
+                asyncio.open_connection(
+                    s.host,
+                    s.port,
+                    ssl=context,
+                    server_hostname=(s.tls_server_name or s.host) if context else None,
+                    ssl_handshake_timeout=s.timeout if context else None,
+                ),
+                timeout=s.timeout,
             )
-        except (OSError, TimeoutError) as exc:
-            raise CirculationUnavailable(f"cannot connect to SIP2 server {s.host}:{s.port}: {exc}") from exc
+        except ssl.SSLError as exc:
+            raise Sip2TlsError(f"TLS handshake with SIP2 server {where} failed: {exc}") from exc
+        except TimeoutError as exc:
+            raise Sip2ConnectFailed(
+                f"cannot connect to SIP2 server {where}: timed out after {s.timeout}s"
+            ) from exc
+        except OSError as exc:
+            raise Sip2ConnectFailed(f"cannot connect to SIP2 server {where}: {exc.strerror or exc}") from exc
         self._framer = Framer(s.max_message_size)
         self._frames = []
         self._seq = -1
+        self.acs_status = None
         try:
             login = LoginRequest(
                 login_user_id=s.user, login_password=s.password, location_code=s.location or None
@@ -119,27 +254,75 @@ class Sip2Client:
             reply = await self._exchange(login)
             assert isinstance(reply, LoginResponse)
             if not reply.ok:
-                raise CirculationUnavailable(f"SIP2 login refused for user {s.user!r}")
+                raise Sip2LoginRefused(f"SIP2 login refused for user {s.user!r} at {where}")
             status = await self._exchange(ScStatus())
             assert isinstance(status, AcsStatus)
             self.acs_status = status
         except CirculationNoReply as exc:
             await self._drop()
-            raise CirculationUnavailable(f"SIP2 login got no reply: {exc}") from exc
+            raise Sip2LoginRefused(f"SIP2 login at {where} got no valid reply: {exc}") from exc
         except BaseException:
             await self._drop()
             raise
+        self.logins += 1
+        self._touch()
+        if s.keepalive_interval and (self._keepalive is None or self._keepalive.done()) and not self._closed:
+            self._keepalive = asyncio.get_running_loop().create_task(self._keep_alive(s.keepalive_interval))
 
     async def _drop(self) -> None:
         writer, self._writer, self._reader = self._writer, None, None
+        self._frames = []
         if writer is not None:
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), timeout=1.0)
 
+    def _touch(self) -> None:
+        self._last_activity = asyncio.get_running_loop().time()
+
+    async def _keep_alive(self, interval: float) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._closed:
+            wait = self._last_activity + interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            if self._lock.locked():  # a request is running: that is traffic enough
+                self._touch()
+                continue
+            try:
+                async with self._lock:
+                    if not self.healthy:
+                        await self._drop()
+                        await self._connect()  # transparent reconnect and re-login
+                    else:
+                        try:
+                            reply = await self._exchange(ScStatus())
+                        except BaseException:
+                            await self._drop()
+                            raise
+                        if isinstance(reply, AcsStatus):
+                            self.acs_status = reply
+                log.debug("SIP2 keep-alive to %s:%s ok", self.settings.host, self.settings.port)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the next keep-alive or request reconnects
+                log.info("SIP2 keep-alive to %s:%s failed: %s", self.settings.host, self.settings.port, exc)
+            self._touch()
+
     def _next_seq(self) -> int:
         self._seq = (self._seq + 1) % 10
         return self._seq
+
+    def _frame(self, message: Message, seq: int | None, error_detection: bool) -> bytes:
+        s = self.settings
+        try:
+            data = encode(message, seq=seq, charset=s.charset, error_detection=error_detection)
+        except Sip2EncodeError as exc:
+            raise Sip2RequestNotEncodable(f"SIP2 request cannot be sent ({s.charset}): {exc}") from exc
+        if s.terminator != "\r":
+            data = data[:-1] + s.terminator.encode("ascii")
+        return data
 
     async def _send(self, data: bytes) -> None:
         assert self._writer is not None
@@ -147,75 +330,101 @@ class Sip2Client:
             transcript_log.debug("SC -> ACS %s", _redact(data, charset=self.settings.charset))
         try:
             self._writer.write(data)
-            await asyncio.wait_for(self._writer.drain(), timeout=self.settings.timeout)
-        except (OSError, TimeoutError) as exc:
+            if self._writer.transport.get_write_buffer_size():  # only then can drain() block
+                async with asyncio.timeout(self.reply_timeout):
+                    await self._writer.drain()
+        except TimeoutError as exc:
+            raise Sip2Timeout(f"sending to the SIP2 server stalled for {self.reply_timeout}s") from exc
+        except OSError as exc:
             # Part of the request may have reached the ACS: we cannot say it did not happen.
-            raise CirculationNoReply(f"sending to the SIP2 server failed: {exc}") from exc
+            raise Sip2ConnectionLost(f"sending to the SIP2 server failed: {exc}") from exc
+        self._touch()
 
-    async def _receive_frame(self) -> bytes:
+    async def _receive_frame(self, deadline: float) -> bytes:
         assert self._reader is not None
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.timeout
+        timeout = self.reply_timeout
         while not self._frames:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise CirculationNoReply(f"no reply from the SIP2 server within {self.settings.timeout}s")
+                raise self._timeout_error(timeout)
             try:
-                chunk = await asyncio.wait_for(self._reader.read(4096), timeout=remaining)
+                async with asyncio.timeout(remaining):  # no extra task per read, unlike wait_for
+                    chunk = await self._reader.read(65536)
             except TimeoutError:
-                raise CirculationNoReply(
-                    f"no reply from the SIP2 server within {self.settings.timeout}s"
-                ) from None
+                raise self._timeout_error(timeout) from None
             except OSError as exc:
-                raise CirculationNoReply(f"connection to the SIP2 server broke: {exc}") from exc
+                raise Sip2ConnectionLost(f"connection to the SIP2 server broke: {exc}") from exc
             if not chunk:
-                raise CirculationNoReply("the SIP2 server closed the connection without replying")
+                if self._framer.pending:
+                    raise Sip2ConnectionLost(
+                        f"the SIP2 server closed the connection in the middle of a reply"
+                        f" ({self._framer.pending} bytes received, no terminator)"
+                    )
+                raise Sip2ConnectionLost("the SIP2 server closed the connection without replying")
             try:
                 self._frames.extend(self._framer.feed(chunk))
             except Sip2DecodeError as exc:
-                raise CirculationProtocolError(str(exc)) from exc
+                raise Sip2ReplyTooLarge(f"SIP2 reply too large: {exc}") from exc
         frame = self._frames.pop(0)
+        self._touch()
         if self.settings.transcript:
             transcript_log.debug("ACS -> SC %s", _redact(frame, charset=self.settings.charset))
         return frame
 
+    def _timeout_error(self, timeout: float) -> Sip2Timeout:
+        if self._framer.pending:
+            return Sip2Timeout(
+                f"SIP2 reply incomplete after {timeout}s ({self._framer.pending} bytes, no terminator)"
+            )
+        return Sip2Timeout(f"no reply from the SIP2 server within {timeout}s")
+
     async def _exchange(self, message: Message) -> Message:
         s = self.settings
-        seq = self._next_seq()
-        try:
-            request = encode(message, seq=seq, charset=s.charset, error_detection=s.error_detection)
-            ask_again = encode(RequestAcsResend(), seq=None, charset=s.charset, error_detection=True)
-        except Sip2EncodeError as exc:
-            raise CirculationProtocolError(f"request cannot be encoded: {exc}") from exc
+        request = self._frame(message, (self._seq + 1) % 10, s.error_detection)
+        seq = self._next_seq()  # only now: an unencodable request does not use a number
         expected = RESPONSE_FOR.get(type(message))
+        limit = self.resend_limit
+        loop = asyncio.get_running_loop()
         await self._send(request)
-        for _round in range(MAX_RESEND_ROUNDS + 1):
-            frame = await self._receive_frame()
+        deadline = loop.time() + self.reply_timeout
+        bad_checksums = resends = 0
+        while True:
+            frame = await self._receive_frame(deadline)
             try:
-                decoded = decode_frame(frame, charset=s.charset)
-            except Sip2ChecksumError:
-                if _round == MAX_RESEND_ROUNDS:
-                    break
+                decoded = decode_frame(frame, charset=s.charset, strict=s.strict)
+            except Sip2ChecksumError as exc:
+                bad_checksums += 1
+                if bad_checksums > limit:
+                    raise Sip2ChecksumFailed(
+                        f"SIP2 reply to {message.CODE}: checksum still wrong after {limit} resend request(s)"
+                    ) from exc
                 log.info("bad checksum from the SIP2 server; asking it to resend (97)")
-                await self._send(ask_again)
+                await self._send(self._frame(RequestAcsResend(), None, True))
+                deadline = loop.time() + self.reply_timeout
                 continue
             except Sip2DecodeError as exc:
-                raise CirculationProtocolError(f"cannot decode SIP2 reply: {exc}") from exc
+                raise Sip2GarbledReply(f"cannot decode SIP2 reply to {message.CODE}: {exc}") from exc
             reply = decoded.message
             if isinstance(reply, RequestScResend):
-                if _round == MAX_RESEND_ROUNDS:
-                    break
+                resends += 1
+                if resends > limit:
+                    raise Sip2ResendLimit(
+                        f"SIP2 server asked for {message.CODE} to be resent more than {limit} time(s)"
+                    )
                 log.info("SIP2 server asked for a resend (96)")
                 await self._send(request)  # same bytes, same sequence number
+                deadline = loop.time() + self.reply_timeout
                 continue
             if s.error_detection and decoded.seq is not None and decoded.seq != seq:
-                raise CirculationProtocolError(f"reply has sequence number {decoded.seq}, expected {seq}")
+                raise Sip2SequenceMismatch(
+                    f"SIP2 reply to {message.CODE} has sequence number {decoded.seq}, expected {seq}"
+                )
             if expected is not None and not isinstance(reply, expected):
-                raise CirculationProtocolError(
+                raise Sip2UnexpectedReply(
                     f"expected a {expected.CODE} reply to {message.CODE}, got {reply.CODE}"
                 )
             return reply
-        raise CirculationProtocolError(f"no valid reply after {MAX_RESEND_ROUNDS} resend requests")
 
 
 async def open_client(settings: Sip2Settings) -> Sip2Client:
@@ -224,4 +433,4 @@ async def open_client(settings: Sip2Settings) -> Sip2Client:
     return client
 
 
-__all__ = ["Sip2Client", "Sip2Settings", "open_client"]
+__all__ = ["CHARSETS", "Sip2Client", "Sip2ConfigError", "Sip2Settings", "open_client"]

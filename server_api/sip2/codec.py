@@ -351,10 +351,11 @@ def redact_bytes(data: bytes, *, charset: str = "utf-8") -> str:
 
 
 class Framer:
-    """Splits a byte stream into frames on CR. Feed bytes, get complete frames (each ending in CR).
+    """Splits a byte stream into frames. Feed bytes, get complete frames (each ending in CR).
 
-    LF after CR and stray NULs between frames are dropped. A frame longer than ``max_size`` raises
-    `Sip2FrameTooLarge` (a peer that never sends CR must not grow memory without bound).
+    CR ends a frame, as the standard says; so does a lone LF (some servers end lines with LF only), and
+    CRLF counts once. Stray NULs between frames are dropped. A frame longer than ``max_size`` raises
+    `Sip2FrameTooLarge` (a peer that never ends its frame must not grow memory without bound).
     """
 
     def __init__(self, max_size: int = 64 * 1024) -> None:
@@ -365,21 +366,25 @@ class Framer:
         self._buffer += data
         frames: list[bytes] = []
         while True:
-            end = self._buffer.find(CR)
-            if end == -1:
+            end = _FRAME_END.search(self._buffer)
+            if end is None:
                 break
-            frame = bytes(self._buffer[: end + 1]).lstrip(b"\n\x00")
-            del self._buffer[: end + 1]
+            frame = bytes(self._buffer[: end.start()]).strip(b"\n\x00")
+            del self._buffer[: end.end()]
             if len(frame) > self.max_size:
                 raise Sip2FrameTooLarge(f"frame of {len(frame)} bytes exceeds {self.max_size}")
-            if frame != CR:
-                frames.append(frame)
+            if frame:
+                frames.append(frame + CR)
         if len(self._buffer) > self.max_size:
             size = len(self._buffer)
             self._buffer.clear()
-            raise Sip2FrameTooLarge(f"{size} bytes without CR exceed {self.max_size}")
+            raise Sip2FrameTooLarge(f"{size} bytes without a frame terminator exceed {self.max_size}")
         return frames
 
     @property
     def pending(self) -> int:
-        return len(self._buffer)
+        """Bytes of an unfinished frame (NULs and line ends between frames do not count)."""
+        return len(self._buffer.strip(b"\n\x00"))
+
+
+_FRAME_END = re.compile(rb"\r\n?|\n")

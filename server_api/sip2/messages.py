@@ -56,14 +56,15 @@ def fixed_date() -> Any:
     return field(default=None, metadata={"fixed": ("date", 18)})
 
 
+# Codes whose values are secrets: never written to a log.
+SECRET_CODES = frozenset({"AD", "AC", "CO"})
+
+
 def var(code: str, kind: str = "opt") -> Any:
     assert len(code) == 2 and kind in ("req", "opt", "rep")
     default: Any = {"req": "", "opt": None, "rep": ()}[kind]
-    return field(default=default, metadata={"var": (code, kind)})
-
-
-# Codes whose values are secrets: never written to a log.
-SECRET_CODES = frozenset({"AD", "AC", "CO"})
+    # Secrets stay out of repr(), so a message logged by accident does not show them.
+    return field(default=default, metadata={"var": (code, kind)}, repr=code not in SECRET_CODES)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -393,6 +394,74 @@ class RenewResponse(Message):
 
 @register
 @dataclass(frozen=True, kw_only=True)
+class HoldRequest(Message):
+    """15: place (+), delete (-) or change (*) a hold."""
+
+    CODE: ClassVar[str] = "15"
+    hold_mode: str = fixed_text(1, "+")
+    transaction_date: datetime | None = fixed_date()
+    expiration_date: str | None = var("BW")  # an 18-character SIP2 date
+    pickup_location: str | None = var("BS")
+    # 1 other, 2 any copy of a title, 3 a specific copy, 4 any copy at a single branch or sublocation
+    hold_type: str | None = var("BY")
+    institution_id: str = var("AO", "req")
+    patron_identifier: str = var("AA", "req")
+    patron_password: str | None = var("AD")
+    item_identifier: str | None = var("AB")
+    title_identifier: str | None = var("AJ")
+    terminal_password: str | None = var("AC")
+    fee_acknowledged: str | None = var("BO")
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class HoldResponse(Message):
+    CODE: ClassVar[str] = "16"
+    ok: bool = fixed_ok()
+    available: bool = fixed_flag(False)  # the item is on the shelf now
+    transaction_date: datetime | None = fixed_date()
+    expiration_date: str | None = var("BW")
+    queue_position: str | None = var("BR")
+    pickup_location: str | None = var("BS")
+    institution_id: str = var("AO", "req")
+    patron_identifier: str = var("AA", "req")
+    item_identifier: str | None = var("AB")
+    title_identifier: str | None = var("AJ")
+    screen_message: tuple[str, ...] = var("AF", "rep")
+    print_line: tuple[str, ...] = var("AG", "rep")
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class RenewAllRequest(Message):
+    """65: renew every item the patron has."""
+
+    CODE: ClassVar[str] = "65"
+    transaction_date: datetime | None = fixed_date()
+    institution_id: str = var("AO", "req")
+    patron_identifier: str = var("AA", "req")
+    patron_password: str | None = var("AD")
+    terminal_password: str | None = var("AC")
+    fee_acknowledged: str | None = var("BO")
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class RenewAllResponse(Message):
+    CODE: ClassVar[str] = "66"
+    ok: bool = fixed_ok()
+    renewed_count: int = fixed_int(4)
+    unrenewed_count: int = fixed_int(4)
+    transaction_date: datetime | None = fixed_date()
+    institution_id: str = var("AO", "req")
+    renewed_items: tuple[str, ...] = var("BM", "rep")
+    unrenewed_items: tuple[str, ...] = var("BN", "rep")
+    screen_message: tuple[str, ...] = var("AF", "rep")
+    print_line: tuple[str, ...] = var("AG", "rep")
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
 class ItemInformationRequest(Message):
     CODE: ClassVar[str] = "17"
     transaction_date: datetime | None = fixed_date()
@@ -479,6 +548,8 @@ RESPONSE_FOR: dict[type[Message], type[Message]] = {
     RenewRequest: RenewResponse,
     ItemInformationRequest: ItemInformationResponse,
     EndPatronSessionRequest: EndSessionResponse,
+    HoldRequest: HoldResponse,
+    RenewAllRequest: RenewAllResponse,
 }
 
 # The 14 patron status flags of 24/64, in wire order, in words.
@@ -498,6 +569,41 @@ PATRON_STATUS_FLAGS: tuple[str, ...] = (
     "recall overdue",
     "too many items billed",
 )
+
+
+def patron_blocks(patron_status: str) -> tuple[str, ...]:
+    """The 14 flags of a 24/64 patron status as readable blocks ("card reported lost", ...).
+
+    'Y' sets a flag; anything else (space, 'N', a short or missing field) does not."""
+    return tuple(
+        words for flag, words in zip(patron_status, PATRON_STATUS_FLAGS, strict=False) if flag == "Y"
+    )
+
+
+# BX of 98: which messages the ACS supports, in the standard's order (16 positions).
+SUPPORTED_MESSAGE_NAMES: tuple[str, ...] = (
+    "patron status (23)",
+    "checkout (11)",
+    "checkin (09)",
+    "block patron (01)",
+    "SC/ACS status (99)",
+    "request SC/ACS resend (97)",
+    "login (93)",
+    "patron information (63)",
+    "end patron session (35)",
+    "fee paid (37)",
+    "item information (17)",
+    "item status update (19)",
+    "patron enable (25)",
+    "hold (15)",
+    "renew (29)",
+    "renew all (65)",
+)
+
+
+def supported_messages(bx: str) -> dict[str, bool]:
+    """BX as {message name: supported}; positions missing from a short BX count as not supported."""
+    return {name: bx[i : i + 1].upper() == "Y" for i, name in enumerate(SUPPORTED_MESSAGE_NAMES)}
 
 
 def patron_status_string(flags: set[int]) -> str:

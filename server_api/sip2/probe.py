@@ -1,0 +1,186 @@
+"""`kiosk sip2 probe`: log in to a SIP2 server, ask for its status (99/98) and say in plain words what it
+supports. For technicians commissioning a kiosk. Exit code 0 only when login and status both succeed.
+
+The password comes from a file (never the command line, where `ps` would show it) and is never printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from server_api.circulation import CirculationError
+
+from .client import Sip2Client, Sip2ConfigError, Sip2Settings
+from .messages import AcsStatus, supported_messages
+from .profiles import UnknownProfile, get_profile
+
+# Letters a Norwegian/Sámi/Kven/Russian consortium needs to send (patron names, titles).
+CHARSET_SAMPLE = "æøå ÆØÅ äö áčđŋšŧž ÁČĐŊŠŦŽ ǥǧǩǯʒ АБВ абв"
+MOJIBAKE_HINTS = ("Ã", "Â", "â€", "Ð", "\ufffd")  # UTF-8 read as Latin-1/cp850, or undecodable
+
+
+@dataclass
+class ProbeReport:
+    ok: bool
+    lines: list[str] = field(default_factory=list)
+    reason: str = ""  # one line, when not ok
+    status: AcsStatus | None = None
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def unencodable(text: str, charset: str) -> str:
+    """The distinct characters of `text` that `charset` cannot carry."""
+    bad = []
+    for char in dict.fromkeys(text):
+        try:
+            char.encode(charset)
+        except UnicodeEncodeError:
+            bad.append(char)
+    return "".join(bad)
+
+
+def describe(status: AcsStatus, settings: Sip2Settings, *, now: datetime | None = None) -> list[str]:
+    """The 98 in plain words, with the profile's caveats and the charset's limits."""
+    profile = get_profile(settings.profile)
+    lines = [
+        f"Library system: {status.library_name or '(no name given)'}; institution {status.institution_id!r}"
+        + (f"; terminal location {status.terminal_location!r}" if status.terminal_location else ""),
+        f"Protocol version: {status.protocol_version}",
+        f"On-line: {_yes(status.online_status)}; checkout allowed: {_yes(status.checkout_ok)}; "
+        f"checkin allowed: {_yes(status.checkin_ok)}; "
+        f"renewals by the kiosk: {_yes(status.acs_renewal_policy)}; "
+        f"status update: {_yes(status.status_update_ok)}",
+        f"Off-line transactions accepted later (no block replay): {_yes(status.offline_ok)}"
+        + ("" if status.offline_ok else " -- offline loans cannot be recorded on this server"),
+        "Timeout: "
+        + (
+            "not given"
+            if status.timeout_period in (0, 999)
+            else f"{status.timeout_period / 10:g} s (the kiosk waits at most {settings.timeout:g} s)"
+        ),
+        "Retries allowed: "
+        + ("unknown (999)" if status.retries_allowed >= 999 else str(status.retries_allowed)),
+    ]
+    if status.date_time_sync is not None and status.date_time_sync.tzinfo is None:
+        skew = ((now or datetime.now()) - status.date_time_sync).total_seconds()
+        clock = f"Server clock: {status.date_time_sync:%Y-%m-%d %H:%M:%S}"
+        if abs(skew) > 120:
+            clock += f" -- differs from this machine by {skew:+.0f} s"
+        lines.append(clock)
+    supported = supported_messages(status.supported_messages)
+    yes = [name for name, ok in supported.items() if ok]
+    no = [name for name, ok in supported.items() if not ok]
+    lines.append(f"Supported messages (BX {status.supported_messages!r}): " + (", ".join(yes) or "none"))
+    lines.append("Not supported: " + (", ".join(no) or "none"))
+    needed = ("checkout (11)", "checkin (09)", "patron information (63)", "item information (17)")
+    missing = [name for name in needed if not supported.get(name)]
+    if missing:
+        lines.append("WARNING: the kiosk needs " + ", ".join(missing) + " -- the server says it lacks them")
+    bad = unencodable(CHARSET_SAMPLE, settings.charset)
+    if bad:
+        lines.append(
+            f"Charset {settings.charset}: cannot send {' '.join(bad)} -- names and titles with these letters "
+            "will be refused with an encode error; use utf-8 if the server's login allows it"
+        )
+    else:
+        lines.append(f"Charset {settings.charset}: carries Norwegian, Sámi, Kven and Russian letters")
+    texts = [status.library_name or "", *status.screen_message]
+    if any(hint in text for text in texts for hint in MOJIBAKE_HINTS):
+        lines.append(
+            f"WARNING: the server's text looks garbled in {settings.charset} "
+            "-- the server probably uses another charset"
+        )
+    for line in status.screen_message:
+        lines.append(f"Server says: {line}")
+    lines.append(
+        f"Profile {profile.name}: {profile.title}"
+        + ("" if profile.verified else " (UNVERIFIED profile: confirm routing with a test checkin)")
+    )
+    return lines
+
+
+async def probe(settings: Sip2Settings) -> ProbeReport:
+    client = Sip2Client(settings)
+    try:
+        await client.connect()  # 93 login, then 99/98
+        status = client.acs_status
+        if status is None:
+            return ProbeReport(False, reason="the server sent no status (98) after login")
+        return ProbeReport(True, describe(status, settings), status=status)
+    except CirculationError as exc:
+        return ProbeReport(False, reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    finally:
+        await client.close()
+
+
+def run_probe(
+    *,
+    host: str,
+    port: int,
+    user: str,
+    password_file: str,
+    tls: bool = False,
+    profile: str = "generic",
+    ca_file: str | None = None,
+    cert_file: str | None = None,
+    key_file: str | None = None,
+    location: str = "",
+    institution: str = "",
+    charset: str | None = None,
+    timeout: float = 5.0,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Print the probe's findings; return the exit code (0 ok, 1 the server failed, 2 bad arguments)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        password = Path(password_file).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        print(f"sip2 probe: cannot read password file {password_file}: {exc.strerror}", file=err)
+        return 2
+    extra: dict[str, object] = {}
+    if charset:
+        extra["charset"] = charset
+    try:
+        settings = Sip2Settings.for_profile(
+            profile,
+            host,
+            port,
+            user,
+            password,
+            location=location,
+            institution=institution,
+            timeout=timeout,
+            tls=tls or bool(ca_file),
+            tls_ca_file=ca_file,
+            tls_cert_file=cert_file,
+            tls_key_file=key_file,
+            **extra,
+        )
+        settings.ssl_context()  # bad TLS files are an argument problem, reported before connecting
+    except (Sip2ConfigError, UnknownProfile) as exc:
+        print(f"sip2 probe: {exc}", file=err)
+        return 2
+    report = asyncio.run(probe(settings))
+    if not report.ok:
+        print(f"sip2 probe: FAILED {user}@{host}:{port}: {report.reason}", file=err)
+        return 1
+    print(
+        f"sip2 probe: OK {user}@{host}:{port}{' (TLS)' if settings.tls else ''}: login and status succeeded",
+        file=out,
+    )
+    for line in report.lines:
+        print(f"  {line}", file=out)
+    return 0
+
+
+__all__ = ["ProbeReport", "describe", "probe", "run_probe", "unencodable"]

@@ -1,0 +1,144 @@
+"""Vendor profiles: what we know about each library system's SIP2 server, as data.
+
+A profile gives connection defaults (charset, terminator, error detection) and tells the mapping layer how
+to read what the server sends (which fields carry routing, what CY holds). Every quirk names its source.
+Where we have no public source the profile says so (`verified=False`) and keeps the standard's
+behaviour: confirm it with `kiosk sip2 probe` and a test checkin on site before going live.
+
+Sources (public; read, not copied):
+- [KOHA-MSG]   Koha-Community/Koha, C4/SIP/Sip/MsgType.pm (checkin response: CY = hold patron *barcode*,
+               DA from the account's ``da_field_template``, CT only when there is a destination unless the
+               account sets ``ct_always_send``; CV from the hold/transit state).
+- [KOHA-CONF]  Koha's SIPconfig.xml: per-login ``encoding`` (e.g. "utf8"), ``delimiter``, ``error-detect``;
+               the login's institution is the branch the transaction is recorded at (koha mailing list
+               config example, https://www.mail-archive.com/koha@lists.katipo.co.nz/msg17535.html).
+- [EG-SIP]     Evergreen's SIPServer (evergreen-library-system/SIPServer, Sip/MsgType.pm): same lineage
+               as Koha's C4/SIP (both grew from the OpenNCIP SIPServer); CT/CY/DA written the same way
+               (CY = hold patron barcode).
+- [FOLIO]      folio-org/edge-sip2 README: per-tenant ``charset`` default "IBM850" (cp850),
+               ``messageDelimiter`` default "\\r", ``errorDetectionEnabled`` default false; native TLS via
+               ``netServerOptions``; login CP must be the service point UUID; the README lists Item
+               Information, Hold, Renew and Renew All as not implemented in the version we read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class VendorProfile:
+    name: str
+    title: str
+    charset: str = "utf-8"
+    terminator: str = "\r"  # what we send after each frame; we accept CR, LF and CRLF from any server
+    error_detection: bool = True
+    # Checkin (10) fields that carry routing; the mapping ignores the ones a system does not send.
+    routing_fields: tuple[str, ...] = ("CT", "CV", "CY", "DA")
+    cy_is: str = "card"  # what CY (hold patron id) holds: "card" (the barcode) or "internal" (a db id)
+    location_code_is: str = "branch"  # what 93's CP should be: "branch" code or "service-point" UUID
+    quirks: tuple[str, ...] = ()  # plain words, each with its source tag
+    sources: tuple[str, ...] = ()
+    verified: bool = False  # True only where every line above has a public source we read
+    notes: str = ""
+    unsupported: tuple[str, ...] = field(default=())  # messages known not to work (SIP2 codes)
+
+
+PROFILES: dict[str, VendorProfile] = {
+    p.name: p
+    for p in (
+        VendorProfile(
+            name="generic",
+            title="Generic SIP2 2.00 (the standard, nothing assumed)",
+            charset="utf-8",
+            quirks=("Lenient parsing of checksums, terminators and AY is always on.",),
+            verified=True,
+            notes="The standard's defaults; choose the charset the server's login is configured with.",
+        ),
+        VendorProfile(
+            name="koha",
+            title="Koha (C4/SIP)",
+            charset="utf-8",
+            cy_is="card",
+            quirks=(
+                'Charset is per SIP login (encoding="utf8" or ascii) in SIPconfig.xml [KOHA-CONF].',
+                "The transaction's branch is the login's institution: one login per branch [KOHA-CONF].",
+                "CY is the hold patron's card number (barcode), DA follows da_field_template [KOHA-MSG].",
+                "CT is only sent when the item has a destination unless ct_always_send is set [KOHA-MSG].",
+                "Error detection can be switched off per login (error-detect) [KOHA-CONF].",
+            ),
+            sources=("KOHA-MSG", "KOHA-CONF"),
+            verified=True,
+        ),
+        VendorProfile(
+            name="evergreen",
+            title="Evergreen (SIPServer / SIP2 mediator)",
+            charset="utf-8",
+            cy_is="card",
+            quirks=(
+                "CT/CY/DA written as in Koha's lineage; CY is the hold patron barcode [EG-SIP].",
+                "Charset per account in oils_sip.xml; we assume utf-8 (not verified on a live server).",
+            ),
+            sources=("EG-SIP",),
+            verified=False,
+            notes="Field meanings read from SIPServer source; charset default not verified.",
+        ),
+        VendorProfile(
+            name="folio",
+            title="FOLIO (edge-sip2)",
+            charset="cp850",
+            error_detection=False,
+            location_code_is="service-point",
+            routing_fields=(),
+            quirks=(
+                "Default charset IBM850 (cp850) per tenant; set utf-8 only if the tenant says so [FOLIO].",
+                "Error detection is off unless errorDetectionEnabled is true for the tenant [FOLIO].",
+                "Login CP must be the kiosk's service point UUID [FOLIO].",
+                "Checkin answers alert=N and sends no routing fields: route by hand [FOLIO].",
+                "Native TLS is available (netServerOptions.ssl) [FOLIO].",
+            ),
+            sources=("FOLIO",),
+            unsupported=("17", "15", "29", "65"),
+            verified=True,
+            notes="Message support grows between releases: trust the probe's BX over this list.",
+        ),
+        VendorProfile(
+            name="quria",
+            title="Axiell Quria",
+            charset="utf-8",
+            verified=False,
+            notes="UNVERIFIED: no public SIP2 documentation found. Standard behaviour assumed; run the probe "
+            "and a test checkin of a held and a transit item before relying on routing.",
+        ),
+        VendorProfile(
+            name="bibliofil",
+            title="Bibliofil (Bibliotek-Systemer AS)",
+            charset="iso-8859-1",
+            verified=False,
+            notes="UNVERIFIED: no public SIP2 documentation found. Latin-1 assumed as for older Norwegian "
+            "SIP2 setups; Sámi letters outside Latin-1 will be refused with a clear error until utf-8 "
+            "is confirmed.",
+        ),
+        VendorProfile(
+            name="mikromarc",
+            title="Mikromarc (Bibliotekenes IT-senter)",
+            charset="utf-8",
+            verified=False,
+            notes="UNVERIFIED: no public SIP2 documentation found. Standard behaviour assumed.",
+        ),
+    )
+}
+
+
+class UnknownProfile(ValueError):
+    pass
+
+
+def get_profile(name: str) -> VendorProfile:
+    try:
+        return PROFILES[name.lower()]
+    except KeyError:
+        raise UnknownProfile(f"unknown SIP2 profile {name!r}; known: {', '.join(sorted(PROFILES))}") from None
+
+
+__all__ = ["PROFILES", "UnknownProfile", "VendorProfile", "get_profile"]
