@@ -31,20 +31,38 @@ def _workdir(given: str | None) -> Path:
     return Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
 
 
-async def _demo_headless(scenario_name: str, workdir: Path) -> int:
+async def _demo_headless(scenario_name: str, workdir: Path, sessions: int, quiet: bool) -> int:
     from datetime import timedelta
 
     from kiosk.demo import DemoEnvironment
-    from kiosk.scenarios import SCENARIOS, ScenarioFailed
-    from kiosk.session import SessionPolicy
+    from kiosk.scenarios import SCENARIOS, ScenarioFailed, bookmobile
+    from kiosk.session import OfflinePolicy, SessionPolicy
 
     scenario = SCENARIOS[scenario_name]
-    policy = SessionPolicy(goodbye_time=timedelta(seconds=1))
-    async with DemoEnvironment(workdir, policy=policy) as env:
+    options: dict[str, Any] = {"policy": SessionPolicy(goodbye_time=timedelta(seconds=1))}
+    if scenario_name == "bookmobile":
+        # A day compressed into a minute: quick ticks, and a bookmobile's generous offline limits
+        # (its patrons come once a fortnight and borrow for the whole interval).
+        options = {
+            "policy": SessionPolicy(
+                goodbye_time=timedelta(0),
+                offline=OfflinePolicy(max_items_per_session=5, max_items_per_patron=1000, loan_days=28),
+            ),
+            "branch": "bookmobile",
+            "tick_interval": 0.05,
+            "poll_interval": 0.01,
+            "probe_interval": 0.5,
+            "sip2_timeout": 2.0,
+        }
+    async with DemoEnvironment(workdir, **options) as env:
         assert env.station is not None
-        env.station.add_observer(_print_json)
+        if not quiet:
+            env.station.add_observer(_print_json)
         try:
-            summary = await scenario(env)
+            if scenario_name == "bookmobile":
+                summary = await bookmobile(env, sessions=sessions)
+            else:
+                summary = await scenario(env)
         except (TimeoutError, ScenarioFailed) as error:
             summary = {
                 "scenario": scenario_name,
@@ -72,9 +90,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     workdir = _workdir(args.workdir)
     if args.headless:
         if not args.scenario:
-            print("kiosk demo --headless needs --scenario (one of: borrow-return, transit)", file=sys.stderr)
+            print(
+                "kiosk demo --headless needs --scenario (borrow-return, transit or bookmobile)",
+                file=sys.stderr,
+            )
             return 2
-        return asyncio.run(_demo_headless(args.scenario, workdir))
+        return asyncio.run(_demo_headless(args.scenario, workdir, args.sessions, args.quiet))
     return asyncio.run(_demo_window(workdir, args.fullscreen))
 
 
@@ -179,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="the whole station on demo data and simulated hardware")
     demo.add_argument("--headless", action="store_true", help="no window: run a scenario, print JSON lines")
-    demo.add_argument("--scenario", choices=["borrow-return", "transit"])
+    demo.add_argument("--scenario", choices=["borrow-return", "transit", "bookmobile"])
+    demo.add_argument("--sessions", type=int, default=500, help="bookmobile: patron visits while offline")
+    demo.add_argument("--quiet", action="store_true", help="headless: print only the summary line")
     demo.add_argument("--workdir", help="keep the demo library's database and receipts here")
     demo.add_argument("--fullscreen", action="store_true")
     demo.set_defaults(func=cmd_demo)
@@ -201,7 +224,47 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_commands.add_parser("check", help="validate a configuration file")
     check.add_argument("file")
     check.set_defaults(func=cmd_config_check)
+
+    sip2 = commands.add_parser("sip2", help="SIP2 tools for technicians")
+    sip2_commands = sip2.add_subparsers(dest="sip2_command", required=True)
+    probe = sip2_commands.add_parser(
+        "probe", help="log in, ask for status (99) and say what the ILS supports"
+    )
+    probe.add_argument("--host", required=True)
+    probe.add_argument("--port", type=int, required=True)
+    probe.add_argument("--user", required=True)
+    probe.add_argument("--password-file", required=True, help="file holding the SIP2 login password")
+    probe.add_argument("--tls", action="store_true", help="TLS with the system's CAs (or --ca-file)")
+    probe.add_argument("--ca-file", help="pin this CA certificate (PEM); implies --tls")
+    probe.add_argument("--cert", help="client certificate (PEM)")
+    probe.add_argument("--key", help="client certificate key (PEM)")
+    probe.add_argument("--profile", default="generic", help="vendor profile (koha, evergreen, folio, ...)")
+    probe.add_argument("--charset", help="override the profile's charset")
+    probe.add_argument("--location", default="", help="location code (CP) sent at login")
+    probe.add_argument("--institution", default="")
+    probe.add_argument("--timeout", type=float, default=5.0)
+    probe.set_defaults(func=cmd_sip2_probe)
     return parser
+
+
+def cmd_sip2_probe(args: argparse.Namespace) -> int:
+    from server_api.sip2.probe import run_probe
+
+    return run_probe(
+        host=args.host,
+        port=args.port,
+        user=args.user,
+        password_file=args.password_file,
+        tls=args.tls,
+        profile=args.profile,
+        ca_file=args.ca_file,
+        cert_file=args.cert,
+        key_file=args.key,
+        location=args.location,
+        institution=args.institution,
+        charset=args.charset,
+        timeout=args.timeout,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

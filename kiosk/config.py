@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.i18n import LANGUAGES
-from kiosk.session import OfflinePolicy, SessionPolicy
+from kiosk.session import OfflinePolicy, SecurityFailurePolicy, SessionPolicy
 
 
 class ConfigError(Exception):
@@ -59,9 +59,17 @@ class SessionSection:
 
 @dataclass(frozen=True)
 class RfidSection:
-    reader: str = "sim"
+    reader: str = "sim"  # "sim", "feig" (serial, a pad for stacks) or "pcsc" (one tag at a time)
     security_attempts: int = 3
     poll_interval: float = 0.1
+    device: str = ""  # feig: the serial device, best a stable /dev/serial/by-id/... path
+    baudrate: int = 38400  # feig
+    feig_address: int = 255  # feig: bus address, 255 = broadcast
+    reversed_blocks: bool = False  # feig: the reader is configured to send each block byte-reversed
+    pcsc_reader: str = ""  # pcsc: part of the PC/SC reader name ("" = the first reader)
+    pcsc_model: str = "generic"  # pcsc: command set (see drivers.rfid.pcsc.READER_MODELS)
+    security_failure: str = "flag"  # loan whose AFI cannot be set: "flag" (keep, tell staff) or "undo"
+    leave_after: int = 2  # inventory rounds a tag must be missing before it counts as lifted off
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,7 @@ class StationConfig:
                 max_items_per_patron=self.offline.max_items_per_patron,
                 loan_days=self.offline.loan_days,
             ),
+            security_failure=SecurityFailurePolicy(self.rfid.security_failure),
         )
 
     def sip2_password(self) -> str:
@@ -142,7 +151,8 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("station", "language"): tuple(LANGUAGES),
     ("station", "staff_language"): tuple(LANGUAGES),
     ("sip2", "charset"): ("utf-8", "cp850", "iso-8859-1", "ascii"),
-    ("rfid", "reader"): ("sim",),
+    ("rfid", "reader"): ("sim", "feig", "pcsc"),
+    ("rfid", "security_failure"): ("flag", "undo"),
     ("printer", "kind"): ("file",),
     ("clock", "trust"): ("kernel", "always"),
 }

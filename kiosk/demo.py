@@ -26,9 +26,18 @@ from kiosk.session import SessionPolicy
 from kiosk.station import Station, local_now
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.server import DemoIls
+from server_api.faulty_link import FaultyLink
 from server_api.sip2.circulation import Sip2Circulation, Sip2Settings
 
 COUNTRY = "NO"
+
+_BRANCHES = {
+    "tromso": (demo_data.KIOSK_LOGIN, demo_data.KIOSK_LIBRARY),
+    "bookmobile": (
+        ("kiosk-bokbuss", "demo-bokbuss"),
+        next(lib for lib in demo_data.LIBRARIES if lib.number == demo_data.BOOKMOBILE),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,9 @@ class DemoEnvironment:
         clock: Callable[[], Any] = local_now,
         failure_budget: int = 2,
         probe_interval: float = 2.0,
+        tick_interval: float = 1.0,
+        branch: str = "tromso",
+        sip2_timeout: float = 5.0,
     ) -> None:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -66,6 +78,11 @@ class DemoEnvironment:
         self.demo_borrow_items = list(demo_data.DEMO_BORROW_ITEMS)
         self.demo_return_items = [demo_data.HOLD_SHELF_ITEM, demo_data.OTHER_LIBRARY_ITEM]
         self.journal = Journal(workdir / "journal.sqlite3")
+        self.tick_interval = tick_interval
+        self.sip2_timeout = sip2_timeout
+        # The kiosk's branch decides its SIP2 login: the ILS takes the branch of a transaction from it.
+        self.login, self.library = _BRANCHES[branch]
+        self.link: FaultyLink | None = None  # the network between kiosk and library system
         self.failure_budget = failure_budget
         self.probe_interval = probe_interval
         self.circulation: Sip2Circulation | None = None
@@ -76,14 +93,16 @@ class DemoEnvironment:
     async def __aenter__(self) -> DemoEnvironment:
         self.workdir.mkdir(parents=True, exist_ok=True)
         await self.ils.__aenter__()
-        user, password = demo_data.KIOSK_LOGIN
+        self.link = await FaultyLink("127.0.0.1", self.ils.port).__aenter__()
+        user, password = self.login
         settings = Sip2Settings(
             host="127.0.0.1",
-            port=self.ils.port,
+            port=self.link.port,
             user=user,
             password=password,
-            location=demo_data.KIOSK_LOCATION,
-            institution=demo_data.KIOSK_INSTITUTION,
+            location=self.library.number,
+            institution=self.library.number,
+            timeout=self.sip2_timeout,
             library_names=demo_data.LIBRARY_NAMES,
         )
         self.circulation = Sip2Circulation(settings)
@@ -94,10 +113,11 @@ class DemoEnvironment:
             reader=self.pad,
             printer=self.printer,
             policy=self.policy,
-            library_name=demo_data.KIOSK_LIBRARY.name,
+            library_name=self.library.name,
             clock=self.clock,
             journal=self.journal,
             poll_interval=self.poll_interval,
+            tick_interval=self.tick_interval,
             failure_budget=self.failure_budget,
             probe_interval=self.probe_interval,
         )
@@ -112,6 +132,8 @@ class DemoEnvironment:
         if self.circulation is not None:
             await self.circulation.close()
         self.journal.close()
+        if self.link is not None:
+            await self.link.__aexit__(exc_type, exc, tb)
         await self.ils.__aexit__(exc_type, exc, tb)
 
     def _make_tags(self) -> None:
@@ -183,6 +205,24 @@ class DemoEnvironment:
 
     def empty_printer(self) -> None:
         self.printer.simulate_paper_out()
+
+    @property
+    def network_up(self) -> bool:
+        return self.link is not None and not self.link.cut
+
+    def cut_network(self) -> None:
+        assert self.link is not None
+        self.link.set_cut(True)
+
+    def restore_network(self) -> None:
+        assert self.link is not None
+        self.link.set_cut(False)
+
+    def toggle_network(self) -> None:
+        if self.network_up:
+            self.cut_network()
+        else:
+            self.restore_network()
 
     # ------------------------------------------------------------ scripted use
 

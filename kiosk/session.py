@@ -21,7 +21,9 @@ Rules
 4. Security follows the library system: after a loan or return the session asks for the AFI to be
    written (on loan 0xC2 / in library 0x07) unless the ILS said "leave it" (desensitize N). An item is
    only "done" when the write was verified. A failed write is never silent: the row asks the patron to
-   put the item back, and the write is retried when it reappears.
+   put the item back, and the write is retried when it reappears. After a loan the policy
+   (`SessionPolicy.security_failure`) also decides: FLAG keeps the loan (the station tells staff),
+   UNDO checks the item back in so the library system agrees with the tag (the row then says not borrowed).
 5. A refused return leaves the AFI as it was and sends the patron to staff.
 6. The returning patron never learns who a hold is for; routing for staff goes on a staff slip.
 7. Every mode but WELCOME times out when idle, with a warning first, but never while an item is in
@@ -306,6 +308,13 @@ class OfflinePolicy:
     loan_days: int = 14  # offline due date: this many days ahead, at 23:59
 
 
+class SecurityFailurePolicy(enum.StrEnum):
+    """What happens to a loan whose security (AFI) could not be set (rule 4). Never silent either way."""
+
+    FLAG = "flag"  # the loan stands, staff are told; the write is retried when the item is back on the pad
+    UNDO = "undo"  # the loan is undone (checked back in): the item stays in the library, as its tag says
+
+
 @dataclass(frozen=True)
 class SessionPolicy:
     language: str = "nb"
@@ -316,6 +325,7 @@ class SessionPolicy:
     pin_required: bool = True
     print_staff_slips: bool = True
     offline: OfflinePolicy = field(default_factory=OfflinePolicy)
+    security_failure: SecurityFailurePolicy = field(default_factory=lambda: SecurityFailurePolicy.FLAG)
 
 
 # ---------------------------------------------------------------- the machine
@@ -341,13 +351,14 @@ class Stage(enum.StrEnum):
     CIRCULATING = "circulating"  # checkout/checkin/renew sent
     SECURING = "securing"  # AFI write asked for
     SECURITY_FAILED = "security_failed"  # put it back: the write will be retried
+    UNDOING = "undoing"  # security failed after a loan, policy UNDO: the loan is being checked back in
     DONE = "done"
     REFUSED = "refused"
     FAILED = "failed"  # service unreachable or no reply
     UNREADABLE = "unreadable"
 
 
-_IN_FLIGHT = {Stage.CIRCULATING, Stage.SECURING}
+_IN_FLIGHT = {Stage.CIRCULATING, Stage.SECURING, Stage.UNDOING}
 
 _MODE_ACTIONS: dict[Mode, tuple[Action, ...]] = {
     Mode.WELCOME: (Action.BORROW, Action.RETURN),
@@ -355,8 +366,8 @@ _MODE_ACTIONS: dict[Mode, tuple[Action, ...]] = {
     Mode.PIN: (Action.CANCEL,),
     Mode.AUTHENTICATING: (),
     Mode.MENU: (Action.BORROW, Action.RETURN, Action.ACCOUNT, Action.FINISH),
-    Mode.BORROW: (Action.FINISH,),
-    Mode.RETURN: (Action.FINISH,),
+    Mode.BORROW: (Action.RETURN, Action.FINISH),
+    Mode.RETURN: (Action.BORROW, Action.FINISH),
     Mode.ACCOUNT: (Action.RENEW_ALL, Action.BACK, Action.FINISH),
     Mode.RECEIPT: (Action.PRINT_RECEIPT, Action.NO_RECEIPT),
     Mode.GOODBYE: (),
@@ -488,7 +499,8 @@ class PatronSession:
         if self.mode in (Mode.BORROW, Mode.RETURN, Mode.ACCOUNT, Mode.RECEIPT):
             rows = tuple(item.row() for item in self.items.values())
         actions = _MODE_ACTIONS[self.mode]
-        if self.mode is Mode.MENU and self.account is not None and not self.account.may_borrow:
+        if self.mode in (Mode.MENU, Mode.RETURN) and not (self.account and self.account.may_borrow):
+            # Borrowing needs an identified patron who may borrow; returning needs neither.
             actions = tuple(a for a in actions if a is not Action.BORROW)
         return Screen(
             name=name,
@@ -669,6 +681,11 @@ class PatronSession:
     def _on_CheckinDone(self, event: CheckinDone, out: list[Command]) -> None:
         outcome = event.outcome
         item = self.items.get(outcome.item_id)
+        if item is not None and item.stage is Stage.UNDOING:
+            # Rule 4, policy UNDO: the loan is gone (not borrowed); if the ILS refused, it stays flagged.
+            item.stage = Stage.REFUSED if outcome.ok else Stage.SECURITY_FAILED
+            item.text = Text.of("refusal.other", ils="") if outcome.ok else Text("row.security_failed")
+            return
         if item is None or item.stage is not Stage.CIRCULATING:
             return
         item.title = outcome.title or item.title
@@ -700,6 +717,10 @@ class PatronSession:
         else:
             item.stage = Stage.SECURITY_FAILED
             item.text = Text("row.security_failed")
+            undo = self.policy.security_failure is SecurityFailurePolicy.UNDO
+            if item.operation is Operation.CHECKOUT and undo:
+                item.stage = Stage.UNDOING
+                out.append(Checkin(item.item_id))
 
     def _done(self, item: ItemProgress) -> None:
         item.stage = Stage.DONE
@@ -743,6 +764,9 @@ class PatronSession:
                 self.message = Text("identify.service_unavailable")
             return
         item = self.items.get(event.item_id)
+        if item is not None and item.stage is Stage.UNDOING:
+            item.stage = Stage.SECURITY_FAILED  # the undo did not get through: the loan stays, flagged
+            return
         if item is None or item.stage is not Stage.CIRCULATING:
             return
         item.stage = Stage.FAILED

@@ -23,11 +23,11 @@ from typing import Any
 
 from drivers.printer.base import Printer, PrinterError
 from drivers.printer.receipt import Receipt, ReceiptLine
-from drivers.rfid.base import Reader, ReaderError
+from drivers.rfid.base import Reader, ReaderError, TagNotPresent
 from kiosk.i18n import translate
 from kiosk.journal import Entry, Journal, State
 from kiosk.journal import Operation as JournalOperation
-from kiosk.pad import decode_pad_tag
+from kiosk.pad import PadWatcher
 from kiosk.screens import Action, Screen, Text
 from kiosk.session import (
     Authenticate,
@@ -57,6 +57,7 @@ from kiosk.session import (
     SessionPolicy,
     Show,
     Speak,
+    TagKind,
     TagsChanged,
     Tick,
     WriteSecurity,
@@ -134,6 +135,7 @@ class Station:
         failure_budget: int = 2,
         probe_interval: float = 15.0,
         clock_synchronised: Callable[[], bool] = lambda: True,
+        pad_leave_after: int = 2,
     ) -> None:
         self.circulation = circulation
         self.reader = reader
@@ -161,7 +163,9 @@ class Station:
         self._observers: list[Observer] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
-        self._pad: dict[bytes, PadTag] = {}
+        # Inventory diffing with debounce (kiosk.pad); `_pad` is its live picture of the pad.
+        self._watcher = PadWatcher(reader, leave_after=pad_leave_after)
+        self._pad: dict[bytes, PadTag] = self._watcher.tags
         self._reader_ok = True
 
     # ------------------------------------------------------------ wiring
@@ -202,8 +206,7 @@ class Station:
             asyncio.create_task(self._poll_pad(), name="pad"),
             asyncio.create_task(self._tick(), name="tick"),
         ]
-        if self.journal.unsettled():
-            self._spawn(self.sync(), "sync at start")  # a crash or an outage left work behind
+        self._spawn(self.check_connection(), "connection check at start")
 
     async def run(self) -> None:
         await self.start()
@@ -504,6 +507,21 @@ class Station:
             self._failures = 0
             self._set_online(True)
 
+    async def check_connection(self) -> bool:
+        """Ping the library system up to the failure budget; go offline if it never answers.
+        At start-up this also replays what a crash or an outage left in the journal."""
+        for _ in range(self.failure_budget):
+            try:
+                await self.circulation.ping()
+            except CirculationError:
+                self._note_failure()
+                continue
+            self._note_success()
+            if self.online and self.journal.unsettled():
+                await self.sync()
+            return True
+        return False
+
     async def sync(self) -> SyncReport:
         report = await self.replayer.sync()
         if report.stopped and report.remaining:
@@ -522,13 +540,17 @@ class Station:
                 try:
                     await self.reader.write_afi(uid, command.afi)
                     verified = await self.reader.read_afi(uid) == command.afi
+                    if not verified:
+                        detail = f"the tag read back a different AFI than {afi_hex(command.afi)}"
+                except TagNotPresent as error:
+                    detail = str(error)
+                    break  # lifted off the pad: retried when it comes back (session rule 4)
                 except ReaderError as error:
                     detail = str(error)
                 if verified:
                     break
-            if verified and uid in self._pad:
-                tag = self._pad[uid]
-                self._pad[uid] = PadTag(**{**tag.__dict__, "afi": command.afi})
+            if verified:
+                self._watcher.note_afi(uid, command.afi)
             all_ok &= verified
             if command.item_id in self._entry_for:
                 self.journal.note_security(self._entry_for[command.item_id], uid.hex(), command.afi, verified)
@@ -542,6 +564,15 @@ class Station:
                 verified=verified,
                 attempts=attempts,
                 error="" if verified else detail,
+            )
+        if not all_ok:
+            # Never silent: staff see which item's security could not be set and what the policy did.
+            self._observe(
+                "security_failure",
+                item_id=command.item_id,
+                afi=afi_hex(command.afi),
+                policy=self.policy.security_failure.value,
+                error=detail,
             )
         self.feed(SecurityWritten(command.item_id, all_ok, self.clock(), detail))
 
@@ -636,21 +667,11 @@ class Station:
             await asyncio.sleep(self.poll_interval)
 
     async def _scan_pad(self) -> bool:
-        present = await self.reader.inventory()
-        changed = False
-        for uid in present:
-            if uid in self._pad:
-                continue
-            try:
-                memory = await self.reader.read(uid)
-            except ReaderError:
-                continue  # gone again before it could be read: the next round decides
-            self._pad[uid] = decode_pad_tag(memory)
-            changed = True
-        for uid in set(self._pad) - set(present):
-            del self._pad[uid]
-            changed = True
-        return changed
+        change = await self._watcher.scan()  # a tag not read yet is tried again next round
+        for tag in change.arrived:
+            if tag.kind is TagKind.UNREADABLE:
+                self._observe("hardware", action="unreadable_tag", uid=tag.uid.hex(), problem=tag.problem)
+        return change.changed
 
     async def _tick(self) -> None:
         while True:

@@ -50,6 +50,7 @@ class RefusalReason(enum.StrEnum):
     LIMIT_REACHED = "limit_reached"
     NOT_ON_LOAN = "not_on_loan"
     RENEWAL_REFUSED = "renewal_refused"
+    HOLD_REFUSED = "hold_refused"
     OTHER = "other"
 
 
@@ -143,6 +144,34 @@ class RenewOutcome:
     ok: bool
     title: str = ""
     due: datetime | None = None
+    reason: RefusalReason | None = None
+    screen_message: str = ""
+    print_line: str = ""
+
+
+@dataclass(frozen=True)
+class RenewAllOutcome:
+    """Renew everything a patron has (SIP2 65/66)."""
+
+    ok: bool  # the library system accepted the request (some items may still be refused)
+    renewed: tuple[str, ...] = ()
+    not_renewed: tuple[str, ...] = ()
+    reason: RefusalReason | None = None
+    screen_message: str = ""
+    print_line: str = ""
+
+
+@dataclass(frozen=True)
+class HoldOutcome:
+    """Place, cancel or change a hold (SIP2 15/16)."""
+
+    ok: bool
+    item_id: str = ""
+    title: str = ""
+    available: bool = False  # on the shelf now
+    queue_position: int | None = None
+    pickup_id: str = ""
+    pickup_library: str = ""
     reason: RefusalReason | None = None
     screen_message: str = ""
     print_line: str = ""

@@ -346,3 +346,23 @@ def test_any_sequence_of_events_keeps_the_rules(events):
         if session.mode.value == "welcome":
             lent.clear()
             assert session.pin is None
+
+
+def test_an_identified_patron_can_switch_from_returning_to_borrowing_without_re_lending_returns():
+    session = logged_in()
+    session.handle(Pressed(Action.RETURN, at(5)))
+    out = session.handle(TagsChanged((item_tag(1),), at(6)))
+    assert of(out, Checkin) == [Checkin("item1")]
+    session.handle(CheckinDone(CheckinOutcome("item1", ok=True), at(7)))
+    session.handle(SecurityWritten("item1", True, at(8)))
+    assert Action.BORROW in session.screen().actions
+    out = session.handle(Pressed(Action.BORROW, at(9)))
+    assert of(out, Checkout) == []  # the returned book still on the pad is not lent again
+    out = session.handle(TagsChanged((item_tag(1), item_tag(2)), at(10)))
+    assert of(out, Checkout) == [Checkout("N001", "item2", "1234")]
+
+
+def test_returning_without_a_card_offers_no_borrowing():
+    session = PatronSession(SessionPolicy(), T0)
+    session.handle(Pressed(Action.RETURN, at(1)))
+    assert Action.BORROW not in session.screen().actions

@@ -21,7 +21,7 @@ from .data import (
     create_database,
     tag_records,
 )
-from .server import DemoIls, serve_forever
+from .server import AppliedTransaction, DemoIls, applied_transactions, serve_forever
 
 __all__ = [
     "BLOCKED_PATRON_ID",
@@ -39,7 +39,9 @@ __all__ = [
     "LIBRARY_NAMES",
     "OTHER_LIBRARY_ITEM",
     "TRANSIT_HOLD_ITEM",
+    "AppliedTransaction",
     "DemoIls",
+    "applied_transactions",
     "card_records",
     "create_database",
     "serve_forever",

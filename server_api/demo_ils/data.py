@@ -208,6 +208,9 @@ OTHER_LIBRARY_ITEM = next(
     it.item_id for it in ITEMS if it.home == ALTA and it.parts == 1 and it.media == "book"
 )
 NOT_FOR_LOAN_ITEM = _item("Tromsø i bilder", TROMSO)  # reference copy: not for loan
+# Reported lost in the catalogue, yet it sits on the bookmobile's shelf: lending it offline makes a
+# conflict when the bookmobile syncs.
+LOST_ITEM = next(it.item_id for it in ITEMS if it.home == BOOKMOBILE and it.parts == 1)
 
 
 class LoanRecord(NamedTuple):
@@ -303,6 +306,7 @@ def create_database(path: str | Path, *, now: datetime | None = None) -> Path:
                 [(*it, it.home) for it in ITEMS],
             )
             conn.execute("UPDATE items SET for_loan = 0 WHERE item_id = ?", (NOT_FOR_LOAN_ITEM,))
+            conn.execute("UPDATE items SET status = 'lost' WHERE item_id = ?", (LOST_ITEM,))
             for loan in LOANS:
                 loaned = now - timedelta(days=loan.days_ago)
                 conn.execute(

@@ -12,6 +12,14 @@ Rules (kept small, but the ones a kiosk meets in real life):
   otherwise an item whose home is elsewhere goes home (CV 04); otherwise it is reshelved (no CV).
   CT is always the destination's library number.
 - Renew (29): not when someone else holds the item, and at most MAX_RENEWALS times.
+- Renew all (65): tries each of the patron's loans under the renew rules; 66 lists renewed (BM) and
+  refused (BN) items; ok=1 when the patron is valid (even if nothing could be renewed).
+- Hold (15): ``+`` places a hold on an item (AB) or on any copy of a title (AJ) for pickup at BS (default:
+  the login's branch); refused for unknown or blocked patrons, wrong PIN, items the patron already has on
+  loan or on hold, and items not for loan. ``-`` cancels the patron's open hold, ``*`` changes its pickup
+  library. 16 gives the queue position (BR) and whether the item is on the shelf now (available).
+- Every applied checkout, checkin, renewal and hold change is written to ``events`` with its transaction
+  date (`applied_transactions` reads it): the log a duplicate-detection test counts.
 - All screen messages (AF) are in Norwegian bokmål, like a Norwegian ILS.
 """
 
@@ -31,6 +39,8 @@ from server_api.sip2.messages import (
     CheckoutResponse,
     EndPatronSessionRequest,
     EndSessionResponse,
+    HoldRequest,
+    HoldResponse,
     ItemInformationRequest,
     ItemInformationResponse,
     LoginRequest,
@@ -40,6 +50,8 @@ from server_api.sip2.messages import (
     PatronInformationResponse,
     PatronStatusRequest,
     PatronStatusResponse,
+    RenewAllRequest,
+    RenewAllResponse,
     RenewRequest,
     RenewResponse,
     ScStatus,
@@ -50,7 +62,7 @@ from .data import FEE_LIMIT, LOAN_LIMITS, MAX_RENEWALS, MEDIA_TYPES, iso
 
 # BX order: patron status, checkout, checkin, block patron, SC/ACS status, resend, login, patron info,
 # end session, fee paid, item info, item status update, patron enable, hold, renew, renew all.
-SUPPORTED_MESSAGES = "YYYNYYYYYNYNNNYN"
+SUPPORTED_MESSAGES = "YYYNYYYYYNYNNYYY"
 CURRENCY = "NOK"
 
 # Patron status flag positions (see messages.PATRON_STATUS_FLAGS).
@@ -178,6 +190,8 @@ class DemoLibrarySystem:
             RenewRequest: self.renew,  # type: ignore[dict-item]
             ItemInformationRequest: self.item_information,  # type: ignore[dict-item]
             EndPatronSessionRequest: self.end_session,  # type: ignore[dict-item]
+            RenewAllRequest: self.renew_all,  # type: ignore[dict-item]
+            HoldRequest: self.hold,  # type: ignore[dict-item]
         }
         handler = handlers.get(type(message))
         if handler is None:
@@ -346,6 +360,10 @@ class DemoLibrarySystem:
             return refuse("Feil PIN-kode.", CQ="N")
         if item is None:
             return refuse("Ukjent eksemplar. Lever det i skranken.")
+        if item["status"] == "lost":
+            # Even an offline replay is refused: a lost item needs a person (the loss was paid,
+            # the record may be closed); the station turns this into a conflict for staff.
+            return refuse("Eksemplaret er registrert som tapt. Kontakt personalet.")
         loan = self.loan_row(item["item_id"])
         holds = [h for h in self.open_holds(item["item_id"]) if h["patron"] != patron["card"]]
 
@@ -503,6 +521,135 @@ class DemoLibrarySystem:
         assert isinstance(result, RenewResponse)
         return result
 
+    def renew_all(self, msg: RenewAllRequest, session: Session) -> RenewAllResponse:
+        now = self.now()
+        patron = self.patron_row(msg.patron_identifier)
+
+        def refuse(text: str) -> RenewAllResponse:
+            return RenewAllResponse(
+                ok=False, transaction_date=now, institution_id=session.branch, screen_message=(text,)
+            )
+
+        if patron is None:
+            return refuse("Ukjent låner. Kontakt personalet.")
+        if msg.patron_password is not None and msg.patron_password != patron["pin"]:
+            return refuse("Feil PIN-kode.")
+        renewed: list[str] = []
+        refused: list[str] = []
+        loans = self.db.execute(
+            "SELECT * FROM loans WHERE patron = ? ORDER BY due_at, item_id", (patron["card"],)
+        ).fetchall()
+        for loan in loans:
+            item = self.item_row(loan["item_id"])
+            assert item is not None
+            holds = [h for h in self.open_holds(item["item_id"]) if h["patron"] != patron["card"]]
+            one = RenewRequest(
+                transaction_date=msg.transaction_date or now,
+                institution_id=msg.institution_id,
+                patron_identifier=patron["card"],
+                item_identifier=item["item_id"],
+            )
+            result = self._renew(one, session, patron, item, loan, holds, as_checkout=False)
+            (renewed if result.ok else refused).append(item["item_id"])
+        lines = (
+            [f"{len(renewed)} fornyet, {len(refused)} kunne ikke fornyes."]
+            if loans
+            else ["Du har ingen lån."]
+        )
+        return RenewAllResponse(
+            ok=True,
+            renewed_count=len(renewed),
+            unrenewed_count=len(refused),
+            transaction_date=now,
+            institution_id=session.branch,
+            renewed_items=tuple(renewed),
+            unrenewed_items=tuple(refused),
+            screen_message=tuple(lines),
+        )
+
+    # -- holds ----------------------------------------------------------------------------------------
+
+    def _hold_target(self, msg: HoldRequest) -> sqlite3.Row | None:
+        """The item a hold is for: AB, else the first copy of the title AJ (preferring one on loan)."""
+        if msg.item_identifier:
+            return self.item_row(msg.item_identifier)
+        if msg.title_identifier:
+            return self._one(
+                "SELECT * FROM items WHERE title = ? AND for_loan = 1 ORDER BY status = 'available', item_id",
+                msg.title_identifier,
+            )
+        return None
+
+    def hold(self, msg: HoldRequest, session: Session) -> HoldResponse:
+        now = self.now()
+        at = msg.transaction_date or now
+        patron = self.patron_row(msg.patron_identifier)
+        item = self._hold_target(msg)
+        pickup = msg.pickup_location or session.branch
+
+        def answer(ok: bool, text: str, **fields: object) -> HoldResponse:
+            return HoldResponse(
+                ok=ok,
+                transaction_date=now,
+                institution_id=session.branch,
+                patron_identifier=msg.patron_identifier,
+                item_identifier=item["item_id"] if item else msg.item_identifier,
+                title_identifier=item["title"] if item else msg.title_identifier,
+                screen_message=(text,),
+                **fields,  # type: ignore[arg-type]
+            )
+
+        if patron is None:
+            return answer(False, "Ukjent låner. Kontakt personalet.")
+        if msg.patron_password is not None and msg.patron_password != patron["pin"]:
+            return answer(False, "Feil PIN-kode.")
+        if item is None:
+            return answer(False, "Ukjent eksemplar eller tittel.")
+        if msg.hold_mode not in ("+", "-", "*"):
+            return answer(False, f"Ukjent reserveringsmåte {msg.hold_mode!r}.")
+        mine = self._one(
+            "SELECT * FROM holds WHERE item_id = ? AND patron = ? AND status IN ('waiting', 'ready')",
+            item["item_id"],
+            patron["card"],
+        )
+        if msg.hold_mode == "-":
+            if mine is None:
+                return answer(False, "Du har ingen reservering på dette eksemplaret.")
+            self.db.execute("UPDATE holds SET status = 'cancelled' WHERE id = ?", (mine["id"],))
+            self._event("hold_cancel", item["item_id"], patron["card"], session.branch, at, False)
+            return answer(True, "Reserveringen er slettet.")
+        if self._one("SELECT 1 FROM libraries WHERE number = ?", pickup) is None:
+            return answer(False, f"Ukjent hentested {pickup}.")
+        if msg.hold_mode == "*":
+            if mine is None:
+                return answer(False, "Du har ingen reservering på dette eksemplaret.")
+            self.db.execute("UPDATE holds SET pickup = ? WHERE id = ?", (pickup, mine["id"]))
+            self._event("hold_change", item["item_id"], patron["card"], session.branch, at, False)
+            return answer(True, f"Hentested endret til {self.library_name(pickup)}.", pickup_location=pickup)
+        if patron["blocked"]:
+            return answer(False, f"{patron['blocked']}. Kan ikke reservere.")
+        if not item["for_loan"]:
+            return answer(False, "Eksemplaret er ikke til utlån og kan ikke reserveres.")
+        if mine is not None:
+            return answer(False, "Du har allerede reservert dette eksemplaret.")
+        loan = self.loan_row(item["item_id"])
+        if loan is not None and loan["patron"] == patron["card"]:
+            return answer(False, "Du har allerede lånt dette eksemplaret.")
+        self.db.execute(
+            "INSERT INTO holds (item_id, patron, pickup, placed_at, status) VALUES (?,?,?,?, 'waiting')",
+            (item["item_id"], patron["card"], pickup, iso(at)),
+        )
+        self._event("hold", item["item_id"], patron["card"], session.branch, at, False)
+        position = len([h for h in self.open_holds(item["item_id"]) if h["status"] == "waiting"])
+        available = item["status"] == "available" and loan is None
+        return answer(
+            True,
+            f"Reservert. Du er nummer {position} i køen. Hentested: {self.library_name(pickup)}.",
+            available=available,
+            queue_position=str(position),
+            pickup_location=pickup,
+        )
+
     # -- checkin --------------------------------------------------------------------------------------
 
     def checkin(self, msg: CheckinRequest, session: Session) -> CheckinResponse:
@@ -620,7 +767,9 @@ class DemoLibrarySystem:
             )
         loan = self.loan_row(item["item_id"])
         holds = self.open_holds(item["item_id"])
-        status = {"available": "03", "loan": "04", "hold_shelf": "08", "transit": "10"}[item["status"]]
+        status = {"available": "03", "loan": "04", "hold_shelf": "08", "transit": "10", "lost": "12"}[
+            item["status"]
+        ]
         if not item["for_loan"] and status == "03":
             status = "01"
         ready = next((h for h in holds if h["status"] == "ready"), None)

@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import ssl as ssl_module
 import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import NamedTuple
 
 from server_api.sip2.codec import (
     Framer,
@@ -48,7 +50,9 @@ class DemoIls:
         *,
         charset: str = "utf-8",
         clock: Callable[[], datetime] = datetime.now,
+        ssl: ssl_module.SSLContext | None = None,
     ) -> None:
+        self.ssl = ssl  # serve SIP2 over TLS with this server context
         self.host = host
         self.port = port
         self.charset = charset
@@ -63,13 +67,17 @@ class DemoIls:
         self.ils: DemoLibrarySystem | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def applied_transactions(self) -> list[AppliedTransaction]:
+        """`applied_transactions` of this ILS's database."""
+        return applied_transactions(self.db_path)
+
     async def start(self) -> None:
         if not self.db_path.exists():
             create_database(self.db_path, now=self.clock())
         self._conn = sqlite3.connect(self.db_path, isolation_level="DEFERRED")
         self._conn.execute("PRAGMA journal_mode=WAL")
         self.ils = DemoLibrarySystem(self._conn, clock=self.clock)
-        self._server = await asyncio.start_server(self._serve_connection, self.host, self.port)
+        self._server = await asyncio.start_server(self._serve_connection, self.host, self.port, ssl=self.ssl)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("demo ILS listening on %s:%s (database %s)", self.host, self.port, self.db_path)
 
@@ -105,7 +113,7 @@ class DemoIls:
         self._tasks.add(task)
         try:
             await self._conversation(reader, writer)
-        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
+        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, ssl_module.SSLError):
             pass
         finally:
             self._tasks.discard(task)
@@ -161,6 +169,46 @@ class DemoIls:
                 log.debug("%s ACS -> SC %s", peer, redact_bytes(response, charset=self.charset))
                 writer.write(response)
                 await writer.drain()
+
+
+class AppliedTransaction(NamedTuple):
+    """One circulation change the demo ILS applied (a row of its ``events`` log)."""
+
+    operation: str  # checkout | checkin | renew | hold | hold_cancel | hold_change
+    item_id: str
+    patron: str | None
+    branch: str  # the login's branch it was applied for
+    transaction_date: datetime  # the SC's transaction date (checkin: the return date)
+    no_block: bool  # an offline replay
+    nb_due: datetime | None  # the due date given offline, if any
+    recorded_at: datetime  # when the ILS applied it
+
+
+def applied_transactions(db_path: str | Path) -> list[AppliedTransaction]:
+    """Every circulation change in a demo ILS database, oldest first.
+
+    For duplicate detection, count ``(t.operation, t.item_id, t.transaction_date)``: an action replayed
+    twice shows up twice. Reads through its own read-only connection, so it works while the ILS runs."""
+    conn = sqlite3.connect(f"file:{Path(db_path)}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT kind, item_id, patron, branch, at, no_block, nb_due, recorded_at FROM events ORDER BY id"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [
+        AppliedTransaction(
+            operation=kind,
+            item_id=item_id,
+            patron=patron,
+            branch=branch,
+            transaction_date=datetime.fromisoformat(at),
+            no_block=bool(no_block),
+            nb_due=datetime.fromisoformat(nb_due) if nb_due else None,
+            recorded_at=datetime.fromisoformat(recorded_at),
+        )
+        for kind, item_id, patron, branch, at, no_block, nb_due, recorded_at in rows
+    ]
 
 
 def serve_forever(host: str = "127.0.0.1", port: int = 6001, db: str | Path | None = None) -> None:
