@@ -185,17 +185,22 @@ async def bookmobile(env: DemoEnvironment, sessions: int = 500, seed: int = 2026
         returning = holdings.pop(patron, [])
         if returning:
             await _handle_stack(env, Action.RETURN, returning)
-            shelf.extend(returning)
         wanted = rng.sample(shelf, min(len(shelf), rng.randint(1, 3)))
         if visit == 7:
             wanted = [demo_data.LOST_ITEM]  # lying on the bus's shelf, lost in the catalogue
-        screen = await _handle_stack(env, Action.BORROW, wanted)
-        lent = [row.item_id for row in screen.rows if row.state is RowState.DONE and row.item_id in wanted]
+        seen = len(recorder.records)
+        await _handle_stack(env, Action.BORROW, wanted)
+        lent = [
+            r["item_id"]
+            for r in recorder.records[seen:]
+            if r["kind"] == "circulation" and r["action"] == "checkout" and r["ok"] and r["item_id"] in wanted
+        ]
         for item_id in lent:
             if item_id in shelf:
                 shelf.remove(item_id)
         if demo_data.LOST_ITEM not in lent:
             holdings.setdefault(patron, []).extend(lent)
+        shelf.extend(returning)  # back on the shelf for the next patron, not for the one who returned it
         await _finish(env, receipt=False)
     offline_seconds = time.monotonic() - started
 
@@ -255,7 +260,7 @@ def _audit(env: DemoEnvironment, recorder: Recorder) -> dict[str, Any]:
     applied_at = {(kind, item, at) for kind, item, at in applied_rows}
 
     def kept_date(record: dict[str, Any]) -> bool:
-        at = entries[record["txn"]].at.isoformat()
+        at = demo_data.iso(entries[record["txn"]].at)  # as the library system writes dates
         kinds = ("checkout", "renew") if record["action"] == "checkout" else ("checkin",)
         return any((kind, record["item_id"], at) in applied_at for kind in kinds)
 

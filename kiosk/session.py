@@ -875,6 +875,11 @@ class PatronSession:
                 self.message = Text.of("pin.wrong", left=left)
             return
         self.account = account
+        # Remembered here for this run and in the journal across restarts (rule 10: refused offline).
+        if account.may_borrow:
+            self.known_blocked.discard(self.card_id)
+        else:
+            self.known_blocked.add(self.card_id)
         out.append(RememberCard(self.card_id, blocked=not account.may_borrow))
         if not account.may_borrow:
             self._enter(Mode.MENU, event.now)

@@ -163,6 +163,7 @@ class Station:
         self._observers: list[Observer] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
+        self._prober: asyncio.Task[None] | None = None
         # Inventory diffing with debounce (kiosk.pad); `_pad` is its live picture of the pad.
         self._watcher = PadWatcher(reader, leave_after=pad_leave_after)
         self._pad: dict[bytes, PadTag] = self._watcher.tags
@@ -213,6 +214,9 @@ class Station:
         await asyncio.gather(*self._loops)
 
     async def stop(self) -> None:
+        if self._prober is not None:
+            self._loops.append(self._prober)
+            self._prober = None
         for task in [*self._loops, *self._tasks]:
             task.cancel()
         for task in [*self._loops, *self._tasks]:
@@ -493,8 +497,9 @@ class Station:
             self._execute(command)
         if online:
             self._spawn(self.sync(), "sync")
-        else:
-            self._spawn(self._probe(), "probe")
+        elif self._prober is None or self._prober.done():
+            # A background loop, not a command: `settle` must not wait for the network to come back.
+            self._prober = asyncio.create_task(self._probe(), name="probe")
 
     async def _probe(self) -> None:
         """While offline: try the library system now and then, and come back by itself."""

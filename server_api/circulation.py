@@ -45,6 +45,7 @@ class RefusalReason(enum.StrEnum):
     PATRON_BLOCKED = "patron_blocked"
     ITEM_NOT_FOUND = "item_not_found"
     ITEM_NOT_FOR_LOAN = "item_not_for_loan"
+    ITEM_LOST = "item_lost"  # registered lost or missing: it belongs at the desk, not on a loan
     ON_HOLD_FOR_ANOTHER = "on_hold_for_another"
     ALREADY_ON_LOAN = "already_on_loan"
     LIMIT_REACHED = "limit_reached"

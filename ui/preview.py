@@ -64,7 +64,7 @@ def sample_screens(language: str = "en") -> list[Screen]:
             "03010000123458",
             "Bákčasa gáfe",
             RowState.REFUSED,
-            Text.of("refusal.not_for_loan", ils="Referanseverk"),
+            Text.of("refusal.item_not_for_loan", ils="Referanseverk"),
         ),
         ItemRow("03010000123459", "Musikk-CD (2 plater)", RowState.ATTENTION, Text("row.missing_part")),
     )

@@ -83,6 +83,7 @@ REASON_PATTERNS: tuple[tuple[RefusalReason, re.Pattern[str]], ...] = tuple(
         (RefusalReason.LIMIT_REACHED, r"maks|for mange lån|limit|too many"),
         (RefusalReason.PATRON_BLOCKED, r"sperret|blokkert|gebyr|blocked|debarred|fines|fees"),
         (RefusalReason.ITEM_NOT_FOR_LOAN, r"ikke til utlån|not for loan|referanse"),
+        (RefusalReason.ITEM_LOST, r"\btapt\b|savnet|\blost\b|\bmissing\b"),
         (
             RefusalReason.ITEM_NOT_FOUND,
             r"ukjent eksemplar|eksemplaret finnes ikke|item not found|unknown item",
