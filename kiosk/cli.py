@@ -134,8 +134,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 def _station_from_config(config: StationConfig) -> Any:
     from drivers.printer.file_printer import FilePrinter
-    from drivers.rfid.sim import SimulatedPad
     from kiosk.clock import clock_check
+    from kiosk.hardware import open_reader
     from kiosk.journal import Journal
     from kiosk.station import Station
     from server_api.sip2.circulation import Sip2Circulation, Sip2Settings
@@ -157,7 +157,8 @@ def _station_from_config(config: StationConfig) -> Any:
         probe_interval=config.network.probe_interval,
         clock_synchronised=clock_check(config.clock.trust),
         circulation=Sip2Circulation(settings),
-        reader=SimulatedPad(),
+        reader=open_reader(config.rfid, source=config.source),
+        pad_leave_after=config.rfid.leave_after,
         printer=FilePrinter(Path(config.printer.directory)),
         policy=config.policy(),
         library_name=config.station.library_name,
@@ -193,6 +194,91 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tag_reader(args: argparse.Namespace) -> Any:
+    """The reader for ``kiosk tag``: ``[rfid]`` of ``--config``, overridden by ``--reader``/``--device``."""
+    from dataclasses import replace
+
+    from kiosk.config import RfidSection
+    from kiosk.hardware import open_reader
+
+    if not args.config and not args.reader:
+        raise ConfigError("choose the reader: --reader sim|feig|pcsc (with --device) or --config FILE")
+    rfid = load_config(Path(args.config)).rfid if args.config else RfidSection()
+    source = args.config or "command line"
+    if args.reader:
+        rfid = replace(rfid, reader=args.reader)
+    if args.device:
+        rfid = replace(rfid, **{"pcsc_reader" if rfid.reader == "pcsc" else "device": args.device})
+    if rfid.reader == "feig" and not rfid.device:
+        raise ConfigError(
+            f"{source}: the FEIG reader needs --device (its serial device) or [rfid] device in --config"
+        )
+    return open_reader(rfid, check_device=True, source=source)
+
+
+def _run_tag_command(args: argparse.Namespace, work: Any) -> int:
+    """Open the reader, run ``work(reader)``, close it; every failure is one line on stderr and exit 1."""
+    from drivers.rfid.base import ReaderError
+    from kiosk.tagging import TaggingError, TaggingRefused
+
+    async def run() -> int:
+        reader = _tag_reader(args)
+        try:
+            return int(await work(reader))
+        finally:
+            with contextlib.suppress(ReaderError, OSError):
+                await reader.close()
+
+    try:
+        return asyncio.run(run())
+    except TaggingRefused as error:
+        hint = " (--force overwrites it)" if error.needs_force else ""
+        print(f"refused: {error}{hint}", file=sys.stderr)
+    except (ConfigError, ReaderError, TaggingError) as error:
+        print(f"error: {error}", file=sys.stderr)
+    return 1
+
+
+def cmd_tag_read(args: argparse.Namespace) -> int:
+    from kiosk.tagging import read_pad
+
+    async def work(reader: Any) -> int:
+        reports = await read_pad(reader, library=args.library)
+        if args.json:
+            for report in reports:
+                _print_json(report.record())
+        elif not reports:
+            print("No tags on the pad.")
+        else:
+            print("\n\n".join(report.describe() for report in reports))
+        return 0
+
+    return _run_tag_command(args, work)
+
+
+def cmd_tag_write(args: argparse.Namespace) -> int:
+    from drivers.rfid.base import format_uid
+    from kiosk.tagging import write_item
+
+    async def work(reader: Any) -> int:
+        written = await write_item(
+            reader, args.item_id, args.parts, args.library, country=args.country, force=args.force
+        )
+        for tag in written:
+            if args.json:
+                _print_json(tag.record())
+            else:
+                print(
+                    f"{format_uid(tag.uid)}: part {tag.part_number} of {tag.parts_in_item} "
+                    f"of {args.item_id}, library {args.library} ({args.country}), "
+                    f"AFI {tag.record()['afi']}, verified "
+                    f"(was: {tag.before}; {tag.extensions_kept} extension block(s) kept)"
+                )
+        return 0
+
+    return _run_tag_command(args, work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Library self-service station")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (never PINs or passwords)")
@@ -224,6 +310,30 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_commands.add_parser("check", help="validate a configuration file")
     check.add_argument("file")
     check.set_defaults(func=cmd_config_check)
+
+    reader_options = argparse.ArgumentParser(add_help=False)
+    reader_options.add_argument("--reader", choices=["sim", "feig", "pcsc"], help="overrides [rfid] reader")
+    reader_options.add_argument("--device", help="FEIG: serial device; PC/SC: part of the reader's name")
+    reader_options.add_argument("--config", help="station configuration: its [rfid] section picks the reader")
+    reader_options.add_argument("--json", action="store_true", help="one JSON object per tag")
+    tag = commands.add_parser("tag", help="tagging station for staff: read and program item tags")
+    tag_commands = tag.add_subparsers(dest="tag_command", required=True)
+    tag_read = tag_commands.add_parser(
+        "read", parents=[reader_options], help="decode every tag on the pad (model, item, owner, AFI)"
+    )
+    tag_read.add_argument("--library", help="also flag tags not owned by this library number")
+    tag_read.set_defaults(func=cmd_tag_read)
+    tag_write = tag_commands.add_parser(
+        "write",
+        parents=[reader_options],
+        help="program the tags on the pad as the parts of one item (NOR-RFID, AFI 0x07)",
+    )
+    tag_write.add_argument("--item-id", required=True, help="the item's barcode / primary item id")
+    tag_write.add_argument("--parts", type=int, required=True, help="parts in the item = tags on the pad")
+    tag_write.add_argument("--library", required=True, help="owner library: 7-digit Base Bibliotek number")
+    tag_write.add_argument("--country", default="NO", help="owner country (NOR-RFID: NO)")
+    tag_write.add_argument("--force", action="store_true", help="overwrite tags of another library")
+    tag_write.set_defaults(func=cmd_tag_write)
 
     sip2 = commands.add_parser("sip2", help="SIP2 tools for technicians")
     sip2_commands = sip2.add_subparsers(dest="sip2_command", required=True)
