@@ -24,6 +24,7 @@ circulation action. PINs are never written here.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import sqlite3
@@ -170,6 +171,22 @@ class Journal:
             if self._pending_changes:
                 self.conn.execute("BEGIN IMMEDIATE")
                 self._commit()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Reads see the outcomes still waiting to ride along (a settled entry is not "unsettled" any more):
+        they are applied in a transaction that is rolled back, so no commit and no fsync."""
+        with self._lock:
+            if not self._pending_changes:
+                yield
+                return
+            self.conn.execute("BEGIN")
+            try:
+                for sql, params in self._pending_changes:
+                    self.conn.execute(sql, params)
+                yield
+            finally:
+                self.conn.execute("ROLLBACK")
 
     def pragmas(self) -> dict[str, Any]:
         journal_mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
@@ -339,7 +356,7 @@ class Journal:
         sql = f"SELECT * FROM entries WHERE {where} ORDER BY seq"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self._lock:
+        with self._reading():
             rows = list(self.db.query(sql, params))
         for row in rows:
             yield Entry(
@@ -379,7 +396,7 @@ class Journal:
         return self.entries(states=(State.CONFLICT,))
 
     def blocked_cards(self) -> set[str]:
-        with self._lock:
+        with self._reading():
             return {row["card_id"] for row in self.db.query("SELECT card_id FROM cards WHERE blocked = 1")}
 
     def offline_loans(self) -> dict[str, int]:
@@ -392,12 +409,12 @@ class Journal:
         return counts
 
     def meta(self, key: str) -> str | None:
-        with self._lock:
+        with self._reading():
             row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
+        with self._reading():
             rows = self.conn.execute("SELECT state, COUNT(*) FROM entries GROUP BY state").fetchall()
         return {state: count for state, count in rows}
 

@@ -11,6 +11,9 @@ SIP2 has no transaction id, so "exactly once" rests on two rules:
    that item was settled, and the settlement rides along with that record's commit, so at most the
    newest entry of an item can be "sent, fate unknown" — which is what reconciliation can decide.
 
+A conflict's outcome says whether the action took effect at the library system (`happened`): staff
+fix the account either way, and the audits count it once or not at all.
+
 Replays go with SIP2 *no block* = Y and the original transaction date (and the due date the patron was
 given): the action already happened at the station and must be recorded. A replay the library system
 refuses becomes a CONFLICT for staff, with its reason and the library system's own words.
@@ -116,6 +119,7 @@ class Replayer:
                         "done at the library system although the patron was told it"
                         " failed: check the item and the patron's account",
                         "",
+                        {"happened": True},
                     )
                 else:
                     self.journal.settle(
@@ -180,7 +184,7 @@ class Replayer:
                 **outcome,
             )
         else:
-            self._conflict(entry, report, str(reason or "refused"), message, outcome)
+            self._conflict(entry, report, str(reason or "refused"), message, {**outcome, "happened": False})
 
     def _conflict(
         self,
