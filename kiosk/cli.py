@@ -138,19 +138,9 @@ def _station_from_config(config: StationConfig) -> Any:
     from kiosk.hardware import open_reader
     from kiosk.journal import Journal
     from kiosk.station import Station
-    from server_api.sip2.circulation import Sip2Circulation, Sip2Settings
+    from server_api.sip2.circulation import Sip2Circulation
 
-    settings = Sip2Settings(
-        host=config.sip2.host,
-        port=config.sip2.port,
-        user=config.sip2.user,
-        password=config.sip2_password(),
-        location=config.sip2.location,
-        institution=config.sip2.institution,
-        charset=config.sip2.charset,
-        timeout=config.sip2.timeout,
-        error_detection=config.sip2.error_detection,
-    )
+    settings = config.sip2_settings()
     return Station(
         journal=Journal(Path(config.journal.path)),
         failure_budget=config.network.failure_budget,
@@ -338,43 +328,79 @@ def build_parser() -> argparse.ArgumentParser:
     sip2 = commands.add_parser("sip2", help="SIP2 tools for technicians")
     sip2_commands = sip2.add_subparsers(dest="sip2_command", required=True)
     probe = sip2_commands.add_parser(
-        "probe", help="log in, ask for status (99) and say what the ILS supports"
+        "probe",
+        help="log in, ask for status (99) and say what the ILS supports",
+        description="Either --config FILE (its [sip2] section) or --host, --port, --user and "
+        "--password-file; flags given with --config override the file.",
     )
-    probe.add_argument("--host", required=True)
-    probe.add_argument("--port", type=int, required=True)
-    probe.add_argument("--user", required=True)
-    probe.add_argument("--password-file", required=True, help="file holding the SIP2 login password")
-    probe.add_argument("--tls", action="store_true", help="TLS with the system's CAs (or --ca-file)")
+    probe.add_argument("--config", help="station configuration: probe with its [sip2] section")
+    probe.add_argument("--host")
+    probe.add_argument("--port", type=int)
+    probe.add_argument("--user")
+    probe.add_argument("--password-file", help="file holding the SIP2 login password")
+    probe.add_argument(
+        "--tls", action="store_true", default=None, help="TLS with the system's CAs (or --ca-file)"
+    )
     probe.add_argument("--ca-file", help="pin this CA certificate (PEM); implies --tls")
-    probe.add_argument("--cert", help="client certificate (PEM)")
+    probe.add_argument("--cert", help="client certificate (PEM); implies --tls")
     probe.add_argument("--key", help="client certificate key (PEM)")
-    probe.add_argument("--profile", default="generic", help="vendor profile (koha, evergreen, folio, ...)")
+    probe.add_argument("--profile", help="vendor profile (koha, evergreen, folio, ...); default generic")
     probe.add_argument("--charset", help="override the profile's charset")
-    probe.add_argument("--location", default="", help="location code (CP) sent at login")
-    probe.add_argument("--institution", default="")
-    probe.add_argument("--timeout", type=float, default=5.0)
+    probe.add_argument("--location", help="location code (CP) sent at login")
+    probe.add_argument("--institution")
+    probe.add_argument("--timeout", type=float)
     probe.set_defaults(func=cmd_sip2_probe)
+
+    from kiosk.journal_cli import add_journal_commands
+
+    add_journal_commands(commands)  # kiosk journal list|show|conflicts|sync|purge
     return parser
 
 
-def cmd_sip2_probe(args: argparse.Namespace) -> int:
-    from server_api.sip2.probe import run_probe
+def _probe_settings(args: argparse.Namespace) -> Any:
+    """The probe's SIP2 settings: ``[sip2]`` of ``--config`` (or the defaults), overridden by the flags
+    given, built the one way configuration becomes a connection (`StationConfig.sip2_settings`)."""
+    from dataclasses import replace
 
-    return run_probe(
-        host=args.host,
-        port=args.port,
-        user=args.user,
-        password_file=args.password_file,
-        tls=args.tls,
-        profile=args.profile,
-        ca_file=args.ca_file,
-        cert_file=args.cert,
-        key_file=args.key,
-        location=args.location,
-        institution=args.institution,
-        charset=args.charset,
-        timeout=args.timeout,
-    )
+    flags = {
+        "host": args.host,
+        "port": args.port,
+        "user": args.user,
+        "password_file": args.password_file,
+        "profile": args.profile,
+        "charset": args.charset,
+        "location": args.location,
+        "institution": args.institution,
+        "timeout": args.timeout,
+        "tls": args.tls,
+        "ca_file": args.ca_file,
+        "client_cert": args.cert,
+        "client_key": args.key,
+    }
+    given = {key: value for key, value in flags.items() if value is not None}
+    if (args.ca_file or args.cert) and args.tls is None:
+        given["tls"] = True  # a CA or a client certificate only makes sense over TLS
+    if args.config:
+        config = load_config(Path(args.config))
+    else:
+        required = {"host": "--host", "port": "--port", "user": "--user", "password_file": "--password-file"}
+        missing = [flag for key, flag in required.items() if key not in given]
+        if missing:
+            raise ConfigError(f"give --config FILE, or {', '.join(missing)}")
+        config = StationConfig(source="command line")
+    sip2 = replace(config.sip2, **given)
+    return replace(config, sip2=sip2).sip2_settings()
+
+
+def cmd_sip2_probe(args: argparse.Namespace) -> int:
+    from server_api.sip2.probe import report_probe
+
+    try:
+        settings = _probe_settings(args)
+    except ConfigError as error:
+        print(f"sip2 probe: {error}", file=sys.stderr)
+        return 2
+    return report_probe(settings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ so the configuration can be shown and shared without leaking them.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import difflib
 import tomllib
@@ -20,6 +21,8 @@ from typing import Any
 
 from kiosk.i18n import LANGUAGES
 from kiosk.session import OfflinePolicy, SecurityFailurePolicy, SessionPolicy
+from server_api.sip2.client import CHARSETS, Sip2ConfigError, Sip2Settings
+from server_api.sip2.profiles import PROFILES, UnknownProfile
 
 
 class ConfigError(Exception):
@@ -42,9 +45,17 @@ class Sip2Section:
     password_file: str = ""
     institution: str = ""
     location: str = ""
-    charset: str = "utf-8"
+    profile: str = "generic"  # vendor profile (server_api.sip2.profiles): defaults and how routing is read
+    charset: str = ""  # "" = the profile's; any Python codec name (utf-8, cp850, iso-8859-1, ascii tested)
     timeout: float = 5.0
-    error_detection: bool = True
+    error_detection: bool | None = None  # None = the profile's (on for all but FOLIO)
+    pool_size: int = 2  # logged-in connections, so a stack of items is handled in parallel
+    keepalive: float = 0.0  # seconds without traffic before a status request (99); 0 = off
+    tls: bool = False  # TLS with the system's CAs, or only ca_file when that is set
+    ca_file: str = ""  # pin this CA certificate (PEM)
+    client_cert: str = ""  # client certificate (PEM), when the server asks for one
+    client_key: str = ""  # its key (PEM), unless it is inside client_cert
+    tls_server_name: str = ""  # name to verify in the server's certificate ("" = host)
 
 
 @dataclass(frozen=True)
@@ -146,11 +157,41 @@ class StationConfig:
         except OSError as error:
             raise ConfigError(f"{self.source}: [sip2] password_file {path!r}: {error.strerror}") from error
 
+    def sip2_settings(self) -> Sip2Settings:
+        """The one way [sip2] becomes a SIP2 connection (station, probe): the vendor profile's defaults,
+        overridden by what the file sets; the password read from password_file; TLS files loaded now, so
+        a bad certificate is reported before the first connection."""
+        s = self.sip2
+        _check_sip2(s, self.source)
+        options: dict[str, Any] = {
+            "location": s.location,
+            "institution": s.institution,
+            "timeout": s.timeout,
+            "pool_size": s.pool_size,
+            "keepalive_interval": s.keepalive or None,
+            "tls": s.tls,
+            "tls_ca_file": s.ca_file or None,
+            "tls_cert_file": s.client_cert or None,
+            "tls_key_file": s.client_key or None,
+            "tls_server_name": s.tls_server_name or None,
+        }
+        if s.charset:
+            options["charset"] = s.charset
+        if s.error_detection is not None:
+            options["error_detection"] = s.error_detection
+        password = self.sip2_password()
+        try:
+            settings = Sip2Settings.for_profile(s.profile, s.host, s.port, s.user, password, **options)
+            settings.ssl_context()
+        except (Sip2ConfigError, UnknownProfile) as error:
+            raise ConfigError(f"{self.source}: [sip2] {error}") from error
+        return settings
+
 
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("station", "language"): tuple(LANGUAGES),
     ("station", "staff_language"): tuple(LANGUAGES),
-    ("sip2", "charset"): ("utf-8", "cp850", "iso-8859-1", "ascii"),
+    ("sip2", "profile"): tuple(sorted(PROFILES)),
     ("rfid", "reader"): ("sim", "feig", "pcsc"),
     ("rfid", "security_failure"): ("flag", "undo"),
     ("printer", "kind"): ("file",),
@@ -173,6 +214,39 @@ def _check_value(where: str, section: str, key: str, expected: Any, value: Any) 
     if expected in (int, float) and value < 0:
         raise ConfigError(f"{where}: [{section}] {key}: must not be negative, got {value!r}")
     return value
+
+
+def _check_sip2(s: Sip2Section, where: str) -> None:
+    """What the per-key checks cannot see: codecs, TLS files, keys that only make sense together."""
+    if s.profile not in PROFILES:
+        known = ", ".join(sorted(PROFILES))
+        raise ConfigError(f"{where}: [sip2] profile: {s.profile!r} is not one of {known}")
+    if s.charset:
+        try:
+            codecs.lookup(s.charset)
+        except LookupError:
+            raise ConfigError(
+                f"{where}: [sip2] charset: {s.charset!r} is not a known character set "
+                f"(tested: {', '.join(CHARSETS)}; leave it out to use the profile's)"
+            ) from None
+    if s.timeout <= 0:
+        raise ConfigError(f"{where}: [sip2] timeout: must be more than 0 seconds, got {s.timeout!r}")
+    if s.pool_size < 1:
+        raise ConfigError(f"{where}: [sip2] pool_size: must be at least 1, got {s.pool_size!r}")
+    if s.client_key and not s.client_cert:
+        raise ConfigError(f"{where}: [sip2] client_key is set without client_cert: set both, or neither")
+    tls_files = {"ca_file": s.ca_file, "client_cert": s.client_cert, "client_key": s.client_key}
+    if not s.tls:
+        given = [key for key, value in {**tls_files, "tls_server_name": s.tls_server_name}.items() if value]
+        if given:
+            raise ConfigError(
+                f"{where}: [sip2] {', '.join(given)} set but tls = false: "
+                "set tls = true (the connection would be unencrypted), or remove them"
+            )
+        return
+    for key, path in tls_files.items():
+        if path and not Path(path).is_file():
+            raise ConfigError(f"{where}: [sip2] {key} {path!r}: no such file")
 
 
 def _unknown(where: str, what: str, name: str, known: list[str]) -> ConfigError:
@@ -201,6 +275,7 @@ def from_mapping(data: dict[str, Any], source: str = "<mapping>") -> StationConf
             checked[key] = _check_value(source, section_name, key, expected, value)
         built[section_name] = section_type(**checked)
     config = StationConfig(**built, source=source)
+    _check_sip2(config.sip2, source)
     if config.session.idle_warning >= config.session.idle_timeout:
         raise ConfigError(f"{source}: [session] idle_warning must be shorter than idle_timeout")
     return config

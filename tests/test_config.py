@@ -76,3 +76,75 @@ def test_config_check_command_exits_non_zero_with_a_one_line_reason(tmp_path, ca
     assert "did you mean 'idle_timeout'" in err
     ok = write(tmp_path, "[station]\nname = 'Alta'\n")
     assert main(["config", "check", str(ok)]) == 0
+
+
+# --- [sip2]: the keys a technician needs, validated before anything connects -------------------------
+
+
+def sip2_file(tmp_path: Path, lines: str) -> Path:
+    secret = tmp_path / "sip2-password"
+    secret.write_text("s3cret-pw\n", encoding="utf-8")
+    return write(tmp_path, f'[sip2]\npassword_file = "{secret}"\n{lines}')
+
+
+def test_the_profile_gives_defaults_and_the_file_overrides_them(tmp_path):
+    folio = load(sip2_file(tmp_path, 'profile = "folio"\npool_size = 4\nkeepalive = 30\n')).sip2_settings()
+    assert (folio.profile, folio.charset, folio.error_detection) == ("folio", "cp850", False)
+    assert (folio.pool_size, folio.keepalive_interval, folio.password) == (4, 30.0, "s3cret-pw")
+    overridden = load(
+        sip2_file(tmp_path, 'profile = "folio"\ncharset = "utf-8"\nerror_detection = true\n')
+    ).sip2_settings()
+    assert (overridden.charset, overridden.error_detection) == ("utf-8", True)
+    plain = load(sip2_file(tmp_path, "")).sip2_settings()
+    assert (plain.profile, plain.charset, plain.keepalive_interval) == ("generic", "utf-8", None)
+    assert not plain.tls and plain.pool_size == 2
+    assert "s3cret-pw" not in repr(folio) and "s3cret-pw" not in repr(load(sip2_file(tmp_path, "")))
+
+
+def test_an_unknown_profile_lists_the_known_ones(tmp_path):
+    with pytest.raises(
+        ConfigError,
+        match=r"\[sip2\] profile: 'sirsi' is not one of bibliofil, evergreen, folio, generic, koha, mik",
+    ):
+        load(write(tmp_path, '[sip2]\nprofile = "sirsi"\n'))
+
+
+@pytest.mark.parametrize(
+    ("lines", "words"),
+    [
+        ('charset = "latin-99"', r"charset: 'latin-99' is not a known character set \(tested: utf-8, cp850"),
+        ("pool_size = 0", r"pool_size: must be at least 1, got 0"),
+        ("timeout = 0", r"timeout: must be more than 0 seconds"),
+        ('client_key = "k.pem"', r"client_key is set without client_cert"),
+        ('tls = true\nca_file = "/nonexistent/ca.pem"', r"ca_file '/nonexistent/ca.pem': no such file"),
+        (
+            'tls = true\nclient_cert = "/nonexistent/kiosk.pem"',
+            r"client_cert '/nonexistent/kiosk.pem': no such file",
+        ),
+        ('ca_file = "ca.pem"', r"ca_file set but tls = false: set tls = true \(the connection would be"),
+        ("keepalive = -5", r"keepalive: must not be negative"),
+    ],
+    ids=["charset", "pool-size", "timeout", "key-no-cert", "ca-missing", "cert-missing", "tls-off", "ka"],
+)
+def test_sip2_mistakes_are_named_with_file_and_key(tmp_path, lines, words):
+    with pytest.raises(ConfigError, match=r"kiosk.toml: \[sip2\] " + words):
+        load(write(tmp_path, f"[sip2]\n{lines}\n"))
+
+
+def test_any_python_codec_is_accepted_as_charset(tmp_path):
+    assert load(sip2_file(tmp_path, 'charset = "cp865"\n')).sip2_settings().charset == "cp865"
+
+
+def test_tls_files_are_loaded_before_the_station_starts(tmp_path):
+    garbage = tmp_path / "ca.pem"
+    garbage.write_text("not a certificate\n", encoding="utf-8")
+    config = load(sip2_file(tmp_path, f'tls = true\nca_file = "{garbage}"\n'))
+    with pytest.raises(ConfigError, match=r"kiosk.toml: \[sip2\] SIP2 TLS files cannot be loaded"):
+        config.sip2_settings()
+    system = load(sip2_file(tmp_path, 'tls = true\ntls_server_name = "sip2.example.org"\n')).sip2_settings()
+    assert system.tls and system.tls_ca_file is None and system.tls_server_name == "sip2.example.org"
+
+
+def test_sip2_settings_need_the_password_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[sip2\] password_file is not set"):
+        load(write(tmp_path, '[sip2]\nprofile = "koha"\n')).sip2_settings()

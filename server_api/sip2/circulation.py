@@ -7,12 +7,19 @@ Mapping decisions (the standard leaves these open):
 - Refusal reasons: SIP2 has no reason codes. We use flags where they exist (CQ=N -> PIN), then match
   the ILS's own screen message (AF) against Norwegian and English phrases (`REASON_PATTERNS`). The AF
   text itself always travels as `screen_message`, AG as `print_line`.
-- Routing of a return (10): CV 01 -> hold shelf here; CV 02/03/04 -> transit to CT; CT naming another
-  place than this kiosk's location/institution -> transit; alert without route -> staff; else reshelve.
-  The destination's *name* comes from `Sip2Settings.library_names` (CT -> name). CT is a code (in the
-  demo ILS the 7-digit library number, as in NOR-RFID's owner library); a consortium's library list is
-  configuration the kiosk has anyway. If CT is missing from the table, and it is the library we are
-  logged in to, the ACS's own name from 98 (AM) is used.
+- Routing of a return (10) is read through the connection's vendor profile (`profiles.py`), which names
+  the field for each role: destination (CT), alert type (CV), hold patron id (CY) and name (DA); a role
+  the system does not send is ignored even when the field is present. Then: alert type 01 -> hold shelf
+  here; 02/03/04 -> transit to the destination; a destination naming another place than this kiosk's
+  location/institution -> transit; 02/03/04 without a destination, or an alert without a route -> staff;
+  else reshelve. The destination's *name* comes from `Sip2Settings.library_names` (code -> name). The
+  destination is a code (in the demo ILS the 7-digit library number, as in NOR-RFID's owner library); a
+  consortium's library list is configuration the kiosk has anyway. If the code is missing from the
+  table, and it is the library we are logged in to, the ACS's own name from 98 (AM) is used.
+- Who a hold is for goes to the staff slip only (`Route.hold_patron_*`), and the hold patron id only when
+  the profile says it is a card number (`cy_is="card"`): an internal database id is never passed on as
+  a card number. The texts that reach the patron (AF/AG of the 10) have the hold patron's name and id
+  blanked, in case an ILS puts them there.
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ from .messages import (
     RenewRequest,
     RenewResponse,
     ScStatus,
+    layout,
     patron_blocks,
 )
 from .pool import Sip2Pool
@@ -129,7 +137,7 @@ class Sip2Circulation:
 
     async def _request(self, message: Message) -> Message:
         if self.client is not None:
-            return await self._request(message)
+            return await self.client.request(message)
         assert self.pool is not None
         return await self.pool.request(message)
 
@@ -154,8 +162,10 @@ class Sip2Circulation:
         if name:
             return name
         status = self.acs_status
-        if status is not None and status.library_name and code == status.institution_id:
-            return status.library_name
+        if status is None or not status.library_name:
+            return ""
+        if code == status.institution_id or self._is_here(code):
+            return status.library_name  # the library we are logged in to (FOLIO: "here" is a service point)
         return ""
 
     def _is_here(self, code: str) -> bool:
@@ -302,13 +312,16 @@ class Sip2Circulation:
             )
         )
         assert isinstance(reply, CheckinResponse)
-        screen, printed = _joined(reply.screen_message), _joined(reply.print_line)
+        # What the patron may see or take home: never who a hold is for.
+        hidden = (self._field(reply, "hold_patron_name"), self._field(reply, "hold_patron_id"))
+        screen = _blank(_joined(reply.screen_message), hidden)
+        printed = _blank(_joined(reply.print_line), hidden)
         if not reply.ok:
             return CheckinOutcome(
                 item_id=item_id,
                 ok=False,
                 title=reply.title_identifier or "",
-                route=Route(RouteKind.STAFF, alert_type=reply.alert_type or ""),
+                route=Route(RouteKind.STAFF, alert_type=self._field(reply, "alert_type")),
                 security=SecurityAction.LEAVE,  # a refused return leaves the tag as it was
                 reason=refusal_reason(reply, screen, RefusalReason.OTHER),
                 screen_message=screen,
@@ -324,13 +337,20 @@ class Sip2Circulation:
             print_line=printed,
         )
 
+    def _field(self, reply: CheckinResponse, role: str) -> str:
+        """The value of a routing role (destination, alert_type, hold_patron_id, hold_patron_name) in the
+        field the connection's profile names for it; "" when the profile says the system does not send it."""
+        code: str = getattr(self.profile, f"{role}_field")
+        return field_value(reply, code).strip() if code else ""
+
     def route(self, reply: CheckinResponse) -> Route:
-        """Where a returned item goes, from the 10's alert, CV and CT."""
-        cv = reply.alert_type or ""
-        ct = reply.destination_location or ""
+        """Where a returned item goes, from the 10's alert flag and the routing fields its profile names."""
+        cv = self._field(reply, "alert_type")
+        ct = self._field(reply, "destination")
+        cy = self._field(reply, "hold_patron_id")
         common = {
-            "hold_patron_id": reply.hold_patron_id or "",
-            "hold_patron_name": reply.hold_patron_name or "",
+            "hold_patron_id": cy if self.profile.hold_patron_id_is_card else "",
+            "hold_patron_name": self._field(reply, "hold_patron_name"),
             "alert_type": cv,
         }
         if cv == "01":
@@ -492,6 +512,25 @@ _HOLD_REASONS = frozenset(
         RefusalReason.ITEM_NOT_FOR_LOAN,
     }
 )
+
+
+def field_value(message: Message, code: str) -> str:
+    """The value of variable field `code` in `message`, known or extension ("" when absent); repeated
+    fields are joined with spaces."""
+    for spec in layout(type(message))[1]:
+        if spec.code == code:
+            value = getattr(message, spec.name)
+            if isinstance(value, tuple):
+                return _joined(value)
+            return value or ""
+    return " ".join(v for k, v in message.extra if k == code and v)
+
+
+def _blank(text: str, hidden: tuple[str, ...]) -> str:
+    for value in hidden:
+        if len(value) >= 2:  # a one-letter "name" would blank half the text
+            text = re.sub(re.escape(value), "***", text, flags=re.IGNORECASE)
+    return text
 
 
 def _hold_reason(reason: RefusalReason) -> RefusalReason:

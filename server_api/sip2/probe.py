@@ -17,7 +17,7 @@ from server_api.circulation import CirculationError
 
 from .client import Sip2Client, Sip2ConfigError, Sip2Settings
 from .messages import AcsStatus, supported_messages
-from .profiles import UnknownProfile, get_profile
+from .profiles import UnknownProfile, VendorProfile, get_profile
 
 # Letters a Norwegian/Sámi/Kven/Russian consortium needs to send (patron names, titles).
 CHARSET_SAMPLE = "æøå ÆØÅ äö áčđŋšŧž ÁČĐŊŠŦŽ ǥǧǩǯʒ АБВ абв"
@@ -104,7 +104,25 @@ def describe(status: AcsStatus, settings: Sip2Settings, *, now: datetime | None 
         f"Profile {profile.name}: {profile.title}"
         + ("" if profile.verified else " (UNVERIFIED profile: confirm routing with a test checkin)")
     )
+    lines.append("Return routing read from: " + routing_words(profile))
     return lines
+
+
+def routing_words(profile: VendorProfile) -> str:
+    """Which checkin (10) fields the profile takes the route from, in plain words."""
+    cy = {
+        "card": "card number, on the staff slip",
+        "internal": "an internal id, not shown",
+        "unknown": "meaning unverified, not shown",
+    }[profile.cy_is]
+    roles = (
+        (profile.alert_type_field, "alert type"),
+        (profile.destination_field, "destination"),
+        (profile.hold_patron_id_field, f"hold patron id: {cy}"),
+        (profile.hold_patron_name_field, "hold patron name, on the staff slip"),
+    )
+    words = [f"{code} ({what})" for code, what in roles if code]
+    return ", ".join(words) if words else "nothing: every return with an alert goes to staff"
 
 
 async def probe(settings: Sip2Settings) -> ProbeReport:
@@ -170,17 +188,23 @@ def run_probe(
     except (Sip2ConfigError, UnknownProfile) as exc:
         print(f"sip2 probe: {exc}", file=err)
         return 2
+    return report_probe(settings, out=out, err=err)
+
+
+def report_probe(settings: Sip2Settings, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Probe with ready settings (e.g. `StationConfig.sip2_settings()`) and print the findings; return the
+    exit code (0 ok, 1 the server failed). The password is never printed."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    where = f"{settings.user}@{settings.host}:{settings.port}"
     report = asyncio.run(probe(settings))
     if not report.ok:
-        print(f"sip2 probe: FAILED {user}@{host}:{port}: {report.reason}", file=err)
+        print(f"sip2 probe: FAILED {where}: {report.reason}", file=err)
         return 1
-    print(
-        f"sip2 probe: OK {user}@{host}:{port}{' (TLS)' if settings.tls else ''}: login and status succeeded",
-        file=out,
-    )
+    print(f"sip2 probe: OK {where}{' (TLS)' if settings.tls else ''}: login and status succeeded", file=out)
     for line in report.lines:
         print(f"  {line}", file=out)
     return 0
 
 
-__all__ = ["ProbeReport", "describe", "probe", "run_probe", "unencodable"]
+__all__ = ["ProbeReport", "describe", "probe", "report_probe", "routing_words", "run_probe", "unencodable"]

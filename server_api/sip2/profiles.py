@@ -19,6 +19,21 @@ Sources (public; read, not copied):
                ``messageDelimiter`` default "\\r", ``errorDetectionEnabled`` default false; native TLS via
                ``netServerOptions``; login CP must be the service point UUID; the README lists Item
                Information, Hold, Renew and Renew All as not implemented in the version we read.
+- [FOLIO-CHECKIN] folio-org/edge-sip2 ``templates/CheckinResponse.ftl`` and
+               ``CirculationRepository.performCheckinCommand``: the 10 carries AQ (the item's location
+               *name*), AA (the patron who had the item), CS and CV; CV is 01 for a request waiting at this
+               service point, 02 for an item in transit to fill a request, 04 for an item in transit
+               otherwise. No CT, CY or DA. Newer versions add the in-transit destination service point's
+               *name* in an extension field whose code we have not confirmed, so it is not read.
+
+How a checkin response (10) is read, per profile: each routing role names the field that carries it
+(``destination_field`` CT, ``alert_type_field`` CV, ``hold_patron_id_field`` CY, ``hold_patron_name_field``
+DA by default); an empty name means the system does not send it, and the field is then ignored even when
+present. ``cy_is`` says what the hold patron id is: only a "card" number is passed on (to the staff slip);
+an "internal" database id, or one we cannot vouch for ("unknown"), is not, so staff never look up a
+patron by a number that is not a card. AQ (permanent location) and AG (print line) are not routing in any
+profile we have sources for: Koha's AQ is the home branch even for floating items that stay where they
+are returned, and FOLIO's AQ is a location name.
 """
 
 from __future__ import annotations
@@ -33,9 +48,12 @@ class VendorProfile:
     charset: str = "utf-8"
     terminator: str = "\r"  # what we send after each frame; we accept CR, LF and CRLF from any server
     error_detection: bool = True
-    # Checkin (10) fields that carry routing; the mapping ignores the ones a system does not send.
-    routing_fields: tuple[str, ...] = ("CT", "CV", "CY", "DA")
-    cy_is: str = "card"  # what CY (hold patron id) holds: "card" (the barcode) or "internal" (a db id)
+    # Checkin (10): the field that carries each part of the route; "" = this system does not send it.
+    destination_field: str = "CT"  # the library/branch code the item goes to
+    alert_type_field: str = "CV"  # 01 hold here, 02 hold elsewhere, 03 ILL, 04 send elsewhere, 99 other
+    hold_patron_id_field: str = "CY"
+    hold_patron_name_field: str = "DA"
+    cy_is: str = "card"  # what the hold patron id holds: "card" (number), "internal" (db id) or "unknown"
     location_code_is: str = "branch"  # what 93's CP should be: "branch" code or "service-point" UUID
     quirks: tuple[str, ...] = ()  # plain words, each with its source tag
     sources: tuple[str, ...] = ()
@@ -43,6 +61,33 @@ class VendorProfile:
     notes: str = ""
     unsupported: tuple[str, ...] = field(default=())  # messages known not to work (SIP2 codes)
 
+    def __post_init__(self) -> None:
+        if self.cy_is not in CY_MEANINGS:
+            raise ValueError(f"profile {self.name}: cy_is must be one of {', '.join(CY_MEANINGS)}")
+
+    @property
+    def routing_fields(self) -> tuple[str, ...]:
+        """The checkin fields this profile reads routing from, in role order."""
+        roles = (
+            self.destination_field,
+            self.alert_type_field,
+            self.hold_patron_id_field,
+            self.hold_patron_name_field,
+        )
+        return tuple(code for code in roles if code)
+
+    @property
+    def hold_patron_id_is_card(self) -> bool:
+        return self.cy_is == "card"
+
+
+CY_MEANINGS = ("card", "internal", "unknown")
+
+
+_UNKNOWN_CY = (
+    "CT/CV/DA read as the standard's extensions; what CY holds is not documented, so it is not passed on "
+    "as a card number (UNVERIFIED)."
+)
 
 PROFILES: dict[str, VendorProfile] = {
     p.name: p
@@ -65,6 +110,8 @@ PROFILES: dict[str, VendorProfile] = {
                 "The transaction's branch is the login's institution: one login per branch [KOHA-CONF].",
                 "CY is the hold patron's card number (barcode), DA follows da_field_template [KOHA-MSG].",
                 "CT is only sent when the item has a destination unless ct_always_send is set [KOHA-MSG].",
+                "CV 01 hold here, 02 hold at another branch (CT = pickup branch), 04 transfer (CT = where); "
+                "with cv_send_00_on_success a plain return carries CV 00 [KOHA-MSG].",
                 "Error detection can be switched off per login (error-detect) [KOHA-CONF].",
             ),
             sources=("KOHA-MSG", "KOHA-CONF"),
@@ -89,15 +136,21 @@ PROFILES: dict[str, VendorProfile] = {
             charset="cp850",
             error_detection=False,
             location_code_is="service-point",
-            routing_fields=(),
+            destination_field="",
+            hold_patron_id_field="",
+            hold_patron_name_field="",
+            cy_is="unknown",
             quirks=(
                 "Default charset IBM850 (cp850) per tenant; set utf-8 only if the tenant says so [FOLIO].",
                 "Error detection is off unless errorDetectionEnabled is true for the tenant [FOLIO].",
                 "Login CP must be the kiosk's service point UUID [FOLIO].",
-                "Checkin answers alert=N and sends no routing fields: route by hand [FOLIO].",
+                "Checkin routing is CV only (01 request here, 02/04 in transit); no CT/CY/DA, so an item in "
+                "transit goes to staff with its alert type [FOLIO-CHECKIN].",
+                "AQ in the checkin answer is a location name, not a code: not used for routing "
+                "[FOLIO-CHECKIN].",
                 "Native TLS is available (netServerOptions.ssl) [FOLIO].",
             ),
-            sources=("FOLIO",),
+            sources=("FOLIO", "FOLIO-CHECKIN"),
             unsupported=("17", "15", "29", "65"),
             verified=True,
             notes="Message support grows between releases: trust the probe's BX over this list.",
@@ -106,6 +159,8 @@ PROFILES: dict[str, VendorProfile] = {
             name="quria",
             title="Axiell Quria",
             charset="utf-8",
+            cy_is="unknown",
+            quirks=(_UNKNOWN_CY,),
             verified=False,
             notes="UNVERIFIED: no public SIP2 documentation found. Standard behaviour assumed; run the probe "
             "and a test checkin of a held and a transit item before relying on routing.",
@@ -114,6 +169,8 @@ PROFILES: dict[str, VendorProfile] = {
             name="bibliofil",
             title="Bibliofil (Bibliotek-Systemer AS)",
             charset="iso-8859-1",
+            cy_is="unknown",
+            quirks=(_UNKNOWN_CY,),
             verified=False,
             notes="UNVERIFIED: no public SIP2 documentation found. Latin-1 assumed as for older Norwegian "
             "SIP2 setups; Sámi letters outside Latin-1 will be refused with a clear error until utf-8 "
@@ -123,6 +180,8 @@ PROFILES: dict[str, VendorProfile] = {
             name="mikromarc",
             title="Mikromarc (Bibliotekenes IT-senter)",
             charset="utf-8",
+            cy_is="unknown",
+            quirks=(_UNKNOWN_CY,),
             verified=False,
             notes="UNVERIFIED: no public SIP2 documentation found. Standard behaviour assumed.",
         ),
@@ -141,4 +200,4 @@ def get_profile(name: str) -> VendorProfile:
         raise UnknownProfile(f"unknown SIP2 profile {name!r}; known: {', '.join(sorted(PROFILES))}") from None
 
 
-__all__ = ["PROFILES", "UnknownProfile", "VendorProfile", "get_profile"]
+__all__ = ["CY_MEANINGS", "PROFILES", "UnknownProfile", "VendorProfile", "get_profile"]
