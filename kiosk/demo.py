@@ -24,9 +24,10 @@ from kiosk.journal import Journal
 from kiosk.screens import Screen
 from kiosk.session import SessionPolicy
 from kiosk.station import Station, local_now
+from server_api.circulation import CirculationError
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.server import DemoIls
-from server_api.faulty_link import FaultyLink
+from server_api.faulty_link import FaultPlan, FaultyLink
 from server_api.sip2.circulation import Sip2Circulation, Sip2Settings
 
 COUNTRY = "NO"
@@ -61,7 +62,13 @@ class DemoEnvironment:
         tick_interval: float = 1.0,
         branch: str = "tromso",
         sip2_timeout: float = 5.0,
+        link_plan: FaultPlan | None = None,
+        link_seed: int = 0,
+        ils_address: tuple[str, int] | None = None,
     ) -> None:
+        """`link_plan` makes the network between station and library system misbehave (seeded).
+        `ils_address` connects to a library system someone else runs (the crash test's harness keeps
+        it alive while it kills stations): no demo library system or link is started here."""
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.policy = policy or SessionPolicy()
@@ -69,7 +76,10 @@ class DemoEnvironment:
         self.clock = clock
         self.pad = SimulatedPad()
         self.printer = FilePrinter(workdir / "receipts")
-        self.ils = DemoIls(db_path=workdir / "demo-ils.sqlite3", host="127.0.0.1", port=0)
+        self.ils_address = ils_address
+        self.ils: DemoIls | None = (
+            None if ils_address else DemoIls(db_path=workdir / "demo-ils.sqlite3", host="127.0.0.1", port=0)
+        )
         self.item_tags: dict[str, list[PhysicalTag]] = {}
         self.card_tags: dict[str, PhysicalTag] = {}
         self.afi: dict[bytes, int] = {}  # the AFI each physical tag has while off the pad
@@ -83,6 +93,8 @@ class DemoEnvironment:
         # The kiosk's branch decides its SIP2 login: the ILS takes the branch of a transaction from it.
         self.login, self.library = _BRANCHES[branch]
         self.link: FaultyLink | None = None  # the network between kiosk and library system
+        self.link_plan = link_plan
+        self.link_seed = link_seed
         self.failure_budget = failure_budget
         self.probe_interval = probe_interval
         self.circulation: Sip2Circulation | None = None
@@ -92,12 +104,19 @@ class DemoEnvironment:
 
     async def __aenter__(self) -> DemoEnvironment:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        await self.ils.__aenter__()
-        self.link = await FaultyLink("127.0.0.1", self.ils.port).__aenter__()
+        if self.ils is not None:
+            await self.ils.__aenter__()
+            self.link = await FaultyLink(
+                "127.0.0.1", self.ils.port, plan=self.link_plan, seed=self.link_seed
+            ).__aenter__()
+            host, port = "127.0.0.1", self.link.port
+        else:
+            assert self.ils_address is not None
+            host, port = self.ils_address
         user, password = self.login
         settings = Sip2Settings(
-            host="127.0.0.1",
-            port=self.link.port,
+            host=host,
+            port=port,
             user=user,
             password=password,
             location=self.library.number,
@@ -134,7 +153,8 @@ class DemoEnvironment:
         self.journal.close()
         if self.link is not None:
             await self.link.__aexit__(exc_type, exc, tb)
-        await self.ils.__aexit__(exc_type, exc, tb)
+        if self.ils is not None:
+            await self.ils.__aexit__(exc_type, exc, tb)
 
     def _make_tags(self) -> None:
         serial = 1
@@ -151,15 +171,24 @@ class DemoEnvironment:
             serial += 1
 
     async def _set_initial_afi(self) -> None:
-        """Tags of items on loan at start carry the on-loan AFI, as they would in a real library."""
+        """Tags of items on loan at start carry the on-loan AFI, as they would in a real library.
+        With the library system out of reach every tag starts in-library (the AFI decides nothing
+        about a loan or a return; the station writes it after each)."""
         assert self.circulation is not None
+        for card in self.card_tags.values():
+            self.afi[card.uid] = AFI_IN_LIBRARY
+        for tags in self.item_tags.values():
+            for tag in tags:
+                self.afi[tag.uid] = AFI_IN_LIBRARY
         txn_free = [self.circulation.item_status(item_id) for item_id in self.item_tags]
-        for status in await asyncio.gather(*txn_free):
+        try:
+            statuses = await asyncio.gather(*txn_free)
+        except CirculationError:
+            return
+        for status in statuses:
             on_loan = status.circulation_status == "04"
             for tag in self.item_tags[status.item_id]:
                 self.afi[tag.uid] = AFI_ON_LOAN if on_loan else AFI_IN_LIBRARY
-        for card in self.card_tags.values():
-            self.afi[card.uid] = AFI_IN_LIBRARY
 
     # ------------------------------------------------------------ the simulator panel
 
@@ -192,6 +221,15 @@ class DemoEnvironment:
         for item_id in item_ids:
             for tag in self.item_tags[item_id]:
                 self._lift(tag.uid)
+
+    async def wait_lifted(self, item_ids: list[str], timeout: float = 5.0) -> None:
+        """Until the station has seen these items leave the pad (it debounces: a tag must be missing
+        for a few inventory rounds). A patron takes longer than that; a script must wait for it."""
+        assert self.station is not None
+        uids = {tag.uid for item_id in item_ids for tag in self.item_tags[item_id]}
+        async with asyncio.timeout(timeout):
+            while uids & {tag.uid for tag in self.station.session.pad}:
+                await asyncio.sleep(self.poll_interval)
 
     def clear_pad(self) -> None:
         for uid in list(self._on_pad()):

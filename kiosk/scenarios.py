@@ -56,7 +56,7 @@ class Recorder:
         return bool(writes) and all(w["verified"] for w in writes)
 
 
-async def _log_in(env: DemoEnvironment, patron_id: str | None = None, pin: str | None = None) -> None:
+async def log_in(env: DemoEnvironment, patron_id: str | None = None, pin: str | None = None) -> None:
     """Card on the pad, PIN if asked (online), until the menu shows."""
     assert env.station is not None
     env.place_patron_card(patron_id)
@@ -67,17 +67,18 @@ async def _log_in(env: DemoEnvironment, patron_id: str | None = None, pin: str |
         await env.wait_for(_on(ScreenName.MENU))
 
 
-async def _handle_stack(env: DemoEnvironment, action: Action, item_ids: list[str]) -> Screen:
+async def handle_stack(env: DemoEnvironment, action: Action, item_ids: list[str]) -> Screen:
     assert env.station is not None
     env.station.press(action)
     await env.wait_for(_on(ScreenName.BORROW if action is Action.BORROW else ScreenName.RETURN))
     env.place_items(item_ids)
     screen = await env.wait_for(_rows_settled(item_ids), timeout=20)
     env.remove_items(item_ids)
+    await env.wait_lifted(item_ids)
     return screen
 
 
-async def _finish(env: DemoEnvironment, receipt: bool) -> None:
+async def finish_visit(env: DemoEnvironment, receipt: bool) -> None:
     assert env.station is not None
     env.station.press(Action.FINISH)
     await env.wait_for(lambda s: s.name in (ScreenName.RECEIPT, ScreenName.GOODBYE))
@@ -94,12 +95,12 @@ async def borrow_return(env: DemoEnvironment) -> dict[str, Any]:
     env.station.add_observer(recorder)
     items = env.demo_borrow_items[:3]
 
-    await _log_in(env)
-    await _handle_stack(env, Action.BORROW, items)
-    await _finish(env, receipt=True)
+    await log_in(env)
+    await handle_stack(env, Action.BORROW, items)
+    await finish_visit(env, receipt=True)
 
-    await _handle_stack(env, Action.RETURN, items)
-    await _finish(env, receipt=True)
+    await handle_stack(env, Action.RETURN, items)
+    await finish_visit(env, receipt=True)
 
     borrowed = [
         i
@@ -127,8 +128,8 @@ async def transit(env: DemoEnvironment) -> dict[str, Any]:
     recorder = Recorder()
     env.station.add_observer(recorder)
     items = env.demo_return_items
-    await _handle_stack(env, Action.RETURN, items)
-    await _finish(env, receipt=False)
+    await handle_stack(env, Action.RETURN, items)
+    await finish_visit(env, receipt=False)
     routes = []
     for item_id in items:
         checkins = recorder.of("circulation", action="checkin", item_id=item_id, ok=True)
@@ -162,11 +163,11 @@ async def bookmobile(env: DemoEnvironment, sessions: int = 500, seed: int = 2026
     # In coverage: a blocked patron tries to borrow; the station remembers the block.
     blocked = demo_data.BLOCKED_PATRON_ID
     blocked_pin = next(p.pin for p in demo_data.PATRONS if p.card == blocked)
-    await _log_in(env, blocked, blocked_pin)
-    await _finish(env, receipt=False)
+    await log_in(env, blocked, blocked_pin)
+    await finish_visit(env, receipt=False)
     started = time.monotonic()
 
-    shelf = await _lendable_items(env)  # what is on the bus's shelves this morning
+    shelf = await lendable_items(env)  # what is on the bus's shelves this morning
     env.cut_network()
     if await station.check_connection() or station.online:
         raise ScenarioFailed("the station did not notice the network was gone")
@@ -176,19 +177,19 @@ async def bookmobile(env: DemoEnvironment, sessions: int = 500, seed: int = 2026
     refused_blocked = 0
     for visit in range(sessions):
         patron = blocked if visit % 100 == 50 else rng.choice(patrons)
-        await _log_in(env, patron)
+        await log_in(env, patron)
         if patron == blocked:
             refused_blocked += Action.BORROW not in station.screen.actions
-            await _finish(env, receipt=False)
+            await finish_visit(env, receipt=False)
             continue
         returning = holdings.pop(patron, [])
         if returning:
-            await _handle_stack(env, Action.RETURN, returning)
+            await handle_stack(env, Action.RETURN, returning)
         wanted = rng.sample(shelf, min(len(shelf), rng.randint(1, 3)))
         if visit == 7:
             wanted = [demo_data.LOST_ITEM]  # lying on the bus's shelf, lost in the catalogue
         seen = len(recorder.records)
-        await _handle_stack(env, Action.BORROW, wanted)
+        await handle_stack(env, Action.BORROW, wanted)
         lent = [
             r["item_id"]
             for r in recorder.records[seen:]
@@ -200,7 +201,7 @@ async def bookmobile(env: DemoEnvironment, sessions: int = 500, seed: int = 2026
         if demo_data.LOST_ITEM not in lent:
             holdings.setdefault(patron, []).extend(lent)
         shelf.extend(returning)  # back on the shelf for the next patron, not for the one who returned it
-        await _finish(env, receipt=False)
+        await finish_visit(env, receipt=False)
     offline_seconds = time.monotonic() - started
 
     # Back in coverage: the station notices by itself and replays the journal.
@@ -221,7 +222,7 @@ async def bookmobile(env: DemoEnvironment, sessions: int = 500, seed: int = 2026
     }
 
 
-async def _lendable_items(env: DemoEnvironment) -> list[str]:
+async def lendable_items(env: DemoEnvironment) -> list[str]:
     """Single-part items on the shelf and free of holds at the start of the day."""
     assert env.circulation is not None
     statuses = await asyncio.gather(*(env.circulation.item_status(i) for i in env.item_tags))
@@ -234,6 +235,7 @@ async def _lendable_items(env: DemoEnvironment) -> list[str]:
 
 def _audit(env: DemoEnvironment, recorder: Recorder) -> dict[str, Any]:
     """What the station told patrons, what it journaled, and what the library system recorded."""
+    assert env.ils is not None, "the audit reads the demo library system's own database"
     report = audit(env.journal, env.ils.db_path)
     journaled = {str(e.id) for e in env.journal.entries()}
     accepted = [

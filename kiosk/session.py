@@ -618,6 +618,13 @@ class PatronSession:
             return
         operation = Operation.CHECKOUT if self.mode is Mode.BORROW else Operation.CHECKIN
         fresh = [t for t in self.pad if t.uid not in self.stale_uids]
+        # Rule 8 from the patron's side: items the pad never saw leave (lifted and put back in a
+        # blink, or left by the previous patron) are ignored until lifted; say so instead of nothing.
+        stale_items = any(t.kind is TagKind.ITEM and t.uid in self.stale_uids for t in self.pad)
+        if stale_items and self.message is None:
+            self.message = Text("pad.lift_and_replace")
+        elif not stale_items and self.message == Text("pad.lift_and_replace"):
+            self.message = None
         for tag in fresh:
             if tag.kind is TagKind.UNREADABLE:
                 key = f"unreadable:{tag.uid.hex()}"

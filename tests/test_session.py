@@ -252,6 +252,24 @@ def test_items_left_on_the_pad_are_not_taken_by_the_next_patron():
     assert of(out, Checkin) == [Checkin("item2")]
 
 
+def test_the_patron_is_told_to_lift_items_the_pad_never_saw_leave():
+    """Lifted and put back faster than the pad notices: ignored (rule 8), but never silently."""
+    session = logged_in()
+    session.handle(TagsChanged((item_tag(1),), at(5)))
+    session.handle(CheckoutDone(CheckoutOutcome("item1", ok=True, due=DUE), at(6)))
+    session.handle(SecurityWritten("item1", True, at(7)))
+    session.handle(Pressed(Action.FINISH, at(8)))
+    session.handle(Pressed(Action.NO_RECEIPT, at(9)))
+    session.handle(Tick(at(20)))
+    session.handle(Pressed(Action.RETURN, at(30)))
+    assert session.screen().message is not None
+    assert session.screen().message.key == "pad.lift_and_replace"
+    session.handle(TagsChanged((), at(31)))  # lifted off
+    assert session.screen().message is None or session.screen().message.key != "pad.lift_and_replace"
+    out = session.handle(TagsChanged((item_tag(1),), at(32)))  # and back on: now it is returned
+    assert of(out, Checkin) == [Checkin("item1")]
+
+
 def test_a_receipt_lists_what_was_done():
     session = logged_in()
     session.handle(TagsChanged((item_tag(1),), at(5)))
