@@ -17,15 +17,20 @@ SENDING and REPLAYING mean "may or may not have reached the library system": the
 blindly; `kiosk.sync` first asks the library system what happened (SIP2 has no transaction id).
 
 Outcomes (DONE, REFUSED ...) are not committed on their own: they ride along with the next commit (the
-next action's record, or `flush()` when the station is idle). An outcome lost in a crash leaves the entry
-in SENDING or REPLAYING, and reconciliation recovers it. That keeps the cost at about one fsync per
-circulation action. PINs are never written here.
+next action's record, or `flush()` at the end of a patron session or after a quiet spell; see
+`JournalUpkeep`). An outcome lost in a crash leaves the entry in SENDING or REPLAYING, and reconciliation
+recovers it. That keeps the cost at about one fsync per circulation action. PINs are never written here.
+
+Every `Journal` holds a shared lock on `<journal>.lock` while it is open; `Journal(path, exclusive=True)`
+(what `kiosk journal sync` uses) refuses to open while anyone else has the journal open, so two replays
+of the same journal never run at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import fcntl
 import json
 import sqlite3
 import threading
@@ -34,7 +39,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import sqlite_utils
 
@@ -99,12 +104,33 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class Journal:
-    """One journal file per station. Thread-safe; all writes go through one connection."""
+class JournalBusy(Exception):
+    """The journal is open in another process and this use needs it alone."""
 
-    def __init__(self, path: Path) -> None:
+
+def _lock(path: Path, exclusive: bool) -> IO[str]:
+    lock = open(path.with_name(path.name + ".lock"), "a")  # noqa: SIM115 (held while the journal is open)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
+    except BlockingIOError:
+        lock.close()
+        raise JournalBusy(
+            f"{path} is open in another process (a running station?): stop it first, or use the"
+            " station's own sync (the staff screen's Sync now)"
+        ) from None
+    return lock
+
+
+class Journal:
+    """One journal file per station. Thread-safe; all writes go through one connection.
+
+    A shared lock on `<journal>.lock` is held while it is open (released by the kernel when the
+    process dies); `exclusive=True` opens only when no other process has it open."""
+
+    def __init__(self, path: Path, *, exclusive: bool = False) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_file = _lock(path, exclusive)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so several changes share one fsync.
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
@@ -165,8 +191,13 @@ class Journal:
         with self._lock:
             self._pending_changes.append((sql, params))
 
+    @property
+    def pending(self) -> int:
+        """Changes waiting to ride along with the next commit."""
+        return len(self._pending_changes)
+
     def flush(self) -> None:
-        """Commit outcomes waiting to ride along (the station calls this when idle)."""
+        """Commit outcomes waiting to ride along (see `JournalUpkeep` for when the station does)."""
         with self._lock:
             if self._pending_changes:
                 self.conn.execute("BEGIN IMMEDIATE")
@@ -198,8 +229,11 @@ class Journal:
 
     def close(self) -> None:
         with self._lock:
-            self.flush()
-            self.conn.close()
+            try:
+                self.flush()
+                self.conn.close()
+            finally:
+                self._lock_file.close()
 
     # ------------------------------------------------------------ writing
 
@@ -419,4 +453,78 @@ class Journal:
         return {state: count for state, count in rows}
 
 
-__all__ = ["FINAL", "UNSETTLED", "Entry", "Journal", "Operation", "State"]
+QUIET_SPELL = timedelta(seconds=30)
+PURGE_EVERY = timedelta(days=1)
+
+
+class JournalUpkeep:
+    """The station's rules for committing what rides along, and for forgetting old entries.
+
+    Records are never deferred: `record()` commits before anything is sent. What rides along (outcomes,
+    AFI notes, remembered cards) goes with the next record's commit, and is committed on its own only
+    - when a patron session ends (the station calls `flush()`),
+    - at a tick when no session is active and it has waited at least `quiet` (a quiet spell),
+    - when the station stops or the journal is closed.
+    So a patron's items cost one commit each and the session's last outcomes one more; a lone return
+    with no session around it waits for the quiet spell. Finished entries older than `purge_after` are
+    purged at start and then every `purge_every`.
+
+    Times come from the caller (the station's clock): no sleeping, and the benchmark drives the same
+    code with a simulated clock."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        *,
+        quiet: timedelta = QUIET_SPELL,
+        purge_after: timedelta | None = timedelta(days=30),
+        purge_every: timedelta = PURGE_EVERY,
+    ) -> None:
+        self.journal = journal
+        self.quiet = quiet
+        self.purge_after = purge_after
+        self.purge_every = purge_every
+        self.last_purge: datetime | None = None
+        self._waiting_since: datetime | None = None  # when the changes waiting now were first seen
+        self._seen_at_commit = -1
+
+    def flush_due(self, now: datetime, *, session_active: bool) -> bool:
+        """At a tick: should the waiting changes be committed now?"""
+        if not self.journal.pending:
+            self._waiting_since = None
+            return False
+        if self._waiting_since is None or self.journal.commits != self._seen_at_commit:
+            # New changes since the last commit (which took the earlier ones along): the spell starts now.
+            self._waiting_since, self._seen_at_commit = now, self.journal.commits
+        return not session_active and now - self._waiting_since >= self.quiet
+
+    def flush(self) -> None:
+        """Commit what waits (blocking: one fsync when anything waits)."""
+        self.journal.flush()
+        self._waiting_since = None
+
+    def purge_due(self, now: datetime) -> bool:
+        if self.purge_after is None:
+            return False
+        return self.last_purge is None or now - self.last_purge >= self.purge_every
+
+    def purge(self, now: datetime) -> int:
+        """Forget finished entries older than `purge_after` (blocking)."""
+        self.last_purge = now
+        if self.purge_after is None:
+            return 0
+        return self.journal.purge(self.purge_after, now=now)
+
+
+__all__ = [
+    "FINAL",
+    "PURGE_EVERY",
+    "QUIET_SPELL",
+    "UNSETTLED",
+    "Entry",
+    "Journal",
+    "JournalBusy",
+    "JournalUpkeep",
+    "Operation",
+    "State",
+]

@@ -5,7 +5,9 @@ One asyncio loop (Kivy joins it through `App.async_run`). The station
 - feeds the patron's presses, PIN and card from the UI,
 - executes the session's commands: circulation calls (each with a fresh `Transaction`), verified
   security writes, receipts and staff slips,
-- ticks the session once a second so idle timeouts work,
+- ticks the session once a second so idle timeouts work, and looks after the journal: what rides along
+  is committed when a session ends or after a quiet spell, finished entries are purged at start and
+  once a day (`kiosk.journal.JournalUpkeep`),
 - tells listeners about every screen (the UI) and observers about everything that happened (the
   headless demo's transcript, logs). PINs never reach either.
 """
@@ -18,14 +20,15 @@ import logging
 import sqlite3
 import uuid
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from drivers.printer.base import Printer, PrinterError
 from drivers.printer.receipt import Receipt, ReceiptLine
 from drivers.rfid.base import Reader, ReaderError, TagNotPresent
 from kiosk.i18n import translate
-from kiosk.journal import Entry, Journal, State
+from kiosk.journal import QUIET_SPELL, Entry, Journal, JournalUpkeep, State
 from kiosk.journal import Operation as JournalOperation
 from kiosk.pad import PadWatcher
 from kiosk.screens import Action, Screen, Text
@@ -41,6 +44,7 @@ from kiosk.session import (
     EndPatronSession,
     Event,
     LanguageChosen,
+    Mode,
     Operation,
     PadTag,
     PatronLoaded,
@@ -117,6 +121,27 @@ def afi_hex(value: int) -> str:
     return f"0x{value:02X}"
 
 
+@dataclass(frozen=True)
+class ConflictNote:
+    """A conflict as the staff screen lists it: which item, what was tried, why it was refused."""
+
+    id: str
+    item_id: str
+    operation: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class StationStatus:
+    """Read-only picture for the staff screen."""
+
+    online: bool
+    pending: int  # journal entries the library system has not confirmed yet
+    conflicts: tuple[ConflictNote, ...]
+    last_sync: datetime | None  # the last replay that reached the library system
+
+
 class Station:
     def __init__(
         self,
@@ -136,6 +161,8 @@ class Station:
         probe_interval: float = 15.0,
         clock_synchronised: Callable[[], bool] = lambda: True,
         pad_leave_after: int = 2,
+        journal_quiet: timedelta = QUIET_SPELL,
+        purge_after_days: int | None = 30,
     ) -> None:
         self.circulation = circulation
         self.reader = reader
@@ -155,6 +182,11 @@ class Station:
         self._failures = 0  # consecutive failures to reach the library system
         self._entry_for: dict[str, uuid.UUID] = {}  # item -> its latest journal entry (for security notes)
         self.replayer = Replayer(journal, circulation, observe=self._observe, clock=clock)
+        self.upkeep = JournalUpkeep(
+            journal,
+            quiet=journal_quiet,
+            purge_after=timedelta(days=purge_after_days) if purge_after_days is not None else None,
+        )
         self.session = PatronSession(
             policy, clock(), known_blocked=journal.blocked_cards(), offline_loans=journal.offline_loans()
         )
@@ -203,6 +235,7 @@ class Station:
     # ------------------------------------------------------------ running
 
     async def start(self) -> None:
+        await self._purge(self.clock())
         self._loops = [
             asyncio.create_task(self._poll_pad(), name="pad"),
             asyncio.create_task(self._tick(), name="tick"),
@@ -224,6 +257,7 @@ class Station:
                 await task
         self._loops.clear()
         self._tasks.clear()
+        await self._flush_journal()
 
     async def settle(self) -> None:
         """Wait until every command already issued has finished (tests and scripted scenarios)."""
@@ -231,8 +265,17 @@ class Station:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def feed(self, event: Event) -> None:
+        active = self.session_active
         for command in self.session.handle(event):
             self._execute(command)
+        if active and not self.session_active:
+            # The session is over: its last outcomes are committed now, not with the next patron's.
+            self._spawn(self._flush_journal(), "journal flush at session end")
+
+    @property
+    def session_active(self) -> bool:
+        """A patron is using the station (or something they did is still in flight)."""
+        return self.session.mode is not Mode.WELCOME or self.session.busy
 
     # ------------------------------------------------------------ commands
 
@@ -682,6 +725,44 @@ class Station:
         while True:
             await asyncio.sleep(self.tick_interval)
             self.feed(Tick(self.clock()))
-            if not self.session.busy:
-                # Outcomes ride along with the next record; when the kiosk is quiet they go now.
-                await asyncio.to_thread(self.journal.flush)
+            await self.journal_upkeep()
+
+    # ------------------------------------------------------------ journal upkeep and status
+
+    async def journal_upkeep(self) -> None:
+        """Every tick: commit what rides along after a quiet spell with no session; purge once a day."""
+        now = self.clock()
+        if self.upkeep.flush_due(now, session_active=self.session_active):
+            await self._flush_journal()
+        if self.upkeep.purge_due(now):
+            await self._purge(now)
+
+    async def _flush_journal(self) -> None:
+        try:
+            await asyncio.to_thread(self.upkeep.flush)
+        except (OSError, sqlite3.Error) as error:
+            # Nothing is lost: a record is committed before it is sent; an outcome not written is
+            # reconciled with the library system after a restart.
+            log.error("journal flush failed: %s", error)
+
+    async def _purge(self, now: datetime) -> None:
+        try:
+            purged = await asyncio.to_thread(self.upkeep.purge, now)
+        except (OSError, sqlite3.Error) as error:
+            log.error("journal purge failed: %s", error)
+            return
+        if purged:
+            self._observe("journal", action="purge", purged=purged)
+
+    def status(self) -> StationStatus:
+        """Pending entries, conflicts, last sync and the online state, for the staff screen."""
+        last_sync = self.journal.meta("last_sync")
+        return StationStatus(
+            online=self.online,
+            pending=len(self.journal.unsettled()),
+            conflicts=tuple(
+                ConflictNote(str(e.id), e.item_id, e.operation.value, e.reason, e.at)
+                for e in self.journal.conflicts()
+            ),
+            last_sync=datetime.fromisoformat(last_sync) if last_sync else None,
+        )

@@ -8,7 +8,10 @@ What these tests pin down, in the order of the module's promises:
   in a crash leaves the entry SENDING, which reconciliation recovers;
 - the states an entry goes through, `purge`, remembered cards, offline loans per patron;
 - no PIN is ever written;
-- random sequences of operations (and crashes) keep the journal's invariants.
+- random sequences of operations (and crashes) keep the journal's invariants;
+- the station's upkeep: what rides along is committed at a session's end or after a quiet spell with no
+  session (never while a patron is at the station), finished entries are purged at start and once a
+  day, and the station's read-only status for the staff screen (on the station's injected clock).
 """
 
 from __future__ import annotations
@@ -402,7 +405,7 @@ async def test_a_patron_who_logs_in_with_a_pin_and_borrows_leaves_no_pin_in_the_
         await env.wait_for(
             lambda s: any(r.item_id == item and r.state is not RowState.WORKING for r in s.rows), 20
         )
-        await asyncio.sleep(0.5)  # an idle tick flushes the outcome
+        await asyncio.sleep(0.5)  # the AFI note too (reads see what rides along; the exit commits it)
         journal = env.journal
         (entry,) = journal.entries()
         assert (entry.operation, entry.item_id, entry.state) == (Operation.CHECKOUT, item, State.DONE)
@@ -492,3 +495,197 @@ def test_random_use_keeps_the_journal_consistent(ops: list[tuple[Any, ...]]) -> 
         reopened = Journal(path)  # close() flushed: the file now holds exactly the model
         assert {e.id: (e.state, e.attempts) for e in reopened.entries()} == model
         reopened.close()
+
+
+# ---------------------------------------------------------------- (i) the station's upkeep and status
+
+
+class FakeClock:
+    """The station's injected clock: moved by hand, so no test sleeps through a quiet spell or a day."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def station_env(tmp_path: Path, clock: FakeClock) -> Any:
+    from kiosk.demo import DemoEnvironment
+    from kiosk.session import SessionPolicy
+
+    # Ticks come only when the test feeds them: the tick loop's first tick is an hour away.
+    return DemoEnvironment(
+        tmp_path, clock=clock, tick_interval=3600, policy=SessionPolicy(goodbye_time=timedelta(seconds=5))
+    )
+
+
+async def test_outcomes_wait_while_a_patron_is_there_and_are_committed_when_the_session_ends(
+    tmp_path: Path,
+) -> None:
+    from kiosk.screens import Action, RowState, ScreenName
+    from kiosk.session import Tick
+    from server_api.demo_ils import data as demo_data
+
+    clock = FakeClock(datetime.now().replace(microsecond=0))
+    item = demo_data.DEMO_BORROW_ITEMS[0]
+    async with station_env(tmp_path, clock) as env:
+        station, journal = env.station, env.journal
+        assert station is not None
+        await station.settle()
+        env.place_patron_card()
+        await env.wait_for(lambda s: s.name is ScreenName.PIN)
+        env.remove_patron_card()
+        station.enter_pin(env.demo_patron_pin)
+        await env.wait_for(lambda s: s.name is ScreenName.MENU)
+        station.press(Action.BORROW)
+        env.place_items([item])
+        await env.wait_for(lambda s: any(r.item_id == item and r.state is RowState.DONE for r in s.rows), 20)
+        await station.settle()
+        (entry,) = journal.entries()
+        assert entry.state is State.DONE  # the station's reads see the outcome ...
+        assert committed_state(journal.path, entry.id) == "sending"  # ... the file has the record only
+        commits = journal.commits
+
+        clock.advance(minutes=5)  # a patron taking their time: no commit of its own meanwhile
+        await station.journal_upkeep()
+        assert station.session_active and journal.commits == commits
+        assert committed_state(journal.path, entry.id) == "sending"
+
+        station.press(Action.FINISH)
+        station.press(Action.NO_RECEIPT)
+        assert station.screen.name is ScreenName.GOODBYE and station.session_active
+        clock.advance(seconds=5)
+        station.feed(Tick(clock()))  # the goodbye screen times out: the session is over
+        assert station.screen.name is ScreenName.WELCOME and not station.session_active
+        await station.settle()
+        assert journal.commits == commits + 1 and journal.pending == 0
+        assert committed_state(journal.path, entry.id) == "done"
+
+
+async def test_without_a_session_waiting_changes_are_committed_after_a_quiet_spell(tmp_path: Path) -> None:
+    from kiosk.journal import QUIET_SPELL
+    from kiosk.screens import Action
+    from kiosk.session import Tick
+
+    clock = FakeClock(datetime.now().replace(microsecond=0))
+    async with station_env(tmp_path, clock) as env:
+        station, journal = env.station, env.journal
+        assert station is not None
+        await station.settle()
+        await station.journal_upkeep()
+        journal.set_meta("note", "rides along")  # something waiting, with nobody at the station
+        commits = journal.commits
+
+        await station.journal_upkeep()  # first seen now: the quiet spell starts
+        clock.advance(seconds=QUIET_SPELL.total_seconds() - 1)
+        await station.journal_upkeep()
+        assert journal.commits == commits and journal.pending == 1
+
+        station.press(Action.RETURN)  # a patron starts returning: nothing is committed under them
+        clock.advance(seconds=60)
+        await station.journal_upkeep()
+        assert station.session_active and journal.commits == commits
+
+        station.press(Action.FINISH)  # nothing returned: goodbye, then the welcome screen
+        clock.advance(seconds=5)
+        station.feed(Tick(clock()))
+        await station.settle()
+        assert not station.session_active
+        assert journal.commits == commits + 1 and journal.pending == 0  # the session's end committed it
+
+        journal.set_meta("note", "again")
+        await station.journal_upkeep()
+        clock.advance(seconds=QUIET_SPELL.total_seconds())
+        await station.journal_upkeep()  # quiet long enough, no session: committed now
+        assert journal.commits == commits + 2 and journal.pending == 0
+        with contextlib.closing(sqlite3.connect(journal.path)) as other:
+            assert other.execute("SELECT value FROM meta WHERE key = 'note'").fetchone() == ("again",)
+
+
+async def test_the_station_purges_finished_entries_at_start_and_once_a_day(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path)
+    old_done = journal.record(txn(), Operation.CHECKIN, "item-old")
+    journal.settle(old_done.id, State.DONE)
+    recent_done = journal.record(txn(), Operation.CHECKIN, "item-recent")
+    journal.settle(recent_done.id, State.DONE)
+    old_conflict = journal.record(txn(offline=True), Operation.CHECKIN, "item-c", state=State.QUEUED)
+    journal.mark_replaying(old_conflict.id)
+    journal.settle(old_conflict.id, State.CONFLICT, reason="item_lost")
+    journal.close()
+
+    def age(entry_id: uuid.UUID, days: float) -> None:
+        with contextlib.closing(sqlite3.connect(path)) as db, db:
+            updated = (start - timedelta(days=days)).isoformat()
+            db.execute("UPDATE entries SET updated = ? WHERE id = ?", (updated, str(entry_id)))
+
+    start = datetime.now().replace(microsecond=0)
+    age(old_done.id, 31)
+    age(old_conflict.id, 90)
+    age(recent_done.id, 29.5)
+
+    clock = FakeClock(start)
+    events: list[dict[str, Any]] = []
+    async with station_env(tmp_path, clock) as env:
+        station = env.station
+        assert station is not None
+        # At start: the done entry older than 30 days is gone; the conflict stays until staff resolve it.
+        assert committed_state(path, old_done.id) is None
+        assert committed_state(path, recent_done.id) == "done"
+        assert committed_state(path, old_conflict.id) == "conflict"
+        station.add_observer(events.append)
+
+        clock.advance(hours=23)  # the recent entry is over 30 days old now, but a day has not passed
+        await station.journal_upkeep()
+        assert committed_state(path, recent_done.id) == "done"
+
+        clock.advance(hours=1)  # a day since the last purge
+        await station.journal_upkeep()
+        assert committed_state(path, recent_done.id) is None
+        assert committed_state(path, old_conflict.id) == "conflict"
+        assert {"kind": "journal", "action": "purge", "purged": 1} in events
+
+        clock.advance(hours=1)
+        await station.journal_upkeep()
+        assert len([e for e in events if e["kind"] == "journal"]) == 1  # once a day, not every tick
+
+
+async def test_the_status_for_the_staff_screen(tmp_path: Path) -> None:
+    from server_api.demo_ils import data as demo_data
+
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path)
+    lost = journal.record(
+        txn(offline=True),
+        Operation.CHECKOUT,
+        demo_data.LOST_ITEM,
+        demo_data.DEMO_PATRON_ID,
+        state=State.QUEUED,
+    )
+    journal.close()
+
+    clock = FakeClock(datetime.now().replace(microsecond=0))
+    async with station_env(tmp_path, clock) as env:
+        station = env.station
+        assert station is not None
+        await station.settle()  # the start-up check replays what the journal held
+        status = station.status()
+        assert (status.online, status.pending, status.last_sync) == (True, 0, clock())
+        (conflict,) = status.conflicts
+        assert (conflict.id, conflict.item_id, conflict.operation) == (str(lost.id), lost.item_id, "checkout")
+        assert conflict.reason == "item_lost"
+
+        env.journal.record(
+            txn(offline=True), Operation.CHECKIN, demo_data.HOLD_SHELF_ITEM, state=State.QUEUED
+        )
+        assert station.status().pending == 1
+
+        clock.advance(minutes=1)
+        report = await station.sync()  # what the staff screen's "sync now" does
+        assert report.replayed == 1
+        status = station.status()
+        assert (status.pending, len(status.conflicts), status.last_sync) == (0, 1, clock())

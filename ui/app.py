@@ -5,6 +5,11 @@ offline flag, idle warning); we map it to widgets and call `station.press / ente
 set_language` when the person touches something. The only state kept here is what a person is typing on a
 keypad before pressing OK.
 
+Staff: holding the header (the library's name) for `staff_hold` seconds on the welcome screen opens the
+staff screen over the patron's: online or offline, journal entries waiting to be sent, the last sync, the
+conflicts (item and reason, never a patron) and a "Sync now" button. It reads `station.status()` and
+closes itself when a patron starts a session or after a minute without a touch.
+
 Run it on the station's asyncio loop:
 
     app = KioskApp(station, demo=env)
@@ -16,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -30,16 +36,20 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
+from kiosk.i18n import format_date
 from kiosk.screens import Action, Screen, ScreenName, Text
 from ui.text import languages, tr, tr_optional
 from ui.theme import DEFAULT_THEME, Theme
 from ui.widgets import (
     CardOnPadPictogram,
+    ConflictRowWidget,
     EntryDisplay,
+    HoldArea,
     ItemRowWidget,
     Keypad,
     KioskButton,
     LanguageButton,
+    StaffFigure,
     TextLabel,
     paint_background,
 )
@@ -54,6 +64,9 @@ TILE_SCREENS = {ScreenName.WELCOME, ScreenName.MENU}
 SECONDARY_ACTIONS = {Action.CANCEL, Action.BACK, Action.NO_RECEIPT}
 PIN_MAX = 8
 CARD_MAX = 20
+STAFF_HOLD = 3.0  # seconds on the header that open the staff screen
+STAFF_REFRESH = 2.0  # seconds between refreshes of the staff screen's figures
+STAFF_IDLE_CLOSE = 60.0  # the staff screen closes after this long without a touch
 
 
 class ModalOverlay(AnchorLayout):
@@ -68,6 +81,16 @@ class ModalOverlay(AnchorLayout):
         return True
 
 
+class StaffOverlay(ModalOverlay):
+    """The staff screen's backdrop: swallows touches like any overlay and notes when staff touched it."""
+
+    last_touch = 0.0
+
+    def on_touch_down(self, touch: Any) -> bool:
+        self.last_touch = time.monotonic()
+        return super().on_touch_down(touch)
+
+
 class KioskApp(App):
     title = "Library kiosk"
 
@@ -79,6 +102,7 @@ class KioskApp(App):
         size: tuple[int, int] = (1280, 800),
         theme: Theme | None = None,
         library_name: str | None = None,
+        staff_hold: float = STAFF_HOLD,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -97,6 +121,11 @@ class KioskApp(App):
         self._typed: dict[ScreenName, str] = {}  # keypad entry per screen, kept across re-renders
         self._tasks: set[asyncio.Future[Any]] = set()
         self._render_trigger = Clock.create_trigger(self._render_pending, 0)
+        self.staff_hold = staff_hold
+        self.staff_view: StaffOverlay | None = None
+        self._staff_refresh: Any = None
+        self._syncing = False
+        self._shown_conflicts: tuple[str, ...] | None = None
 
     # ---------------------------------------------------------------- building
 
@@ -115,7 +144,10 @@ class KioskApp(App):
         self.patron_area.add_widget(main)
         paint_background(main, t.background)
 
-        self.header = BoxLayout(
+        self.header = HoldArea(
+            self.staff_hold,
+            self.open_staff,
+            ref="staff:hold",
             orientation="horizontal",
             size_hint_y=None,
             height=t.header_height,
@@ -253,6 +285,8 @@ class KioskApp(App):
         if s.idle_warning:
             self.overlay = self._idle_overlay(s)
             self.patron_area.add_widget(self.overlay)
+        if self.staff_view is not None and s.name != ScreenName.WELCOME:
+            self.close_staff()  # a patron has started: the station is theirs
         if s.name == ScreenName.OUT_OF_ORDER:
             self.header.canvas.before.children[0].rgba = t.out_of_order_bg  # type: ignore[attr-defined]
         else:
@@ -436,6 +470,151 @@ class KioskApp(App):
         card.add_widget(self._action_button(s, Action.MORE_TIME, font_size=t.font_tile, height=130))
         overlay.add_widget(card)
         return overlay
+
+    # ---------------------------------------------------------------- staff screen
+
+    def _staff_language(self) -> str:
+        fallback = self.screen.language if self.screen else "nb"
+        return str(getattr(self.station, "staff_language", "") or fallback)
+
+    def open_staff(self) -> None:
+        """Open the staff screen (a long press on the header). Only between patrons."""
+        if self.staff_view is not None or not hasattr(self.station, "status"):
+            return
+        if self.screen is not None and self.screen.name != ScreenName.WELCOME:
+            return
+        t = self.theme
+        lang = self._staff_language()
+        overlay = StaffOverlay(anchor_x="center", anchor_y="center")
+        overlay.last_touch = time.monotonic()
+        paint_background(overlay, t.overlay_dim)
+        panel = BoxLayout(
+            orientation="vertical", size_hint=(0.94, 0.94), padding=t.padding, spacing=t.spacing // 2
+        )
+        paint_background(panel, t.background, t.border, 4)
+        panel.add_widget(TextLabel(t, tr("staff.heading", lang), size=t.font_heading, bold=True))
+        figures = GridLayout(cols=3, spacing=t.spacing, size_hint_y=None, height=130)
+        self.staff_online = StaffFigure(t, tr("staff.library_system", lang), "staff:online")
+        self.staff_pending = StaffFigure(t, tr("staff.pending", lang), "staff:pending")
+        self.staff_conflicts = StaffFigure(t, tr("staff.conflicts", lang), "staff:conflicts")
+        for figure in (self.staff_online, self.staff_pending, self.staff_conflicts):
+            figures.add_widget(figure)
+        panel.add_widget(figures)
+        self.staff_last_sync = TextLabel(t, "", size=t.font_small, color=t.muted_text)
+        panel.add_widget(self.staff_last_sync)
+        # height=0: an empty label keeps Kivy's default height (100 px) until it has text
+        self.staff_message = TextLabel(t, "", size=t.font_small, bold=True, height=0)
+        panel.add_widget(self.staff_message)
+        self.staff_rows = GridLayout(cols=1, spacing=8, size_hint_y=None)
+        self.staff_rows.bind(minimum_height=self.staff_rows.setter("height"))
+        scroll = ScrollView(do_scroll_x=False, bar_width=12, scroll_type=["bars", "content"])
+        scroll.add_widget(self.staff_rows)
+        panel.add_widget(scroll)
+        self.staff_hint = TextLabel(t, "", size=t.font_small, color=t.muted_text, height=0)
+        panel.add_widget(self.staff_hint)
+        buttons = BoxLayout(
+            orientation="horizontal", size_hint_y=None, height=t.button_height, spacing=t.spacing
+        )
+        buttons.add_widget(Widget())
+        for ref, key, primary, action in (
+            ("staff:sync", "staff.sync_now", True, lambda: self._call(self._sync_now)),
+            ("staff:close", "staff.close", False, self.close_staff),
+        ):
+            buttons.add_widget(
+                KioskButton(t, tr(key, lang), action, ref=ref, primary=primary, size_hint_x=None, width=320)
+            )
+        panel.add_widget(buttons)
+        overlay.add_widget(panel)
+        self.staff_view = overlay
+        self._shown_conflicts = None
+        self.patron_area.add_widget(overlay)
+        self.refresh_staff()
+        self._staff_refresh = Clock.schedule_interval(self._staff_tick, STAFF_REFRESH)
+
+    def close_staff(self) -> None:
+        if self._staff_refresh is not None:
+            self._staff_refresh.cancel()
+            self._staff_refresh = None
+        if self.staff_view is not None:
+            self.patron_area.remove_widget(self.staff_view)
+            self.staff_view = None
+
+    def _staff_tick(self, *_: object) -> None:
+        view = self.staff_view
+        if view is not None and time.monotonic() - view.last_touch > STAFF_IDLE_CLOSE and not self._syncing:
+            self.close_staff()
+            return
+        self.refresh_staff()
+
+    def refresh_staff(self) -> None:
+        """Show the station's status now: online state, entries waiting, last sync, conflicts."""
+        if self.staff_view is None:
+            return
+        t = self.theme
+        lang = self._staff_language()
+        try:
+            status = self.station.status()
+        except Exception:
+            log.exception("staff screen: station status")
+            return
+        self.staff_online.show(
+            tr("staff.state.online" if status.online else "staff.state.offline", lang),
+            alert=not status.online,
+        )
+        self.staff_pending.show(str(status.pending), alert=status.pending > 0)
+        self.staff_conflicts.show(str(len(status.conflicts)), alert=bool(status.conflicts))
+        if status.last_sync is not None:
+            when = f"{format_date(status.last_sync.date(), lang)} {status.last_sync:%H:%M}"
+            self.staff_last_sync.text = tr("staff.last_sync", lang, when=when)
+        else:
+            self.staff_last_sync.text = tr("staff.never_synced", lang)
+        ids = tuple(c.id for c in status.conflicts)
+        if ids != self._shown_conflicts:
+            self._shown_conflicts = ids
+            self.staff_rows.clear_widgets()
+            if not status.conflicts:
+                self.staff_rows.add_widget(TextLabel(t, tr("staff.no_conflicts", lang), size=t.font_body))
+            for c in status.conflicts:
+                reason = tr_optional(f"staff.reason.{c.reason}", lang) or c.reason
+                what = tr_optional(f"staff.operation.{c.operation}", lang) or c.operation
+                self.staff_rows.add_widget(
+                    ConflictRowWidget(
+                        t, c.item_id, f"{what} {c.at:%d.%m %H:%M}", reason, ref=f"conflict:{c.id}"
+                    )
+                )
+            self.staff_hint.text = tr("staff.conflict_hint", lang) if status.conflicts else ""
+
+    async def _sync_now(self) -> None:
+        if self._syncing:
+            return
+        lang = self._staff_language()
+        self._syncing = True
+        self.staff_message.text = tr("staff.syncing", lang)
+        try:
+            report = await self.station.sync()
+        except Exception as error:
+            log.exception("staff screen: sync")
+            message = tr("staff.sync_stopped", lang, reason=str(error))
+        else:
+            if report.stopped:
+                message = tr("staff.sync_stopped", lang, reason=report.stopped)
+            else:
+                message = tr(
+                    "staff.sync_done",
+                    lang,
+                    replayed=report.replayed,
+                    reconciled=report.reconciled,
+                    conflicts=report.conflicts,
+                    remaining=report.remaining,
+                )
+        finally:
+            self._syncing = False
+        if self.staff_view is not None:
+            self.staff_message.text = message
+            self.refresh_staff()
+
+    def staff_conflict_rows(self) -> list[ConflictRowWidget]:
+        return [w for w in self.walk() if isinstance(w, ConflictRowWidget)]
 
     # ---------------------------------------------------------------- person → station
 

@@ -10,6 +10,9 @@ message keys too, so the catalogue owns their wording in every language:
     pin.ok / pin.erase         keypad keys (PIN and card number)
     identify.card_number       caption above the typed card number
     language.choose            caption above the language picker
+    staff.*                    the staff screen (in the station's staff language; en and nb only, the
+                               others fall back): staff.heading, staff.pending, staff.conflicts,
+                               staff.operation.<operation>, staff.reason.<refusal reason>, ...
 
 Language names are endonyms (each language's name in itself), shown the same whatever the current language,
 so a patron can always find their own; they are data, not translations.

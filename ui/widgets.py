@@ -1,4 +1,4 @@
-"""Reusable widgets: big buttons, item rows with state badges, keypad, flags.
+"""Reusable widgets: big buttons, item rows with state badges, keypad, flags, and the staff screen's parts.
 
 Every interactive widget carries a `ref` string ("action:borrow", "key:7", "lang:se", "demo:place_card") so
 tests and accessibility tooling can find it without depending on the translated label.
@@ -7,7 +7,9 @@ tests and accessibility tooling can find it without depending on the translated 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from kivy.clock import Clock
 from kivy.graphics import Color, Ellipse, Line, Rectangle
 from kivy.properties import ListProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -442,3 +444,113 @@ class CardOnPadPictogram(Widget):
                 points=[ax - 18, cy + ch * 0.05 + 22, ax, cy + ch * 0.05, ax + 18, cy + ch * 0.05 + 22],
                 width=4,
             )
+
+
+class HoldArea(BoxLayout):
+    """A layout that also answers a long press: holding it `hold_time` seconds calls `on_hold` (while the
+    finger is still down). Patrons tap; a deliberate hold on the header is how staff open their screen."""
+
+    ref = StringProperty("")
+
+    def __init__(
+        self, hold_time: float, on_hold: Callable[[], object], ref: str = "", **kwargs: object
+    ) -> None:
+        super().__init__(**kwargs)
+        self.ref = ref
+        self.hold_time = hold_time
+        self._on_hold = on_hold
+        self._waiting: Any = None  # the scheduled ClockEvent while a finger is down
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if self.collide_point(*touch.pos) and self._waiting is None:
+            self._waiting = Clock.schedule_once(self._held, self.hold_time)
+        return bool(super().on_touch_down(touch))
+
+    def on_touch_up(self, touch: Any) -> bool:
+        self.cancel_hold()
+        return bool(super().on_touch_up(touch))
+
+    def cancel_hold(self) -> None:
+        if self._waiting is not None:
+            self._waiting.cancel()
+            self._waiting = None
+
+    def _held(self, *_: object) -> None:
+        self._waiting = None
+        self._on_hold()
+
+
+class StaffFigure(BoxLayout):
+    """One figure on the staff screen: a caption and a big value ("Waiting to be sent" / "3"), on an
+    attention colour (and with the attention icon) when staff should act on it."""
+
+    ref = StringProperty("")
+    value = StringProperty("")
+    alert = False
+
+    def __init__(self, theme: Theme, caption: str, ref: str, **kwargs: object) -> None:
+        super().__init__(orientation="vertical", padding=(16, 10), spacing=4, **kwargs)
+        self._theme = theme
+        self.ref = ref
+        with self.canvas.before:
+            self._bg = Color(*theme.row_bg)
+            rect = Rectangle(pos=self.pos, size=self.size)
+            Color(*theme.row_border)
+            line = Line(rectangle=(*self.pos, *self.size), width=1.5)
+
+        def place(*_: object) -> None:
+            rect.pos, rect.size = self.pos, self.size
+            line.rectangle = (self.x + 1, self.y + 1, self.width - 2, self.height - 2)
+
+        self.bind(pos=place, size=place)
+        self._caption = TextLabel(theme, caption, size=theme.font_small, fill=True, size_hint_y=0.4)
+        self._value = TextLabel(theme, "", size=theme.font_heading, bold=True, fill=True)
+        self.add_widget(self._caption)
+        self.add_widget(self._value)
+
+    def show(self, value: str, alert: bool = False) -> None:
+        t = self._theme
+        bg, fg, icon = t.state_attention if alert else (t.row_bg, t.text, "")
+        self.value = value
+        self.alert = alert
+        self._value.text = f"{icon} {value}" if icon else value
+        self._bg.rgba = bg
+        self._caption.color = fg
+        self._value.color = fg
+
+
+class ConflictRowWidget(BoxLayout):
+    """A conflict on the staff screen: what was tried, on which item, and why the library system said no."""
+
+    ref = StringProperty("")
+    item_id = StringProperty("")
+    reason = StringProperty("")
+
+    def __init__(
+        self, theme: Theme, item_id: str, what: str, reason: str, ref: str, **kwargs: object
+    ) -> None:
+        super().__init__(
+            orientation="horizontal",
+            size_hint_y=None,
+            height=int(theme.row_height * 0.7),
+            spacing=theme.spacing,
+            padding=(theme.spacing, 0),
+            **kwargs,
+        )
+        paint_background(self, theme.row_bg, theme.row_border, 1.5)
+        self.ref = ref
+        self.item_id = item_id
+        self.reason = reason
+        self.add_widget(TextLabel(theme, what, size=theme.font_small, bold=True, fill=True, size_hint_x=0.22))
+        self.add_widget(TextLabel(theme, item_id, size=theme.font_body, fill=True, size_hint_x=0.33))
+        self.add_widget(
+            TextLabel(
+                theme,
+                reason,
+                size=theme.font_small,
+                fill=True,
+                shorten=True,
+                shorten_from="right",
+                size_hint_x=0.45,
+            )
+        )
