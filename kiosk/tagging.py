@@ -9,9 +9,12 @@ tags with the kind of problem (``blank``, ``damaged``, ``unsupported``, ``malfor
 
 - the number of tags must equal the number of parts; part numbers follow the UIDs in sorted order;
 - a tag owned by another library (other owner library number or country, an ISO 28560-2 tag of another
-  ISIL, or a patron card) is only overwritten with ``force``; nothing is written when one is refused;
+  ISIL, or a patron card), or a tag whose contents cannot be decoded (damaged, unsupported, malformed), is
+  only overwritten with ``force``; blank tags (all 0x00 or all 0xFF) need none; nothing is written when one
+  is refused; a refused undecodable tag is named with its reason and raw memory;
 - everything after the basic block (extension blocks, unknown data) is kept (``iso28560_3.rewrite``);
-  memory left by another data model (ISO 28560-2) is cleared instead of being kept as "extensions";
+  memory left by another data model (ISO 28560-2) is cleared instead of being kept as "extensions", and so
+  is a forced undecodable tag (where its basic block ended is not known);
 - the AFI is set to 0x07 (in the library);
 - every tag is read back and compared, byte for byte and decoded; a write that does not read back is
   tried again (``attempts``) and otherwise reported as failed, naming the tag.
@@ -32,14 +35,10 @@ from drivers.rfid.base import (
     TagNotPresent,
     format_uid,
 )
-from drivers.tags import iso28560_2, iso28560_3
+from drivers.tags import iso28560_3
 from drivers.tags.errors import (
-    BlankTag,
-    MalformedTag,
-    TagCrcError,
     TagDecodeError,
     TagEncodeError,
-    UnsupportedTag,
 )
 from drivers.tags.iso28560_3 import DanishTag, DecodedDanishTag, TypeOfUsage, Variant
 from drivers.tags.model import (
@@ -233,7 +232,7 @@ def report_tag(memory: TagMemory, *, library: str | None = None) -> TagReport:
         if library is not None and decoded.owner_library != f"{NOR_RFID_COUNTRY}-{library}":
             problems.append(f"owner is {decoded.owner_library or 'not given'}, not this library ({library})")
     elif isinstance(decoded, UnreadableTag):
-        reason_type = _reason_type(memory, decoded)
+        reason_type = _reason_type(decoded)
     if isinstance(decoded, ItemTag | PatronCardTag) and memory.afi not in (
         AFI_IN_LIBRARY,
         AFI_ON_LOAN,
@@ -257,34 +256,9 @@ def _danish(raw: bytes) -> DecodedDanishTag | None:
         return None
 
 
-_REASON_TYPES: tuple[tuple[type[TagDecodeError], str], ...] = (
-    (BlankTag, "blank"),
-    (TagCrcError, "damaged"),
-    (UnsupportedTag, "unsupported"),
-    (MalformedTag, "malformed"),
-)
-
-
-def _reason_type(memory: TagMemory, decoded: UnreadableTag) -> str:
-    """What kind of problem ``decode_any`` found: the error of its first attempt, in its order."""
-    if decoded.blank:
-        return "blank"
-    if decoded.model:
-        return "not_an_item"  # a valid tag whose type of usage is neither an item nor a card
-    raw = memory.data
-    attempts: list[Any] = [iso28560_3.decode_tolerant, iso28560_2.decode]
-    if memory.dsfid == iso28560_2.DSFID_ISO28560_2:
-        attempts.reverse()
-    elif raw and raw[0] >> 4 == iso28560_3.SUPPORTED_VERSION:
-        attempts = attempts[:1]
-    for attempt in attempts:
-        try:
-            attempt(raw)
-        except TagDecodeError as error:
-            return next((name for kind, name in _REASON_TYPES if isinstance(error, kind)), "undecodable")
-        except Exception:
-            return "undecodable"
-    return "undecodable"
+def _reason_type(decoded: UnreadableTag) -> str:
+    """What kind of problem ``decode_any`` found (``UNREADABLE_KINDS``)."""
+    return decoded.kind or "undecodable"
 
 
 # ------------------------------------------------------------------------------------------ writing
@@ -445,10 +419,18 @@ def _plan(memory: TagMemory, tag: DanishTag) -> tuple[_Plan, str]:
         extensions_kept = 0
     else:
         assert isinstance(decoded, UnreadableTag)
-        before = "blank" if decoded.blank else f"unreadable: {decoded.reason}"
-        versioned = bool(raw) and raw[0] >> 4 == iso28560_3.SUPPORTED_VERSION
-        # A damaged 28560-3 tag keeps what follows its basic block; anything else starts clean.
-        base = raw if (versioned or decoded.blank) else bytes(len(raw))
+        if decoded.blank:
+            before = "blank"
+        else:
+            # Damaged (CRC fails), another version or model, nonsense fields: what it holds is unknown. It may
+            # be another library's tag or hold data staff need, so only --force overwrites it.
+            before = f"unreadable ({_reason_type(decoded)}): {decoded.reason}"
+            conflict = (
+                f"cannot be decoded ({_reason_type(decoded)}: {decoded.reason}), so it may belong to another "
+                f"library or hold data staff need and is not overwritten; raw memory: {raw.hex()}"
+            )
+        # Where an unreadable basic block ended (32 or 34 bytes) is not known: nothing after it is kept.
+        base = bytes(len(raw))
         extensions_kept = 0
     new = iso28560_3.rewrite(base, tag)
     if len(new) % BLOCK_SIZE:

@@ -50,9 +50,9 @@ def item(item_id: str, library: str = OURS, parts: int = 1, part: int = 1, count
 
 GOOD = item("22000000012345", parts=2, part=1) + EXTENSIONS
 FOREIGN = item("03010000000042", OTHERS)
-CORRUPT = bytearray(item("22000000099999"))
-CORRUPT[5] ^= 0x20  # one bit of the item id flipped: the CRC no longer matches
-CORRUPT = bytes(CORRUPT)
+_CORRUPT = bytearray(item("22000000099999"))
+_CORRUPT[5] ^= 0x20  # one bit of the item id flipped: the CRC no longer matches
+CORRUPT = bytes(_CORRUPT)
 BLANK = b""
 
 U_GOOD, U_FOREIGN, U_BLANK, U_CORRUPT = (make_uid(n) for n in (1, 2, 3, 4))
@@ -254,6 +254,65 @@ def test_another_librarys_tag_is_refused_without_force_and_written_with_it(sim, 
     assert decode(memory(sim, theirs)).part_number == 2
 
 
+def test_a_damaged_tag_is_refused_without_force_with_its_raw_bytes(sim, capsys) -> None:
+    ours, damaged = make_uid(32), make_uid(33)
+    sim.place(ours, BLANK)
+    sim.place(damaged, CORRUPT + EXTENSIONS)
+    before = {uid: memory(sim, uid) for uid in (ours, damaged)}
+
+    rc, out, err = kiosk(capsys, sim, *write_args())
+    assert rc == 1 and out == "" and err.count("\n") == 1
+    assert err.startswith("refused:") and "--force" in err
+    assert damaged.hex().upper() in err and ours.hex().upper() not in err
+    assert "cannot be decoded (damaged" in err and "checksum" in err
+    assert before[damaged].hex() in err  # the raw memory, for staff
+    assert {uid: memory(sim, uid) for uid in (ours, damaged)} == before
+
+    rc, out, err = kiosk(capsys, sim, *write_args("--force", "--json"))
+    assert rc == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records[1]["before"].startswith("unreadable (damaged)") and records[1]["extensions_kept"] == 0
+    assert decode(memory(sim, damaged)).part_number == 2
+    # Where the damaged basic block ended is unknown: nothing after it is kept as if it were extensions.
+    assert memory(sim, damaged)[32:] == bytes(112 - 32)
+
+
+async def test_only_blank_tags_are_written_without_force() -> None:
+    refused: dict[str, bytes] = {
+        "unsupported": bytes([0x21]) + item("22000000012345")[1:],
+        "malformed": bytes(32) + EXTENSIONS,  # an empty basic block, but data after it
+        "damaged": CORRUPT,
+    }
+    for kind, data in refused.items():
+        pad = SimulatedPad()
+        pad.place(make_uid(1), data)
+        with pytest.raises(TaggingRefused, match=rf"cannot be decoded \({kind}: ") as caught:
+            await write_item(pad, "22000000077777", 1, OURS)
+        assert caught.value.needs_force and data.hex() in str(caught.value)
+        assert pad.tags()[0].data[: len(data)] == data
+    for fill in (0x00, 0xFF):
+        pad = SimulatedPad()
+        pad.place(make_uid(1), bytes([fill]) * 112)
+        (written,) = await write_item(pad, "22000000077777", 1, OURS)
+        assert written.before == "blank"
+        assert decode(pad.tags()[0].data).primary_item_id == "22000000077777"
+
+
+def test_an_iso_28560_2_tag_without_dsfid_is_read_as_such_and_not_overwritten(sim, capsys) -> None:
+    # An integer item id starts the tag with 0x11, the 28560-3 "version 1" byte; FEIG reports DSFID 0 here.
+    helmet = iso28560_2.encode(iso28560_2.Iso28560_2Tag("30000123", "FI-HELMET", 2, 1))
+    uid = make_uid(34)
+    sim.place(uid, helmet, dsfid=0)
+    rc, out, _ = kiosk(capsys, sim, "tag", "read", "--json")
+    assert rc == 0
+    record = json.loads(out)
+    assert (record["status"], record["model"], record["item_id"]) == ("item", "ISO 28560-2", "30000123")
+    assert record["owner_library"] == "FI-HELMET"
+    rc, _, err = kiosk(capsys, sim, *write_args(parts=1))
+    assert rc == 1 and "ISO 28560-2 tag of FI-HELMET" in err
+    assert memory(sim, uid)[: len(helmet)] == helmet
+
+
 def test_a_tag_of_another_country_counts_as_another_library(sim, capsys) -> None:
     uid = make_uid(40)
     sim.place(uid, item("1234", OURS, country="DK"))
@@ -307,8 +366,8 @@ def test_a_library_number_that_is_not_nor_rfid_is_refused(sim, capsys) -> None:
 async def test_patron_cards_and_28560_2_tags_of_others_need_force() -> None:
     pad = SimulatedPad()
     card = encode(DanishTag(TypeOfUsage.PATRON_CARD, 1, 1, "N000123", "NO", OURS))
-    # The leading zero makes it numeric compaction (first byte 0x21): without a DSFID, a first byte 0x1_
-    # would claim ISO 28560-3 version 1 and the tag would be read as a damaged 28560-3 tag instead.
+    # The leading zero makes it numeric compaction (first byte 0x21); integer ids (0x11) are read too, see
+    # test_an_iso_28560_2_tag_without_dsfid_is_read_as_such_and_not_overwritten.
     helmet = iso28560_2.encode(iso28560_2.Iso28560_2Tag("030001234", owner_institution="FI-Helmet"))
     pad.place(make_uid(1), card)
     pad.place(make_uid(2), helmet)

@@ -84,6 +84,21 @@ def test_blank_tags(fill: int) -> None:
     assert "blank" in str(caught.value)
 
 
+def test_an_empty_basic_block_with_data_after_it_is_not_blank() -> None:
+    raw = bytes(32) + bytes.fromhex("0d0100") + b"extension" + bytes(10)
+    with pytest.raises(MalformedTag, match="basic block is empty") as caught:
+        decode(raw)
+    assert caught.value.raw == raw
+
+
+@pytest.mark.parametrize("raw", [b"", b"\x11", b"\xb7\xce", b"\x11\x03\x05"])
+def test_a_short_read_is_malformed_in_every_variant(raw: bytes) -> None:
+    # decode_tolerant used to index bytes 1 and 2 before checking the length (IndexError).
+    with pytest.raises(MalformedTag, match=f"only {len(raw)} bytes") as caught:
+        iso28560_3.decode_tolerant(raw)
+    assert caught.value.raw == raw
+
+
 def test_other_version_is_unsupported() -> None:
     raw = bytes([0x21]) + VECTOR_TAG[1:]
     with pytest.raises(UnsupportedTag, match="version 2") as caught:

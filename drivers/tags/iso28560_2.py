@@ -19,6 +19,13 @@ Relative OIDs decoded: 1 primary item id, 2 content parameter (kept raw), 3 owne
 
 The numeric and bit-code compactions follow the description above; they have not been checked against an
 independent implementation (see docs/RFID.md) — check a real Helmet tag before relying on the details.
+
+``decode(raw, strict=True)`` is what ``decode_any`` uses when the tag's DSFID does not say ISO 28560-2: the
+memory must then parse *cleanly* (relative OIDs 1 and up, each once; compacted data an encoder could have
+written: no leading zero bytes in an integer, digits only in numeric, no stray code-0 characters and at
+most one character of padding in the bit codes, printable text; pad bytes present and zero; an item id
+of at least 4 printable characters; nothing but unused memory, all 0x00 or all 0xFF, after the
+terminator). Other memory that happens to parse, such as a damaged ISO 28560-3 basic block, is refused.
 """
 
 from __future__ import annotations
@@ -35,6 +42,15 @@ OID_SET_INFORMATION = 4
 OID_TYPE_OF_USAGE = 5
 
 DSFID_ISO28560_2 = 0x06
+# The DSFID values that mark ISO 28560-2 data, per the standard as cited in review: 0x06 (data format 6 with
+# the no-directory access method) and 0x3E. Neither is in /work/shared/REFERENCE.md yet; check them with a
+# real Helmet tag. A reader that cannot report the DSFID gives 0, so 0 proves nothing either way.
+DSFIDS_ISO28560_2 = frozenset({DSFID_ISO28560_2, 0x3E})
+
+
+# Library item ids are barcodes of several characters. A 1-3 character "item id" is what the parts and part
+# number bytes of a damaged ISO 28560-3 block decode to (0x11 = integer, OID 1; the length is the parts).
+STRICT_MIN_ITEM_ID = 4
 
 
 class Compaction(enum.IntEnum):
@@ -178,7 +194,34 @@ def best_compaction(text: str) -> Compaction:
 # ------------------------------------------------------------------------------------------ data sets
 
 
-def parse_data_sets(raw: bytes) -> list[DataSet]:
+_BIT_WIDTHS = {Compaction.FIVE_BIT: 5, Compaction.SIX_BIT: 6, Compaction.SEVEN_BIT: 7}
+
+
+def _unclean(scheme: Compaction, data: bytes, value: bytes | str) -> str:
+    """Why ``data`` is not what an encoder writes for ``scheme`` ("" when it is)."""
+    if scheme is Compaction.INTEGER:
+        if not data:
+            return "an integer without bytes"
+        if len(data) > 1 and data[0] == 0:
+            return "an integer with a leading zero byte"
+    elif scheme is Compaction.NUMERIC:
+        nibbles = data.hex().upper()
+        if not nibbles or not (nibbles.isdigit() or (nibbles[:-1].isdigit() and nibbles[-1] == "F")):
+            return "numeric data with a filler nibble before its end"
+    elif scheme in _BIT_WIDTHS:
+        width = _BIT_WIDTHS[scheme]
+        assert isinstance(value, str)
+        if len(data) * 8 // width - len(value) > 1:
+            return "more than one character of padding"
+        if scheme is Compaction.FIVE_BIT and "@" in value:
+            return "a code-0 character inside the text"
+    if isinstance(value, str) and not value.isprintable():
+        return "text with control characters"
+    return ""
+
+
+def parse_data_sets(raw: bytes, *, strict: bool = False) -> list[DataSet]:
+    """The data sets in ``raw``; ``strict``: only data an encoder could have written (module docstring)."""
     raw = bytes(raw)
     sets: list[DataSet] = []
     offset = 0
@@ -209,8 +252,24 @@ def parse_data_sets(raw: bytes) -> list[DataSet]:
             value = decompact(scheme, data)
         except (ValueError, UnicodeDecodeError) as error:
             raise MalformedTag(raw, f"data set for OID {oid} is not valid {scheme.name}: {error}") from error
+        if strict:
+            padding = raw[offset + length : offset + length + pad]
+            problem = _unclean(scheme, data, value)
+            if oid == 0:
+                problem = "relative OID 0 (they start at 1)"
+            elif any(s.oid == oid for s in sets):
+                problem = "a second data set with the same OID"
+            elif len(padding) < pad or any(padding):
+                problem = f"{pad} pad bytes announced, not all there and zero"
+            if problem:
+                raise MalformedTag(raw, f"not clean ISO 28560-2: data set for OID {oid} holds {problem}")
         sets.append(DataSet(oid, scheme, value))
         offset += length + pad
+    rest = raw[offset + 1 :]
+    if strict and any(rest) and set(rest) != {0xFF}:
+        # A clean tag ends with the terminator and unused memory; a damaged ISO 28560-3 block that parses
+        # as a few data sets typically ends early, before its country and library.
+        raise MalformedTag(raw, "not clean ISO 28560-2: there is data after the end of the data sets")
     return sets
 
 
@@ -231,18 +290,23 @@ def encode_data_sets(sets: list[DataSet]) -> bytes:
     return bytes(out + b"\x00")
 
 
-def decode(raw: bytes) -> Iso28560_2Tag:
-    """Decode an ISO 28560-2 tag; raises ``BlankTag`` or ``MalformedTag`` (each carrying ``raw``)."""
+def decode(raw: bytes, *, strict: bool = False) -> Iso28560_2Tag:
+    """Decode an ISO 28560-2 tag; raises ``BlankTag`` or ``MalformedTag`` (each carrying ``raw``).
+
+    ``strict``: refuse memory that parses but is not clean ISO 28560-2 (see the module docstring).
+    """
     raw = bytes(raw)
     if not raw or set(raw) in ({0}, {0xFF}):
         raise BlankTag(raw)
-    sets = parse_data_sets(raw)
+    sets = parse_data_sets(raw, strict=strict)
     by_oid = {s.oid: s for s in sets}
     item = by_oid.get(OID_PRIMARY_ITEM_ID)
     if item is None or sets[0].oid != OID_PRIMARY_ITEM_ID:
         raise MalformedTag(raw, "an ISO 28560-2 tag starts with the primary item id")
     if not isinstance(item.value, str) or not item.value:
         raise MalformedTag(raw, "the primary item id is empty or not text")
+    if strict and (item.value.strip() != item.value or len(item.value) < STRICT_MIN_ITEM_ID):
+        raise MalformedTag(raw, f"not clean ISO 28560-2: {item.value!r} is not a sensible item id")
     parts, part = 1, 1
     set_info = by_oid.get(OID_SET_INFORMATION)
     if set_info is not None:

@@ -15,16 +15,18 @@ Basic block layout (byte offsets into the tag's user memory, in block order)::
 The CRC covers bytes 0..18 followed by 21..end, padded with 0x00 to 32 bytes (so a 34-byte tag is summed
 over exactly 32 bytes and a 32-byte tag over 30 bytes plus two zeros).
 
-``decode`` is strict: it reads a tag written by the book. ``decode_tolerant`` also reads the variants seen
-in the field and says which it found (``Variant``): each 4-byte block reversed (a reader configured for the
-other byte order) and bytes 1 and 2 swapped (some encoders). It also reads the **extension blocks** after
-the basic block::
+``decode`` is strict: it reads a tag written by the book. A tag is *blank* only when its whole memory is
+0x00 (or 0xFF); an empty basic block with data after it is malformed, not blank. ``decode_tolerant`` also
+reads the variants seen in the field and says which it found (``Variant``): each 4-byte block reversed (a
+reader configured for the other byte order) and bytes 1 and 2 swapped (some encoders). It also reads the
+**extension blocks** after the basic block::
 
     length (whole block, including this byte), block id (2 bytes, low byte first), data, check byte
 
 where the check byte makes the XOR of the whole block zero; length 0 ends the list, length 1 is a filler
 byte. ``rewrite`` changes the basic block and keeps every byte after it (the extension blocks and any
-unknown data) as it was. ``nor_rfid_problems`` checks the Norwegian NOR-RFID profile.
+unknown data) as it was; when the old basic block is not valid (CRC fails ...) it raises instead of guessing
+where it ended. ``nor_rfid_problems`` checks the Norwegian NOR-RFID profile.
 """
 
 from __future__ import annotations
@@ -113,16 +115,32 @@ def decode(raw: bytes) -> DanishTag:
     Raises ``BlankTag``, ``UnsupportedTag``, ``TagCrcError`` or ``MalformedTag``, each carrying ``raw``.
     """
     raw = bytes(raw)
+    size = basic_block_size(raw)
+    return _parse_fields(raw, raw[:size])
+
+
+def is_blank(raw: bytes) -> bool:
+    """Never programmed: the whole memory is 0x00, or all 0xFF. An empty read is not blank (nothing seen)."""
+    return bool(raw) and (set(raw) == {0x00} or set(raw) == {0xFF})
+
+
+def basic_block_size(raw: bytes) -> int:
+    """The size (32 or 34) of the valid version-1 basic block at the start of ``raw``.
+
+    Raises ``BlankTag`` (the whole memory is blank), ``MalformedTag`` (too short, or an empty basic block
+    with data after it), ``UnsupportedTag`` (another version) or ``TagCrcError``, each carrying ``raw``.
+    """
+    raw = bytes(raw)
+    if is_blank(raw):
+        raise BlankTag(raw)
     if len(raw) < BASIC_BLOCK_SIZES[0]:
         raise MalformedTag(raw, f"only {len(raw)} bytes were read from the tag, the basic block needs 32")
-    head = raw[: BASIC_BLOCK_SIZES[0]]
-    if head in (b"\x00" * len(head), b"\xff" * len(head)):
-        raise BlankTag(raw)
+    if is_blank(raw[: BASIC_BLOCK_SIZES[0]]):
+        raise MalformedTag(raw, "the basic block is empty, but the memory after it holds data")
     version = raw[0] >> 4
     if version != SUPPORTED_VERSION:
         raise UnsupportedTag(raw, f"Danish data model version {version} (only version 1 is known)")
-    size = detect_basic_block_size(raw)
-    return _parse_fields(raw, raw[:size])
+    return detect_basic_block_size(raw)
 
 
 def detect_basic_block_size(raw: bytes) -> int:
@@ -162,6 +180,28 @@ def _parse_fields(raw: bytes, block: bytes) -> DanishTag:
         owner_library=_ascii_field(raw, block[_OWNER_LIBRARY_START:], "owner library"),
         version=block[0] >> 4,
     )
+
+
+def looks_like_basic_block(raw: bytes) -> bool:
+    """Do at least two of the item id, country and owner library fields look like ISO 28560-3 ones?
+
+    Used on a block whose CRC fails: one damaged field leaves the other two recognisable, so such a block
+    is a damaged 28560-3 tag, not data of another model. (ISO 28560-2 data starting with 0x11 has binary
+    integer bytes where the item id would be.)
+    """
+    if len(raw) < BASIC_BLOCK_SIZES[0]:
+        return False
+    signs = (
+        _looks_like_text(raw[_ITEM_ID]),
+        _is_country_code(raw[_COUNTRY].decode("latin-1")),
+        _looks_like_text(raw[_OWNER_LIBRARY_START : BASIC_BLOCK_SIZES[0]]),
+    )
+    return sum(signs) >= 2
+
+
+def _looks_like_text(field: bytes) -> bool:
+    value = field.rstrip(b"\x00")
+    return bool(value) and all(0x20 <= byte <= 0x7E for byte in value)
 
 
 def _ascii_field(raw: bytes, field: bytes, name: str) -> str:
@@ -320,8 +360,10 @@ def _decode_ordered(memory: bytes, *, reversed_blocks: bool) -> DecodedDanishTag
     try:
         tag = decode(memory)
     except MalformedTag as error:
+        if len(memory) < 3 or "part" not in error.detail:
+            raise
         parts, part = memory[1], memory[2]
-        if not (len(memory) >= 3 and part >= 1 and 1 <= parts <= part and "part" in error.detail):
+        if not (part >= 1 and 1 <= parts <= part):
             raise
         # The CRC (already checked by ``decode``) covers the bytes as stored: parse the swapped fields.
         size = detect_basic_block_size(memory)
@@ -344,23 +386,27 @@ def rewrite(memory: bytes, tag: DanishTag, size: int | None = None) -> bytes:
     """New memory for a tag: ``tag``'s basic block, every byte after the old basic block kept intact.
 
     ``memory`` is the tag's memory in standard order. The size stays what it was (32 or 34) unless given;
-    a blank tag gets a 32-byte block followed by the extension terminator.
+    a blank tag (all 0x00 or all 0xFF) gets a 32-byte block followed by zeros.
+
+    The old basic block must be valid: only then is it known where it ends (32 or 34 bytes) and where the
+    extension blocks start. Otherwise this raises the decode error (``TagCrcError``, ``UnsupportedTag``,
+    ``MalformedTag``) instead of guessing; a caller that means to overwrite such a tag passes zeros.
+    Raises ``TagEncodeError`` when ``tag`` does not fit, or when a larger block would push kept data off
+    the end of the memory.
     """
     memory = bytes(memory)
-    try:
-        versioned = bool(memory) and memory[0] >> 4 == SUPPORTED_VERSION
-        old_size = detect_basic_block_size(memory) if versioned else 32
-    except TagCrcError:
-        old_size = 32
-    new_size = size or old_size
-    block = encode(tag, new_size)
+    if not memory or is_blank(memory):
+        block = encode(tag, size or BASIC_BLOCK_SIZES[0])
+        return block + bytes(max(0, len(memory) - len(block)))
+    old_size = basic_block_size(memory)
+    block = encode(tag, size or old_size)
     rest = memory[old_size:]
-    if not any(memory[:old_size]) or set(memory) <= {0xFF}:
-        rest = b"\x00" * max(0, len(memory) - new_size)  # a blank tag: no extension blocks yet
-    new = block + rest
-    if len(new) < len(memory):
-        new = new.ljust(len(memory), b"\x00")
-    return new[: max(len(memory), len(block))]
+    room = max(len(memory), len(block)) - len(block)
+    if any(rest[room:]):
+        raise TagEncodeError(
+            f"a {len(block)}-byte basic block leaves no room for the {len(rest)} bytes after the old one"
+        )
+    return block + rest[:room].ljust(room, b"\x00")
 
 
 # ------------------------------------------------------------------------------------ NOR-RFID

@@ -4,12 +4,22 @@ It tries the data models a Nordic library meets, strongest evidence first, and r
 
 - ``ItemTag``: a library item (ISO 28560-3 / NOR-RFID or ISO 28560-2), with its set information;
 - ``PatronCardTag``: a patron card (ISO 28560-3 type of usage 8);
-- ``UnreadableTag``: blank, foreign or corrupt, with the reason and the raw bytes for staff.
+- ``UnreadableTag``: blank, foreign or corrupt, with the reason, its ``kind`` and the raw bytes for staff.
 
-ISO 28560-3 carries a CRC, so a tag that passes it is taken as 28560-3 (in whichever variant). ISO 28560-2
-is tried first when the tag's DSFID says 0x06, and otherwise only when the tag is clearly not 28560-3
-(its first byte does not claim version 1). A version-1 tag whose CRC fails is a *damaged* 28560-3 tag:
-reading it as 28560-2 could turn it into another item number, so it is reported unreadable.
+How the model is decided:
+
+1. A tag whose whole memory is 0x00 (or 0xFF) is blank.
+2. ISO 28560-3 carries a CRC: a basic block that passes it is taken as 28560-3 (in whichever variant),
+   whatever the DSFID says (our own rewrite of an old 28560-2 tag keeps the tag's DSFID).
+3. Otherwise ISO 28560-2 is tried. When the DSFID says 28560-2 (``iso28560_2.DSFIDS_ISO28560_2``) it is
+   decoded as usual; without that (DSFID 0 or unknown) it must parse *cleanly* (``strict``), because a
+   first byte 0x1_ is both the 28560-3 "version 1" byte and a 28560-2 precursor (integer compaction,
+   relative OID 1: the primary item id). A block whose 28560-3 fields mostly still look right
+   (``iso28560_3.looks_like_basic_block``) is not tried at all. So a damaged 28560-3 tag stays "damaged"
+   instead of turning into another item number, and a 28560-2 tag is still read on a reader that reports
+   no DSFID.
+4. Neither: ``UnreadableTag`` with the error of the model the tag looked like (28560-2 when its DSFID says
+   so, 28560-3 otherwise) and the raw bytes.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from drivers.tags import iso28560_2, iso28560_3
-from drivers.tags.errors import BlankTag, TagDecodeError
+from drivers.tags.errors import BlankTag, MalformedTag, TagCrcError, TagDecodeError, UnsupportedTag
 from drivers.tags.iso28560_3 import Extensions, TypeOfUsage, Variant
 
 MODEL_28560_3 = "ISO 28560-3"
@@ -54,6 +64,12 @@ class UnreadableTag:
     raw: bytes
     blank: bool = False
     model: str = ""  # the model it looked like, if any
+    kind: str = ""  # one of UNREADABLE_KINDS
+
+
+# What made a tag unreadable: never programmed; CRC fails; another data model or version; fields that make
+# no sense; a valid tag that is neither an item nor a card; a codec bug (reported, never raised).
+UNREADABLE_KINDS = ("blank", "damaged", "unsupported", "malformed", "not_an_item", "undecodable")
 
 
 DecodedTag = ItemTag | PatronCardTag | UnreadableTag
@@ -62,24 +78,49 @@ _ITEM_USAGES = (TypeOfUsage.CIRCULATING, TypeOfUsage.NOT_FOR_LOAN)
 
 
 def decode_any(raw: bytes, dsfid: int | None = None) -> DecodedTag:
+    """What is on the tag (see the module docstring); never raises."""
     raw = bytes(raw)
-    order = [_as_28560_3, _as_28560_2]
-    if dsfid == iso28560_2.DSFID_ISO28560_2:
-        order.reverse()
-    elif raw and raw[0] >> 4 == iso28560_3.SUPPORTED_VERSION:
-        order = [_as_28560_3]
-    first_error: TagDecodeError | None = None
-    for attempt in order:
-        try:
-            return attempt(raw)
-        except BlankTag as error:
-            return UnreadableTag(error.message, raw, blank=True)
-        except TagDecodeError as error:
-            first_error = first_error or error
-        except Exception as error:  # a codec bug must not take the station down
-            first_error = first_error or TagDecodeError(f"The tag could not be decoded ({error!r}).", raw)
-    assert first_error is not None
-    return UnreadableTag(first_error.message, raw)
+    if not raw:
+        return UnreadableTag("Nothing was read from the tag's memory.", raw, kind="malformed")
+    if iso28560_3.is_blank(raw):
+        return UnreadableTag(BlankTag(raw).message, raw, blank=True, kind="blank")
+    try:
+        return _as_28560_3(raw)
+    except Exception as error:  # a codec bug must not take the station down
+        error_3 = _as_decode_error(error, raw)
+    # DSFID 0x06 / 0x3E mark ISO 28560-2 (see iso28560_2.DSFIDS_ISO28560_2). Without them the DSFID is 0 or
+    # unknown (many readers cannot report it), and 28560-2 has to prove itself by parsing cleanly.
+    dsfid_says_2 = dsfid in iso28560_2.DSFIDS_ISO28560_2
+    if not dsfid_says_2 and iso28560_3.looks_like_basic_block(raw):
+        return UnreadableTag(error_3.message, raw, kind=_kind(error_3))
+    try:
+        return _as_28560_2(raw, strict=not dsfid_says_2)
+    except Exception as error:  # likewise
+        error_2 = _as_decode_error(error, raw)
+    reported = error_2 if dsfid_says_2 else error_3
+    return UnreadableTag(reported.message, raw, kind=_kind(reported))
+
+
+class _CodecBug(TagDecodeError):
+    pass
+
+
+def _as_decode_error(error: Exception, raw: bytes) -> TagDecodeError:
+    if isinstance(error, TagDecodeError):
+        return error
+    return _CodecBug(f"The tag could not be decoded ({error!r}).", raw)
+
+
+# (A BlankTag cannot get here: decode_any has answered blank and empty memory itself.)
+_KINDS: tuple[tuple[type[TagDecodeError], str], ...] = (
+    (TagCrcError, "damaged"),
+    (UnsupportedTag, "unsupported"),
+    (MalformedTag, "malformed"),
+)
+
+
+def _kind(error: TagDecodeError) -> str:
+    return next((name for cls, name in _KINDS if isinstance(error, cls)), "undecodable")
 
 
 def _as_28560_3(raw: bytes) -> DecodedTag:
@@ -93,6 +134,7 @@ def _as_28560_3(raw: bytes) -> DecodedTag:
             f"The tag is an ISO 28560-3 tag with type of usage {tag.type_of_usage}, not an item or a card.",
             raw,
             model=MODEL_28560_3,
+            kind="not_an_item",
         )
     return ItemTag(
         model=MODEL_28560_3,
@@ -109,8 +151,8 @@ def _as_28560_3(raw: bytes) -> DecodedTag:
     )
 
 
-def _as_28560_2(raw: bytes) -> DecodedTag:
-    tag = iso28560_2.decode(raw)
+def _as_28560_2(raw: bytes, *, strict: bool) -> DecodedTag:
+    tag = iso28560_2.decode(raw, strict=strict)
     return ItemTag(
         model=MODEL_28560_2,
         item_id=tag.primary_item_id,
