@@ -79,7 +79,7 @@ async def _demo_window(workdir: Path, fullscreen: bool) -> int:
     from ui.app import KioskApp
 
     async with DemoEnvironment(workdir) as env:
-        assert env.station is not None
+        assert env.station is not None and env.ils is not None
         print(f"Demo library system on 127.0.0.1:{env.ils.port}; receipts in {workdir / 'receipts'}")
         app = KioskApp(env.station, demo=env, fullscreen=fullscreen)
         await app.async_run(async_lib="asyncio")
@@ -143,6 +143,7 @@ def _station_from_config(config: StationConfig) -> Any:
     settings = config.sip2_settings()
     return Station(
         journal=Journal(Path(config.journal.path)),
+        purge_after_days=config.journal.purge_after_days,
         failure_budget=config.network.failure_budget,
         probe_interval=config.network.probe_interval,
         clock_synchronised=clock_check(config.clock.trust),

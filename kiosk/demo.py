@@ -222,11 +222,15 @@ class DemoEnvironment:
             for tag in self.item_tags[item_id]:
                 self._lift(tag.uid)
 
-    async def wait_lifted(self, item_ids: list[str], timeout: float = 5.0) -> None:
-        """Until the station has seen these items leave the pad (it debounces: a tag must be missing
-        for a few inventory rounds). A patron takes longer than that; a script must wait for it."""
+    async def wait_lifted(
+        self, item_ids: list[str], *, patron_id: str | None = None, timeout: float = 5.0
+    ) -> None:
+        """Until the station has seen these items (and this card) leave the pad: it debounces, a tag
+        must be missing for a few inventory rounds. A patron takes longer; a script must wait for it."""
         assert self.station is not None
         uids = {tag.uid for item_id in item_ids for tag in self.item_tags[item_id]}
+        if patron_id is not None:
+            uids.add(self.card_tags[patron_id].uid)
         async with asyncio.timeout(timeout):
             while uids & {tag.uid for tag in self.station.session.pad}:
                 await asyncio.sleep(self.poll_interval)

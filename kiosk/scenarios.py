@@ -62,6 +62,7 @@ async def log_in(env: DemoEnvironment, patron_id: str | None = None, pin: str | 
     env.place_patron_card(patron_id)
     await env.wait_for(lambda s: s.name in (ScreenName.PIN, ScreenName.MENU))
     env.remove_patron_card(patron_id)
+    await env.wait_lifted([], patron_id=patron_id or env.demo_patron_id)
     if env.station.screen.name is ScreenName.PIN:
         env.station.enter_pin(pin or env.demo_patron_pin)
         await env.wait_for(_on(ScreenName.MENU))

@@ -5,6 +5,7 @@ sockets (the scripted ACS of test_sip2_faults.py); the password never reaches th
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ def station_file(tmp_path: Path, sip2: str) -> Path:
     path = tmp_path / "kiosk.toml"
     path.write_text(
         f'[sip2]\nuser = "kiosk-tromso"\npassword_file = "{secret}"\nlocation = "2190000"\n{sip2}\n'
-        f'[journal]\npath = "{tmp_path / "journal.sqlite3"}"\n'
+        f'[journal]\npath = "{tmp_path / "journal.sqlite3"}"\npurge_after_days = 9\n'
         f'[printer]\ndirectory = "{tmp_path / "receipts"}"\n'
         '[clock]\ntrust = "always"\n',
         encoding="utf-8",
@@ -45,6 +46,7 @@ def test_the_station_builds_its_connection_from_the_file(tmp_path: Path) -> None
         assert (settings.keepalive_interval, settings.timeout, settings.user) == (20.0, 4.0, "kiosk-tromso")
         assert circulation.profile.name == "folio" and circulation.pool is not None
         assert circulation.pool.size == 3
+        assert station.upkeep.purge_after == timedelta(days=9)  # [journal] reaches the station too
     finally:
         station.journal.close()
 
