@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -168,19 +169,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
 
     async def run() -> None:
-        if args.headless:
-            station.add_observer(_print_json)
-            await station.run()
-            return
-        from ui.app import KioskApp
-
+        # systemd stops a service with SIGTERM: end like Ctrl-C, through the clean stop below.
+        main_task = asyncio.current_task()
+        assert main_task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
         await station.start()
         try:
-            await KioskApp(station, fullscreen=not args.windowed).async_run(async_lib="asyncio")
-        finally:
-            await station.stop()
+            if args.headless:
+                station.add_observer(_print_json)
+                await asyncio.Event().wait()  # until Ctrl-C or SIGTERM
+            else:
+                from ui.app import KioskApp
 
-    with contextlib.suppress(KeyboardInterrupt):
+                await KioskApp(station, fullscreen=not args.windowed).async_run(async_lib="asyncio")
+        finally:
+            # Commit what rides along and close the journal: a clean stop leaves nothing to reconcile.
+            await station.stop()
+            station.journal.close()
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(run())
     return 0
 
