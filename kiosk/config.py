@@ -125,6 +125,9 @@ class StationConfig:
     network: NetworkSection = field(default_factory=NetworkSection)
     journal: JournalSection = field(default_factory=JournalSection)
     clock: ClockSection = field(default_factory=ClockSection)
+    # Library codes as the library system sends them in routing (CT, AQ) -> names for staff slips
+    # ("send to Harstad bibliotek", not "send to 1902000"). Free-form: one line per library.
+    libraries: dict[str, str] = field(default_factory=dict)
     source: str = "<defaults>"
 
     def policy(self) -> SessionPolicy:
@@ -174,6 +177,7 @@ class StationConfig:
             "tls_cert_file": s.client_cert or None,
             "tls_key_file": s.client_key or None,
             "tls_server_name": s.tls_server_name or None,
+            "library_names": dict(self.libraries),
         }
         if s.charset:
             options["charset"] = s.charset
@@ -259,6 +263,9 @@ def from_mapping(data: dict[str, Any], source: str = "<mapping>") -> StationConf
     sections = {f.name: f for f in dataclasses.fields(StationConfig) if f.name != "source"}
     built: dict[str, Any] = {}
     for section_name, values in data.items():
+        if section_name == "libraries" and isinstance(values, dict):
+            built["libraries"] = _library_names(source, values)
+            continue
         if section_name not in sections:
             raise _unknown(source, "section", f"[{section_name}]", [f"[{s}]" for s in sections])
         if not isinstance(values, dict):
@@ -279,6 +286,16 @@ def from_mapping(data: dict[str, Any], source: str = "<mapping>") -> StationConf
     if config.session.idle_warning >= config.session.idle_timeout:
         raise ConfigError(f"{source}: [session] idle_warning must be shorter than idle_timeout")
     return config
+
+
+def _library_names(source: str, values: dict[str, Any]) -> dict[str, str]:
+    for code, name in values.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(
+                f"{source}: [libraries] {code} must be the library's name in quotes, e.g."
+                f' {code} = "Harstad bibliotek"; got {name!r}'
+            )
+    return {str(code): name.strip() for code, name in values.items()}
 
 
 def load(path: Path) -> StationConfig:

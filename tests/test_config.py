@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -148,3 +148,40 @@ def test_tls_files_are_loaded_before_the_station_starts(tmp_path):
 def test_sip2_settings_need_the_password_file(tmp_path):
     with pytest.raises(ConfigError, match=r"\[sip2\] password_file is not set"):
         load(write(tmp_path, '[sip2]\nprofile = "koha"\n')).sip2_settings()
+
+
+def test_library_names_for_staff_slips_come_from_the_file(tmp_path):
+    path = sip2_file(tmp_path, "")
+    path.write_text(path.read_text() + '\n[libraries]\n1902000 = "Harstad bibliotek"\n', encoding="utf-8")
+    assert load(path).sip2_settings().library_names == {"1902000": "Harstad bibliotek"}
+    path.write_text(path.read_text().replace('"Harstad bibliotek"', "1902"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[libraries\] 1902000 must be the library's name"):
+        load(path)
+
+
+async def test_a_transit_slip_names_the_library_the_file_names(tmp_path):
+    """End to end: the return of another library's item, routed by the demo library system, comes
+    back with the destination's name from [libraries], not the bare code."""
+    from server_api.circulation import RouteKind, Transaction
+    from server_api.demo_ils import data as demo_data
+    from server_api.demo_ils.server import DemoIls
+    from server_api.sip2.circulation import Sip2Circulation
+
+    async with DemoIls(db_path=tmp_path / "ils.sqlite3") as ils:
+        user, password = demo_data.KIOSK_LOGIN
+        secret = tmp_path / "pw"
+        secret.write_text(password, encoding="utf-8")
+        home = next(it.home for it in demo_data.ITEMS if it.item_id == demo_data.OTHER_LIBRARY_ITEM)
+        path = write(
+            tmp_path,
+            f'[sip2]\nport = {ils.port}\nuser = "{user}"\npassword_file = "{secret}"\n'
+            f'location = "{demo_data.KIOSK_LIBRARY.number}"\n'
+            f'[libraries]\n{home} = "Biblioteket i nord (fra konfigurasjonen)"\n',
+        )
+        circulation = Sip2Circulation(load(path).sip2_settings())
+        try:
+            outcome = await circulation.checkin(demo_data.OTHER_LIBRARY_ITEM, Transaction.new(datetime.now()))
+        finally:
+            await circulation.close()
+    assert outcome.route.kind is RouteKind.TRANSIT
+    assert outcome.route.destination_name == "Biblioteket i nord (fra konfigurasjonen)"
