@@ -6,9 +6,11 @@
     (`.bench-tmp/`, removed afterwards), so they are on the disk the kiosk's journal would be on.
 (b) commits (fsyncs) per circulation action: a simulated day at a station (simulated clock, real journal
     calls) with sessions of card + items, stacks and one-by-one; counted with the journal's commit
-    counter. The station's policy is the real code: `kiosk.journal.JournalUpkeep` (what `Station` runs
-    at every tick and at a session's end), driven with the simulated clock. For comparison: the quiet
-    spell alone (no flush at a session's end), the previous rule (flush at every idle tick), and
+    counter. The station's policy is the real code: records through `kiosk.journal.GroupCommit` as
+    `Station._circulate` makes them (a stack's items recorded concurrently, one task each), and
+    `kiosk.journal.JournalUpkeep` (what `Station` runs at every tick and at a session's end), driven with
+    the simulated clock. For comparison: the quiet spell alone (no flush at a session's end), the
+    previous station (a commit per record), the rule before it (flush at every idle tick), and
     back-to-back actions (record -> settle -> next record). Also how long an outcome waited for its
     commit (what a crash at that moment leaves to reconciliation).
 (c) replay: N queued offline checkouts and checkins of demo items for demo patrons, replayed by
@@ -42,7 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.journal import Journal, JournalUpkeep, Operation, State
+from kiosk.journal import GroupCommit, Journal, JournalUpkeep, Operation, State
 from kiosk.sync import Replayer
 from server_api.circulation import Transaction
 from server_api.demo_ils import data as demo_data
@@ -133,10 +135,10 @@ def bench_appends(workdir: Path, seconds: float, rounds: int) -> dict[str, Any]:
 
 
 DAY = datetime(2026, 3, 2, 9, 0)
-POLICIES = ("station", "quiet_spell_only", "idle_tick")
+POLICIES = ("station", "quiet_spell_only", "record_each", "idle_tick")
 
 
-def _station_day(journal: Journal, sessions: int, policy: str, rng: random.Random) -> dict[str, Any]:
+async def _station_day(journal: Journal, sessions: int, policy: str, rng: random.Random) -> dict[str, Any]:
     """Simulated seconds, real journal calls. A session: the card is read (the station remembers the card:
     rides along), the patron puts items on the pad as one stack or one at a time; each item is recorded,
     sent (reply after 0.1-0.5 s), settled, and its AFI written and noted (rides along); it is in flight
@@ -144,9 +146,16 @@ def _station_day(journal: Journal, sessions: int, policy: str, rng: random.Rando
     the return to the welcome screen, as `Station.session_active` says. Ticks every second
     (Station.tick_interval).
 
-    Policies: "station" is `JournalUpkeep` as `Station` runs it: `flush_due()` at every tick, `flush()`
-    when a session ends. "quiet_spell_only" is the same without the flush at a session's end.
-    "idle_tick" is the rule before this one: every tick with nothing in flight flushes."""
+    Records go the station's way (`Station._circulate`): one task per item, each asking
+    `GroupCommit.unsettled()` and then `await GroupCommit.record(...)`; a stack's tasks start together,
+    as when one pad inventory brings all its items, so they share one group commit. A stack's replies come
+    one after another (one SIP2 connection).
+
+    Policies: "station" is what `Station` runs: group commit, `JournalUpkeep.flush_due()` at every tick
+    and `flush()` when a session ends. "quiet_spell_only" is the same without the flush at a session's
+    end. "record_each" is the previous station: the same upkeep, but every record its own commit
+    (`Journal.record` in a worker thread, one item after another). "idle_tick" is the rule before that:
+    a commit per record, and every tick with nothing in flight flushes."""
     events: list[tuple[float, int, str, Any]] = []
     order = 0
 
@@ -164,12 +173,14 @@ def _station_day(journal: Journal, sessions: int, policy: str, rng: random.Rando
         place = t + rng.uniform(3, 8)
         stack = rng.random() < 0.5
         end = place
+        if stack:
+            at(place, "records", [(s, i) for i in range(k)])  # one inventory: all items at once
         for i in range(k):
             if not stack and i:
                 place += rng.uniform(2, 6)
-            sent = place + 0.05 * (i if stack else 0)  # a stack is worked through in order
-            reply = sent + rng.uniform(0.1, 0.5)
-            at(sent, "record", (s, i))
+            if not stack:
+                at(place, "records", [(s, i)])
+            reply = place + 0.05 * (i if stack else 0) + rng.uniform(0.1, 0.5)  # a stack: in turn
             at(reply, "settle", (s, i))
             at(reply + 0.15, "afi", (s, i))
             end = max(end, reply + 0.15)
@@ -181,22 +192,39 @@ def _station_day(journal: Journal, sessions: int, policy: str, rng: random.Rando
     events.sort()
 
     upkeep = JournalUpkeep(journal, purge_after=None)  # the station's rules (kiosk.journal.QUIET_SPELL)
+    group = GroupCommit(journal)
+    grouped = policy in ("station", "quiet_spell_only")
     ids: dict[tuple[int, int], uuid.UUID] = {}
     in_flight = 0
     in_session = False
     start = journal.commits
+    record_commits = 0
     waiting: list[float] = []  # when outcomes still waiting for a commit were settled
     waited: list[float] = []
+
+    async def circulate(now: datetime, key: tuple[int, int]) -> None:
+        txn = Transaction.new(now)
+        if grouped:
+            assert not any(e.item_id == f"item-{key}" for e in await group.unsettled())
+            entry = await group.record(txn, Operation.CHECKOUT, f"item-{key}", "p")
+        else:
+            entry = await asyncio.to_thread(journal.record, txn, Operation.CHECKOUT, f"item-{key}", "p")
+        ids[key] = entry.id
+
     for when, _, kind, data in events:
         now = DAY + timedelta(seconds=when)
         commits = journal.commits
         if kind == "card":
             in_session = True
             journal.remember_card(data, False, now)
-        elif kind == "record":
-            entry = journal.record(Transaction.new(now), Operation.CHECKOUT, f"item-{data}", "p")
-            ids[data] = entry.id
-            in_flight += 1
+        elif kind == "records":
+            if grouped:  # the station: a task per item, all started in the same loop turn
+                await asyncio.gather(*(circulate(now, key) for key in data))
+            else:
+                for key in data:
+                    await circulate(now, key)
+            record_commits += journal.commits - commits
+            in_flight += len(data)
         elif kind == "settle":
             journal.settle(ids[data], State.DONE, outcome={"due": "2026-03-30T23:59:00"})
             waiting.append(when)
@@ -205,11 +233,11 @@ def _station_day(journal: Journal, sessions: int, policy: str, rng: random.Rando
             in_flight -= 1  # circulating and securing are "in flight" for the session (session.busy)
         elif kind == "end":
             in_session = False  # back to the welcome screen
-            if policy == "station":
+            if policy in ("station", "record_each"):
                 upkeep.flush()  # Station.feed: the session is over
         elif kind == "tick":
             active = in_session or in_flight > 0  # Station.session_active
-            if policy in ("station", "quiet_spell_only"):
+            if policy in ("station", "quiet_spell_only", "record_each"):
                 if upkeep.flush_due(now, session_active=active):
                     upkeep.flush()  # Station.journal_upkeep
             elif policy == "idle_tick" and in_flight == 0:
@@ -219,10 +247,13 @@ def _station_day(journal: Journal, sessions: int, policy: str, rng: random.Rando
             waiting.clear()
     journal.flush()  # the station stops
     commits = journal.commits - start
+    stacks = sum(1 for _, _, kind, data in events if kind == "records" and len(data) > 1)
     return {
         "actions": actions,
         "sessions": sessions,
+        "stacks_of_2_or_more": stacks,
         "commits": commits,
+        "record_commits": record_commits,
         "commits_per_action": round(commits / actions, 3),
         "outcome_wait_s": {
             "median": round(statistics.median(waited), 1),
@@ -232,12 +263,12 @@ def _station_day(journal: Journal, sessions: int, policy: str, rng: random.Rando
     }
 
 
-def bench_commits(workdir: Path, sessions: int, cycles: int) -> dict[str, Any]:
+async def bench_commits(workdir: Path, sessions: int, cycles: int) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for policy in POLICIES:
         journal = Journal(workdir / f"day-{policy}.sqlite3")
         try:
-            result[policy] = _station_day(journal, sessions, policy, random.Random(2026))
+            result[policy] = await _station_day(journal, sessions, policy, random.Random(2026))
         finally:
             journal.close()
     journal = Journal(workdir / "back-to-back.sqlite3")
@@ -258,11 +289,12 @@ def bench_commits(workdir: Path, sessions: int, cycles: int) -> dict[str, Any]:
     result["quiet_spell_s"] = JournalUpkeep(journal).quiet.total_seconds()
     result["goal"] = "<= 1 commit (fsync) per circulation action"
     result["compares_against"] = (
-        "the goal of one fsync per action; station is the station's rule (kiosk.journal.JournalUpkeep:"
-        " outcomes ride along with the next record, flushed when a session ends or after a quiet spell"
-        " with no session), quiet_spell_only leaves out the flush at a session's end, idle_tick is the"
-        " previous rule (flush whenever a 1 s tick finds nothing in flight), back_to_back is record ->"
-        " settle -> next record with one flush at the end"
+        "the goal of one fsync per action; station is the station's rule (kiosk.journal.GroupCommit: a"
+        " stack's records share one commit; kiosk.journal.JournalUpkeep: outcomes ride along with the next"
+        " commit, flushed when a session ends or after a quiet spell with no session), quiet_spell_only"
+        " leaves out the flush at a session's end, record_each is the previous station (one commit per"
+        " record, same upkeep), idle_tick the rule before it (flush whenever a 1 s tick finds nothing in"
+        " flight), back_to_back is record -> settle -> next record with one flush at the end"
     )
     return result
 
@@ -399,7 +431,7 @@ def main() -> None:
             "bench_dir": str(base),
             "quick": args.quick,
             "appends": bench_appends(workdir, seconds, rounds),
-            "commits_per_action": bench_commits(workdir, sessions, cycles),
+            "commits_per_action": asyncio.run(bench_commits(workdir, sessions, cycles)),
             "replay": asyncio.run(bench_replay(workdir, replay_n)),
         }
     finally:

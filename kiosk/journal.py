@@ -16,10 +16,14 @@ Life of an entry (`state`):
 SENDING and REPLAYING mean "may or may not have reached the library system": they are never resent
 blindly; `kiosk.sync` first asks the library system what happened (SIP2 has no transaction id).
 
-Outcomes (DONE, REFUSED ...) are not committed on their own: they ride along with the next commit (the
-next action's record, or `flush()` at the end of a patron session or after a quiet spell; see
-`JournalUpkeep`). An outcome lost in a crash leaves the entry in SENDING or REPLAYING, and reconciliation
-recovers it. That keeps the cost at about one fsync per circulation action. PINs are never written here.
+Records are group-committed: the station records through `GroupCommit`, which writes every record asked
+for in the same event-loop turn (a stack of items placed on the pad together), or while the previous
+group's commit is in progress, in one transaction (`Journal.record_many`), and answers each caller only
+after that commit has returned. Outcomes (DONE, REFUSED ...) are not committed on their own: they ride
+along with the next commit (the next group of records, or `flush()` at the end of a patron session or
+after a quiet spell; see `JournalUpkeep`). An outcome lost in a crash leaves the entry in SENDING or
+REPLAYING, and reconciliation recovers it. That keeps the cost below one fsync per circulation action.
+PINs are never written here.
 
 Every `Journal` holds a shared lock on `<journal>.lock` while it is open; `Journal(path, exclusive=True)`
 (what `kiosk journal sync` uses) refuses to open while anyone else has the journal open, so two replays
@@ -28,6 +32,7 @@ of the same journal never run at once.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import enum
 import fcntl
@@ -35,7 +40,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -102,6 +107,21 @@ def _iso(value: datetime | None) -> str | None:
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """One action to record (`Journal.record_many`)."""
+
+    txn: Transaction
+    operation: Operation
+    item_id: str
+    patron_id: str = ""
+    state: State = State.SENDING
+
+    def __post_init__(self) -> None:
+        if self.state not in (State.SENDING, State.QUEUED):
+            raise ValueError(f"a new entry starts as sending or queued, not {self.state}")
 
 
 class JournalBusy(Exception):
@@ -248,35 +268,45 @@ class Journal:
     ) -> Entry:
         """Make the action durable before it is sent or acknowledged. One commit, which also carries
         every outcome settled since the last one."""
-        if state not in (State.SENDING, State.QUEUED):
-            raise ValueError(f"a new entry starts as sending or queued, not {state}")
-        now = datetime.now()
+        return self.record_many([NewEntry(txn, operation, item_id, patron_id, state)])[0]
+
+    def record_many(self, new: Sequence[NewEntry]) -> list[Entry]:
+        """Make several actions durable together: one transaction, one commit (which also carries every
+        outcome settled since the last one). All or nothing: when anything fails, none is recorded and
+        the error is raised. Returns the entries in the order asked."""
+        if not new:
+            return []
+        now = datetime.now().isoformat()
         with self._lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                self.conn.execute(
+                self.conn.executemany(
                     "INSERT INTO entries (id, operation, item_id, patron_id, at, due_date, offline,"
                     " clock_synchronised, state, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        str(txn.id),
-                        operation.value,
-                        item_id,
-                        patron_id,
-                        txn.at.isoformat(),
-                        _iso(txn.due_date),
-                        int(txn.offline),
-                        int(txn.clock_synchronised),
-                        state.value,
-                        now.isoformat(),
-                    ),
+                    [
+                        (
+                            str(n.txn.id),
+                            n.operation.value,
+                            n.item_id,
+                            n.patron_id,
+                            n.txn.at.isoformat(),
+                            _iso(n.txn.due_date),
+                            int(n.txn.offline),
+                            int(n.txn.clock_synchronised),
+                            n.state.value,
+                            now,
+                        )
+                        for n in new
+                    ],
                 )
                 self._commit()
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
                 raise
-        entry = self.get(txn.id)
-        assert entry is not None
-        return entry
+            ids = [str(n.txn.id) for n in new]
+            found = {str(e.id): e for e in self._entries(f"id IN ({','.join('?' * len(ids))})", tuple(ids))}
+        return [found[i] for i in ids]
 
     def settle(
         self,
@@ -453,6 +483,112 @@ class Journal:
         return {state: count for state, count in rows}
 
 
+class GroupCommit:
+    """Group commit for one event loop: records asked for together are made durable with one commit.
+
+    `await record(...)` joins the group being gathered; the group is written (`Journal.record_many`, in a
+    worker thread) once the event loop has run every callback already queued when its first record came:
+    so the records of a stack of items placed on the pad together, whose tasks start (and, after a shared
+    `unsettled()` read, resume) in the same loop turn, share one commit. Records that come while a group's
+    commit is in progress form the next group, written as soon as that commit returns. Outcomes waiting
+    to ride along go with the group's commit.
+
+    Durability before send: a caller gets its entry only after the commit that holds its record has
+    returned. If the group's commit fails, every caller in the group gets the error (none of its records
+    is in the journal, so nothing may be sent). A caller cancelled before its group is written is left
+    out of it; one cancelled while the commit is in progress may still have its record committed (like
+    a cancelled `asyncio.to_thread`): it is then a SENDING or QUEUED entry that reconciliation or replay
+    takes care of.
+
+    Only the event loop's thread touches the group; the journal's own lock orders the commit against
+    everything else that uses the journal from worker threads."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self._group: list[tuple[NewEntry, asyncio.Future[Entry]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._readers: list[asyncio.Future[list[Entry]]] = []
+        self._reads: set[asyncio.Task[None]] = set()  # shared reads in progress (a task needs an owner)
+
+    async def record(
+        self,
+        txn: Transaction,
+        operation: Operation,
+        item_id: str,
+        patron_id: str = "",
+        *,
+        state: State = State.SENDING,
+    ) -> Entry:
+        """`Journal.record`, committed together with the other records of this loop turn."""
+        new = NewEntry(txn, operation, item_id, patron_id, state)  # a bad request fails alone, here
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Entry] = loop.create_future()
+        self._group.append((new, done))
+        if self._writer is None:
+            # A task's first step runs after every callback already queued: the rest of the turn joins.
+            self._writer = loop.create_task(self._write(), name="journal group commit")
+        return await done
+
+    async def _write(self) -> None:
+        group: list[tuple[NewEntry, asyncio.Future[Entry]]] = []
+        try:
+            while self._group:
+                # A caller cancelled before its group is written will not send: nothing to record.
+                group = [(new, done) for new, done in self._group if not done.done()]
+                self._group = []
+                if not group:
+                    continue
+                try:
+                    # Looked up at each call: the crash test wraps it to kill the process around it.
+                    entries = await asyncio.to_thread(self.journal.record_many, [new for new, _ in group])
+                except Exception as error:
+                    # All or nothing: no record of the group is in the journal, so none may be sent.
+                    for _, done in group:
+                        if not done.done():
+                            done.set_exception(error)
+                else:
+                    for (_, done), entry in zip(group, entries, strict=True):
+                        if not done.done():
+                            done.set_result(entry)
+                group = []
+        finally:
+            self._writer = None
+            for _, done in [*group, *self._group]:  # only left when this task was cancelled
+                done.cancel()
+            self._group.clear()
+
+    async def unsettled(self) -> list[Entry]:
+        """`Journal.unsettled()` read in a worker thread, one read shared by everyone who asks in the same
+        loop turn: the tasks of a stack resume together and their records form one group. The read starts
+        after each of them asked, so none gets an answer older than its question."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[list[Entry]] = loop.create_future()
+        self._readers.append(answer)
+        if len(self._readers) == 1:
+            read = loop.create_task(self._read(), name="journal shared read")
+            self._reads.add(read)
+            read.add_done_callback(self._reads.discard)
+        return list(await answer)
+
+    async def _read(self) -> None:
+        readers, self._readers = self._readers, []
+        try:
+            entries = await asyncio.to_thread(self.journal.unsettled)
+        except BaseException as error:
+            for answer in readers:
+                if not answer.done():
+                    if isinstance(error, asyncio.CancelledError):
+                        answer.cancel()
+                    else:
+                        answer.set_exception(error)
+            if not isinstance(error, Exception):
+                raise
+            return
+        for answer in readers:
+            if not answer.done():
+                answer.set_result(entries)
+
+
 QUIET_SPELL = timedelta(seconds=30)
 PURGE_EVERY = timedelta(days=1)
 
@@ -460,14 +596,15 @@ PURGE_EVERY = timedelta(days=1)
 class JournalUpkeep:
     """The station's rules for committing what rides along, and for forgetting old entries.
 
-    Records are never deferred: `record()` commits before anything is sent. What rides along (outcomes,
-    AFI notes, remembered cards) goes with the next record's commit, and is committed on its own only
+    Records are never deferred: a record is committed before anything is sent (`GroupCommit`: the items
+    of a stack in one commit). What rides along (outcomes, AFI notes, remembered cards) goes with the next
+    record's commit, and is committed on its own only
     - when a patron session ends (the station calls `flush()`),
     - at a tick when no session is active and it has waited at least `quiet` (a quiet spell),
     - when the station stops or the journal is closed.
-    So a patron's items cost one commit each and the session's last outcomes one more; a lone return
-    with no session around it waits for the quiet spell. Finished entries older than `purge_after` are
-    purged at start and then every `purge_every`.
+    So a stack costs one commit, items placed one at a time one each, and the session's last outcomes
+    one more; a lone return with no session around it waits for the quiet spell. Finished entries older
+    than `purge_after` are purged at start and then every `purge_every`.
 
     Times come from the caller (the station's clock): no sleeping, and the benchmark drives the same
     code with a simulated clock."""
@@ -522,9 +659,11 @@ __all__ = [
     "QUIET_SPELL",
     "UNSETTLED",
     "Entry",
+    "GroupCommit",
     "Journal",
     "JournalBusy",
     "JournalUpkeep",
+    "NewEntry",
     "Operation",
     "State",
 ]

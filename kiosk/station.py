@@ -3,8 +3,9 @@
 One asyncio loop (Kivy joins it through `App.async_run`). The station
 - polls the RFID pad and feeds `TagsChanged` into the session,
 - feeds the patron's presses, PIN and card from the UI,
-- executes the session's commands: circulation calls (each with a fresh `Transaction`), verified
-  security writes, receipts and staff slips,
+- executes the session's commands: circulation calls (each with a fresh `Transaction`, journaled before
+  it is sent; the items of a stack share one commit, `kiosk.journal.GroupCommit`), verified security
+  writes, receipts and staff slips,
 - ticks the session once a second so idle timeouts work, and looks after the journal: what rides along
   is committed when a session ends or after a quiet spell, finished entries are purged at start and
   once a day (`kiosk.journal.JournalUpkeep`),
@@ -28,7 +29,7 @@ from drivers.printer.base import Printer, PrinterError
 from drivers.printer.receipt import Receipt, ReceiptLine
 from drivers.rfid.base import Reader, ReaderError, TagNotPresent
 from kiosk.i18n import translate
-from kiosk.journal import QUIET_SPELL, Entry, Journal, JournalUpkeep, State
+from kiosk.journal import QUIET_SPELL, Entry, GroupCommit, Journal, JournalUpkeep, State
 from kiosk.journal import Operation as JournalOperation
 from kiosk.pad import PadWatcher
 from kiosk.screens import Action, Screen, Text
@@ -182,6 +183,8 @@ class Station:
         self._failures = 0  # consecutive failures to reach the library system
         self._entry_for: dict[str, uuid.UUID] = {}  # item -> its latest journal entry (for security notes)
         self.replayer = Replayer(journal, circulation, observe=self._observe, clock=clock)
+        # Records go through a group commit: the items of a stack placed together share one commit.
+        self.recorder = GroupCommit(journal)
         self.upkeep = JournalUpkeep(
             journal,
             quiet=journal_quiet,
@@ -366,7 +369,7 @@ class Station:
             )
             return
         try:
-            entry = await asyncio.to_thread(self.journal.record, txn, operation, command.item_id, patron_id)
+            entry = await self.recorder.record(txn, operation, command.item_id, patron_id)
         except (OSError, sqlite3.Error) as error:
             # Without a durable record nothing is sent: a lost action would be worse than a refusal.
             self._failed(command, operation, txn, f"journal: {error}", sent=True)
@@ -375,8 +378,14 @@ class Station:
         try:
             outcome = await self._send(command, txn)
         except CirculationUnavailable as error:
+            # Durable before the patron hears "it did not work": were this lost in a crash, the entry
+            # would look sent-but-unanswered and the replay would send what the patron gave up on.
             self.journal.settle(
-                entry.id, State.REFUSED, reason=f"not sent: {error}", outcome={"not_sent": True}
+                entry.id,
+                State.REFUSED,
+                reason=f"not sent: {error}",
+                outcome={"not_sent": True},
+                durable=True,
             )
             self._note_failure()
             self._failed(command, operation, txn, str(error), sent=False)
@@ -441,9 +450,7 @@ class Station:
         """The session accepted this under the offline policy: make it durable, then confirm it."""
         patron_id = "" if isinstance(command, Checkin) else command.patron_id
         try:
-            entry = await asyncio.to_thread(
-                self.journal.record, txn, operation, command.item_id, patron_id, state=State.QUEUED
-            )
+            entry = await self.recorder.record(txn, operation, command.item_id, patron_id, state=State.QUEUED)
         except (OSError, sqlite3.Error) as error:
             self._failed(command, operation, txn, f"journal: {error}", sent=True)
             return
@@ -457,8 +464,9 @@ class Station:
         self._feed_outcome(outcome)
 
     async def _earlier_actions_settled(self, item_id: str) -> bool:
-        """Per item, actions reach the library system in the order they happened."""
-        if not any(e.item_id == item_id for e in await asyncio.to_thread(self.journal.unsettled)):
+        """Per item, actions reach the library system in the order they happened. (One read for the whole
+        stack: its items then record in the same loop turn, and so in one group commit.)"""
+        if not any(e.item_id == item_id for e in await self.recorder.unsettled()):
             return True
         try:
             return await self.replayer.drain_item(item_id)

@@ -6,6 +6,10 @@ What these tests pin down, in the order of the module's promises:
 - `record()` is durable before it returns: a process killed right after it leaves the entry on disk;
 - outcomes (`settle()`) ride along with the next commit: about one commit per action, and an outcome lost
   in a crash leaves the entry SENDING, which reconciliation recovers;
+- group commit (`GroupCommit`, what the station records through): the records of a stack share one
+  commit (with what rides along), each caller resumes only once its record is on disk (also across a
+  SIGKILL), records that come during a commit form the next group, and a failed group commit fails
+  every caller in it, so the station sends none of the stack;
 - the states an entry goes through, `purge`, remembered cards, offline loans per patron;
 - no PIN is ever written;
 - random sequences of operations (and crashes) keep the journal's invariants;
@@ -24,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -35,7 +40,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.journal import UNSETTLED, Journal, Operation, State
+from kiosk.journal import UNSETTLED, GroupCommit, Journal, Operation, State
 from kiosk.sync import Replayer
 from server_api.circulation import Transaction
 
@@ -85,18 +90,36 @@ CHILD = textwrap.dedent(
     from server_api.circulation import Transaction
 
     journal = Journal(Path(sys.argv[1]))
-    entry = journal.record(Transaction.new(datetime.now()), Operation.CHECKOUT, "item-1", "patron-1")
+    if sys.argv[2] == "group":  # a stack of three, recorded the way the station does
+        import asyncio
+        from kiosk.journal import GroupCommit
+
+        async def stack():
+            group = GroupCommit(journal)
+            return await asyncio.gather(
+                *(
+                    group.record(Transaction.new(datetime.now()), Operation.CHECKOUT, f"item-{n}", "patron-1")
+                    for n in (1, 2, 3)
+                )
+            )
+
+        entries = asyncio.run(stack())
+    else:
+        entries = [
+            journal.record(Transaction.new(datetime.now()), Operation.CHECKOUT, "item-1", "patron-1")
+        ]
     if sys.argv[2] == "settle":
-        journal.settle(entry.id, State.DONE, outcome={"due": "2026-04-01T23:59:00"})
-    print(sys.argv[2] + "ed", entry.id, flush=True)
+        journal.settle(entries[0].id, State.DONE, outcome={"due": "2026-04-01T23:59:00"})
+    print(sys.argv[2] + "ed", *(entry.id for entry in entries), flush=True)
     time.sleep(60)
     """
 )
 
 
-def run_and_kill(path: Path, then: str) -> uuid.UUID:
-    """Run a station-like process that records one checkout (and settles it when `then` is "settle"),
-    and SIGKILL it as soon as it says so: no close(), no flush(), no atexit."""
+def run_and_kill(path: Path, then: str) -> list[uuid.UUID]:
+    """Run a station-like process that records one checkout (and settles it when `then` is "settle"; a
+    stack of three with one group commit when it is "group"), and SIGKILL it as soon as it says so: no
+    close(), no flush(), no atexit."""
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(path), then],
         cwd=ROOT,
@@ -114,14 +137,14 @@ def run_and_kill(path: Path, then: str) -> uuid.UUID:
             child.kill()
             child.wait()
     assert child.stderr is not None
-    word, entry_id = line.split() if line else ("", child.stderr.read())
-    assert word == then + "ed", entry_id
-    return uuid.UUID(entry_id)
+    word, *entry_ids = line.split() if line else ("", child.stderr.read())
+    assert word == then + "ed", entry_ids
+    return [uuid.UUID(entry_id) for entry_id in entry_ids]
 
 
 def test_an_entry_survives_a_kill_right_after_record_returns(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite3"
-    entry_id = run_and_kill(path, "record")
+    (entry_id,) = run_and_kill(path, "record")
 
     reopened = Journal(path)
     entry = reopened.get(entry_id)
@@ -200,7 +223,7 @@ class LibrarySystemWithTheLoan:
 
 def test_an_outcome_lost_in_a_kill_leaves_the_entry_sending_for_reconciliation(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite3"
-    entry_id = run_and_kill(path, "settle")  # killed after settle(), before any further commit
+    (entry_id,) = run_and_kill(path, "settle")  # killed after settle(), before any further commit
 
     reopened = Journal(path)
     entry = reopened.get(entry_id)
@@ -213,6 +236,164 @@ def test_an_outcome_lost_in_a_kill_leaves_the_entry_sending_for_reconciliation(t
     assert entry is not None and entry.state is State.DONE and entry.outcome == {"reconciled": True}
     reopened.close()
     assert committed_state(path, entry_id) == "done"
+
+
+# ---------------------------------------------------------------- (c2) group commit
+
+
+async def test_the_records_of_a_stack_share_one_commit_with_what_rides_along(journal: Journal) -> None:
+    group = GroupCommit(journal)
+    earlier = journal.record(txn(), Operation.CHECKIN, "item-0")
+    journal.settle(earlier.id, State.DONE, outcome={"route": "home"})  # waits to ride along
+    commits = journal.commits
+
+    async def circulate(n: int) -> Any:  # what Station._circulate does for each item of a stack
+        assert not any(e.item_id == f"item-{n}" for e in await group.unsettled())  # one shared read
+        return await group.record(txn(), Operation.CHECKOUT, f"item-{n}", "patron-1")
+
+    entries = await asyncio.gather(*(circulate(n) for n in range(1, 6)))
+    assert journal.commits == commits + 1  # five records and the outcome: one commit
+    assert [(e.item_id, e.state) for e in entries] == [(f"item-{n}", State.SENDING) for n in range(1, 6)]
+    assert [committed_state(journal.path, e.id) for e in entries] == ["sending"] * 5
+    assert committed_state(journal.path, earlier.id) == "done" and journal.pending == 0
+
+    offline = await asyncio.gather(
+        *(group.record(txn(offline=True), Operation.CHECKIN, f"item-{n}", state=State.QUEUED) for n in (6, 7))
+    )
+    assert journal.commits == commits + 2 and [e.state for e in offline] == [State.QUEUED] * 2
+
+
+async def test_records_that_come_while_a_group_commits_form_the_next_group(journal: Journal) -> None:
+    group = GroupCommit(journal)
+    sizes: list[int] = []
+    started, gate = threading.Event(), threading.Event()
+    record_many = journal.record_many
+
+    def slow_disk(new: Any) -> Any:
+        sizes.append(len(new))
+        started.set()
+        assert gate.wait(10)
+        return record_many(new)
+
+    journal.record_many = slow_disk  # type: ignore[method-assign]
+    commits = journal.commits
+    first = asyncio.create_task(group.record(txn(), Operation.CHECKOUT, "item-1", "p"))
+    assert await asyncio.to_thread(started.wait, 10)  # its commit is in progress
+    later = [
+        asyncio.create_task(group.record(txn(), Operation.CHECKOUT, f"item-{n}", "p")) for n in (2, 3, 4)
+    ]
+    await asyncio.sleep(0.1)
+    assert not first.done() and not any(task.done() for task in later)  # nobody hears before its commit
+    gate.set()
+    await asyncio.gather(first, *later)
+    assert sizes == [1, 3] and journal.commits == commits + 2
+
+
+async def test_a_caller_cancelled_before_its_group_is_written_is_left_out(journal: Journal) -> None:
+    group = GroupCommit(journal)
+    gone, kept = txn(), txn()
+    cancelled = asyncio.create_task(group.record(gone, Operation.CHECKOUT, "item-1", "p"))
+    stays = asyncio.create_task(group.record(kept, Operation.CHECKOUT, "item-2", "p"))
+    await asyncio.sleep(0)  # both joined the group; the group is not written yet
+    cancelled.cancel()  # e.g. the station stopping: this one will never be sent
+    entry = await stays
+    assert cancelled.cancelled() and entry.id == kept.id
+    assert (
+        committed_state(journal.path, gone.id) is None and committed_state(journal.path, kept.id) == "sending"
+    )
+
+
+async def test_each_caller_resumes_only_once_its_record_is_on_disk(journal: Journal) -> None:
+    group = GroupCommit(journal)
+
+    async def record_and_look(n: int) -> str | None:
+        entry = await group.record(txn(), Operation.CHECKOUT, f"item-{n}", "patron-1")
+        return committed_state(journal.path, entry.id)  # another connection, the moment it resumes
+
+    assert await asyncio.gather(*(record_and_look(n) for n in range(4))) == ["sending"] * 4
+
+
+def test_a_stack_survives_a_kill_right_after_its_group_commit_returns(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    entry_ids = run_and_kill(path, "group")
+    reopened = Journal(path)
+    assert [e.id for e in reopened.unsettled()] == entry_ids
+    assert [e.item_id for e in reopened.entries()] == ["item-1", "item-2", "item-3"]
+    reopened.close()
+
+
+async def test_an_error_in_the_group_commit_fails_every_caller_in_the_group(journal: Journal) -> None:
+    group = GroupCommit(journal)
+    earlier = journal.record(txn(), Operation.CHECKIN, "item-0")
+    journal.settle(earlier.id, State.DONE)  # waits to ride along
+    commits = journal.commits
+    with pytest.raises(ValueError):  # a request that is wrong in itself fails alone, before any group
+        await group.record(txn(), Operation.CHECKOUT, "item-9", "p", state=State.DONE)
+
+    again = Transaction(id=earlier.id, at=NOW, offline=False, clock_synchronised=True)  # id taken
+    fresh = [txn(), txn()]
+    results = await asyncio.gather(
+        group.record(fresh[0], Operation.CHECKOUT, "item-1", "p"),
+        group.record(again, Operation.CHECKOUT, "item-2", "p"),
+        group.record(fresh[1], Operation.CHECKOUT, "item-3", "p"),
+        return_exceptions=True,
+    )
+    assert [type(r) for r in results] == [sqlite3.IntegrityError] * 3  # every caller of the group
+    assert journal.commits == commits
+    assert [committed_state(journal.path, t.id) for t in fresh] == [None, None]  # all or nothing
+    assert journal.pending == 1 and committed_state(journal.path, earlier.id) == "sending"
+
+    entry = await group.record(txn(), Operation.CHECKOUT, "item-1", "p")  # the next group works
+    assert journal.commits == commits + 1 and committed_state(journal.path, entry.id) == "sending"
+    assert committed_state(journal.path, earlier.id) == "done"  # what waited rode along with it
+
+
+async def test_the_station_records_a_stack_with_one_commit_or_sends_none_of_it(tmp_path: Path) -> None:
+    from kiosk.demo import DemoEnvironment
+    from kiosk.scenarios import finish_visit, handle_stack, log_in
+    from kiosk.screens import Action, RowState
+    from kiosk.session import SessionPolicy
+
+    policy = SessionPolicy(goodbye_time=timedelta(0))
+    async with DemoEnvironment(tmp_path, policy=policy, tick_interval=0.05) as env:
+        station, journal = env.station, env.journal
+        assert station is not None
+        await station.settle()
+        await log_in(env)
+        items = env.demo_borrow_items[:3]
+        sizes: list[int] = []
+        record_many = journal.record_many
+        broken = False
+
+        def disk(new: Any) -> Any:
+            sizes.append(len(new))
+            if broken:
+                raise sqlite3.OperationalError("disk I/O error")
+            return record_many(new)
+
+        journal.record_many = disk  # type: ignore[method-assign]
+        commits = journal.commits
+        screen = await handle_stack(env, Action.BORROW, items)
+        assert sizes == [3] and journal.commits == commits + 1  # the stack's one commit
+        assert [row.state for row in screen.rows] == [RowState.DONE] * 3
+        await finish_visit(env, receipt=False)
+
+        sent: list[str] = []
+        checkin = station.circulation.checkin
+
+        async def spy(item_id: str, *args: Any, **kwargs: Any) -> Any:
+            sent.append(item_id)
+            return await checkin(item_id, *args, **kwargs)
+
+        station.circulation.checkin = spy  # type: ignore[method-assign]
+        broken, sizes[:] = True, []
+        commits = journal.commits
+        screen = await handle_stack(env, Action.RETURN, items)
+        assert sizes == [3] and journal.commits == commits
+        assert sent == []  # no durable record, nothing sent: every item of the stack is told it failed
+        rows = [row for row in screen.rows if row.item_id in items]
+        assert len(rows) == 3 and all(row.state is not RowState.DONE for row in rows)
+        assert [e.operation for e in journal.entries()] == [Operation.CHECKOUT] * 3
 
 
 # ---------------------------------------------------------------- (d) state transitions

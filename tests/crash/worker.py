@@ -31,7 +31,7 @@ from kiosk.screens import Action, RowState
 from kiosk.session import SessionPolicy
 from tests.crash import workload
 
-JOURNAL_POINTS = ("record", "settle", "flush", "mark_replaying", "requeue", "note_security")
+JOURNAL_POINTS = ("record_many", "settle", "flush", "mark_replaying", "requeue", "note_security")
 CIRCULATION_POINTS = ("checkout", "checkin")
 FAILPOINTS = tuple(
     f"{where}.{name}:{when}"
