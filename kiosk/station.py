@@ -657,14 +657,7 @@ class Station:
         ]
         if route.kind is RouteKind.HOLD_SHELF and (route.hold_patron_id or route.hold_patron_name):
             lines.append(
-                ReceiptLine(
-                    translate(
-                        Text.of(
-                            "slip.hold_for", patron=route.hold_patron_name, patron_id=route.hold_patron_id
-                        ),
-                        lang,
-                    )
-                )
+                ReceiptLine(translate(Text.of("slip.hold_for", patron=hold_patron_label(route)), lang))
             )
         receipt = Receipt(
             kind="staff_slip",
@@ -680,7 +673,7 @@ class Station:
             item_id=command.item_id,
             route=route.kind.value,
             destination=route.destination_name or route.destination_id,
-            hold_patron=route.hold_patron_name or route.hold_patron_id,
+            hold_patron=hold_patron_label(route),
         )
         await self._print(receipt, report=False)
 
@@ -774,3 +767,12 @@ class Station:
             ),
             last_sync=datetime.fromisoformat(last_sync) if last_sync else None,
         )
+
+
+def hold_patron_label(route: Route) -> str:
+    """Who a hold is for, as far as the library system said: "Name (id)", or whichever it gave.
+    For the staff slip only; the returning patron never sees it."""
+    name, patron_id = route.hold_patron_name, route.hold_patron_id
+    if name and patron_id:
+        return f"{name} ({patron_id})"
+    return name or patron_id

@@ -384,3 +384,14 @@ def test_returning_without_a_card_offers_no_borrowing():
     session = PatronSession(SessionPolicy(), T0)
     session.handle(Pressed(Action.RETURN, at(1)))
     assert Action.BORROW not in session.screen().actions
+
+
+def test_the_staff_slip_says_who_a_hold_is_for_with_what_the_library_system_gave():
+    from kiosk.station import hold_patron_label
+
+    def shelf(name: str, patron_id: str) -> Route:
+        return Route(RouteKind.HOLD_SHELF, hold_patron_name=name, hold_patron_id=patron_id)
+
+    assert hold_patron_label(shelf("Aili Kemi", "219000000003")) == "Aili Kemi (219000000003)"
+    assert hold_patron_label(shelf("Aili Kemi", "")) == "Aili Kemi"  # a profile whose CY is internal
+    assert hold_patron_label(shelf("", "219000000003")) == "219000000003"
