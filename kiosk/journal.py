@@ -194,17 +194,30 @@ class Journal:
                     seen TEXT NOT NULL
                 );
                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                COMMIT;
                 """
             )
-            self._commit()
+            self.commits += 1
 
     # ------------------------------------------------------------ durability
 
-    def _commit(self) -> None:
-        for sql, params in self._pending_changes:
-            self.conn.execute(sql, params)
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[None]:
+        """One durable transaction: every change waiting to ride along (they happened first), then
+        the body, then COMMIT. On any failure it is rolled back and the waiting changes stay for the
+        next commit, so one failed write (a full disk) never wedges the journal or drops an outcome.
+        Hold `_lock`."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in self._pending_changes:
+                self.conn.execute(sql, params)
+            yield
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
         self._pending_changes.clear()
-        self.conn.execute("COMMIT")
         self.commits += 1
 
     def _later(self, sql: str, params: tuple[Any, ...]) -> None:
@@ -220,8 +233,8 @@ class Journal:
         """Commit outcomes waiting to ride along (see `JournalUpkeep` for when the station does)."""
         with self._lock:
             if self._pending_changes:
-                self.conn.execute("BEGIN IMMEDIATE")
-                self._commit()
+                with self._write():
+                    pass
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[None]:
@@ -278,8 +291,7 @@ class Journal:
             return []
         now = datetime.now().isoformat()
         with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._write():
                 self.conn.executemany(
                     "INSERT INTO entries (id, operation, item_id, patron_id, at, due_date, offline,"
                     " clock_synchronised, state, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -299,11 +311,6 @@ class Journal:
                         for n in new
                     ],
                 )
-                self._commit()
-            except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise
             ids = [str(n.txn.id) for n in new]
             found = {str(e.id): e for e in self._entries(f"id IN ({','.join('?' * len(ids))})", tuple(ids))}
         return [found[i] for i in ids]
@@ -337,34 +344,11 @@ class Journal:
 
     def mark_replaying(self, entry_id: uuid.UUID) -> None:
         """Durable before a replay is sent: after a crash it is reconciled, never resent blindly."""
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self._pending_changes.append(
-                (
-                    "UPDATE entries SET state=?, attempts=attempts+1, updated=? WHERE id=?",
-                    (State.REPLAYING.value, datetime.now().isoformat(), str(entry_id)),
-                )
+        with self._lock, self._write():
+            self.conn.execute(
+                "UPDATE entries SET state=?, attempts=attempts+1, updated=? WHERE id=?",
+                (State.REPLAYING.value, datetime.now().isoformat(), str(entry_id)),
             )
-            self._commit()
-
-    def requeue(self, entry_id: uuid.UUID, *, offline: bool = True, due_date: datetime | None = None) -> None:
-        """An action whose fate is settled as 'not done yet': replay it later (no block)."""
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self._pending_changes.append(
-                (
-                    "UPDATE entries SET state=?, offline=?, due_date=COALESCE(?, due_date), updated=?"
-                    " WHERE id=?",
-                    (
-                        State.QUEUED.value,
-                        int(offline),
-                        _iso(due_date),
-                        datetime.now().isoformat(),
-                        str(entry_id),
-                    ),
-                )
-            )
-            self._commit()
 
     def note_security(self, entry_id: uuid.UUID, uid: str, afi: int, verified: bool) -> None:
         """The AFI written for this action's tags; rides along (the tag itself is the durable record)."""
@@ -403,14 +387,12 @@ class Journal:
     def purge(self, older_than: timedelta, now: datetime | None = None) -> int:
         """Forget finished entries (they name patrons) after the configured number of days."""
         cutoff = ((now or datetime.now()) - older_than).isoformat()
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+        with self._lock, self._write():
             cursor = self.conn.execute(
                 f"DELETE FROM entries WHERE state IN ({','.join('?' * len(FINAL))}) AND updated < ?",
                 (*[s.value for s in FINAL], cutoff),
             )
-            self._commit()
-            return cursor.rowcount
+        return cursor.rowcount
 
     # ------------------------------------------------------------ reading
 
