@@ -29,7 +29,7 @@ from drivers.printer.base import Printer, PrinterError
 from drivers.printer.receipt import Receipt, ReceiptLine
 from drivers.rfid.base import Reader, ReaderError, TagNotPresent
 from kiosk.i18n import translate
-from kiosk.journal import QUIET_SPELL, Entry, GroupCommit, Journal, JournalUpkeep, State
+from kiosk.journal import QUIET_SPELL, UNSETTLED, Entry, GroupCommit, Journal, JournalUpkeep, State
 from kiosk.journal import Operation as JournalOperation
 from kiosk.pad import PadWatcher
 from kiosk.screens import Action, Screen, Text
@@ -378,14 +378,8 @@ class Station:
         try:
             outcome = await self._send(command, txn)
         except CirculationUnavailable as error:
-            # Durable before the patron hears "it did not work": were this lost in a crash, the entry
-            # would look sent-but-unanswered and the replay would send what the patron gave up on.
-            self.journal.settle(
-                entry.id,
-                State.REFUSED,
-                reason=f"not sent: {error}",
-                outcome={"not_sent": True},
-                durable=True,
+            await self._settle_before_telling(
+                entry.id, State.REFUSED, reason=f"not sent: {error}", outcome={"not_sent": True}
             )
             self._note_failure()
             self._failed(command, operation, txn, str(error), sent=False)
@@ -396,23 +390,37 @@ class Station:
             if found is None:
                 # Still unknown: tell the patron it did not work, and let the sync check later
                 # (a loan found then becomes a conflict for staff; otherwise it is dropped).
-                self.journal.settle(
-                    entry.id, State.SENDING, outcome={"told_patron": TOLD_FAILED}, durable=True
+                await self._settle_before_telling(
+                    entry.id, State.SENDING, outcome={"told_patron": TOLD_FAILED}
                 )
                 self._failed(command, operation, txn, str(error), sent=True)
                 return
             outcome = found
         else:
             self._note_success()
+        details: dict[str, Any] = {
+            "reason": str(outcome.reason or ""),
+            "screen_message": outcome.screen_message,
+            "outcome": _outcome_record(outcome),
+        }
+        if outcome.ok:
+            # Done: rides along. Lost in a crash, the reconciliation finds it done and says so.
+            self.journal.settle(entry.id, State.DONE, **details)
+        else:
+            await self._settle_before_telling(entry.id, State.REFUSED, **details)
         self._report(command, operation, txn, outcome)
-        self.journal.settle(
-            entry.id,
-            State.DONE if outcome.ok else State.REFUSED,
-            reason=str(outcome.reason or ""),
-            screen_message=outcome.screen_message,
-            outcome=_outcome_record(outcome),
-        )
         self._feed_outcome(outcome)
+
+    async def _settle_before_telling(self, entry_id: uuid.UUID, state: State, **details: Any) -> None:
+        """Commit an outcome before the patron hears "no". Were a refusal lost in a crash, the entry
+        would look sent-but-unanswered, and the replay would send (with no block) what the library
+        system refused or the patron gave up on. Off the event loop: it waits for an fsync."""
+        try:
+            await asyncio.to_thread(self.journal.settle, entry_id, state, durable=True, **details)
+        except (OSError, sqlite3.Error) as error:
+            # Still waiting to ride along with the next commit; the patron is told the truth anyway.
+            log.error("journal: the outcome of %s is not on disk yet: %s", entry_id, error)
+            self._observe("hardware", action="journal", ok=False, error=str(error))
 
     async def _send(self, command: Checkout | Checkin | Renew, txn: Transaction) -> Outcome:
         match command:
@@ -673,7 +681,8 @@ class Station:
             item_id=command.item_id,
             route=route.kind.value,
             destination=route.destination_name or route.destination_id,
-            hold_patron=hold_patron_label(route),
+            # Whether the slip names the hold patron, not who: observations end up in logs.
+            names_hold_patron=bool(route.hold_patron_name or route.hold_patron_id),
         )
         await self._print(receipt, report=False)
 
@@ -760,7 +769,7 @@ class Station:
         last_sync = self.journal.meta("last_sync")
         return StationStatus(
             online=self.online,
-            pending=len(self.journal.unsettled()),
+            pending=sum(self.journal.counts().get(state.value, 0) for state in UNSETTLED),
             conflicts=tuple(
                 ConflictNote(str(e.id), e.item_id, e.operation.value, e.reason, e.at)
                 for e in self.journal.conflicts()

@@ -1,29 +1,51 @@
-"""A request that could not go out at all (no connection): the patron hears it did not work only after
-the journal says so durably. Were that outcome still riding along when the power went, the entry would
-look sent-but-unanswered, and the replay would lend the patron a book they left on the pad."""
+"""When the patron hears "no", the journal already says so on disk.
+
+A request that could not go out at all (no connection), and one the library system refused: were that
+outcome still riding along when the power went, the entry would look sent-but-unanswered after the
+restart, and the replay (with *no block*) would lend what the patron gave up on or the library system
+refused."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from kiosk.demo import DemoEnvironment
 from kiosk.scenarios import handle_stack, log_in
-from kiosk.screens import Action, RowState
+from kiosk.screens import Action, RowState, Screen
+from server_api.demo_ils import data as demo_data
 
 
-async def test_a_request_that_never_went_out_is_durably_refused_before_the_patron_is_told(
-    tmp_path: Path,
+def committed_states(journal: Path, item_id: str) -> list[str]:
+    """What a restarted station would find: another connection sees only committed data."""
+    with sqlite3.connect(journal) as db:
+        return [r[0] for r in db.execute("SELECT state FROM entries WHERE item_id = ?", (item_id,))]
+
+
+@pytest.mark.parametrize("case", ["no connection", "refused by the library system"])
+async def test_the_journal_has_the_refusal_on_disk_before_the_patron_sees_it(
+    tmp_path: Path, case: str
 ) -> None:
     async with DemoEnvironment(tmp_path, failure_budget=10) as env:
         assert env.station is not None
+        journal = tmp_path / "journal.sqlite3"
         await log_in(env)
-        env.cut_network()  # the station still believes it is online: the checkout is attempted
-        item = env.demo_borrow_items[0]
+        if case == "no connection":
+            item = env.demo_borrow_items[0]
+            env.cut_network()  # the station still believes it is online: the checkout is attempted
+        else:
+            item = demo_data.NOT_FOR_LOAN_ITEM  # refused online; a replay with no block would lend it
+        on_disk_when_told: list[list[str]] = []
+
+        def patron_sees(screen: Screen) -> None:
+            rows = [r for r in screen.rows if r.item_id == item and r.state is not RowState.WORKING]
+            if rows and not on_disk_when_told:
+                on_disk_when_told.append(committed_states(journal, item))
+
+        env.station.add_listener(patron_sees)
         screen = await handle_stack(env, Action.BORROW, [item])
         (row,) = [r for r in screen.rows if r.item_id == item]
         assert row.state is not RowState.DONE
-        # What a restarted station would find: another connection sees only committed data.
-        with sqlite3.connect(tmp_path / "journal.sqlite3") as db:
-            states = db.execute("SELECT state FROM entries WHERE item_id = ?", (item,)).fetchall()
-        assert states == [("refused",)]
+        assert on_disk_when_told == [["refused"]]
