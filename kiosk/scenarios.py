@@ -56,16 +56,25 @@ class Recorder:
         return bool(writes) and all(w["verified"] for w in writes)
 
 
-async def log_in(env: DemoEnvironment, patron_id: str | None = None, pin: str | None = None) -> None:
-    """Card on the pad, PIN if asked (online), until the menu shows."""
+async def log_in(env: DemoEnvironment, patron_id: str | None = None, pin: str | None = None) -> bool:
+    """Card on the pad, PIN if asked (online), until the menu shows: True. False when the library
+    system did not answer (the station says so, and the patron may try again)."""
     assert env.station is not None
+    station = env.station
+
+    def answered(screen: Screen) -> bool:
+        unavailable = screen.message is not None and screen.message.key == "identify.service_unavailable"
+        return screen.name in (ScreenName.PIN, ScreenName.MENU) or unavailable
+
+    before = station.screen  # an answer is a screen that came after the card was placed
     env.place_patron_card(patron_id)
-    await env.wait_for(lambda s: s.name in (ScreenName.PIN, ScreenName.MENU))
+    await env.wait_for(lambda s: s is not before and answered(s), timeout=20)
     env.remove_patron_card(patron_id)
     await env.wait_lifted([], patron_id=patron_id or env.demo_patron_id)
-    if env.station.screen.name is ScreenName.PIN:
-        env.station.enter_pin(pin or env.demo_patron_pin)
-        await env.wait_for(_on(ScreenName.MENU))
+    if station.screen.name is ScreenName.PIN:
+        station.enter_pin(pin or env.demo_patron_pin)
+        await env.wait_for(lambda s: s.name is not ScreenName.PIN and answered(s), timeout=20)
+    return station.screen.name is ScreenName.MENU
 
 
 async def handle_stack(env: DemoEnvironment, action: Action, item_ids: list[str]) -> Screen:
@@ -96,7 +105,8 @@ async def borrow_return(env: DemoEnvironment) -> dict[str, Any]:
     env.station.add_observer(recorder)
     items = env.demo_borrow_items[:3]
 
-    await log_in(env)
+    if not await log_in(env):
+        raise ScenarioFailed("the library system did not answer the login")
     await handle_stack(env, Action.BORROW, items)
     await finish_visit(env, receipt=True)
 
@@ -164,7 +174,8 @@ async def bookmobile(env: DemoEnvironment, sessions: int = 500, seed: int = 2026
     # In coverage: a blocked patron tries to borrow; the station remembers the block.
     blocked = demo_data.BLOCKED_PATRON_ID
     blocked_pin = next(p.pin for p in demo_data.PATRONS if p.card == blocked)
-    await log_in(env, blocked, blocked_pin)
+    if not await log_in(env, blocked, blocked_pin):
+        raise ScenarioFailed("the library system did not answer the login")
     await finish_visit(env, receipt=False)
     started = time.monotonic()
 
@@ -178,7 +189,8 @@ async def bookmobile(env: DemoEnvironment, sessions: int = 500, seed: int = 2026
     refused_blocked = 0
     for visit in range(sessions):
         patron = blocked if visit % 100 == 50 else rng.choice(patrons)
-        await log_in(env, patron)
+        if not await log_in(env, patron):
+            raise ScenarioFailed(f"visit {visit}: the patron could not log in")
         if patron == blocked:
             refused_blocked += Action.BORROW not in station.screen.actions
             await finish_visit(env, receipt=False)

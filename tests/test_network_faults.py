@@ -13,34 +13,14 @@ from pathlib import Path
 
 from kiosk.audit import audit
 from kiosk.demo import DemoEnvironment
-from kiosk.scenarios import finish_visit, handle_stack
-from kiosk.screens import Action, ScreenName
+from kiosk.scenarios import finish_visit, handle_stack, log_in
+from kiosk.screens import Action
 from kiosk.session import SessionPolicy
 from server_api.faulty_link import FaultPlan
 from tests.crash import workload
 
 VISITS = 20
 TRIES_PER_VISIT = 8
-
-
-async def _log_in(env: DemoEnvironment, visit: workload.Visit) -> bool:
-    """Card, PIN if asked; False when the library system did not answer (the patron tries again)."""
-    assert env.station is not None
-    station = env.station
-
-    def answered(screen) -> bool:  # type: ignore[no-untyped-def]
-        unavailable = screen.message is not None and screen.message.key == "identify.service_unavailable"
-        return screen.name in (ScreenName.PIN, ScreenName.MENU) or unavailable
-
-    before = station.screen  # an answer is a screen that came after the card was placed
-    env.place_patron_card(visit.patron)
-    await env.wait_for(lambda s: s is not before and answered(s), timeout=20)
-    env.remove_patron_card(visit.patron)
-    await env.wait_lifted([], patron_id=visit.patron)
-    if station.screen.name is ScreenName.PIN:
-        station.enter_pin(visit.pin)
-        await env.wait_for(lambda s: s.name is not ScreenName.PIN and answered(s), timeout=20)
-    return station.screen.name is ScreenName.MENU
 
 
 async def _settle_unknowns(env: DemoEnvironment, plan: list[workload.Visit]) -> None:
@@ -84,7 +64,7 @@ async def test_a_bad_network_loses_nothing_and_doubles_nothing(tmp_path: Path) -
                 if not todo:
                     break
                 tries += 1
-                if await _log_in(env, visit):
+                if await log_in(env, visit.patron, visit.pin):
                     for action, operation in ((Action.RETURN, "checkin"), (Action.BORROW, "checkout")):
                         items = [s.item_id for s in todo if s.operation == operation]
                         if items:

@@ -31,7 +31,7 @@ from kiosk.screens import Action, RowState
 from kiosk.session import SessionPolicy
 from tests.crash import workload
 
-JOURNAL_POINTS = ("record_many", "settle", "flush", "mark_replaying", "requeue", "note_security")
+JOURNAL_POINTS = ("record_many", "settle", "flush", "mark_replaying", "note_security")
 CIRCULATION_POINTS = ("checkout", "checkin")
 FAILPOINTS = tuple(
     f"{where}.{name}:{when}"
@@ -130,7 +130,9 @@ async def live(args: argparse.Namespace) -> int:
             borrows = [s.item_id for s in todo if s.operation == "checkout"]
             if not returns and not borrows:
                 continue
-            await log_in(env, visit.patron, visit.pin)
+            if not await log_in(env, visit.patron, visit.pin):
+                report(event="refused", visit=number, refused="login", online=station.online)
+                return EXIT_REFUSED
             refused = 0
             for action, items in ((Action.RETURN, returns), (Action.BORROW, borrows)):
                 if items:

@@ -19,7 +19,7 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kiosk.audit import ils_events
+from kiosk.audit import ils_events, took_effect
 from kiosk.journal import Entry, State
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.data import BLOCKED_PATRON_ID, FEES_PATRON_ID
@@ -100,13 +100,10 @@ UNKNOWN = "unknown"  # the patron was told it failed, and only the library syste
 
 
 def entry_fate(entry: Entry) -> str:
-    if entry.state is State.REFUSED:
-        return UNDONE
-    if entry.state in (State.CONFLICT, State.RESOLVED):
-        return DONE if entry.outcome.get("happened") else UNDONE
     if entry.state is State.SENDING and entry.outcome.get("told_patron") == "failed":
         return UNKNOWN
-    return DONE  # DONE, QUEUED (replayed later), SENDING/REPLAYING (reconciled, then sent if need be)
+    # Unsettled entries (queued, sent, replaying) will be replayed or reconciled: they count as done.
+    return UNDONE if took_effect(entry) is False else DONE
 
 
 def progress(plan: list[Visit], entries: list[Entry]) -> tuple[set[Step], int]:
