@@ -14,9 +14,15 @@ SIP2 has no transaction id, so "exactly once" rests on two rules:
 A conflict's outcome says whether the action took effect at the library system (`happened`): staff
 fix the account either way, and the audits count it once or not at all.
 
-Replays go with SIP2 *no block* = Y and the original transaction date (and the due date the patron was
-given): the action already happened at the station and must be recorded. A replay the library system
-refuses becomes a CONFLICT for staff, with its reason and the library system's own words.
+Offline actions are replayed with SIP2 *no block* = Y and the original transaction date (and the due
+date the patron was given): they already happened at the station and must be recorded. A replay the
+library system refuses becomes a CONFLICT for staff, with its reason and the library system's own words.
+
+An online action the station was in the middle of when it crashed (journaled, sent or not, never
+confirmed to the patron) and that did not reach the library system is sent as it was first sent,
+without no block: nobody was promised anything, so the library system's own rules apply (a book not
+for loan is not lent by a replay). If it refuses, the entry is REFUSED, not a conflict: the patron and
+the library system agree that nothing happened.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ class SyncReport:
     replayed: int = 0  # sent and accepted
     reconciled: int = 0  # found already done at the library system
     conflicts: int = 0  # refused on replay: for staff
-    abandoned: int = 0  # never reached the library system and the patron was told so
+    abandoned: int = 0  # never took effect, and no patron was promised it did
     remaining: int = 0  # still unsettled (the service went away again)
     stopped: str = ""  # why the sync stopped early
     conflict_ids: list[str] = field(default_factory=list)
@@ -152,8 +158,10 @@ class Replayer:
         return False  # a renewal is harmless to repeat: it extends the same loan
 
     async def _send(self, entry: Entry, report: SyncReport) -> None:
-        # No block: it already happened at the station; the original date goes with it.
-        txn = dataclasses.replace(entry.transaction(), offline=True)
+        # Offline: no block, it already happened at the station. Online and never confirmed: as first
+        # sent. The original date goes with it either way.
+        promised = entry.offline
+        txn = entry.transaction()
         outcome: dict[str, Any]
         if entry.operation is Operation.CHECKOUT:
             checkout = await self.circulation.checkout(entry.patron_id, entry.item_id, txn)
@@ -183,6 +191,17 @@ class Replayer:
                 result="done",
                 **outcome,
             )
+        elif not promised:
+            self.journal.settle(
+                entry.id,
+                State.REFUSED,
+                reason=str(reason or "refused"),
+                screen_message=message,
+                outcome={**outcome, "sent_after_restart": True},
+                replayed=True,
+            )
+            report.abandoned += 1
+            self.observe("replay", id=str(entry.id), item_id=entry.item_id, result="refused, never promised")
         else:
             self._conflict(entry, report, str(reason or "refused"), message, {**outcome, "happened": False})
 

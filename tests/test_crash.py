@@ -26,6 +26,7 @@ def test_fifty_kills_lose_nothing_and_double_nothing(tmp_path: Path) -> None:
     assert summary["kills"] >= 50
     assert (summary["lost"], summary["duplicated"]) == (0, 0)
     assert (summary["out_of_order"], summary["wrong_final_holder"]) == (0, 0)
+    assert summary["refusals"] > 0 and summary["refused_then_lent"] == 0  # a "no" stays a "no"
     assert (summary["audit_lost"], summary["audit_duplicated"], summary["audit_unsettled"]) == (0, 0, 0)
     # The kills landed where it matters: from outside at random, at journal writes and around requests.
     kinds = summary["kills_by"]

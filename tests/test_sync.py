@@ -114,7 +114,32 @@ async def test_a_loan_that_never_went_out_is_sent_once(world: World) -> None:
 
     assert (report.reconciled, report.replayed) == (0, 1)
     assert (again.replayed, again.reconciled) == (0, 0)
-    assert [kind for kind, *_ in world.events(item)] == ["checkout"]
+    ((kind, _patron, _at, no_block, _due),) = world.events(item)
+    assert (kind, no_block) == ("checkout", 0)  # as first sent: nobody was promised it
+
+
+async def test_an_unconfirmed_online_loan_is_not_forced_through_by_the_replay(world: World) -> None:
+    """The station died with a loan of a reference copy in flight: the patron was never told yes, so
+    the replay asks as the station first asked, and the library system's refusal stands."""
+    entry = world.record(Operation.CHECKOUT, demo_data.NOT_FOR_LOAN_ITEM, PATRON)
+
+    report = await world.replayer.sync()
+
+    assert (report.abandoned, report.replayed, report.conflicts) == (1, 0, 0)
+    stored = world.journal.get(entry.id)
+    assert stored is not None and stored.state is State.REFUSED
+    assert world.events(demo_data.NOT_FOR_LOAN_ITEM) == []
+
+
+async def test_an_offline_loan_is_recorded_even_where_the_rules_would_refuse_it(world: World) -> None:
+    """Offline, the patron walked out with it: the replay records it (no block), it is not a refusal."""
+    world.record(Operation.CHECKOUT, demo_data.NOT_FOR_LOAN_ITEM, PATRON, offline=True)
+
+    report = await world.replayer.sync()
+
+    assert report.replayed == 1
+    ((kind, patron, _at, no_block, _due),) = world.events(demo_data.NOT_FOR_LOAN_ITEM)
+    assert (kind, patron, no_block) == ("checkout", PATRON, 1)
 
 
 async def test_a_return_whose_reply_was_lost_is_found_by_the_item_status(world: World) -> None:

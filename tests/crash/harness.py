@@ -15,10 +15,12 @@ visits offline and journals them). Each life ends in a SIGKILL:
 When the epoch's kills are spent, a last life runs with the network up and no failpoint: it finishes
 the workload and replays everything. Then the library system's own event log is compared with the
 workload: every intended loan and return exactly once, in order per item, and each item with the right
-patron at the end. kiosk.audit compares the journal with the same log as a second opinion.
+patron at the end; and a reference copy that some patrons also try to borrow while online (the library
+system refuses it) is never lent by a crash and a replay. kiosk.audit compares the journal with the same
+log as a second opinion.
 
-Prints one JSON object: kills (by kind), lives, lost, duplicated, out_of_order, wrong_final_holder and
-the audit's figures. Exit code 0 only when all of those are 0.
+Prints one JSON object: kills (by kind), lives, lost, duplicated, out_of_order, wrong_final_holder,
+refused_then_lent and the audit's figures. Exit code 0 only when all of those are 0.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.audit import audit
-from kiosk.journal import Journal
+from kiosk.journal import Journal, State
 from server_api.demo_ils.server import DemoIls
 from server_api.faulty_link import FaultyLink
 from tests.crash import workload
@@ -65,6 +67,8 @@ class Tally:
     duplicated: int = 0
     out_of_order: int = 0
     wrong_final_holder: int = 0
+    refused_then_lent: int = 0
+    refusals: int = 0
     audit_lost: int = 0
     audit_duplicated: int = 0
     audit_unsettled: int = 0
@@ -85,6 +89,8 @@ class Tally:
             "duplicated": self.duplicated,
             "out_of_order": self.out_of_order,
             "wrong_final_holder": self.wrong_final_holder,
+            "refusals": self.refusals,
+            "refused_then_lent": self.refused_then_lent,
             "audit_lost": self.audit_lost,
             "audit_duplicated": self.audit_duplicated,
             "audit_unsettled": self.audit_unsettled,
@@ -99,6 +105,7 @@ class Tally:
             or self.duplicated
             or self.out_of_order
             or self.wrong_final_holder
+            or self.refused_then_lent
             or self.audit_lost
             or self.audit_duplicated
             or self.audit_unsettled
@@ -137,18 +144,35 @@ async def _life(
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     deadline = kill_after if kill_after is not None else LIFE_TIMEOUT
+    assert process.stdout is not None and process.stderr is not None
+    # Read all along, so nothing is lost when the kill races the process's own end.
+    stdout_task = asyncio.create_task(process.stdout.read())
+    stderr_task = asyncio.create_task(process.stderr.read())
+    timed_out = False
     try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), deadline)
+        await asyncio.wait_for(process.wait(), deadline)
     except TimeoutError:
+        timed_out = True
         with contextlib.suppress(ProcessLookupError):  # it may have ended on its own just now
             process.kill()
-        stdout, stderr = await process.communicate()
-        if kill_after is None:
-            return -1000, f"hung for {LIFE_TIMEOUT:.0f} s: {stderr.decode()[-2000:]}"
+        await process.wait()
+    stdout, stderr = await stdout_task, await stderr_task
     assert process.returncode is not None
+    if timed_out and kill_after is None:
+        return -1000, f"hung for {LIFE_TIMEOUT:.0f} s: {stderr.decode()[-2000:]}"
     lines = stdout.decode().strip().splitlines()
     last = lines[-1] if lines else stderr.decode().strip()[-2000:]
     return process.returncode, last
+
+
+def _finished(code: int, last: str) -> bool:
+    """The life ended by itself with the workload done and nothing left to replay."""
+    if code != 0:
+        return False
+    try:
+        return bool(json.loads(last).get("unsettled") == 0)
+    except ValueError:
+        return False
 
 
 async def _epoch(number: int, seed: int, kills_wanted: int, base: Path, tally: Tally) -> int:
@@ -186,7 +210,7 @@ async def _epoch(number: int, seed: int, kills_wanted: int, base: Path, tally: T
                     tally.kills[kind] += 1
                 elif code == 0:
                     # The workload finished before this life's failpoint came up.
-                    if online and json.loads(last).get("unsettled") == 0:
+                    if online and _finished(code, last):
                         finished = True
                         break
                 elif code == EXIT_REFUSED:
@@ -204,7 +228,7 @@ async def _epoch(number: int, seed: int, kills_wanted: int, base: Path, tally: T
                     station_dir, link.port, plan_file, failpoint=None, hit=0, kill_after=None
                 )
                 tally.lives += 1
-                if code == 0 and json.loads(last).get("unsettled") == 0:
+                if _finished(code, last):
                     finished = True
                 elif attempts >= FINAL_ATTEMPTS or code not in (0, EXIT_REFUSED, EXIT_NEEDS_NETWORK):
                     tally.failures.append(f"epoch {number}: the last life did not finish ({code}): {last}")
@@ -213,6 +237,9 @@ async def _epoch(number: int, seed: int, kills_wanted: int, base: Path, tally: T
         journal = Journal(station_dir / "journal.sqlite3")
         try:
             second_opinion = audit(journal, ils_db)
+            refusals = sum(
+                1 for e in journal.entries(states=(State.REFUSED,)) if e.item_id == workload.REFUSED_ONLINE
+            )
         finally:
             journal.close()
     tally.epochs += 1
@@ -221,12 +248,16 @@ async def _epoch(number: int, seed: int, kills_wanted: int, base: Path, tally: T
     tally.duplicated += verdict["duplicated"]
     tally.out_of_order += verdict["out_of_order"]
     tally.wrong_final_holder += verdict["wrong_final_holder"]
+    tally.refused_then_lent += verdict["refused_then_lent"]
+    tally.refusals += refusals
     tally.audit_lost += second_opinion["lost"]
     tally.audit_duplicated += second_opinion["duplicated"]
     tally.audit_unsettled += second_opinion["unsettled"]
     tally.replayed += second_opinion["replayed"]
     tally.conflicts += len(second_opinion["conflicts"])
-    if any(verdict[k] for k in ("lost", "duplicated", "out_of_order", "wrong_final_holder")):
+    if any(
+        verdict[k] for k in ("lost", "duplicated", "out_of_order", "wrong_final_holder", "refused_then_lent")
+    ):
         tally.failures.append(f"epoch {number} (seed {seed}): {verdict}; kept in {workdir}")
     return kills
 

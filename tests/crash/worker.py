@@ -130,11 +130,13 @@ async def live(args: argparse.Namespace) -> int:
             borrows = [s.item_id for s in todo if s.operation == "checkout"]
             if not returns and not borrows:
                 continue
+            # Offline the station would lend it (it cannot know): the library system refuses it online.
+            doomed = list(visit.refused) if station.online else []
             if not await log_in(env, visit.patron, visit.pin):
                 report(event="refused", visit=number, refused="login", online=station.online)
                 return EXIT_REFUSED
             refused = 0
-            for action, items in ((Action.RETURN, returns), (Action.BORROW, borrows)):
+            for action, items in ((Action.RETURN, returns), (Action.BORROW, borrows + doomed)):
                 if items:
                     try:
                         screen = await handle_stack(env, action, items)
@@ -153,7 +155,11 @@ async def live(args: argparse.Namespace) -> int:
                             ],
                         )
                         return EXIT_STUCK
-                    refused += sum(1 for row in screen.rows if row.item_id in items and not _ok(row.state))
+                    refused += sum(
+                        1
+                        for row in screen.rows
+                        if row.item_id in items and row.item_id not in doomed and not _ok(row.state)
+                    )
             await finish_visit(env, receipt=False)
             if refused:
                 report(event="refused", visit=number, refused=refused, online=station.online)

@@ -31,6 +31,12 @@ class Visit:
     pin: str
     returns: tuple[str, ...]
     borrows: tuple[str, ...]
+    # Also tried, online only, and refused by the library system (a reference copy): no step of the
+    # workload, but no crash and no replay may ever turn the refusal into a loan.
+    refused: tuple[str, ...] = ()
+
+
+REFUSED_ONLINE = demo_data.NOT_FOR_LOAN_ITEM
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,8 @@ def make_workload(rng: random.Random, shelf: list[str], visits: int) -> list[Vis
             shelf.remove(item_id)
         holdings[patron.card] = borrowing
         shelf.extend(returning)  # back on the shelf after the visit
-        plan.append(Visit(patron.card, patron.pin, tuple(returning), tuple(borrowing)))
+        refused = (REFUSED_ONLINE,) if rng.random() < 0.2 else ()
+        plan.append(Visit(patron.card, patron.pin, tuple(returning), tuple(borrowing), refused))
     return plan
 
 
@@ -75,7 +82,7 @@ def save(path: Path, plan: list[Visit]) -> None:
 
 def load(path: Path) -> list[Visit]:
     return [
-        Visit(v["patron"], v["pin"], tuple(v["returns"]), tuple(v["borrows"]))
+        Visit(v["patron"], v["pin"], tuple(v["returns"]), tuple(v["borrows"]), tuple(v["refused"]))
         for v in json.loads(path.read_text())
     ]
 
@@ -151,7 +158,9 @@ def compare(plan: list[Visit], ils_db: Path) -> dict[str, int]:
     with sqlite3.connect(ils_db) as db:
         loans = dict(db.execute("SELECT item_id, patron FROM loans").fetchall())
     wrong_holder = sum(1 for item_id, patron in holder.items() if loans.get(item_id) != patron)
+    refused_then_lent = len(ils_events(ils_db, {REFUSED_ONLINE}))
     return {
+        "refused_then_lent": refused_then_lent,
         "intended": sum(len(w) for w in intended.values()),
         "lost": lost,
         "duplicated": duplicated,
