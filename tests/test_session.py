@@ -19,6 +19,7 @@ from kiosk.session import (
     CheckoutDone,
     CirculationFailed,
     EndPatronSession,
+    OfflinePolicy,
     Operation,
     PadTag,
     PatronLoaded,
@@ -395,3 +396,80 @@ def test_the_staff_slip_says_who_a_hold_is_for_with_what_the_library_system_gave
     assert hold_patron_label(shelf("Aili Kemi", "219000000003")) == "Aili Kemi (219000000003)"
     assert hold_patron_label(shelf("Aili Kemi", "")) == "Aili Kemi"  # a profile whose CY is internal
     assert hold_patron_label(shelf("", "219000000003")) == "219000000003"
+
+
+# ---------------------------------------------------------------- offline (rule 10)
+
+
+def offline_session(policy: SessionPolicy | None = None, **memory) -> PatronSession:  # type: ignore[no-untyped-def]
+    session = PatronSession(policy or SessionPolicy(), T0, **memory)
+    session.set_offline(True)
+    return session
+
+
+def offline_borrower(policy: SessionPolicy | None = None, **memory) -> PatronSession:  # type: ignore[no-untyped-def]
+    session = offline_session(policy, **memory)
+    session.handle(Pressed(Action.BORROW, at(1)))
+    out = session.handle(CardPresented("N001", at(2)))
+    assert of(out, Authenticate) == []  # nothing to ask: the library system is out of reach
+    assert session.screen().name is ScreenName.BORROW  # and no PIN: it could not be checked
+    return session
+
+
+def test_offline_a_card_alone_opens_the_session_and_no_pin_goes_anywhere():
+    session = offline_borrower()
+    out = session.handle(TagsChanged((item_tag(1),), at(5)))
+    (checkout,) = of(out, Checkout)
+    assert checkout.offline and checkout.pin is None
+    assert checkout.due == datetime(2026, 12, 6, 23, 59)  # loan_days (14) ahead, at 23:59
+    assert session.screen().offline
+
+
+def test_offline_loans_stop_at_the_session_limit_with_a_reason():
+    session = offline_borrower(SessionPolicy(offline=OfflinePolicy(max_items_per_session=2)))
+    out = session.handle(TagsChanged(tuple(item_tag(n) for n in (1, 2, 3)), at(5)))
+    assert len(of(out, Checkout)) == 2
+    refused = [row for row in session.screen().rows if row.state is RowState.REFUSED]
+    assert [row.text.key for row in refused] == ["refusal.offline_limit"]
+
+
+def test_offline_loans_count_what_the_patron_borrowed_offline_before():
+    """Across visits and restarts: the journal's count of unconfirmed offline loans comes in."""
+    policy = SessionPolicy(offline=OfflinePolicy(max_items_per_patron=3))
+    session = offline_borrower(policy, offline_loans={"N001": 2})
+    out = session.handle(TagsChanged((item_tag(1), item_tag(2)), at(5)))
+    assert len(of(out, Checkout)) == 1
+
+
+def test_offline_a_card_the_library_system_called_blocked_may_return_but_not_borrow():
+    session = offline_session(known_blocked={"N001"})
+    session.handle(CardPresented("N001", at(2)))
+    screen = session.screen()
+    assert screen.name is ScreenName.MENU and screen.message is not None
+    assert screen.message.key == "menu.offline_blocked"
+    session.handle(Pressed(Action.BORROW, at(3)))
+    assert of(session.handle(TagsChanged((item_tag(1),), at(4))), Checkout) == []
+    session.handle(Pressed(Action.RETURN, at(5)))
+    assert of(session.handle(TagsChanged((item_tag(2),), at(6))), Checkin) == [Checkin("item2", offline=True)]
+
+
+def test_offline_without_borrowing_returns_still_work():
+    session = offline_session(SessionPolicy(offline=OfflinePolicy(borrowing=False)))
+    session.handle(CardPresented("N001", at(2)))
+    assert session.screen().message is not None
+    assert session.screen().message.key == "menu.offline_no_borrowing"
+    session.handle(Pressed(Action.RETURN, at(3)))
+    out = session.handle(TagsChanged((item_tag(1),), at(4)))
+    assert of(out, Checkin) == [Checkin("item1", offline=True)]
+
+
+def test_an_item_that_never_reached_the_library_system_is_redone_offline():
+    """The line went down under the request: certainly not sent, so it is taken under the offline
+    policy once the station works offline (one that may have been sent is never redone)."""
+    session = logged_in()
+    session.handle(TagsChanged((item_tag(1), item_tag(2)), at(5)))
+    session.handle(CirculationFailed(Operation.CHECKOUT, "item1", "refused", at(6), sent=False))
+    session.handle(CirculationFailed(Operation.CHECKOUT, "item2", "no reply", at(6), sent=True))
+    out = session.set_offline(True)
+    assert [c.item_id for c in of(out, Checkout)] == ["item1"]
+    assert of(out, Checkout)[0].offline
