@@ -27,7 +27,7 @@ from typing import Any
 
 from drivers.printer.base import Printer, PrinterError
 from drivers.printer.receipt import Receipt, ReceiptLine
-from drivers.rfid.base import Reader, ReaderError, TagNotPresent
+from drivers.rfid.base import Reader, ReaderError, TagNotPresent, afi_hex
 from kiosk.i18n import translate
 from kiosk.journal import QUIET_SPELL, UNSETTLED, Entry, GroupCommit, Journal, JournalUpkeep, State
 from kiosk.journal import Operation as JournalOperation
@@ -116,10 +116,6 @@ Observer = Callable[[dict[str, Any]], None]
 def local_now() -> datetime:
     """SIP2 dates are the library's local time, without a zone."""
     return datetime.now().replace(microsecond=0)
-
-
-def afi_hex(value: int) -> str:
-    return f"0x{value:02X}"
 
 
 @dataclass(frozen=True)

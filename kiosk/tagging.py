@@ -33,6 +33,7 @@ from drivers.rfid.base import (
     ReaderUnavailable,
     TagMemory,
     TagNotPresent,
+    afi_hex,
     format_uid,
 )
 from drivers.tags import iso28560_3
@@ -74,11 +75,6 @@ class TaggingFailed(TaggingError):
     """Writing started but a tag did not take it (lifted, locked, did not read back)."""
 
 
-def afi_text(afi: int) -> str:
-    """``0x07``; ``unknown`` when the reader cannot read the AFI (it reports -1)."""
-    return "unknown" if afi < 0 else f"0x{afi:02X}"
-
-
 def usage_name(value: int | str) -> str:
     if isinstance(value, int) and value in TypeOfUsage._value2member_map_:
         return TypeOfUsage(value).name.lower().replace("_", " ")
@@ -116,7 +112,7 @@ class TagReport:
         rec: dict[str, Any] = {
             "uid": format_uid(self.uid),
             "status": self.status,
-            "afi": None if self.afi < 0 else afi_text(self.afi),
+            "afi": None if self.afi < 0 else afi_hex(self.afi),
             "dsfid": f"0x{self.dsfid:02X}",
         }
         decoded = self.decoded
@@ -181,7 +177,7 @@ class TagReport:
             add("unreadable", f"[{self.reason_type}] {reason}")
             add("raw", self.raw.hex(" ") if self.raw else "(nothing read)")
         name = _AFI_NAMES.get(self.afi, "")
-        add("AFI", afi_text(self.afi) + (f" ({name})" if name else ""))
+        add("AFI", afi_hex(self.afi) + (f" ({name})" if name else ""))
         add("problems", "; ".join(self.problems) if self.problems else "none")
         return "\n".join(lines)
 
@@ -239,8 +235,8 @@ def report_tag(memory: TagMemory, *, library: str | None = None) -> TagReport:
         AFI_UNKNOWN,
     ):
         problems.append(
-            f"AFI {afi_text(memory.afi)} is neither in library ({afi_text(AFI_IN_LIBRARY)}) "
-            f"nor on loan ({afi_text(AFI_ON_LOAN)})"
+            f"AFI {afi_hex(memory.afi)} is neither in library ({afi_hex(AFI_IN_LIBRARY)}) "
+            f"nor on loan ({afi_hex(AFI_ON_LOAN)})"
         )
     return TagReport(
         memory.uid, memory.afi, memory.dsfid, memory.data, decoded, tuple(problems), reason_type=reason_type
@@ -282,7 +278,7 @@ class WrittenTag:
             "before": self.before,
             "extensions_kept": self.extensions_kept,
             "attempts": self.attempts,
-            "afi": afi_text(self.afi),
+            "afi": afi_hex(self.afi),
             "verified": True,
         }
 
@@ -496,7 +492,7 @@ def _mismatch(back: TagMemory, plan: _Plan, afi: int) -> str:
     if found != expected or decoded.type_of_usage != tag.type_of_usage or decoded.variant != Variant.STANDARD:
         return f"the tag reads back as {found}, not {expected}"
     if back.afi != afi:
-        return f"the AFI reads back as {afi_text(back.afi)}, not {afi_text(afi)}"
+        return f"the AFI reads back as {afi_hex(back.afi)}, not {afi_hex(afi)}"
     return ""
 
 

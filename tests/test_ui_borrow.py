@@ -126,51 +126,14 @@ def test_borrow_three_books_through_the_window(xvfb_display: str, tmp_path: Path
 async def _drive(scenario: str, result_path: Path, screenshot: Path, workdir: Path) -> dict[str, Any]:
     import asyncio
 
-    from kivy.base import EventLoop
-    from kivy.core.window import Window
-    from kivy.input.motionevent import MotionEvent
-
     from kiosk.demo import DemoEnvironment
     from kiosk.i18n import format_date
     from kiosk.screens import RowState, ScreenName
+    from tests.ui_driver import Finger
     from ui.app import KioskApp
 
     steps: list[str] = []
     result: dict[str, Any] = {"ok": False, "steps": steps}
-
-    class Touch(MotionEvent):
-        def __init__(self, touch_id: int, sx: float, sy: float) -> None:
-            super().__init__("ui-driver", touch_id, {"sx": sx, "sy": sy}, is_touch=True, type_id="touch")
-            self.profile = ["pos"]
-
-        def depack(self, args: dict[str, float]) -> None:
-            self.sx, self.sy = args["sx"], args["sy"]
-            super().depack(args)
-
-    touch_ids = iter(range(1000, 100000))
-
-    async def until(what: str, predicate: Any, timeout: float = 15.0) -> Any:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if asyncio.get_running_loop().time() > deadline:
-                shown = app.screen.name.value if app.screen else None
-                raise TimeoutError(f"timed out after {timeout} s waiting for {what} (screen shown: {shown})")
-            await asyncio.sleep(0.05)
-
-    async def tap(ref: str) -> None:
-        """Touch down and up in the middle of the widget, through Kivy's input dispatch."""
-        widget = await until(f"a widget {ref!r} on screen", lambda: app.find(ref))
-        await asyncio.sleep(0.1)  # let layout settle so the widget has its final position
-        x, y = widget.to_window(*widget.center)
-        touch = Touch(next(touch_ids), x / (Window.width - 1), y / (Window.height - 1))
-        EventLoop.post_dispatch_input("begin", touch)
-        await asyncio.sleep(0.08)
-        EventLoop.post_dispatch_input("end", touch)
-        steps.append(f"tap {ref}")
-        await asyncio.sleep(0.05)
 
     def showing(name: ScreenName) -> bool:
         return app.screen is not None and app.screen.name == name
@@ -181,6 +144,8 @@ async def _drive(scenario: str, result_path: Path, screenshot: Path, workdir: Pa
         assert env.station is not None
         env.station.add_observer(lambda r: circulation.append(r) if r["kind"] == "circulation" else None)
         app = KioskApp(env.station, demo=env, size=SCREEN_SIZE)
+        finger = Finger(app, steps)
+        until, tap = finger.until, finger.touch
         app_task = asyncio.ensure_future(app.async_run(async_lib="asyncio"))
         try:
             await until("the welcome screen", lambda: showing(ScreenName.WELCOME), 20)

@@ -85,52 +85,16 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
     import asyncio
     from datetime import datetime, timedelta
 
-    from kivy.base import EventLoop
-    from kivy.core.window import Window
-    from kivy.input.motionevent import MotionEvent
-
     from kiosk.demo import DemoEnvironment
     from kiosk.journal import Operation, State
     from kiosk.screens import ScreenName
     from server_api.circulation import Transaction
     from server_api.demo_ils import data as demo_data
+    from tests.ui_driver import Finger
     from ui.app import KioskApp
 
     steps: list[str] = []
     result: dict[str, Any] = {"ok": False, "steps": steps, "lost_item": demo_data.LOST_ITEM}
-
-    class Touch(MotionEvent):
-        def __init__(self, touch_id: int, sx: float, sy: float) -> None:
-            super().__init__("ui-driver", touch_id, {"sx": sx, "sy": sy}, is_touch=True, type_id="touch")
-            self.profile = ["pos"]
-
-        def depack(self, args: dict[str, float]) -> None:
-            self.sx, self.sy = args["sx"], args["sy"]
-            super().depack(args)
-
-    touch_ids = iter(range(1000, 100000))
-
-    async def until(what: str, predicate: Any, timeout: float = 15.0) -> Any:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-            await asyncio.sleep(0.05)
-
-    async def touch(ref: str, hold: float = 0.08) -> None:
-        """Touch down in the middle of the widget, keep the finger there `hold` seconds, lift it."""
-        widget = await until(f"a widget {ref!r} on screen", lambda: app.find(ref))
-        await asyncio.sleep(0.1)  # let layout settle so the widget has its final position
-        x, y = widget.to_window(*widget.center)
-        event = Touch(next(touch_ids), x / (Window.width - 1), y / (Window.height - 1))
-        EventLoop.post_dispatch_input("begin", event)
-        await asyncio.sleep(hold)
-        EventLoop.post_dispatch_input("end", event)
-        steps.append(f"touch {ref} for {hold} s")
-        await asyncio.sleep(0.05)
 
     def staff_shown() -> dict[str, Any]:
         return {
@@ -156,6 +120,8 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
         assert env.station is not None
         station = env.station
         app = KioskApp(station, demo=env, size=SCREEN_SIZE)
+        finger = Finger(app, steps)
+        until, touch = finger.until, finger.touch
         app_task = asyncio.ensure_future(app.async_run(async_lib="asyncio"))
         try:
             await until(

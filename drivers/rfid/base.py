@@ -20,6 +20,11 @@ AFI_IN_LIBRARY = 0x07
 """Written at return: the security gates alarm if the item leaves unborrowed."""
 
 
+def afi_hex(afi: int) -> str:
+    """An AFI as people write it, ``0x07``; ``unknown`` when the reader cannot read it (it reports -1)."""
+    return "unknown" if afi < 0 else f"0x{afi:02X}"
+
+
 def format_uid(uid: bytes) -> str:
     """A UID as staff and logs see it: upper-case hex, MSB first, e.g. ``E004010000000001``."""
     return uid.hex().upper()
