@@ -296,11 +296,34 @@ class Station:
                 for listener in self._listeners:
                     listener(screen)
             case Authenticate():
-                self._spawn(self._authenticate(command), "authenticate")
+                self._spawn(
+                    self._never_hanging(
+                        self._authenticate(command),
+                        lambda detail: CirculationFailed(
+                            Operation.PATRON, "", detail, self.clock(), sent=False
+                        ),
+                    ),
+                    "authenticate",
+                )
             case Checkout() | Checkin() | Renew():
-                self._spawn(self._circulate(command), f"circulate {command.item_id}")
+                operation = Operation(_OPERATION[type(command)].value)
+                item_id = command.item_id
+                self._spawn(
+                    self._never_hanging(
+                        self._circulate(command),
+                        lambda detail: CirculationFailed(operation, item_id, detail, self.clock(), sent=True),
+                    ),
+                    f"circulate {command.item_id}",
+                )
             case WriteSecurity():
-                self._spawn(self._write_security(command), f"security {command.item_id}")
+                item_id = command.item_id
+                self._spawn(
+                    self._never_hanging(
+                        self._write_security(command),
+                        lambda detail: SecurityWritten(item_id, False, self.clock(), detail),
+                    ),
+                    f"security {command.item_id}",
+                )
             case PrintReceipt():
                 self._spawn(self._print_receipt(command), "receipt")
             case PrintStaffSlip():
@@ -311,6 +334,20 @@ class Station:
                 self.journal.remember_card(card_id, blocked, self.clock())
             case Speak():
                 pass  # speech output comes with the universal-design work; the UI reads screens aloud
+
+    async def _never_hanging(self, work: Coroutine[Any, Any, None], failed: Callable[[str], Event]) -> None:
+        """A bug in the station must not leave a patron looking at "working..." until the idle timeout
+        cannot even fire (the session waits for every item in flight): an unexpected error becomes
+        the failure event the session already knows how to show (a loan of unknown fate, a security
+        bit not set), and it is logged for the technician."""
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.exception("station: unexpected error")
+            self._observe("hardware", action="station", ok=False, error=repr(error))
+            self.feed(failed(f"internal error: {error!r}"))
 
     def _describe(self, screen: Screen) -> dict[str, Any]:
         lang = screen.language

@@ -162,6 +162,8 @@ async def _life(
         return -1000, f"hung for {LIFE_TIMEOUT:.0f} s: {stderr.decode()[-2000:]}"
     lines = stdout.decode().strip().splitlines()
     last = lines[-1] if lines else stderr.decode().strip()[-2000:]
+    if process.returncode not in (0, -9) and lines:  # a failure: what the station logged helps
+        last += " | stderr: " + stderr.decode().strip()[-3000:]
     return process.returncode, last
 
 

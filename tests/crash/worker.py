@@ -153,6 +153,11 @@ async def live(args: argparse.Namespace) -> int:
                                 (e.operation.value, e.item_id, e.state.value, e.outcome)
                                 for e in env.journal.unsettled()
                             ],
+                            tasks=[
+                                f"{t.get_name()}: {t.get_stack(limit=3)}"
+                                for t in asyncio.all_tasks()
+                                if not t.done()
+                            ],
                         )
                         return EXIT_STUCK
                     refused += sum(
