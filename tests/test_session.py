@@ -238,7 +238,8 @@ def test_idle_sessions_warn_then_end_but_never_while_an_item_is_in_flight():
     assert session.account is None and session.pin is None
 
 
-def test_items_left_on_the_pad_are_not_taken_by_the_next_patron():
+def a_book_left_on_the_pad() -> PatronSession:
+    """A patron borrowed item1, finished, and walked away without it; the session is over."""
     session = logged_in()
     session.handle(TagsChanged((item_tag(1),), at(5)))
     session.handle(CheckoutDone(CheckoutOutcome("item1", ok=True, due=DUE), at(6)))
@@ -246,6 +247,11 @@ def test_items_left_on_the_pad_are_not_taken_by_the_next_patron():
     session.handle(Pressed(Action.FINISH, at(8)))
     session.handle(Pressed(Action.NO_RECEIPT, at(9)))
     session.handle(Tick(at(20)))
+    return session
+
+
+def test_items_left_on_the_pad_are_not_taken_by_the_next_patron():
+    session = a_book_left_on_the_pad()
     assert session.screen().name is ScreenName.WELCOME
     # the next patron returns; the forgotten book is still lying there
     session.handle(Pressed(Action.RETURN, at(30)))
@@ -255,13 +261,7 @@ def test_items_left_on_the_pad_are_not_taken_by_the_next_patron():
 
 def test_the_patron_is_told_to_lift_items_the_pad_never_saw_leave():
     """Lifted and put back faster than the pad notices: ignored (rule 8), but never silently."""
-    session = logged_in()
-    session.handle(TagsChanged((item_tag(1),), at(5)))
-    session.handle(CheckoutDone(CheckoutOutcome("item1", ok=True, due=DUE), at(6)))
-    session.handle(SecurityWritten("item1", True, at(7)))
-    session.handle(Pressed(Action.FINISH, at(8)))
-    session.handle(Pressed(Action.NO_RECEIPT, at(9)))
-    session.handle(Tick(at(20)))
+    session = a_book_left_on_the_pad()
     session.handle(Pressed(Action.RETURN, at(30)))
     assert session.screen().message is not None
     assert session.screen().message.key == "pad.lift_and_replace"

@@ -13,7 +13,6 @@ It writes a JSON result that the test asserts on, and `test-artifacts/ui-borrow.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -129,7 +128,7 @@ async def _drive(scenario: str, result_path: Path, screenshot: Path, workdir: Pa
     from kiosk.demo import DemoEnvironment
     from kiosk.i18n import format_date
     from kiosk.screens import RowState, ScreenName
-    from tests.ui_driver import Finger
+    from tests.ui_driver import Finger, running
     from ui.app import KioskApp
 
     steps: list[str] = []
@@ -146,8 +145,7 @@ async def _drive(scenario: str, result_path: Path, screenshot: Path, workdir: Pa
         app = KioskApp(env.station, demo=env, size=SCREEN_SIZE)
         finger = Finger(app, steps)
         until, tap = finger.until, finger.touch
-        app_task = asyncio.ensure_future(app.async_run(async_lib="asyncio"))
-        try:
+        async with running(app, result, screenshot):
             await until("the welcome screen", lambda: showing(ScreenName.WELCOME), 20)
             result["demo_borrow_items"] = list(env.demo_borrow_items)
             await tap("action:borrow")
@@ -185,17 +183,6 @@ async def _drive(scenario: str, result_path: Path, screenshot: Path, workdir: Pa
             result["language"] = language
             result["screenshot"] = app.screenshot(str(screenshot))
             result["ok"] = True
-        except Exception as error:  # reported through the JSON result, with the steps done so far
-            result["error"] = f"{type(error).__name__}: {error}"
-            with contextlib.suppress(Exception):
-                failed = screenshot.with_name(screenshot.stem + "-failed.png")
-                result["screenshot"] = app.screenshot(str(failed))
-        finally:
-            app.stop()
-            try:
-                await asyncio.wait_for(app_task, 10)
-            except Exception as error:
-                result.setdefault("error", f"app did not stop: {error!r}")
     result_path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     return result
 

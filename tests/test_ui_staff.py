@@ -16,7 +16,6 @@ It writes a JSON result that the test asserts on, and `test-artifacts/ui-staff.p
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -90,7 +89,7 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
     from kiosk.screens import ScreenName
     from server_api.circulation import Transaction
     from server_api.demo_ils import data as demo_data
-    from tests.ui_driver import Finger
+    from tests.ui_driver import Finger, running
     from ui.app import KioskApp
 
     steps: list[str] = []
@@ -122,8 +121,7 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
         app = KioskApp(station, demo=env, size=SCREEN_SIZE)
         finger = Finger(app, steps)
         until, touch = finger.until, finger.touch
-        app_task = asyncio.ensure_future(app.async_run(async_lib="asyncio"))
-        try:
+        async with running(app, result, screenshot):
             await until(
                 "the welcome screen", lambda: app.screen and app.screen.name == ScreenName.WELCOME, 20
             )
@@ -158,17 +156,6 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
             result["closed"] = app.find("staff:pending") is None
             result["screen"] = app.screen.name.value if app.screen else None
             result["ok"] = True
-        except Exception as error:  # reported through the JSON result, with the steps done so far
-            result["error"] = f"{type(error).__name__}: {error}"
-            with contextlib.suppress(Exception):
-                failed = screenshot.with_name(screenshot.stem + "-failed.png")
-                result["screenshot"] = app.screenshot(str(failed))
-        finally:
-            app.stop()
-            try:
-                await asyncio.wait_for(app_task, 10)
-            except Exception as error:
-                result.setdefault("error", f"app did not stop: {error!r}")
     result_path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     return result
 

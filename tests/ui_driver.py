@@ -5,6 +5,9 @@ Imported only inside the driven subprocess: importing it opens Kivy's window mac
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from kivy.base import EventLoop
@@ -55,3 +58,23 @@ class Finger:
         EventLoop.post_dispatch_input("end", event)
         self.steps.append(f"touch {ref}" if hold < 0.5 else f"touch {ref} for {hold} s")
         await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def running(app: Any, result: dict[str, Any], screenshot: Path) -> AsyncIterator[None]:
+    """Run the app for the body. A failure is reported through `result` (with a screenshot of what was
+    on screen, and the steps done so far), not raised: Kivy hides a subprocess's stderr."""
+    app_task = asyncio.ensure_future(app.async_run(async_lib="asyncio"))
+    try:
+        yield
+    except Exception as error:
+        result["error"] = f"{type(error).__name__}: {error}"
+        with contextlib.suppress(Exception):
+            failed = screenshot.with_name(screenshot.stem + "-failed.png")
+            result["screenshot"] = app.screenshot(str(failed))
+    finally:
+        app.stop()
+        try:
+            await asyncio.wait_for(app_task, 10)
+        except Exception as error:
+            result.setdefault("error", f"app did not stop: {error!r}")
