@@ -14,7 +14,7 @@
     back-to-back actions (record -> settle -> next record). Also how long an outcome waited for its
     commit (what a crash at that moment leaves to reconciliation).
 (c) replay: N queued offline checkouts and checkins of demo items for demo patrons, replayed by
-    `kiosk.sync.Replayer` over `Sip2Circulation` to the demo library system on loopback; transactions
+    `kiosk.journal.sync.Replayer` over `Sip2Circulation` to the demo library system on loopback; transactions
     per second, every entry checked DONE and every action checked applied once by the library system.
     Compared with sending the same actions straight through `Sip2Circulation` (no journal) to a fresh
     demo library system.
@@ -44,8 +44,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.journal import GroupCommit, Journal, JournalUpkeep, Operation, State
-from kiosk.sync import Replayer
+from kiosk.journal.journal import GroupCommit, Journal, JournalUpkeep, Operation, State
+from kiosk.journal.sync import Replayer
 from server_api.circulation import Transaction
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.server import DemoIls, applied_transactions

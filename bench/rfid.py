@@ -1,7 +1,7 @@
 """RFID benchmark: a stack of 10 tags placed on the simulated FEIG pad, until all 10 items are decoded.
 
 Runs the real driver over a pty to the simulator (default air-interface timing model) and the station's
-pad logic (``kiosk.pad.PadWatcher``). Prints JSON:
+pad logic (``kiosk.station.pad.PadWatcher``). Prints JSON:
 
 - ``stack_decode_seconds``: from placing the stack to all 10 decoded (median of ``--runs``);
 - ``lower_bound_seconds``: what the simulator's timing model allows for the same commands with a host that
@@ -31,7 +31,7 @@ from drivers.rfid.feig import FeigReader
 from drivers.rfid.feig_sim import DEFAULT_BLOCKS, AirTiming, SimulatedFeigReader
 from drivers.rfid.sim import make_uid
 from drivers.tags.iso28560_3 import DanishTag, encode
-from kiosk.pad import PadWatcher, decode_pad_tag
+from kiosk.station.pad import PadWatcher, decode_pad_tag
 
 STACK = 10
 PER_REPLY = 4

@@ -1,4 +1,4 @@
-"""The kiosk's Kivy app: renders `kiosk.screens.Screen` and reports what the person did to the `Station`.
+"""The kiosk's Kivy app: renders `kiosk.core.screens.Screen` and reports what the person did to the `Station`.
 
 No business rule lives here. The station tells us which screen to show (with its rows, buttons, language,
 offline flag, idle warning); we map it to widgets and call `station.press / enter_pin / present_card /
@@ -36,8 +36,8 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
+from kiosk.core.screens import Action, Screen, ScreenName, Text
 from kiosk.i18n import format_date
-from kiosk.screens import Action, Screen, ScreenName, Text
 from ui.text import languages, tr, tr_optional
 from ui.theme import DEFAULT_THEME, Theme
 from ui.widgets import (
@@ -55,8 +55,8 @@ from ui.widgets import (
 )
 
 if TYPE_CHECKING:
-    from kiosk.demo import DemoEnvironment
-    from kiosk.station import Station
+    from kiosk.demo.environment import DemoEnvironment
+    from kiosk.station.station import Station
 
 log = logging.getLogger(__name__)
 

@@ -21,12 +21,14 @@ import contextlib
 import termios
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import serial
 
 from drivers.rfid import feig_protocol as fp
 from drivers.rfid.base import ReaderError, ReaderUnavailable, TagMemory, TagNotPresent, TagWriteError
+
+_Parsed = TypeVar("_Parsed")
 
 DEFAULT_BAUD = 38400
 MAX_BLOCKS_PER_READ = 32  # 32 x 5 bytes + overhead stays inside a 255-byte standard frame
@@ -182,7 +184,7 @@ class FeigReader:
             known = (info.block_size, info.block_count)
         return known
 
-    def _parse(self, parser: Callable[[fp.Reply], Any], reply: fp.Reply, what: str) -> Any:
+    def _parse(self, parser: Callable[[fp.Reply], _Parsed], reply: fp.Reply, what: str) -> _Parsed:
         if reply.status in (fp.Status.RF_COMMUNICATION_ERROR, fp.Status.RF_WARNING):
             raise FeigRfError(reply.status, what)
         if reply.status == fp.Status.ISO_ERROR:

@@ -16,7 +16,7 @@ When the epoch's kills are spent, a last life runs with the network up and no fa
 the workload and replays everything. Then the library system's own event log is compared with the
 workload: every intended loan and return exactly once, in order per item, and each item with the right
 patron at the end; and a reference copy that some patrons also try to borrow while online (the library
-system refuses it) is never lent by a crash and a replay. kiosk.audit compares the journal with the same
+system refuses it) is never lent by a crash and a replay. kiosk.demo.audit compares the journal with the same
 log as a second opinion.
 
 Prints one JSON object: kills (by kind), lives, lost, duplicated, out_of_order, wrong_final_holder,
@@ -40,8 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.audit import audit
-from kiosk.journal import Journal, State
+from kiosk.demo.audit import audit
+from kiosk.journal.journal import Journal, State
 from server_api.demo_ils.server import DemoIls
 from server_api.faulty_link import FaultyLink
 from tests.crash import workload

@@ -2,7 +2,7 @@
 
     python -m tests.crash.worker --workdir DIR --ils-port PORT --workload FILE [--failpoint NAME --hit N]
 
-The station is the real one (kiosk.station.Station with the simulated pad, the real journal file in
+The station is the real one (kiosk.station.station.Station with the simulated pad, the real journal file in
 DIR and SIP2 over TCP to the harness's library system). With `--failpoint`, the process SIGKILLs itself
 at the N-th time it passes that point: just before or after a journal write, or just before a request
 goes out or just after its reply came back and before the station saw it. The harness also kills it
@@ -25,10 +25,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from kiosk.demo import DemoEnvironment
-from kiosk.scenarios import finish_visit, handle_stack, log_in
-from kiosk.screens import Action, RowState
-from kiosk.session import SessionPolicy
+from kiosk.core.screens import Action, RowState
+from kiosk.core.session import SessionPolicy
+from kiosk.demo.environment import DemoEnvironment
+from kiosk.demo.scenarios import finish_visit, handle_stack, log_in
 from tests.crash import workload
 
 JOURNAL_POINTS = ("record_many", "settle", "flush", "mark_replaying", "note_security")

@@ -1,0 +1,405 @@
+"""`kiosk journal ...`: the staff side of the offline journal (see docs/OFFLINE.md).
+
+    kiosk journal list [--state S] [--limit N] [--json]    entries, newest first; no patron ids
+    kiosk journal show ID [--json]                          everything about one entry (a unique id prefix)
+    kiosk journal conflicts [--json]                        what the library system refused on replay
+    kiosk journal conflicts resolve ID --note TEXT          staff fixed it: mark it resolved
+    kiosk journal sync [--json]                             replay what waits, exactly once (station stopped)
+    kiosk journal purge [--days N]                          forget finished entries older than N days
+
+Every command takes `--config FILE` (the journal is its `[journal] path`; `sync` also needs its `[sip2]`
+section) or `--journal PATH`. Problems are one line on stderr and exit status 1. Patron ids are shown only
+by `show` and `conflicts`, which are for staff; PINs are never in the journal at all.
+
+A running station keeps outcomes in memory for a while before committing them (they ride along with the
+next commit), so these commands may see its newest entries as still "sending"; the station's own staff
+screen shows its live state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sqlite3
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kiosk.config import ConfigError, JournalSection, StationConfig
+from kiosk.config import load as load_config
+
+if TYPE_CHECKING:
+    from kiosk.journal.journal import Entry, Journal
+
+
+class JournalCommandError(Exception):
+    """A problem the person at the terminal can act on; printed as one line."""
+
+
+# ------------------------------------------------------------ opening the journal
+
+
+def _config(args: argparse.Namespace) -> StationConfig | None:
+    return load_config(Path(args.config)) if getattr(args, "config", None) else None
+
+
+def _journal_path(args: argparse.Namespace, config: StationConfig | None) -> Path:
+    if getattr(args, "journal", None):
+        path, where = Path(args.journal), "--journal"
+    elif config is not None:
+        path, where = Path(config.journal.path), f"{config.source}: [journal] path"
+    else:
+        raise JournalCommandError("name the journal: --config FILE (its [journal] path) or --journal PATH")
+    if not path.is_file():
+        raise JournalCommandError(f"no journal at {path} ({where})")
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            found = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='entries'").fetchone()
+    except sqlite3.DatabaseError as error:
+        raise JournalCommandError(f"{path} is not a station journal: {error}") from None
+    if not found:
+        raise JournalCommandError(f"{path} is not a station journal (no entries table)")
+    return path
+
+
+def _open(args: argparse.Namespace, *, exclusive: bool = False) -> Journal:
+    from kiosk.journal.journal import Journal
+
+    return Journal(_journal_path(args, _config(args)), exclusive=exclusive)
+
+
+def _find(journal: Journal, given: str) -> Entry:
+    """The entry whose id starts with `given` (hyphens optional); it must be the only one."""
+    wanted = given.strip().lower().replace("-", "")
+    if not wanted:
+        raise JournalCommandError("give an entry id (or the start of one)")
+    matches = [e for e in journal.entries() if e.id.hex.startswith(wanted)]
+    if not matches:
+        raise JournalCommandError(f"no entry with id {given!r} in {journal.path}")
+    if len(matches) > 1:
+        raise JournalCommandError(
+            f"id {given!r} matches {len(matches)} entries in {journal.path}: give more of it"
+        )
+    return matches[0]
+
+
+# ------------------------------------------------------------ showing entries
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _took_effect(entry: Entry) -> str:
+    from kiosk.demo.audit import took_effect
+
+    effect = took_effect(entry)
+    return "not known yet" if effect is None else _yes(effect)
+
+
+def _flags(entry: Entry) -> str:
+    flags = []
+    if entry.offline:
+        flags.append("offline")
+    if entry.replayed:
+        flags.append("replayed")
+    if not entry.clock_synchronised:
+        flags.append("clock-untrusted")
+    return ",".join(flags) or "-"
+
+
+def _record(entry: Entry, *, patron: bool) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": str(entry.id),
+        "seq": entry.seq,
+        "operation": entry.operation.value,
+        "item_id": entry.item_id,
+        "at": entry.at.isoformat(),
+        "due_date": entry.due_date.isoformat() if entry.due_date else None,
+        "state": entry.state.value,
+        "offline": entry.offline,
+        "clock_trusted": entry.clock_synchronised,
+        "replayed": entry.replayed,
+        "attempts": entry.attempts,
+        "reason": entry.reason,
+        "library_message": entry.screen_message,
+        "updated": entry.updated.isoformat() if entry.updated else None,
+    }
+    if patron:
+        record["patron_id"] = entry.patron_id
+        record["took_effect"] = _took_effect(entry)
+        record["outcome"] = entry.outcome
+        record["security"] = list(entry.security)
+    return record
+
+
+def _print_json(record: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from kiosk.journal.journal import State
+
+    states: tuple[State, ...] = ()
+    if args.state:
+        try:
+            states = tuple(State(s.strip().lower()) for s in args.state.split(","))
+        except ValueError:
+            known = ", ".join(s.value for s in State)
+            raise JournalCommandError(f"--state {args.state!r}: use one or more of {known}") from None
+    journal = _open(args)
+    try:
+        entries = journal.entries(states=states)
+        counts = journal.counts()
+    finally:
+        journal.close()
+    shown = entries[::-1][: args.limit] if args.limit is not None else entries[::-1]
+    if args.json:
+        for entry in shown:
+            _print_json(_record(entry, patron=False))
+        return 0
+    if not shown:
+        print("No entries." if not states else f"No entries in state {args.state}.")
+    else:
+        print(f"{'at':19}  {'id':8}  {'operation':9}  {'item':16}  {'state':9}  {'flags':32}  reason")
+        for e in shown:
+            print(
+                f"{_when(e.at):19}  {e.id.hex[:8]}  {e.operation.value:9}  {e.item_id:16}  "
+                f"{e.state.value:9}  {_flags(e):32}  {e.reason}".rstrip()
+            )
+    summary = ", ".join(f"{state} {n}" for state, n in sorted(counts.items()))
+    print(f"{len(shown)} shown of {sum(counts.values())} ({summary or 'empty'})")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    journal = _open(args)
+    try:
+        entry = _find(journal, args.id)
+    finally:
+        journal.close()
+    if args.json:
+        _print_json(_record(entry, patron=True))
+        return 0
+    security = "; ".join(
+        f"tag {s.get('uid')} AFI {s.get('afi')} {'verified' if s.get('verified') else 'NOT verified'}"
+        for s in entry.security
+    )
+    lines = [
+        ("id", str(entry.id)),
+        ("seq", str(entry.seq)),
+        ("operation", entry.operation.value),
+        ("item", entry.item_id),
+        ("patron", entry.patron_id or "-"),
+        ("at", _when(entry.at)),
+        ("due date", _when(entry.due_date)),
+        ("state", entry.state.value),
+        ("reason", entry.reason or "-"),
+        ("library system said", entry.screen_message or "-"),
+        ("took effect", _took_effect(entry)),
+        ("offline", _yes(entry.offline)),
+        ("clock trusted", _yes(entry.clock_synchronised)),
+        ("replayed", _yes(entry.replayed)),
+        ("attempts", str(entry.attempts)),
+        ("outcome", json.dumps(entry.outcome, ensure_ascii=False, default=str) if entry.outcome else "-"),
+        ("security", security or "-"),
+        ("updated", _when(entry.updated)),
+    ]
+    for label, value in lines:
+        print(f"{label + ':':21} {value}")
+    return 0
+
+
+def cmd_conflicts(args: argparse.Namespace) -> int:
+    journal = _open(args)
+    try:
+        conflicts = journal.conflicts()
+    finally:
+        journal.close()
+    if args.json:
+        for entry in conflicts:
+            _print_json(_record(entry, patron=True))
+        return 0
+    if not conflicts:
+        print("No conflicts.")
+        return 0
+    for e in conflicts:
+        print(
+            f"{e.id.hex[:8]}  {_when(e.at)}  {e.operation.value} of item {e.item_id}"
+            + (f" for patron {e.patron_id}" if e.patron_id else "")
+        )
+        print(f"    reason: {e.reason or '-'}")
+        print(f"    library system said: {e.screen_message or '-'}")
+        print(f"    took effect: {_took_effect(e)}; offline: {_yes(e.offline)}; clock trusted: ", end="")
+        print(_yes(e.clock_synchronised))
+    print(
+        f"{len(conflicts)} conflict(s). Fix the account, then: kiosk journal conflicts resolve ID --note TEXT"
+    )
+    return 0
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from kiosk.journal.journal import State
+
+    note = args.note.strip()
+    if not note:
+        raise JournalCommandError("--note must say what was done (it is kept with the entry)")
+    journal = _open(args)
+    try:
+        entry = _find(journal, args.id)
+        if entry.state is not State.CONFLICT:
+            raise JournalCommandError(f"entry {entry.id} is {entry.state.value}, not a conflict")
+        journal.resolve(entry.id, note)
+    finally:
+        journal.close()
+    print(f"resolved {entry.id}: {entry.operation.value} of item {entry.item_id} ({note})")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    config = _config(args)
+    days = args.days
+    if days is None:
+        days = (config.journal if config else JournalSection()).purge_after_days
+    if days < 0:
+        raise JournalCommandError(f"--days must not be negative, got {days}")
+    from kiosk.journal.journal import Journal
+
+    journal = Journal(_journal_path(args, config))
+    try:
+        purged = journal.purge(timedelta(days=days))
+    finally:
+        journal.close()
+    print(f"purged {purged} finished entr{'y' if purged == 1 else 'ies'} older than {days} days")
+    return 0
+
+
+def _circulation(config: StationConfig) -> Any:
+    """The library system, built the way the station builds it (`StationConfig.sip2_settings`)."""
+    from server_api.sip2.circulation import Sip2Circulation
+
+    return Sip2Circulation(config.sip2_settings())  # ConfigError names the key that is wrong
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from kiosk.journal.journal import JournalBusy
+    from kiosk.journal.sync import Replayer
+    from server_api.circulation import CirculationError
+
+    config = _config(args)
+    if config is None:
+        raise JournalCommandError(
+            "sync needs --config FILE: its [sip2] section says where the library system is"
+        )
+    circulation = _circulation(config)
+    where = f"{config.sip2.host}:{config.sip2.port}"
+
+    async def run() -> int:
+        try:
+            journal = _open(args, exclusive=True)
+        except JournalBusy as error:
+            raise JournalCommandError(str(error)) from None
+        try:
+            waiting = len(journal.unsettled())
+            try:
+                await circulation.ping()
+            except CirculationError as error:
+                raise JournalCommandError(f"cannot reach the library system at {where}: {error}") from None
+            report = await Replayer(journal, circulation).sync()
+        finally:
+            await circulation.close()
+            journal.close()
+        if args.json:
+            _print_json({"waiting": waiting, **report.as_dict()})
+        else:
+            print(
+                f"{waiting} waiting: {report.replayed} replayed, {report.reconciled} found already done, "
+                f"{report.conflicts} conflict(s), {report.abandoned} dropped (never reached the library"
+                f" system, patron told so), {report.remaining} still waiting"
+            )
+            if report.conflicts:
+                print("See them with: kiosk journal conflicts")
+        if report.stopped:
+            print(f"error: sync stopped: {report.stopped}", file=sys.stderr)
+            return 1
+        return 0
+
+    return asyncio.run(run())
+
+
+# ------------------------------------------------------------ wiring
+
+
+def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from kiosk.journal.journal import JournalBusy
+
+        try:
+            return command(args)
+        except (JournalCommandError, ConfigError, JournalBusy) as error:
+            print(f"error: {error}", file=sys.stderr)
+        except (sqlite3.Error, OSError) as error:
+            print(f"error: the journal: {error}", file=sys.stderr)
+        return 1
+
+    return run
+
+
+def _where(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    # Nested subcommands (conflicts resolve) must not reset what was given before them.
+    default: Any = argparse.SUPPRESS if nested else None
+    parser.add_argument("--config", default=default, help="station configuration: its [journal] path")
+    parser.add_argument("--journal", default=default, help="the journal file (overrides --config's)")
+
+
+def add_journal_commands(commands: Any) -> None:
+    """Register `kiosk journal ...` on the top-level subparsers."""
+    journal = commands.add_parser("journal", help="the offline journal: entries, conflicts, sync, purge")
+    sub = journal.add_subparsers(dest="journal_command", required=True)
+
+    listing = sub.add_parser("list", help="entries, newest first (no patron ids)")
+    _where(listing)
+    listing.add_argument("--state", help="only these states, comma-separated (e.g. queued,conflict)")
+    listing.add_argument("--limit", type=int, help="at most this many")
+    listing.add_argument("--json", action="store_true", help="one JSON object per entry")
+    listing.set_defaults(func=_guarded(cmd_list))
+
+    show = sub.add_parser("show", help="everything about one entry (id or a unique start of it)")
+    _where(show)
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=_guarded(cmd_show))
+
+    conflicts = sub.add_parser("conflicts", help="replays the library system refused, for staff")
+    _where(conflicts)
+    conflicts.add_argument("--json", action="store_true", help="one JSON object per conflict")
+    conflicts.set_defaults(func=_guarded(cmd_conflicts))
+    conflict_commands = conflicts.add_subparsers(dest="conflicts_command")
+    resolve = conflict_commands.add_parser("resolve", help="mark a conflict resolved, with what was done")
+    _where(resolve, nested=True)
+    resolve.add_argument("id")
+    resolve.add_argument("--note", required=True, help="what staff did (kept with the entry)")
+    resolve.set_defaults(func=_guarded(cmd_resolve))
+
+    sync = sub.add_parser(
+        "sync", help="replay what waits to the library system of --config (station stopped)"
+    )
+    _where(sync)
+    sync.add_argument("--json", action="store_true")
+    sync.set_defaults(func=_guarded(cmd_sync))
+
+    purge = sub.add_parser("purge", help="forget finished entries older than --days")
+    _where(purge)
+    purge.add_argument("--days", type=int, help="default: [journal] purge_after_days (30)")
+    purge.set_defaults(func=_guarded(cmd_purge))
+
+
+__all__ = ["add_journal_commands"]

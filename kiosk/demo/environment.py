@@ -1,0 +1,291 @@
+"""The whole station on its embedded defaults: the demo library system on a loopback TCP port, a
+simulated RFID pad holding NOR-RFID tags for every demo item and card, and a printer that writes files.
+
+Used by `kiosk demo` (with the window, or headless with a scripted scenario), by the UI's simulator panel
+and by the end-to-end tests. Everything talks over the same interfaces as on a real kiosk: SIP2 over TCP,
+the `Reader` protocol, the `Printer` protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from drivers.printer.file_printer import FilePrinter
+from drivers.rfid.base import AFI_IN_LIBRARY, AFI_ON_LOAN, TagMemory
+from drivers.rfid.sim import SimulatedPad, make_uid
+from drivers.tags.iso28560_3 import DanishTag, TypeOfUsage, encode
+from kiosk.core.screens import Screen
+from kiosk.core.session import SessionPolicy
+from kiosk.journal.journal import Journal
+from kiosk.station.station import Station, local_now
+from server_api.circulation import CirculationError
+from server_api.demo_ils import data as demo_data
+from server_api.demo_ils.server import DemoIls
+from server_api.faulty_link import FaultPlan, FaultyLink
+from server_api.sip2.circulation import Sip2Circulation
+from server_api.sip2.client import Sip2Settings
+
+COUNTRY = "NO"
+
+_BRANCHES = {
+    "tromso": (demo_data.KIOSK_LOGIN, demo_data.KIOSK_LIBRARY),
+    "bookmobile": (
+        ("kiosk-bokbuss", "demo-bokbuss"),
+        next(lib for lib in demo_data.LIBRARIES if lib.number == demo_data.BOOKMOBILE),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PhysicalTag:
+    """A tag stuck in a book or on a card: it keeps its memory and AFI while off the pad."""
+
+    uid: bytes
+    data: bytes
+
+
+class DemoEnvironment:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        policy: SessionPolicy | None = None,
+        poll_interval: float = 0.05,
+        clock: Callable[[], Any] = local_now,
+        failure_budget: int = 2,
+        probe_interval: float = 2.0,
+        tick_interval: float = 1.0,
+        branch: str = "tromso",
+        sip2_timeout: float = 5.0,
+        link_plan: FaultPlan | None = None,
+        link_seed: int = 0,
+        ils_address: tuple[str, int] | None = None,
+    ) -> None:
+        """`link_plan` makes the network between station and library system misbehave (seeded).
+        `ils_address` connects to a library system someone else runs (the crash test's harness keeps
+        it alive while it kills stations): no demo library system or link is started here."""
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.policy = policy or SessionPolicy()
+        self.poll_interval = poll_interval
+        self.clock = clock
+        self.pad = SimulatedPad()
+        self.printer = FilePrinter(workdir / "receipts")
+        self.ils_address = ils_address
+        self.ils: DemoIls | None = (
+            None if ils_address else DemoIls(db_path=workdir / "demo-ils.sqlite3", host="127.0.0.1", port=0)
+        )
+        self.item_tags: dict[str, list[PhysicalTag]] = {}
+        self.card_tags: dict[str, PhysicalTag] = {}
+        self.afi: dict[bytes, int] = {}  # the AFI each physical tag has while off the pad
+        self.demo_patron_id = demo_data.DEMO_PATRON_ID
+        self.demo_patron_pin = demo_data.DEMO_PATRON_PIN
+        self.demo_borrow_items = list(demo_data.DEMO_BORROW_ITEMS)
+        self.demo_return_items = [demo_data.HOLD_SHELF_ITEM, demo_data.OTHER_LIBRARY_ITEM]
+        self.journal = Journal(workdir / "journal.sqlite3")
+        self.tick_interval = tick_interval
+        self.sip2_timeout = sip2_timeout
+        # The kiosk's branch decides its SIP2 login: the ILS takes the branch of a transaction from it.
+        self.login, self.library = _BRANCHES[branch]
+        self.link: FaultyLink | None = None  # the network between kiosk and library system
+        self.link_plan = link_plan
+        self.link_seed = link_seed
+        self.failure_budget = failure_budget
+        self.probe_interval = probe_interval
+        self.circulation: Sip2Circulation | None = None
+        self.station: Station | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> DemoEnvironment:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.ils is not None:
+            await self.ils.__aenter__()
+            self.link = await FaultyLink(
+                "127.0.0.1", self.ils.port, plan=self.link_plan, seed=self.link_seed
+            ).__aenter__()
+            host, port = "127.0.0.1", self.link.port
+        else:
+            assert self.ils_address is not None
+            host, port = self.ils_address
+        user, password = self.login
+        settings = Sip2Settings(
+            host=host,
+            port=port,
+            user=user,
+            password=password,
+            location=self.library.number,
+            institution=self.library.number,
+            timeout=self.sip2_timeout,
+            library_names=demo_data.LIBRARY_NAMES,
+        )
+        self.circulation = Sip2Circulation(settings)
+        self._make_tags()
+        await self._set_initial_afi()
+        self.station = Station(
+            circulation=self.circulation,
+            reader=self.pad,
+            printer=self.printer,
+            policy=self.policy,
+            library_name=self.library.name,
+            clock=self.clock,
+            journal=self.journal,
+            poll_interval=self.poll_interval,
+            tick_interval=self.tick_interval,
+            failure_budget=self.failure_budget,
+            probe_interval=self.probe_interval,
+        )
+        await self.station.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.station is not None:
+            await self.station.stop()
+        if self.circulation is not None:
+            await self.circulation.close()
+        self.journal.close()
+        if self.link is not None:
+            await self.link.__aexit__(exc_type, exc, tb)
+        if self.ils is not None:
+            await self.ils.__aexit__(exc_type, exc, tb)
+
+    def _make_tags(self) -> None:
+        serial = 1
+        for item_id, parts, owner in demo_data.tag_records():
+            tags = []
+            for part in range(1, parts + 1):
+                tag = DanishTag(TypeOfUsage.CIRCULATING, parts, part, item_id, COUNTRY, owner)
+                tags.append(PhysicalTag(make_uid(serial), encode(tag)))
+                serial += 1
+            self.item_tags[item_id] = tags
+        for card_id, owner in demo_data.card_records():
+            card = DanishTag(TypeOfUsage.PATRON_CARD, 1, 1, card_id, COUNTRY, owner)
+            self.card_tags[card_id] = PhysicalTag(make_uid(serial), encode(card))
+            serial += 1
+
+    async def _set_initial_afi(self) -> None:
+        """Tags of items on loan at start carry the on-loan AFI, as they would in a real library.
+        With the library system out of reach every tag starts in-library (the AFI decides nothing
+        about a loan or a return; the station writes it after each)."""
+        assert self.circulation is not None
+        for card in self.card_tags.values():
+            self.afi[card.uid] = AFI_IN_LIBRARY
+        for tags in self.item_tags.values():
+            for tag in tags:
+                self.afi[tag.uid] = AFI_IN_LIBRARY
+        txn_free = [self.circulation.item_status(item_id) for item_id in self.item_tags]
+        try:
+            statuses = await asyncio.gather(*txn_free)
+        except CirculationError:
+            return
+        for status in statuses:
+            on_loan = status.circulation_status == "04"
+            for tag in self.item_tags[status.item_id]:
+                self.afi[tag.uid] = AFI_ON_LOAN if on_loan else AFI_IN_LIBRARY
+
+    # ------------------------------------------------------------ the simulator panel
+
+    def _on_pad(self) -> dict[bytes, TagMemory]:
+        return {memory.uid: memory for memory in self.pad.tags()}
+
+    def _place(self, tag: PhysicalTag) -> None:
+        self.pad.place(tag.uid, tag.data, self.afi.get(tag.uid, AFI_IN_LIBRARY))
+
+    def _lift(self, uid: bytes) -> None:
+        snapshot = self._on_pad()
+        if uid in snapshot:
+            self.afi[uid] = snapshot[uid].afi
+            self.pad.remove(uid)
+
+    def place_patron_card(self, patron_id: str | None = None) -> None:
+        self._place(self.card_tags[patron_id or self.demo_patron_id])
+
+    def remove_patron_card(self, patron_id: str | None = None) -> None:
+        self._lift(self.card_tags[patron_id or self.demo_patron_id].uid)
+
+    def place_items(self, item_ids: list[str], *, parts: dict[str, list[int]] | None = None) -> None:
+        """Put items on the pad; `parts` limits an item to some of its parts (a disc left at home)."""
+        for item_id in item_ids:
+            for number, tag in enumerate(self.item_tags[item_id], start=1):
+                if parts is None or item_id not in parts or number in parts[item_id]:
+                    self._place(tag)
+
+    def remove_items(self, item_ids: list[str]) -> None:
+        for item_id in item_ids:
+            for tag in self.item_tags[item_id]:
+                self._lift(tag.uid)
+
+    async def wait_lifted(
+        self, item_ids: list[str], *, patron_id: str | None = None, timeout: float = 5.0
+    ) -> None:
+        """Until the station has seen these items (and this card) leave the pad: it debounces, a tag
+        must be missing for a few inventory rounds. A patron takes longer; a script must wait for it."""
+        assert self.station is not None
+        uids = {tag.uid for item_id in item_ids for tag in self.item_tags[item_id]}
+        if patron_id is not None:
+            uids.add(self.card_tags[patron_id].uid)
+        async with asyncio.timeout(timeout):
+            while uids & {tag.uid for tag in self.station.session.pad}:
+                await asyncio.sleep(self.poll_interval)
+
+    def clear_pad(self) -> None:
+        for uid in list(self._on_pad()):
+            self._lift(uid)
+
+    def item_afi(self, item_id: str) -> list[int]:
+        snapshot = self._on_pad()
+        return [
+            snapshot[t.uid].afi if t.uid in snapshot else self.afi[t.uid] for t in self.item_tags[item_id]
+        ]
+
+    def empty_printer(self) -> None:
+        self.printer.simulate_paper_out()
+
+    @property
+    def network_up(self) -> bool:
+        return self.link is not None and not self.link.cut
+
+    def cut_network(self) -> None:
+        assert self.link is not None
+        self.link.set_cut(True)
+
+    def restore_network(self) -> None:
+        assert self.link is not None
+        self.link.set_cut(False)
+
+    def toggle_network(self) -> None:
+        if self.network_up:
+            self.cut_network()
+        else:
+            self.restore_network()
+
+    # ------------------------------------------------------------ scripted use
+
+    async def wait_for(self, predicate: Callable[[Screen], bool], timeout: float = 10.0) -> Screen:
+        """Wait until the station shows a screen for which `predicate` holds (bounded)."""
+        assert self.station is not None
+        station = self.station
+        changed = asyncio.Event()
+
+        def on_record(record: dict[str, Any]) -> None:
+            if record["kind"] == "screen":
+                changed.set()
+
+        station.add_observer(on_record)
+        try:
+            async with asyncio.timeout(timeout):
+                while not predicate(station.screen):
+                    changed.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(changed.wait(), 0.5)
+        finally:
+            station.remove_observer(on_record)
+        return station.screen

@@ -1,0 +1,106 @@
+"""From tags on the pad to `PadTag`s the session understands, and what changed between two looks at the pad.
+
+Decoding never raises into the station: a blank, foreign or corrupt tag becomes an UNREADABLE `PadTag`
+carrying what was wrong, so the patron is sent to staff and staff can see the raw bytes in the log.
+
+`PadWatcher` does the inventory diffing with debounce. A tag at the edge of the field, or deep in a stack
+of thin items, can miss one inventory round and answer the next: it only counts as *left* after
+`leave_after` rounds in a row without it, so the session does not see it leave and come back. A new tag
+counts as *arrived* once it has been read and decoded; a read that fails is retried on the next round.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from drivers.rfid.base import Reader, ReaderError, ReaderUnavailable, TagMemory
+from drivers.tags.model import ItemTag, PatronCardTag, decode_any
+from kiosk.core.session import PadTag, TagKind
+
+log = logging.getLogger(__name__)
+
+
+def decode_pad_tag(memory: TagMemory) -> PadTag:
+    decoded = decode_any(memory.data, memory.dsfid)
+    if isinstance(decoded, PatronCardTag):
+        return PadTag(
+            uid=memory.uid,
+            kind=TagKind.PATRON_CARD,
+            item_id=decoded.card_id,
+            owner_library=decoded.owner_library,
+            afi=memory.afi,
+        )
+    if isinstance(decoded, ItemTag):
+        # Not-for-loan items are still items: the library system gives the refusal and its reason.
+        return PadTag(
+            uid=memory.uid,
+            kind=TagKind.ITEM,
+            item_id=decoded.item_id,
+            part_number=decoded.part_number,
+            parts_in_item=decoded.parts_in_item,
+            owner_library=decoded.owner_library,
+            afi=memory.afi,
+        )
+    log.info("unreadable tag %s: %s (raw %s)", memory.uid.hex(), decoded.reason, decoded.raw.hex())
+    return PadTag(uid=memory.uid, kind=TagKind.UNREADABLE, afi=memory.afi, problem=decoded.reason)
+
+
+@dataclass(frozen=True)
+class PadChange:
+    arrived: tuple[PadTag, ...] = ()
+    left: tuple[PadTag, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.arrived or self.left)
+
+
+class PadWatcher:
+    """Keeps the decoded picture of the pad (``tags``) up to date, one ``scan`` at a time."""
+
+    def __init__(self, reader: Reader, *, leave_after: int = 2) -> None:
+        if leave_after < 1:
+            raise ValueError(f"leave_after must be at least 1 round, got {leave_after}")
+        self.reader = reader
+        self.leave_after = leave_after
+        self.tags: dict[bytes, PadTag] = {}
+        self._missing: dict[bytes, int] = {}  # uid -> rounds in a row it was not seen
+
+    async def scan(self) -> PadChange:
+        """One inventory round: read new tags, count absences, report what arrived and what left.
+
+        Raises ``ReaderError`` when the inventory itself fails (the picture is then left as it was).
+        """
+        present = await self.reader.inventory()
+        seen = set(present)
+        arrived: list[PadTag] = []
+        for uid in present:
+            self._missing.pop(uid, None)
+            if uid in self.tags:
+                continue
+            try:
+                memory = await self.reader.read(uid)
+            except ReaderUnavailable:
+                raise
+            except ReaderError as error:
+                log.info("tag %s seen but not read (%s); trying again next round", uid.hex(), error)
+                continue
+            tag = decode_pad_tag(memory)
+            self.tags[uid] = tag
+            arrived.append(tag)
+        left: list[PadTag] = []
+        for uid in [u for u in self.tags if u not in seen]:
+            misses = self._missing.get(uid, 0) + 1
+            if misses >= self.leave_after:
+                self._missing.pop(uid, None)
+                left.append(self.tags.pop(uid))
+            else:
+                self._missing[uid] = misses
+        return PadChange(tuple(arrived), tuple(left))
+
+    def note_afi(self, uid: bytes, afi: int) -> None:
+        """The station wrote (and verified) this AFI: keep the picture true without re-reading."""
+        tag = self.tags.get(uid)
+        if tag is not None:
+            self.tags[uid] = replace(tag, afi=afi)

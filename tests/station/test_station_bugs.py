@@ -1,0 +1,36 @@
+"""A bug in a driver or in the station must not freeze the patron's screen: the item in question ends
+in a state the patron can act on, the session goes on, and the technician finds it in the log."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from kiosk.core.screens import Action, RowState, ScreenName
+from kiosk.core.session import SessionPolicy
+from kiosk.demo.environment import DemoEnvironment
+from kiosk.demo.scenarios import finish_visit, handle_stack, log_in
+
+
+async def test_an_unexpected_error_in_the_security_write_is_shown_not_hung(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with DemoEnvironment(tmp_path, policy=SessionPolicy(goodbye_time=timedelta(0))) as env:
+        assert env.station is not None
+
+        async def broken_write_afi(uid: bytes, afi: int) -> None:
+            raise RuntimeError("a bug in the reader driver")
+
+        env.pad.write_afi = broken_write_afi  # type: ignore[method-assign]
+        item = env.demo_borrow_items[0]
+        await log_in(env)
+        with caplog.at_level(logging.ERROR, logger="kiosk.station.station"):
+            screen = await handle_stack(env, Action.BORROW, [item])  # bounded: fails if it hangs
+        (row,) = [r for r in screen.rows if r.item_id == item]
+        assert row.state is RowState.ATTENTION  # the patron is asked to act, not left waiting
+        assert "a bug in the reader driver" in caplog.text
+        await finish_visit(env, receipt=False)
+        assert env.station.screen.name is ScreenName.WELCOME

@@ -1,0 +1,169 @@
+"""Borrow three books through the real Kivy window, like a person would.
+
+The test starts Xvfb, then runs this same file as a script in a subprocess (Kivy wants a fresh process:
+its window, config and event loop are process-global). The script starts the real demo (demo library
+system over SIP2 on 127.0.0.1, simulated RFID pad, file printer), opens the real `KioskApp` on the same
+asyncio loop, and drives it with synthetic touches at the widgets' screen positions:
+
+    Borrow  →  "Place card" (demo panel)  →  PIN on the on-screen keypad  →  "Place 3 books"
+    →  wait until three rows say "done" with their due dates  →  screenshot
+
+It writes a JSON result that the test asserts on, and `test-artifacts/ui-borrow.png`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.paths import ARTIFACTS, ROOT
+from tests.ui.conftest import SCREEN_SIZE
+
+# ---------------------------------------------------------------------------------------------- pytest side
+
+
+def _run_driver(display: str, tmp_path: Path, scenario: str) -> dict[str, Any]:
+    result_path = tmp_path / "result.json"
+    screenshot = ARTIFACTS / f"ui-{scenario}.png"
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "DISPLAY": display,
+        "KIVY_NO_ARGS": "1",
+        "KIVY_NO_CONSOLELOG": "1",
+        "KIVY_NO_FILELOG": "1",
+        "KIVY_HOME": str(tmp_path / "kivy-home"),
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = subprocess.run(
+        [sys.executable, __file__, scenario, str(result_path), str(screenshot), str(tmp_path / "demo")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    if not result_path.exists():
+        pytest.fail(
+            f"UI driver wrote no result (exit {proc.returncode})\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
+    result = json.loads(result_path.read_text(encoding="utf-8"))
+    assert result["ok"], f"{result.get('error')}\nsteps: {result.get('steps')}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return result
+
+
+@pytest.mark.ui
+def test_borrow_three_books_through_the_window(xvfb_display: str, tmp_path: Path) -> None:
+    result = _run_driver(xvfb_display, tmp_path, "borrow")
+
+    rows = result["rows"]
+    assert len(rows) == 3, rows
+    assert sorted(r["item_id"] for r in rows) == sorted(result["demo_borrow_items"])
+    for row in rows:
+        assert row["state"] == "done", row
+        # The due date the library system gave (SIP2 AH), in the patron's date format, is on the row.
+        assert row["expected_due"], row
+        assert row["expected_due"] in row["text"], row
+        assert row["title"], row
+    assert result["screen"] == "borrow"
+    assert result["patron_name"]
+    assert (ARTIFACTS / "ui-borrow.png").stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------------------------------------- driver side
+# Runs in the subprocess: `python tests/test_ui_borrow.py borrow RESULT.json SHOT.png WORKDIR`.
+
+
+async def _drive(scenario: str, result_path: Path, screenshot: Path, workdir: Path) -> dict[str, Any]:
+    import asyncio
+
+    from kiosk.core.screens import RowState, ScreenName
+    from kiosk.demo.environment import DemoEnvironment
+    from kiosk.i18n import format_date
+    from tests.ui.driver import Finger, running
+    from ui.app import KioskApp
+
+    steps: list[str] = []
+    result: dict[str, Any] = {"ok": False, "steps": steps}
+
+    def showing(name: ScreenName) -> bool:
+        return app.screen is not None and app.screen.name == name
+
+    circulation: list[dict[str, Any]] = []
+
+    async with DemoEnvironment(workdir) as env:
+        assert env.station is not None
+        env.station.add_observer(lambda r: circulation.append(r) if r["kind"] == "circulation" else None)
+        app = KioskApp(env.station, demo=env, size=SCREEN_SIZE)
+        finger = Finger(app, steps)
+        until, tap = finger.until, finger.touch
+        async with running(app, result, screenshot):
+            await until("the welcome screen", lambda: showing(ScreenName.WELCOME), 20)
+            result["demo_borrow_items"] = list(env.demo_borrow_items)
+            await tap("action:borrow")
+            await until("the identify screen", lambda: showing(ScreenName.IDENTIFY))
+            await tap("demo:place_card")
+            await until("the PIN screen", lambda: showing(ScreenName.PIN))
+            for digit in str(env.demo_patron_pin):
+                await tap(f"key:{digit}")
+            await tap("key:ok")
+            await until("the borrow screen", lambda: showing(ScreenName.BORROW), 20)
+            await tap("demo:place_borrow")
+
+            def three_done() -> bool:
+                rows = app.rows()
+                return len(rows) == 3 and all(r.state == RowState.DONE for r in rows)
+
+            await until("three rows done", three_done, 30)
+            await asyncio.sleep(0.3)  # one more frame so the screenshot shows the final rows
+            language = app.screen.language if app.screen else "nb"
+            due_by_item = {c["item_id"]: c.get("due") for c in circulation if c.get("action") == "checkout"}
+            result["rows"] = [
+                {
+                    "item_id": r.ref.removeprefix("row:"),
+                    "title": r.title,
+                    "state": r.state,
+                    "text": r.row_text,
+                    "expected_due": format_date(due_by_item[r.ref.removeprefix("row:")], language)
+                    if due_by_item.get(r.ref.removeprefix("row:"))
+                    else "",
+                }
+                for r in app.rows()
+            ]
+            result["screen"] = app.screen.name.value if app.screen else None
+            result["patron_name"] = app.screen.patron_name if app.screen else ""
+            result["language"] = language
+            result["screenshot"] = app.screenshot(str(screenshot))
+            result["ok"] = True
+    result_path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    return result
+
+
+def main(argv: list[str]) -> int:
+    import asyncio
+
+    scenario, result_path, screenshot, workdir = argv
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    sys.path.insert(0, str(ROOT))
+    try:
+        result = asyncio.run(_drive(scenario, Path(result_path), Path(screenshot), Path(workdir)))
+    except BaseException:
+        # Kivy swallows stderr when KIVY_NO_CONSOLELOG is set: report the failure through the result file.
+        import traceback
+
+        result = {"ok": False, "error": traceback.format_exc(), "steps": []}
+        Path(result_path).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

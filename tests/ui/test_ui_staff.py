@@ -1,0 +1,183 @@
+"""The staff screen through the real Kivy window (under Xvfb), like a librarian would use it.
+
+The station is the real demo (demo library system over SIP2 on 127.0.0.1, simulated pad). Its journal
+starts with an offline loan of an item the library system has registered as lost: the start-up sync
+replays it and the library system refuses it, a conflict. Then two offline actions are journaled that
+nothing has replayed yet. The driver (this file run as a script in a subprocess, as in
+tests/test_ui_borrow.py):
+
+    a short tap on the header  →  nothing (patrons tap; staff hold)
+    hold the header 3.5 s      →  staff screen: online, 2 waiting, 1 conflict (item, reason)  →  screenshot
+    "Sync now"                 →  0 waiting, still 1 conflict, a last-sync time
+    "Close"                    →  the welcome screen again
+
+It writes a JSON result that the test asserts on, and `test-artifacts/ui-staff.png`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.paths import ARTIFACTS, ROOT
+from tests.ui.conftest import SCREEN_SIZE
+
+
+@pytest.mark.ui
+def test_staff_screen_shows_waiting_and_conflicts_and_syncs(xvfb_display: str, tmp_path: Path) -> None:
+    result_path = tmp_path / "result.json"
+    screenshot = ARTIFACTS / "ui-staff.png"
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "DISPLAY": xvfb_display,
+        "KIVY_NO_ARGS": "1",
+        "KIVY_NO_CONSOLELOG": "1",
+        "KIVY_NO_FILELOG": "1",
+        "KIVY_HOME": str(tmp_path / "kivy-home"),
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = subprocess.run(
+        [sys.executable, __file__, str(result_path), str(screenshot), str(tmp_path / "demo")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    if not result_path.exists():
+        pytest.fail(
+            f"UI driver wrote no result (exit {proc.returncode})\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
+    result = json.loads(result_path.read_text(encoding="utf-8"))
+    assert result["ok"], f"{result.get('error')}\nsteps: {result.get('steps')}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    assert result["opened_by_tap"] is False  # a tap is not a hold
+    before = result["before_sync"]
+    assert before["online"] == "Tilkoblet"  # the demo station's staff language is bokmål
+    assert before["pending"] == "2" and before["pending_alert"] is True
+    assert before["conflicts"] == "1" and before["conflicts_alert"] is True
+    assert before["conflict_rows"] == [{"item_id": result["lost_item"], "reason": "registrert som tapt"}]
+    assert before["last_sync"].startswith("Sist synkronisert: ")  # the start-up sync
+
+    after = result["after_sync"]
+    assert after["pending"] == "0" and after["pending_alert"] is False
+    assert after["conflicts"] == "1"
+    assert after["message"] == "Sendt 2, allerede gjort 0, nye konflikter 0, venter fortsatt 0."
+    assert result["journal_after_sync"] == {"conflict": 1, "done": 2}
+    assert result["closed"] is True and result["screen"] == "welcome"
+    assert (ARTIFACTS / "ui-staff.png").stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------------------------------------- driver side
+# Runs in the subprocess: `python tests/test_ui_staff.py RESULT.json SHOT.png WORKDIR`.
+
+
+async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str, Any]:
+    import asyncio
+    from datetime import datetime, timedelta
+
+    from kiosk.core.screens import ScreenName
+    from kiosk.demo.environment import DemoEnvironment
+    from kiosk.journal.journal import Operation, State
+    from server_api.circulation import Transaction
+    from server_api.demo_ils import data as demo_data
+    from tests.ui.driver import Finger, running
+    from ui.app import KioskApp
+
+    steps: list[str] = []
+    result: dict[str, Any] = {"ok": False, "steps": steps, "lost_item": demo_data.LOST_ITEM}
+
+    def staff_shown() -> dict[str, Any]:
+        return {
+            "online": app.staff_online.value,
+            "pending": app.staff_pending.value,
+            "pending_alert": app.staff_pending.alert,
+            "conflicts": app.staff_conflicts.value,
+            "conflicts_alert": app.staff_conflicts.alert,
+            "conflict_rows": [{"item_id": r.item_id, "reason": r.reason} for r in app.staff_conflict_rows()],
+            "last_sync": app.staff_last_sync.text,
+            "message": app.staff_message.text,
+        }
+
+    env = DemoEnvironment(workdir)
+    now = datetime.now().replace(microsecond=0)
+    due = (now + timedelta(days=14)).replace(hour=23, minute=59)
+    patron = demo_data.DEMO_PATRON_ID
+    # An offline loan of an item registered lost: the start-up sync makes it a conflict.
+    lost = Transaction.new(now - timedelta(hours=1), offline=True, due_date=due)
+    env.journal.record(lost, Operation.CHECKOUT, demo_data.LOST_ITEM, patron, state=State.QUEUED)
+
+    async with env:
+        assert env.station is not None
+        station = env.station
+        app = KioskApp(station, demo=env, size=SCREEN_SIZE)
+        finger = Finger(app, steps)
+        until, touch = finger.until, finger.touch
+        async with running(app, result, screenshot):
+            await until(
+                "the welcome screen", lambda: app.screen and app.screen.name == ScreenName.WELCOME, 20
+            )
+            await station.settle()  # the start-up sync
+            await until("the start-up conflict", lambda: len(station.status().conflicts) == 1)
+            # Two offline actions nothing has replayed yet (the station replays at start, when it comes
+            # back online, or when staff ask).
+            lend = Transaction.new(now - timedelta(minutes=30), offline=True, due_date=due)
+            env.journal.record(
+                lend, Operation.CHECKOUT, demo_data.DEMO_BORROW_ITEMS[0], patron, state=State.QUEUED
+            )
+            give_back = Transaction.new(now - timedelta(minutes=20), offline=True)
+            env.journal.record(give_back, Operation.CHECKIN, demo_data.DEMO_EXISTING_LOAN, state=State.QUEUED)
+
+            await touch("staff:hold")  # a patron's tap
+            await asyncio.sleep(app.staff_hold + 0.5)
+            result["opened_by_tap"] = app.staff_view is not None
+
+            await touch("staff:hold", hold=app.staff_hold + 0.5)
+            await until("the staff screen", lambda: app.find("staff:pending"))
+            await asyncio.sleep(0.3)  # one more frame for the screenshot
+            result["before_sync"] = staff_shown()
+            result["screenshot"] = app.screenshot(str(screenshot))
+
+            await touch("staff:sync")
+            await until("the sync's result", lambda: app.staff_message.text.startswith("Sendt"), 20)
+            result["after_sync"] = staff_shown()
+            result["journal_after_sync"] = env.journal.counts()
+
+            await touch("staff:close")
+            await until("the staff screen gone", lambda: app.staff_view is None)
+            result["closed"] = app.find("staff:pending") is None
+            result["screen"] = app.screen.name.value if app.screen else None
+            result["ok"] = True
+    result_path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    return result
+
+
+def main(argv: list[str]) -> int:
+    import asyncio
+
+    result_path, screenshot, workdir = argv
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    sys.path.insert(0, str(ROOT))
+    try:
+        result = asyncio.run(_drive(Path(result_path), Path(screenshot), Path(workdir)))
+    except BaseException:
+        # Kivy swallows stderr when KIVY_NO_CONSOLELOG is set: report the failure through the result file.
+        import traceback
+
+        result = {"ok": False, "error": traceback.format_exc(), "steps": []}
+        Path(result_path).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
