@@ -44,8 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.journal.journal import GroupCommit, Journal, JournalUpkeep, Operation, State
-from kiosk.journal.sync import Replayer
+from kiosk.journal import GroupCommit, Journal, JournalUpkeep, Operation, Replayer, State
 from server_api.circulation import Transaction
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.server import DemoIls, applied_transactions

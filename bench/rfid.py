@@ -31,7 +31,7 @@ from drivers.rfid.feig import FeigReader
 from drivers.rfid.feig_sim import DEFAULT_BLOCKS, AirTiming, SimulatedFeigReader
 from drivers.rfid.sim import make_uid
 from drivers.tags.iso28560_3 import DanishTag, encode
-from kiosk.station.pad import PadWatcher, decode_pad_tag
+from kiosk.station import PadWatcher, decode_pad_tag
 
 STACK = 10
 PER_REPLY = 4

@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from kiosk.core.session import OfflinePolicy, SecurityFailurePolicy, SessionPolicy
+from kiosk.core import OfflinePolicy, SecurityFailurePolicy, SessionPolicy
 from kiosk.i18n import LANGUAGES
 from server_api.sip2.client import CHARSETS, Sip2ConfigError, Sip2Settings
 from server_api.sip2.profiles import PROFILES, UnknownProfile

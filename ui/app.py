@@ -36,7 +36,7 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
-from kiosk.core.screens import Action, Screen, ScreenName, Text
+from kiosk.core import Action, Screen, ScreenName, Text
 from kiosk.i18n import format_date
 from ui.text import languages, tr, tr_optional
 from ui.theme import DEFAULT_THEME, Theme
@@ -56,7 +56,7 @@ from ui.widgets import (
 
 if TYPE_CHECKING:
     from kiosk.demo.environment import DemoEnvironment
-    from kiosk.station.station import Station
+    from kiosk.station import Station
 
 log = logging.getLogger(__name__)
 

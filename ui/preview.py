@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from kiosk.core.screens import Action, ItemRow, RowState, Screen, ScreenName, Text
+from kiosk.core import Action, ItemRow, RowState, Screen, ScreenName, Text
 
 
 class PreviewStation:

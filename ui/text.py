@@ -20,7 +20,7 @@ so a patron can always find their own; they are data, not translations.
 
 from __future__ import annotations
 
-from kiosk.core.screens import Text
+from kiosk.core import Text
 from kiosk.i18n import LANGUAGES, lookup, translate
 
 # Flag drawn next to each language's own name (names come from kiosk.i18n.LANGUAGES).

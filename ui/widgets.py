@@ -18,7 +18,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
-from kiosk.core.screens import ItemRow
+from kiosk.core import ItemRow
 from ui.text import tr, tr_optional
 from ui.theme import RGBA, Theme
 

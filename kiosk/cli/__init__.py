@@ -35,7 +35,7 @@ def _workdir(given: str | None) -> Path:
 async def _demo_headless(scenario_name: str, workdir: Path, sessions: int, quiet: bool) -> int:
     from datetime import timedelta
 
-    from kiosk.core.session import OfflinePolicy, SessionPolicy
+    from kiosk.core import OfflinePolicy, SessionPolicy
     from kiosk.demo.environment import DemoEnvironment
     from kiosk.demo.scenarios import SCENARIOS, ScenarioFailed, bookmobile
 
@@ -137,8 +137,8 @@ def _station_from_config(config: StationConfig) -> Any:
     from drivers.printer.file_printer import FilePrinter
     from kiosk.clock import clock_check
     from kiosk.hardware import open_reader
-    from kiosk.journal.journal import Journal
-    from kiosk.station.station import Station
+    from kiosk.journal import Journal
+    from kiosk.station import Station
     from server_api.sip2.circulation import Sip2Circulation
 
     settings = config.sip2_settings()

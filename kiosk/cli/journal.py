@@ -33,7 +33,7 @@ from kiosk.config import ConfigError, JournalSection, StationConfig
 from kiosk.config import load as load_config
 
 if TYPE_CHECKING:
-    from kiosk.journal.journal import Entry, Journal
+    from kiosk.journal import Entry, Journal
 
 
 class JournalCommandError(Exception):
@@ -67,7 +67,7 @@ def _journal_path(args: argparse.Namespace, config: StationConfig | None) -> Pat
 
 
 def _open(args: argparse.Namespace, *, exclusive: bool = False) -> Journal:
-    from kiosk.journal.journal import Journal
+    from kiosk.journal import Journal
 
     return Journal(_journal_path(args, _config(args)), exclusive=exclusive)
 
@@ -146,7 +146,7 @@ def _print_json(record: dict[str, Any]) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from kiosk.journal.journal import State
+    from kiosk.journal import State
 
     states: tuple[State, ...] = ()
     if args.state:
@@ -247,7 +247,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from kiosk.journal.journal import State
+    from kiosk.journal import State
 
     note = args.note.strip()
     if not note:
@@ -271,7 +271,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
         days = (config.journal if config else JournalSection()).purge_after_days
     if days < 0:
         raise JournalCommandError(f"--days must not be negative, got {days}")
-    from kiosk.journal.journal import Journal
+    from kiosk.journal import Journal
 
     journal = Journal(_journal_path(args, config))
     try:
@@ -290,8 +290,7 @@ def _circulation(config: StationConfig) -> Any:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from kiosk.journal.journal import JournalBusy
-    from kiosk.journal.sync import Replayer
+    from kiosk.journal import JournalBusy, Replayer
     from server_api.circulation import CirculationError
 
     config = _config(args)
@@ -340,7 +339,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        from kiosk.journal.journal import JournalBusy
+        from kiosk.journal import JournalBusy
 
         try:
             return command(args)

@@ -21,7 +21,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from kiosk.journal.journal import Entry, Journal, State
+from kiosk.journal import Entry, Journal, State
 from server_api.demo_ils.data import iso
 
 Key = tuple[str, str]  # (event kind, item id)

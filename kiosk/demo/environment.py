@@ -20,10 +20,9 @@ from drivers.printer.file_printer import FilePrinter
 from drivers.rfid.base import AFI_IN_LIBRARY, AFI_ON_LOAN, TagMemory
 from drivers.rfid.sim import SimulatedPad, make_uid
 from drivers.tags.iso28560_3 import DanishTag, TypeOfUsage, encode
-from kiosk.core.screens import Screen
-from kiosk.core.session import SessionPolicy
-from kiosk.journal.journal import Journal
-from kiosk.station.station import Station, local_now
+from kiosk.core import Screen, SessionPolicy
+from kiosk.journal import Journal
+from kiosk.station import Station, local_now
 from server_api.circulation import CirculationError
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.server import DemoIls

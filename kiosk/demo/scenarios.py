@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from kiosk.core.screens import Action, RowState, Screen, ScreenName
+from kiosk.core import Action, RowState, Screen, ScreenName
 from kiosk.demo.audit import audit
 from kiosk.demo.environment import DemoEnvironment
 from server_api.demo_ils import data as demo_data

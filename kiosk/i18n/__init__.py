@@ -14,7 +14,7 @@ import re
 from datetime import date, datetime
 from pathlib import Path
 
-from kiosk.core.screens import Text
+from kiosk.core import Text
 
 CATALOGUE_DIR = Path(__file__).parent
 

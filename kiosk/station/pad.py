@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from drivers.rfid.base import Reader, ReaderError, ReaderUnavailable, TagMemory
 from drivers.tags.model import ItemTag, PatronCardTag, decode_any
-from kiosk.core.session import PadTag, TagKind
+from kiosk.core import PadTag, TagKind
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from typing import Any
 from drivers.printer.base import Printer, PrinterError
 from drivers.printer.receipt import Receipt, ReceiptLine
 from drivers.rfid.base import Reader, ReaderError, TagNotPresent, afi_hex
-from kiosk.core.screens import Action, Screen, Text
-from kiosk.core.session import (
+from kiosk.core import (
+    Action,
     Authenticate,
     CardPresented,
     Checkin,
@@ -54,19 +54,31 @@ from kiosk.core.session import (
     RememberCard,
     Renew,
     RenewDone,
+    Screen,
     SecurityWritten,
     SessionPolicy,
     Show,
     Speak,
     TagKind,
     TagsChanged,
+    Text,
     Tick,
     WriteSecurity,
 )
 from kiosk.i18n import translate
-from kiosk.journal.journal import QUIET_SPELL, UNSETTLED, Entry, GroupCommit, Journal, JournalUpkeep, State
-from kiosk.journal.journal import Operation as JournalOperation
-from kiosk.journal.sync import TOLD_FAILED, Replayer, SyncReport
+from kiosk.journal import (
+    QUIET_SPELL,
+    TOLD_FAILED,
+    UNSETTLED,
+    Entry,
+    GroupCommit,
+    Journal,
+    JournalUpkeep,
+    Replayer,
+    State,
+    SyncReport,
+)
+from kiosk.journal import Operation as JournalOperation
 from kiosk.station.pad import PadWatcher
 from server_api.circulation import (
     CheckinOutcome,

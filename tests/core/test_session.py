@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.core.screens import Action, RowState, ScreenName
-from kiosk.core.session import (
+from kiosk.core import (
     AFI_IN_LIBRARY,
     AFI_ON_LOAN,
+    Action,
     Authenticate,
     CardPresented,
     Checkin,
@@ -28,6 +28,8 @@ from kiosk.core.session import (
     Pressed,
     PrintReceipt,
     PrintStaffSlip,
+    RowState,
+    ScreenName,
     SecurityWritten,
     SessionPolicy,
     Show,
@@ -388,7 +390,7 @@ def test_returning_without_a_card_offers_no_borrowing():
 
 
 def test_the_staff_slip_says_who_a_hold_is_for_with_what_the_library_system_gave():
-    from kiosk.station.station import hold_patron_label
+    from kiosk.station import hold_patron_label
 
     def shelf(name: str, patron_id: str) -> Route:
         return Route(RouteKind.HOLD_SHELF, hold_patron_name=name, hold_patron_id=patron_id)

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.demo.audit import audit
-from kiosk.journal.journal import Journal, State
+from kiosk.journal import Journal, State
 from server_api.demo_ils.server import DemoIls
 from server_api.faulty_link import FaultyLink
 from tests.crash import workload

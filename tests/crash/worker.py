@@ -25,8 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from kiosk.core.screens import Action, RowState
-from kiosk.core.session import SessionPolicy
+from kiosk.core import Action, RowState, SessionPolicy
 from kiosk.demo.environment import DemoEnvironment
 from kiosk.demo.scenarios import finish_visit, handle_stack, log_in
 from tests.crash import workload

@@ -40,8 +40,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.journal.journal import UNSETTLED, GroupCommit, Journal, Operation, State
-from kiosk.journal.sync import Replayer
+from kiosk.journal import UNSETTLED, GroupCommit, Journal, Operation, Replayer, State
 from server_api.circulation import Transaction
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,13 +85,13 @@ CHILD = textwrap.dedent(
     import sys, time
     from datetime import datetime
     from pathlib import Path
-    from kiosk.journal.journal import Journal, Operation, State
+    from kiosk.journal import Journal, Operation, State
     from server_api.circulation import Transaction
 
     journal = Journal(Path(sys.argv[1]))
     if sys.argv[2] == "group":  # a stack of three, recorded the way the station does
         import asyncio
-        from kiosk.journal.journal import GroupCommit
+        from kiosk.journal import GroupCommit
 
         async def stack():
             group = GroupCommit(journal)
@@ -375,8 +374,7 @@ async def test_an_error_in_the_group_commit_fails_every_caller_in_the_group(jour
 
 
 async def test_the_station_records_a_stack_with_one_commit_or_sends_none_of_it(tmp_path: Path) -> None:
-    from kiosk.core.screens import Action, RowState
-    from kiosk.core.session import SessionPolicy
+    from kiosk.core import Action, RowState, SessionPolicy
     from kiosk.demo.environment import DemoEnvironment
     from kiosk.demo.scenarios import finish_visit, handle_stack, log_in
 
@@ -574,7 +572,7 @@ def test_no_table_has_a_place_for_a_pin(journal: Journal) -> None:
 async def test_a_patron_who_logs_in_with_a_pin_and_borrows_leaves_no_pin_in_the_journal(
     tmp_path: Path,
 ) -> None:
-    from kiosk.core.screens import Action, RowState, ScreenName
+    from kiosk.core import Action, RowState, ScreenName
     from kiosk.demo.environment import DemoEnvironment
     from server_api.demo_ils import data as demo_data
 
@@ -701,7 +699,7 @@ class FakeClock:
 
 
 def station_env(tmp_path: Path, clock: FakeClock) -> Any:
-    from kiosk.core.session import SessionPolicy
+    from kiosk.core import SessionPolicy
     from kiosk.demo.environment import DemoEnvironment
 
     # Ticks come only when the test feeds them: the tick loop's first tick is an hour away.
@@ -713,8 +711,7 @@ def station_env(tmp_path: Path, clock: FakeClock) -> Any:
 async def test_outcomes_wait_while_a_patron_is_there_and_are_committed_when_the_session_ends(
     tmp_path: Path,
 ) -> None:
-    from kiosk.core.screens import Action, RowState, ScreenName
-    from kiosk.core.session import Tick
+    from kiosk.core import Action, RowState, ScreenName, Tick
     from server_api.demo_ils import data as demo_data
 
     clock = FakeClock(datetime.now().replace(microsecond=0))
@@ -754,9 +751,8 @@ async def test_outcomes_wait_while_a_patron_is_there_and_are_committed_when_the_
 
 
 async def test_without_a_session_waiting_changes_are_committed_after_a_quiet_spell(tmp_path: Path) -> None:
-    from kiosk.core.screens import Action
-    from kiosk.core.session import Tick
-    from kiosk.journal.journal import QUIET_SPELL
+    from kiosk.core import Action, Tick
+    from kiosk.journal import QUIET_SPELL
 
     clock = FakeClock(datetime.now().replace(microsecond=0))
     async with station_env(tmp_path, clock) as env:

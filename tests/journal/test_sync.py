@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.journal.journal import Journal, Operation, State
-from kiosk.journal.sync import TOLD_FAILED, Replayer
+from kiosk.journal import TOLD_FAILED, Journal, Operation, Replayer, State
 from server_api.circulation import Transaction
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.data import iso

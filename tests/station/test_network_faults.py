@@ -11,8 +11,7 @@ import random
 from datetime import timedelta
 from pathlib import Path
 
-from kiosk.core.screens import Action
-from kiosk.core.session import SessionPolicy
+from kiosk.core import Action, SessionPolicy
 from kiosk.demo.audit import audit
 from kiosk.demo.environment import DemoEnvironment
 from kiosk.demo.scenarios import finish_visit, handle_stack, log_in

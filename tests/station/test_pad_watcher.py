@@ -8,8 +8,8 @@ from drivers.rfid.base import AFI_ON_LOAN, TagMemory
 from drivers.rfid.sim import SimulatedPad, make_uid
 from drivers.tags import iso28560_2
 from drivers.tags.iso28560_3 import DanishTag, encode, reverse_blocks
-from kiosk.core.session import TagKind
-from kiosk.station.pad import PadWatcher, decode_pad_tag
+from kiosk.core import TagKind
+from kiosk.station import PadWatcher, decode_pad_tag
 
 BOOK = encode(DanishTag(1, 1, 1, "22000000012345", "NO", "2190000"))
 CARD = encode(DanishTag(8, 1, 1, "219000000001", "NO", "2190000"))

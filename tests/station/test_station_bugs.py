@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core.screens import Action, RowState, ScreenName
-from kiosk.core.session import SessionPolicy
+from kiosk.core import Action, RowState, ScreenName, SessionPolicy
 from kiosk.demo.environment import DemoEnvironment
 from kiosk.demo.scenarios import finish_visit, handle_stack, log_in
 

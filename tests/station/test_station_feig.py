@@ -22,10 +22,9 @@ from drivers.rfid.feig_protocol import ISO_WRITE_AFI
 from drivers.rfid.feig_sim import AirTiming, Fault, SimulatedFeigReader
 from drivers.rfid.sim import make_uid
 from drivers.tags.iso28560_3 import DanishTag, TypeOfUsage, encode
-from kiosk.core.screens import Action, RowState, Screen, ScreenName
-from kiosk.core.session import SecurityFailurePolicy, SessionPolicy
-from kiosk.journal.journal import Journal
-from kiosk.station.station import Station
+from kiosk.core import Action, RowState, Screen, ScreenName, SecurityFailurePolicy, SessionPolicy
+from kiosk.journal import Journal
+from kiosk.station import Station
 from server_api.demo_ils import data as demo
 from server_api.demo_ils.server import DemoIls
 from server_api.sip2.circulation import Sip2Circulation, Sip2Settings

@@ -86,7 +86,7 @@ def test_borrow_three_books_through_the_window(xvfb_display: str, tmp_path: Path
 async def _drive(scenario: str, result_path: Path, screenshot: Path, workdir: Path) -> dict[str, Any]:
     import asyncio
 
-    from kiosk.core.screens import RowState, ScreenName
+    from kiosk.core import RowState, ScreenName
     from kiosk.demo.environment import DemoEnvironment
     from kiosk.i18n import format_date
     from tests.ui.driver import Finger, running
