@@ -19,7 +19,6 @@ from kiosk.journal.sync import (
     TOLD_FAILED,
     Replayer,
     SyncReport,
-    log,
 )
 
 __all__ = [
@@ -39,5 +38,4 @@ __all__ = [
     "Replayer",
     "State",
     "SyncReport",
-    "log",
 ]
