@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Cyrillic letters receipts need.
 APT_PACKAGES := xvfb xauth libgl1 libegl1 libmtdev1 libgles2 fonts-dejavu-core pcscd vsmartcard-vpcd libpcsclite-dev swig
 
-.PHONY: demo demo-headless test lint format typecheck system-packages clean
+.PHONY: demo demo-headless test test-long lint format typecheck system-packages clean
 
 $(STAMP): pyproject.toml
 	@deploy/scripts/ensure-system-packages.sh $(APT_PACKAGES)
@@ -37,6 +37,7 @@ demo-headless: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/pylint --rcfile=pyproject.toml kiosk
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -47,6 +48,10 @@ typecheck: $(STAMP)
 
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest -q
+
+# The runs of many minutes: 1,000 kills of a working station (about 17 min), and what else is marked `long`.
+test-long: $(STAMP)
+	$(BIN)/pytest -q -m long
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

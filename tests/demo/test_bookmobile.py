@@ -9,9 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+import pytest
+
+from tests.paths import ROOT
 
 
+# 500 visits offline and their replay: about 60 s on two idle cores, up to four times that on busy ones.
+@pytest.mark.timeout(660)
 def test_a_day_without_network_loses_nothing_and_reports_its_conflicts(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "kiosk", "demo", "--headless", "--scenario", "bookmobile", "--quiet"],
