@@ -37,8 +37,6 @@ def _harness(runs: int, keep: Path, limit: int) -> dict[str, Any]:
 @pytest.mark.timeout(HARNESS_LIMIT + 60)
 def test_fifty_kills_lose_nothing_and_double_nothing(tmp_path: Path) -> None:
     summary = _harness(50, tmp_path, HARNESS_LIMIT)
-    assert result.stdout.strip(), result.stderr[-3000:]
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
     print(json.dumps(summary))
     assert summary["failures"] == []
     assert summary["kills"] >= 50
