@@ -21,7 +21,7 @@ from .data import (
     create_database,
     tag_records,
 )
-from .server import AppliedTransaction, DemoIls, applied_transactions, serve_forever
+from .server import AppliedTransaction, DemoIls, ServerQuirks, applied_transactions, serve_forever
 
 __all__ = [
     "BLOCKED_PATRON_ID",
@@ -41,6 +41,7 @@ __all__ = [
     "TRANSIT_HOLD_ITEM",
     "AppliedTransaction",
     "DemoIls",
+    "ServerQuirks",
     "applied_transactions",
     "card_records",
     "create_database",

@@ -1,8 +1,16 @@
 """`DemoIls`: the demo library system on a real TCP socket, speaking SIP2 with our codec.
 
-Per connection: a framer, a `Session` (the login's branch), the last response (for 97) and the error
-detection mode the SC uses (we answer in kind). A request with a bad checksum gets 96; a request before
-login closes the connection, as Koha does.
+Per connection: the sans-IO `AcsConversation` (framing, 96 for a damaged or unreadable request, the last
+response again for 97, answering in kind with or without error detection) and a `Session` (the login's
+branch). A request before login closes the connection, as Koha does.
+
+It stays up under bad clients: requests are bounded in size (`MAX_REQUEST`), a client that stops reading
+is dropped (`DRAIN_TIMEOUT`), no input gives a traceback (an unforeseen failure is one log line and a
+closed connection), and connections are served one request at a time in turn, so a client that pipelines
+thousands of requests does not delay the others.
+
+`ServerQuirks` make it behave like servers met in the field (tests use them): answering a 97 with AY0,
+hanging up on a blank nb due date, having fewer workers than the kiosk has connections.
 """
 
 from __future__ import annotations
@@ -14,20 +22,15 @@ import sqlite3
 import ssl as ssl_module
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple
 
-from server_api.sip2.codec import (
-    Framer,
-    Sip2ChecksumError,
-    Sip2DecodeError,
-    decode_frame,
-    encode,
-    redact_bytes,
-)
-from server_api.sip2.messages import RequestAcsResend, RequestScResend
+from server_api.sip2.codec import Sip2DecodeError, redact_bytes
+from server_api.sip2.conversation import AcsConversation, Answer, BadFrame, Request
+from server_api.sip2.messages import CheckoutRequest, Message, RenewRequest
 
 from .data import create_database
 from .ils import DemoLibrarySystem, NotLoggedIn, Session
@@ -35,6 +38,17 @@ from .ils import DemoLibrarySystem, NotLoggedIn, Session
 log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT = 600.0  # seconds a connection may stay silent before we close it
+DRAIN_TIMEOUT = 30.0  # seconds a client may leave our replies unread before we close it
+MAX_REQUEST = 16 * 1024  # bytes: no request of the kiosk comes near
+
+
+@dataclass(frozen=True)
+class ServerQuirks:
+    """Behaviours of real SIP2 servers the demo can take on (all off: the standard)."""
+
+    resend_sequence_zero: bool = False  # answer a 97 with the last reply numbered AY0 (Koha)
+    strict_dates: bool = False  # hang up on a checkout/renewal whose nb due date is 18 blanks
+    workers: int | None = None  # serve at most this many connections at once; the rest wait unserved
 
 
 class DemoIls:
@@ -51,8 +65,12 @@ class DemoIls:
         charset: str = "utf-8",
         clock: Callable[[], datetime] = datetime.now,
         ssl: ssl_module.SSLContext | None = None,
+        quirks: ServerQuirks | None = None,
     ) -> None:
         self.ssl = ssl  # serve SIP2 over TLS with this server context
+        self.quirks = quirks or ServerQuirks()
+        self._workers = asyncio.Semaphore(self.quirks.workers or 1_000_000)
+        self.requests_handled = 0  # answers written, over all connections
         self.host = host
         self.port = port
         self.charset = charset
@@ -112,7 +130,8 @@ class DemoIls:
         assert task is not None
         self._tasks.add(task)
         try:
-            await self._conversation(reader, writer)
+            async with self._workers:  # a server with few workers leaves the others waiting, unserved
+                await self._conversation(reader, writer)
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, ssl_module.SSLError):
             pass
         finally:
@@ -122,53 +141,58 @@ class DemoIls:
                 await asyncio.wait_for(writer.wait_closed(), timeout=1.0)
 
     async def _conversation(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        assert self.ils is not None
-        framer = Framer()
+        conversation = AcsConversation(
+            charset=self.charset, max_frame=MAX_REQUEST, resend_sequence_zero=self.quirks.resend_sequence_zero
+        )
         session = Session()
-        last_response = b""
         peer = writer.get_extra_info("peername")
         while True:
             chunk = await asyncio.wait_for(reader.read(4096), timeout=IDLE_TIMEOUT)
             if not chunk:
                 return
             try:
-                frames = framer.feed(chunk)
+                conversation.receive_data(chunk)
             except Sip2DecodeError:
-                return  # a peer that never ends its frames: hang up
-            for frame in frames:
-                log.debug("%s SC -> ACS %s", peer, redact_bytes(frame, charset=self.charset))
-                try:
-                    decoded = decode_frame(frame, charset=self.charset)
-                except Sip2ChecksumError:
-                    response = encode(RequestScResend(), seq=None, charset=self.charset)
-                    writer.write(response)  # not remembered: 97 must repeat a real answer
-                    await writer.drain()
-                    continue
-                except Sip2DecodeError as exc:
-                    log.info("%s sent an undecodable frame (%s); closing", peer, exc)
+                log.info("%s sent more than %d bytes without ending a frame; closing", peer, MAX_REQUEST)
+                return
+            while True:
+                event = conversation.next_event()
+                if isinstance(event, BadFrame):
+                    log.info("%s sent an undecodable frame (%s); closing", peer, event.reason)
                     return
-                message = decoded.message
-                if isinstance(message, RequestAcsResend):
-                    response = last_response or encode(RequestScResend(), seq=None, charset=self.charset)
+                if isinstance(event, Answer):
+                    data = event.data
+                elif isinstance(event, Request):
+                    response = self._answer(event, session, peer)
+                    if response is None:
+                        return
+                    data = conversation.respond(response)
                 else:
-                    try:
-                        reply = self.ils.handle(message, session)
-                    except NotLoggedIn:
-                        log.info("%s sent %s before logging in; closing", peer, message.CODE)
-                        return
-                    except NotImplementedError:
-                        log.info("%s sent unsupported %s; closing", peer, message.CODE)
-                        return
-                    response = encode(
-                        reply,
-                        seq=decoded.seq,
-                        charset=self.charset,
-                        error_detection=decoded.checksum is not None,  # answer in kind
-                    )
-                    last_response = response
-                log.debug("%s ACS -> SC %s", peer, redact_bytes(response, charset=self.charset))
-                writer.write(response)
-                await writer.drain()
+                    break  # NEED_DATA
+                log.debug("%s ACS -> SC %s", peer, redact_bytes(data, charset=self.charset))
+                writer.write(data)
+                await asyncio.wait_for(writer.drain(), timeout=DRAIN_TIMEOUT)  # a peer that never reads
+                self.requests_handled += 1
+                await asyncio.sleep(0)  # one request per connection per turn: fair between connections
+
+    def _answer(self, request: Request, session: Session, peer: object) -> Message | None:
+        """The reply to one request, or None to hang up (never an exception: no input gets a traceback)."""
+        assert self.ils is not None
+        message = request.message
+        log.debug("%s SC -> ACS %s", peer, message.CODE)
+        strict = self.quirks.strict_dates and isinstance(message, CheckoutRequest | RenewRequest)
+        if strict and getattr(message, "nb_due_date", None) is None:
+            log.info("%s sent %s with a blank nb due date; strict server hangs up", peer, message.CODE)
+            return None
+        try:
+            return self.ils.handle(message, session)
+        except NotLoggedIn:
+            log.info("%s sent %s before logging in; closing", peer, message.CODE)
+        except NotImplementedError:
+            log.info("%s sent unsupported %s; closing", peer, message.CODE)
+        except Exception as exc:  # a rule the demo does not cover: one line, not a traceback
+            log.warning("%s: %s %s failed (%s: %s); closing", peer, message.CODE, type(exc).__name__, exc)
+        return None
 
 
 class AppliedTransaction(NamedTuple):

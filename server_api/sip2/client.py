@@ -4,10 +4,10 @@ Rules:
 - One request at a time per connection (SIP2 has no request ids): an `asyncio.Lock` serialises them.
 - The connection logs in (93) as soon as it opens and asks for the ACS status (99/98); the library system
   takes the transaction's branch from that login.
-- Sequence numbers run 0..9; a reply must carry the request's number (when it carries one).
-- A reply with a bad checksum -> we ask again with 97; a 96 from the ACS -> we resend the same request
-  with the same sequence number. Both bounded by the 98's "retries allowed" (999 = unknown -> our
-  default), never more than `MAX_RESEND_ROUNDS`.
+- The conversation rules (sequence numbers, 96/97 resends, which reply answers which request, a missing
+  checksum, a charset the server cannot read) are the sans-IO `conversation.ScConversation`; this module
+  only moves its bytes. Resends are bounded by the 98's "retries allowed" (999 = unknown -> our default),
+  never more than `MAX_RESEND_ROUNDS`.
 - The reply timeout is the configured one, shortened to the 98's timeout period when that is set and
   shorter (never below `MIN_ACS_TIMEOUT`): the configured timeout bounds every wait.
 - After *any* error but an unencodable request the connection is closed; the next request reconnects and
@@ -24,44 +24,29 @@ import asyncio
 import codecs
 import contextlib
 import logging
+import math
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from server_api.circulation import CirculationNoReply
 
-from .codec import Framer, Sip2ChecksumError, Sip2DecodeError, Sip2EncodeError, decode_frame, encode
 from .codec import redact_bytes as _redact
+from .conversation import MAX_RESEND_ROUNDS, Reply, ScConversation, SendAgain
 from .errors import (
-    Sip2ChecksumFailed,
     Sip2ConnectFailed,
     Sip2ConnectionLost,
-    Sip2GarbledReply,
     Sip2LoginRefused,
-    Sip2ReplyTooLarge,
     Sip2RequestNotEncodable,
-    Sip2ResendLimit,
-    Sip2SequenceMismatch,
     Sip2Timeout,
     Sip2TlsError,
-    Sip2UnexpectedReply,
 )
-from .messages import (
-    RESPONSE_FOR,
-    AcsStatus,
-    LoginRequest,
-    LoginResponse,
-    Message,
-    RequestAcsResend,
-    RequestScResend,
-    ScStatus,
-)
-from .profiles import get_profile
+from .messages import AcsStatus, LoginRequest, LoginResponse, Message, ScStatus
+from .profiles import NB_DUE_DATE_CHOICES, get_profile
 
 log = logging.getLogger(__name__)
 transcript_log = logging.getLogger("server_api.sip2.transcript")
 
-MAX_RESEND_ROUNDS = 3  # 97/96 exchanges per request, at most (the 98 may allow fewer)
 MIN_ACS_TIMEOUT = 1.0  # seconds: a 98 timeout period shorter than this is not believed
 CHARSETS = ("utf-8", "cp850", "iso-8859-1", "ascii")  # tested; any Python codec name is accepted
 
@@ -79,18 +64,24 @@ class Sip2Settings:
     location: str = ""  # CP at login, AP on checkin; also "here" for routing
     institution: str = ""  # AO
     charset: str = "utf-8"
+    # Text fields that are not valid in `charset` are read in this one ("" = replacement marks only).
+    fallback_charset: str = "iso-8859-1"
     timeout: float = 5.0  # seconds to wait for a reply (and to connect)
     error_detection: bool = True  # AY/AZ sequence numbers and checksums
     terminal_password: str = field(default="", repr=False)  # AC
     transcript: bool = False  # log every frame at DEBUG, secrets masked
     # Library/branch id (as the ILS sends it in CT) -> human name, for transit slips and screens.
     library_names: Mapping[str, str] = field(default_factory=dict)
-    max_message_size: int = 64 * 1024
+    max_message_size: int = 512 * 1024  # a 64 of a patron with 5,000 loans is ~90 KB
     profile: str = "generic"  # a key of profiles.PROFILES
     terminator: str = "\r"  # sent after each frame ("\r" per the standard, "\r\n" for odd servers)
     strict: bool = False  # decode replies strictly (tests); real servers need the lenient default
     keepalive_interval: float | None = None  # seconds of silence before a 99; None = no keep-alive
-    pool_size: int = 2  # connections per account when used through a pool / Sip2Circulation
+    pool_size: int = 2  # at most this many connections per account (pool / Sip2Circulation)
+    pool_min_size: int = 1  # a pool keeps at least this many when the server allows them
+    pool_retry_interval: float = 60.0  # seconds before a pool tries a connection the server did not serve
+    # nb due date of online 11/29: "blank" (18 spaces) or "transaction" (its own timestamp); "" = profile's.
+    nb_due_date: str = ""
     tls: bool = False
     tls_ca_file: str | None = None  # pin this CA (PEM) instead of the system's CAs
     tls_cert_file: str | None = None  # client certificate (PEM), if the server wants one
@@ -109,10 +100,26 @@ class Sip2Settings:
             raise Sip2ConfigError(f"SIP2 terminator must be CR, CRLF or LF, got {self.terminator!r}")
         if self.tls_key_file and not self.tls_cert_file:
             raise Sip2ConfigError("SIP2 tls_key_file given without tls_cert_file")
-        if self.timeout <= 0:
-            raise Sip2ConfigError(f"SIP2 timeout must be positive, got {self.timeout}")
+        if self.fallback_charset:
+            try:
+                codecs.lookup(self.fallback_charset)
+            except LookupError:
+                raise Sip2ConfigError(f"SIP2 fallback charset {self.fallback_charset!r} is unknown") from None
+        for name in ("timeout", "pool_retry_interval", "keepalive_interval"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise Sip2ConfigError(f"SIP2 {name} must be a positive number of seconds, got {value}")
         if self.pool_size < 1:
             raise Sip2ConfigError(f"SIP2 pool_size must be at least 1, got {self.pool_size}")
+        if not 1 <= self.pool_min_size <= self.pool_size:
+            raise Sip2ConfigError(
+                f"SIP2 pool_min_size must be between 1 and pool_size ({self.pool_size}),"
+                f" got {self.pool_min_size}"
+            )
+        if self.nb_due_date and self.nb_due_date not in NB_DUE_DATE_CHOICES:
+            raise Sip2ConfigError(
+                f"SIP2 nb_due_date must be one of {', '.join(NB_DUE_DATE_CHOICES)}, got {self.nb_due_date!r}"
+            )
 
     @classmethod
     def for_profile(
@@ -122,6 +129,7 @@ class Sip2Settings:
         p = get_profile(profile)
         base: dict[str, object] = {
             "charset": p.charset,
+            "fallback_charset": p.fallback_charset,
             "terminator": p.terminator,
             "error_detection": p.error_detection,
         }
@@ -143,6 +151,23 @@ class Sip2Settings:
     def with_(self, **changes: object) -> Sip2Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
+    @property
+    def online_nb_due_date(self) -> str:
+        """What online checkouts and renewals send as nb due date: "blank" or "transaction"."""
+        return self.nb_due_date or get_profile(self.profile).nb_due_date
+
+    def conversation(self) -> ScConversation:
+        """The sans-IO conversation rules for one connection with these settings."""
+        return ScConversation(
+            charset=self.charset,
+            fallback_charset=self.fallback_charset,
+            error_detection=self.error_detection,
+            strict=self.strict,
+            terminator=self.terminator,
+            max_frame=self.max_message_size,
+            patron_echoed_in_info=get_profile(self.profile).patron_echoed_in_info,
+        )
+
 
 class Sip2Client:
     """A self-healing SIP2 connection: `request()` connects and logs in when needed."""
@@ -152,9 +177,7 @@ class Sip2Client:
         self._lock = asyncio.Lock()
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._framer = Framer(settings.max_message_size)
-        self._frames: list[bytes] = []
-        self._seq = -1
+        self._conversation = settings.conversation()
         self._last_activity = 0.0
         self._keepalive: asyncio.Task[None] | None = None
         self._closed = False
@@ -177,14 +200,18 @@ class Sip2Client:
                 await self._connect()
 
     async def request(self, message: Message) -> Message:
-        """Send one request and return its (type-checked) response."""
+        """Send one request and return its (type-checked, matched) response."""
+        return (await self.exchange(message)).message
+
+    async def exchange(self, message: Message) -> Reply:
+        """Send one request; its response with the raw frame (for staff logs) and charset repairs."""
         async with self._lock:
             if self.connected and not self.healthy:
                 await self._drop()  # the ACS closed an idle connection: nothing was sent yet
             if not self.connected:
                 await self._connect()
             try:
-                return await self._exchange(message)
+                return await self._converse(message)
             except Sip2RequestNotEncodable:
                 raise  # nothing was sent: the connection is still in step
             except BaseException:
@@ -243,9 +270,7 @@ class Sip2Client:
             ) from exc
         except OSError as exc:
             raise Sip2ConnectFailed(f"cannot connect to SIP2 server {where}: {exc.strerror or exc}") from exc
-        self._framer = Framer(s.max_message_size)
-        self._frames = []
-        self._seq = -1
+        self._conversation.reset()
         self.acs_status = None
         try:
             login = LoginRequest(
@@ -271,7 +296,7 @@ class Sip2Client:
 
     async def _drop(self) -> None:
         writer, self._writer, self._reader = self._writer, None, None
-        self._frames = []
+        self._conversation.reset()
         if writer is not None:
             writer.close()
             with contextlib.suppress(Exception):
@@ -310,20 +335,6 @@ class Sip2Client:
                 log.info("SIP2 keep-alive to %s:%s failed: %s", self.settings.host, self.settings.port, exc)
             self._touch()
 
-    def _next_seq(self) -> int:
-        self._seq = (self._seq + 1) % 10
-        return self._seq
-
-    def _frame(self, message: Message, seq: int | None, error_detection: bool) -> bytes:
-        s = self.settings
-        try:
-            data = encode(message, seq=seq, charset=s.charset, error_detection=error_detection)
-        except Sip2EncodeError as exc:
-            raise Sip2RequestNotEncodable(f"SIP2 request cannot be sent ({s.charset}): {exc}") from exc
-        if s.terminator != "\r":
-            data = data[:-1] + s.terminator.encode("ascii")
-        return data
-
     async def _send(self, data: bytes) -> None:
         assert self._writer is not None
         if self.settings.transcript:
@@ -340,91 +351,60 @@ class Sip2Client:
             raise Sip2ConnectionLost(f"sending to the SIP2 server failed: {exc}") from exc
         self._touch()
 
-    async def _receive_frame(self, deadline: float) -> bytes:
+    async def _receive(self, deadline: float) -> None:
+        """Feed the conversation whatever arrives before `deadline`."""
         assert self._reader is not None
-        loop = asyncio.get_running_loop()
-        timeout = self.reply_timeout
-        while not self._frames:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise self._timeout_error(timeout)
-            try:
-                async with asyncio.timeout(remaining):  # no extra task per read, unlike wait_for
-                    chunk = await self._reader.read(65536)
-            except TimeoutError:
-                raise self._timeout_error(timeout) from None
-            except OSError as exc:
-                raise Sip2ConnectionLost(f"connection to the SIP2 server broke: {exc}") from exc
-            if not chunk:
-                if self._framer.pending:
-                    raise Sip2ConnectionLost(
-                        f"the SIP2 server closed the connection in the middle of a reply"
-                        f" ({self._framer.pending} bytes received, no terminator)"
-                    )
-                raise Sip2ConnectionLost("the SIP2 server closed the connection without replying")
-            try:
-                self._frames.extend(self._framer.feed(chunk))
-            except Sip2DecodeError as exc:
-                raise Sip2ReplyTooLarge(f"SIP2 reply too large: {exc}") from exc
-        frame = self._frames.pop(0)
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise self._timeout_error(self.reply_timeout)
+        try:
+            async with asyncio.timeout(remaining):  # no extra task per read, unlike wait_for
+                chunk = await self._reader.read(65536)
+        except TimeoutError:
+            raise self._timeout_error(self.reply_timeout) from None
+        except OSError as exc:
+            raise Sip2ConnectionLost(f"connection to the SIP2 server broke: {exc}") from exc
+        if not chunk:
+            raise self._conversation.peer_closed()
+        self._conversation.receive_data(chunk)
         self._touch()
-        if self.settings.transcript:
-            transcript_log.debug("ACS -> SC %s", _redact(frame, charset=self.settings.charset))
-        return frame
 
     def _timeout_error(self, timeout: float) -> Sip2Timeout:
-        if self._framer.pending:
+        if self._conversation.pending:
             return Sip2Timeout(
-                f"SIP2 reply incomplete after {timeout}s ({self._framer.pending} bytes, no terminator)"
+                f"SIP2 reply incomplete after {timeout}s ({self._conversation.pending} bytes, no terminator)"
             )
         return Sip2Timeout(f"no reply from the SIP2 server within {timeout}s")
 
     async def _exchange(self, message: Message) -> Message:
-        s = self.settings
-        request = self._frame(message, (self._seq + 1) % 10, s.error_detection)
-        seq = self._next_seq()  # only now: an unencodable request does not use a number
-        expected = RESPONSE_FOR.get(type(message))
-        limit = self.resend_limit
+        return (await self._converse(message)).message
+
+    async def _converse(self, message: Message) -> Reply:
+        conversation = self._conversation
+        conversation.resend_limit = self.resend_limit
+        await self._send(conversation.send(message))  # an unencodable request raises before sending
         loop = asyncio.get_running_loop()
-        await self._send(request)
         deadline = loop.time() + self.reply_timeout
-        bad_checksums = resends = 0
         while True:
-            frame = await self._receive_frame(deadline)
-            try:
-                decoded = decode_frame(frame, charset=s.charset, strict=s.strict)
-            except Sip2ChecksumError as exc:
-                bad_checksums += 1
-                if bad_checksums > limit:
-                    raise Sip2ChecksumFailed(
-                        f"SIP2 reply to {message.CODE}: checksum still wrong after {limit} resend request(s)"
-                    ) from exc
-                log.info("bad checksum from the SIP2 server; asking it to resend (97)")
-                await self._send(self._frame(RequestAcsResend(), None, True))
-                deadline = loop.time() + self.reply_timeout
-                continue
-            except Sip2DecodeError as exc:
-                raise Sip2GarbledReply(f"cannot decode SIP2 reply to {message.CODE}: {exc}") from exc
-            reply = decoded.message
-            if isinstance(reply, RequestScResend):
-                resends += 1
-                if resends > limit:
-                    raise Sip2ResendLimit(
-                        f"SIP2 server asked for {message.CODE} to be resent more than {limit} time(s)"
+            event = conversation.next_event()
+            if isinstance(event, Reply):
+                if self.settings.transcript:
+                    transcript_log.debug("ACS -> SC %s", _redact(event.raw, charset=self.settings.charset))
+                if event.repaired:
+                    log.info(
+                        "SIP2 reply %s: field(s) %s were not valid %s; read with %s",
+                        event.message.CODE,
+                        ", ".join(event.repaired),
+                        self.settings.charset,
+                        self.settings.fallback_charset or "replacement marks",
                     )
-                log.info("SIP2 server asked for a resend (96)")
-                await self._send(request)  # same bytes, same sequence number
+                return event
+            if isinstance(event, SendAgain):
+                log.info("SIP2 %s: %s", message.CODE, event.why)
+                await self._send(event.data)
                 deadline = loop.time() + self.reply_timeout
                 continue
-            if s.error_detection and decoded.seq is not None and decoded.seq != seq:
-                raise Sip2SequenceMismatch(
-                    f"SIP2 reply to {message.CODE} has sequence number {decoded.seq}, expected {seq}"
-                )
-            if expected is not None and not isinstance(reply, expected):
-                raise Sip2UnexpectedReply(
-                    f"expected a {expected.CODE} reply to {message.CODE}, got {reply.CODE}"
-                )
-            return reply
+            await self._receive(deadline)
 
 
 async def open_client(settings: Sip2Settings) -> Sip2Client:
@@ -433,4 +413,4 @@ async def open_client(settings: Sip2Settings) -> Sip2Client:
     return client
 
 
-__all__ = ["CHARSETS", "Sip2Client", "Sip2ConfigError", "Sip2Settings", "open_client"]
+__all__ = ["CHARSETS", "MAX_RESEND_ROUNDS", "Sip2Client", "Sip2ConfigError", "Sip2Settings", "open_client"]

@@ -35,6 +35,10 @@ class Sip2ChecksumError(Sip2DecodeError):
     """The frame's checksum does not match its bytes."""
 
 
+class Sip2CharsetError(Sip2DecodeError):
+    """A text field is not valid in the charset (and no fallback was allowed)."""
+
+
 class Sip2EncodeError(Sip2Error, ValueError):
     """A message cannot be written (value not encodable in the charset, bad width, forbidden char)."""
 
@@ -189,6 +193,9 @@ class Decoded:
     message: Message
     seq: int | None  # AY, if present
     checksum: str | None  # AZ as sent, if present
+    # Text fields that did not decode in the charset: read with the fallback charset, else with
+    # replacement marks (U+FFFD). Codes in wire order, e.g. ("AJ", "AF").
+    repaired: tuple[str, ...] = ()
 
 
 _TRAILER = re.compile(rb"(?:AY(\d))?AZ([0-9A-Fa-f ]{4})$")
@@ -208,7 +215,13 @@ def _strip_terminator(data: bytes, strict: bool) -> bytes:
     return data  # lenient: a frame handed over without terminator
 
 
-def decode_frame(data: bytes, *, charset: str = "utf-8", strict: bool = False) -> Decoded:
+def decode_frame(
+    data: bytes, *, charset: str = "utf-8", strict: bool = False, fallback: str | None = None
+) -> Decoded:
+    """Decode one frame. Fixed fields and field codes are ASCII whatever the charset. A text value that is
+    not valid in `charset` is an error when `strict` or `fallback` is None; else it is read with `fallback`
+    (a charset name, when it fits) or with replacement marks (``fallback=""``), and its code is listed in
+    `Decoded.repaired`."""
     body = _strip_terminator(data, strict)
     if len(body) < 2:
         raise Sip2DecodeError(f"frame too short: {data!r}")
@@ -229,12 +242,45 @@ def decode_frame(data: bytes, *, charset: str = "utf-8", strict: bool = False) -
     cls = MESSAGE_TYPES.get(code)
     if cls is None:
         raise Sip2DecodeError(f"unknown command {code!r}")
-    return Decoded(_parse(cls, body[2:], charset=charset, strict=strict), seq, check)
+    text = _TextDecoder(charset, None if strict else fallback, strict)
+    message = _parse(cls, body[2:], text=text, strict=strict)
+    return Decoded(message, seq, check, tuple(text.repaired))
 
 
-def decode(data: bytes, *, charset: str = "utf-8", strict: bool = False) -> Message:
+def decode(
+    data: bytes, *, charset: str = "utf-8", strict: bool = False, fallback: str | None = None
+) -> Message:
     """Decode one frame into its typed message (see `decode_frame` for the sequence number)."""
-    return decode_frame(data, charset=charset, strict=strict).message
+    return decode_frame(data, charset=charset, strict=strict, fallback=fallback).message
+
+
+def has_trailer(data: bytes) -> bool:
+    """True if the frame ends in an AZ checksum (with or without AY): with error detection on, a frame
+    without one is damaged (a truncated reply loses its trailer first)."""
+    body = data.rstrip(b"\r\n\x00")
+    return _TRAILER.search(body) is not None
+
+
+class _TextDecoder:
+    """Decodes text values: the charset, else the fallback, else replacement marks (never when strict)."""
+
+    def __init__(self, charset: str, fallback: str | None, strict: bool) -> None:
+        self.charset, self.fallback, self.strict = charset, fallback, strict
+        self.repaired: list[str] = []
+
+    def __call__(self, code: str, raw: bytes, where: str) -> str:
+        try:
+            return raw.decode(self.charset)
+        except UnicodeDecodeError as exc:
+            if self.strict or self.fallback is None:
+                raise Sip2CharsetError(f"{where}: field {code} is not valid {self.charset}") from exc
+        self.repaired.append(code)
+        if self.fallback:
+            try:
+                return raw.decode(self.fallback)
+            except UnicodeDecodeError:
+                pass
+        return raw.decode(self.charset, errors="replace")
 
 
 def _decode_fixed(kind: str, raw: bytes, where: str, strict: bool) -> Any:
@@ -265,7 +311,7 @@ def _decode_fixed(kind: str, raw: bytes, where: str, strict: bool) -> Any:
     return text
 
 
-def _parse(cls: type[Message], payload: bytes, *, charset: str, strict: bool) -> Message:
+def _parse(cls: type[Message], payload: bytes, *, text: _TextDecoder, strict: bool) -> Message:
     fixed, variable = layout(cls)
     values: dict[str, Any] = {}
     pos = 0
@@ -290,9 +336,9 @@ def _parse(cls: type[Message], payload: bytes, *, charset: str, strict: bool) ->
             end = len(rest)
         try:
             code = rest[:2].decode("ascii")
-            value = rest[2:end].decode(charset)
         except UnicodeDecodeError as exc:
-            raise Sip2DecodeError(f"{cls.CODE}: field {rest[:2]!r} is not valid {charset}") from exc
+            raise Sip2DecodeError(f"{cls.CODE}: field code {rest[:2]!r} is not ASCII") from exc
+        value = text(code, rest[2:end], cls.CODE)
         rest = rest[end + 1 :]
         vspec = by_code.get(code)
         if vspec is None:

@@ -8,9 +8,15 @@ What the caller can conclude from the class:
   the connection's charset cannot carry, a '|' in a value). Nothing was sent; retrying will not help.
 - `Sip2Timeout`, `Sip2ConnectionLost` (`CirculationNoReply`): the request went out (or may have), no reply
   came. The action may or may not have happened: reconcile.
+  `Sip2RequestRejected` (a `Sip2ConnectionLost`): the ACS hung up right after the request without a word;
+  it most likely refused to read it (the message names what in the request a strict server rejects).
 - `Sip2BadReply` and its kinds (both `CirculationNoReply` *and* `CirculationProtocolError`): the request
-  went out and what came back is not a valid answer to it (garbled, checksum still wrong after 97, wrong
-  sequence number, wrong message type, oversized). The action may have happened: reconcile.
+  went out and what came back is not a valid answer to it (garbled, checksum wrong or missing after 97,
+  wrong sequence number, wrong message type, a reply about another item or patron, oversized). The action
+  may have happened: reconcile.
+- `Sip2CharsetMismatch` (`CirculationProtocolError`): the ACS kept asking for a resend (96) of a request
+  with letters outside ASCII: it cannot read our character set. It did not act on the request; retrying
+  will not help until the connection's charset matches the server's (the message says what to set).
 
 After any of the last two groups the connection is closed; the next request reconnects and logs in.
 """
@@ -44,6 +50,15 @@ class Sip2ConnectionLost(CirculationNoReply):
     """The ACS closed the connection (or it broke) before a complete reply arrived."""
 
 
+class Sip2RequestRejected(Sip2ConnectionLost):
+    """The ACS closed the connection right after a request, without replying: it likely rejected it."""
+
+
+class Sip2CharsetMismatch(CirculationProtocolError):
+    """The ACS answered 96 to a request with non-ASCII text again after a resend: it cannot decode our
+    charset. Not carried out; set the connection's charset to the server's."""
+
+
 class Sip2BadReply(CirculationNoReply, CirculationProtocolError):
     """A reply arrived but is not a valid answer. The request was sent: it may have been carried out."""
 
@@ -68,19 +83,26 @@ class Sip2UnexpectedReply(Sip2BadReply):
     """The reply is a valid message of the wrong type for the request."""
 
 
+class Sip2MismatchedReply(Sip2BadReply):
+    """The reply names another item or patron than the request (a duplicated or crossed reply)."""
+
+
 class Sip2ReplyTooLarge(Sip2BadReply):
     """More bytes than `max_message_size` arrived without a frame terminator."""
 
 
 __all__ = [
     "Sip2BadReply",
+    "Sip2CharsetMismatch",
     "Sip2ChecksumFailed",
     "Sip2ConnectFailed",
     "Sip2ConnectionLost",
     "Sip2GarbledReply",
     "Sip2LoginRefused",
+    "Sip2MismatchedReply",
     "Sip2ReplyTooLarge",
     "Sip2RequestNotEncodable",
+    "Sip2RequestRejected",
     "Sip2ResendLimit",
     "Sip2SequenceMismatch",
     "Sip2Timeout",

@@ -8,7 +8,9 @@ behaviour: confirm it with `kiosk sip2 probe` and a test checkin on site before 
 Sources (public; read, not copied):
 - [KOHA-MSG]   Koha-Community/Koha, C4/SIP/Sip/MsgType.pm (checkin response: CY = hold patron *barcode*,
                DA from the account's ``da_field_template``, CT only when there is a destination unless the
-               account sets ``ct_always_send``; CV from the hold/transit state).
+               account sets ``ct_always_send``; CV from the hold/transit state; ``handle_checkout`` passes
+               nb due date on only for no-block checkouts; ``handle_request_acs_resend`` cuts AY/AZ off
+               the last reply and writes it again, which numbers it 0).
 - [KOHA-CONF]  Koha's SIPconfig.xml: per-login ``encoding`` (e.g. "utf8"), ``delimiter``, ``error-detect``;
                the login's institution is the branch the transaction is recorded at (koha mailing list
                config example, https://www.mail-archive.com/koha@lists.katipo.co.nz/msg17535.html).
@@ -46,8 +48,17 @@ class VendorProfile:
     name: str
     title: str
     charset: str = "utf-8"
+    # Text fields not valid in `charset` are read in this one; "" = replacement marks (U+FFFD) only.
+    fallback_charset: str = "iso-8859-1"
     terminator: str = "\r"  # what we send after each frame; we accept CR, LF and CRLF from any server
     error_detection: bool = True
+    # nb due date of an *online* checkout/renewal: "blank" (18 spaces, the standard's "none") or
+    # "transaction" (the transaction's own timestamp) for servers that parse the field strictly.
+    # Offline replays always send the due date the patron was given.
+    nb_due_date: str = "blank"
+    # Does the 64/24 echo the patron id we sent? False where it answers with the card number for a
+    # user name (so the reply is not matched on the patron).
+    patron_echoed_in_info: bool = True
     # Checkin (10): the field that carries each part of the route; "" = this system does not send it.
     destination_field: str = "CT"  # the library/branch code the item goes to
     alert_type_field: str = "CV"  # 01 hold here, 02 hold elsewhere, 03 ILL, 04 send elsewhere, 99 other
@@ -64,6 +75,10 @@ class VendorProfile:
     def __post_init__(self) -> None:
         if self.cy_is not in CY_MEANINGS:
             raise ValueError(f"profile {self.name}: cy_is must be one of {', '.join(CY_MEANINGS)}")
+        if self.nb_due_date not in NB_DUE_DATE_CHOICES:
+            raise ValueError(
+                f"profile {self.name}: nb_due_date must be one of {', '.join(NB_DUE_DATE_CHOICES)}"
+            )
 
     @property
     def routing_fields(self) -> tuple[str, ...]:
@@ -82,6 +97,7 @@ class VendorProfile:
 
 
 CY_MEANINGS = ("card", "internal", "unknown")
+NB_DUE_DATE_CHOICES = ("blank", "transaction")
 
 
 _UNKNOWN_CY = (
@@ -105,7 +121,11 @@ PROFILES: dict[str, VendorProfile] = {
             title="Koha (C4/SIP)",
             charset="utf-8",
             cy_is="card",
+            patron_echoed_in_info=False,
             quirks=(
+                "Online checkouts ignore nb due date; only no-block (offline) checkouts read it [KOHA-MSG].",
+                "A 97 is answered with the last reply rebuilt and numbered AY0 [KOHA-MSG].",
+                "The 64 names the patron by card number even when looked up by user name [KOHA-MSG].",
                 'Charset is per SIP login (encoding="utf8" or ascii) in SIPconfig.xml [KOHA-CONF].',
                 "The transaction's branch is the login's institution: one login per branch [KOHA-CONF].",
                 "CY is the hold patron's card number (barcode), DA follows da_field_template [KOHA-MSG].",
@@ -134,6 +154,7 @@ PROFILES: dict[str, VendorProfile] = {
             name="folio",
             title="FOLIO (edge-sip2)",
             charset="cp850",
+            fallback_charset="",  # cp850 reads every byte: nothing to fall back to
             error_detection=False,
             location_code_is="service-point",
             destination_field="",
@@ -200,4 +221,4 @@ def get_profile(name: str) -> VendorProfile:
         raise UnknownProfile(f"unknown SIP2 profile {name!r}; known: {', '.join(sorted(PROFILES))}") from None
 
 
-__all__ = ["CY_MEANINGS", "PROFILES", "UnknownProfile", "VendorProfile", "get_profile"]
+__all__ = ["CY_MEANINGS", "NB_DUE_DATE_CHOICES", "PROFILES", "UnknownProfile", "VendorProfile", "get_profile"]

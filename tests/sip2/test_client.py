@@ -241,6 +241,8 @@ async def test_wrong_sequence_number_and_garbage_are_protocol_errors() -> None:
                 return b"\xff\xfegarbage\r"
             if item == "wrongtype":
                 return encode(LoginResponse(ok=True), seq=decoded.seq)
+        if isinstance(decoded.message, RequestAcsResend):
+            return b"\xff\xfegarbage\r"  # garbage has no checksum: asked again, garbage again
         return standard_reply(decoded)
 
     async with scripted_acs(respond) as (port, _):

@@ -57,10 +57,21 @@ def with_seq(good: bytes, seq: int) -> bytes:
     return encode(msg, seq=seq)
 
 
-# Each fault: the bytes (or actions) for the item "bad", and the typed error it must give.
+# Each fault: the bytes (or actions) for the item "bad" (and for each 97), and the typed error it must give.
+# With error detection on, a frame without its checksum is damaged: asked for again (97), then refused.
 FAULTS: dict[str, tuple[Callable[[Decoded, bytes, Acs], Action], type[Exception], str]] = {
-    "garbled": (lambda d, g, a: [b"\xff\xfe garbage \x01\r"], Sip2GarbledReply, "cannot decode"),
-    "truncated frame": (lambda d, g, a: [g[:12] + b"\r"], Sip2GarbledReply, "truncated"),
+    "garbled": (lambda d, g, a: [b"\xff\xfe garbage \x01\r"], Sip2ChecksumFailed, "still missing"),
+    "truncated frame": (
+        lambda d, g, a: [(g or a.last_good)[:12] + b"\r"],  # type: ignore[attr-defined]
+        Sip2ChecksumFailed,
+        "still missing",
+    ),
+    "garbled, no error detection": (
+        lambda d, g, a: [b"\xff\xfe garbage \x01\r"],
+        Sip2GarbledReply,
+        "cannot decode",
+    ),
+    "truncated frame, no error detection": (lambda d, g, a: [g[:12] + b"\r"], Sip2GarbledReply, "truncated"),
     "truncated, then silence": (lambda d, g, a: [g[:20]], Sip2Timeout, "incomplete"),
     "oversized": (lambda d, g, a: [b"18" + b"x" * 5000], Sip2ReplyTooLarge, "exceed"),
     "bad checksum forever": (
@@ -102,7 +113,8 @@ async def test_fault_gives_typed_error_in_time_and_the_connection_recovers(name:
         return behave(decoded, good, acs)
 
     async with misbehaving_acs(fault) as acs:
-        client = Sip2Client(settings(acs.port, max_message_size=1024))
+        detection = "no error detection" not in name
+        client = Sip2Client(settings(acs.port, max_message_size=1024, error_detection=detection))
         assert isinstance(await client.request(item("good")), ItemInformationResponse)
         started = time.monotonic()
         with pytest.raises(error, match=words) as caught:
