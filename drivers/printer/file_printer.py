@@ -11,7 +11,7 @@ import logging
 import os
 import textwrap
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 THERMAL_80MM_WIDTH_PX = 576
 _MARGIN_PX = 16
 _LINE_GAP_PX = 4
-_FONT_SIZES: dict[LineStyle, int] = {"normal": 24, "bold": 24, "large": 36, "small": 18}
+_FONT_SIZES: dict[LineStyle, int] = {"normal": 24, "bold": 24, "large": 36, "small": 18, "huge": 56}
+_WIDTH_FACTOR: dict[str, int] = {"large": 2, "huge": 3}
 _INK = 0
 _PAPER = 255
 
@@ -35,8 +36,8 @@ def render_text(receipt: Receipt, width_chars: int = 42) -> str:
     """The receipt as monospace text, wrapped to ``width_chars``; centred lines are centred."""
     out: list[str] = []
     for line in receipt.layout():
-        # Large print is double width on a thermal printer: half as many characters fit on a line.
-        wrap_at = max(1, width_chars // 2) if line.style == "large" else width_chars
+        # Large print is double width on a thermal printer (huge: triple): fewer characters fit on a line.
+        wrap_at = max(1, width_chars // _WIDTH_FACTOR.get(line.style, 1))
         for piece in _wrap_chars(line.text, wrap_at):
             out.append(piece.center(width_chars).rstrip() if line.align == "center" else piece)
     return "\n".join(out) + "\n"
@@ -59,14 +60,14 @@ class ReceiptRenderer:
     """Draws receipts as grayscale images ``width_px`` wide (black on white)."""
 
     def __init__(self, font_path: Path, width_px: int = THERMAL_80MM_WIDTH_PX) -> None:
-        if width_px <= 2 * _MARGIN_PX + 50:
+        if width_px < 200:
             raise ValueError(f"receipt image width {width_px}px is too narrow")
         self.width_px = width_px
         self.font_path = font_path
         bold_path = bold_variant(font_path)
         self._faces: dict[LineStyle, _Face] = {}
         for style, size in _FONT_SIZES.items():
-            wants_bold = style in ("bold", "large")
+            wants_bold = style in ("bold", "large", "huge")
             path = bold_path if wants_bold and bold_path else font_path
             stroke = 1 if wants_bold and bold_path is None else 0
             self._faces[style] = _Face(ImageFont.truetype(str(path), size), stroke)
@@ -76,20 +77,24 @@ class ReceiptRenderer:
         return missing_glyphs(self._faces["normal"].font, text)
 
     def render(self, receipt: Receipt) -> Image.Image:
-        usable = self.width_px - 2 * _MARGIN_PX
+        return self.render_lines(receipt.layout(), _MARGIN_PX)
+
+    def render_lines(self, lines: Sequence[ReceiptLine], margin: int = 0) -> Image.Image:
+        """The lines as one image ``width_px`` wide, ``margin`` pixels of paper around them."""
+        usable = self.width_px - 2 * margin
         rows: list[tuple[ReceiptLine, _Face, str, int]] = []
-        for line in receipt.layout():
+        for line in lines:
             face = self._faces[line.style]
             ascent, descent = face.font.getmetrics()
             height = ascent + descent + _LINE_GAP_PX
             for piece in self._wrap_pixels(line.text, face, usable):
                 rows.append((line, face, piece, height))
 
-        image = Image.new("L", (self.width_px, 2 * _MARGIN_PX + sum(row[3] for row in rows)), _PAPER)
+        image = Image.new("L", (self.width_px, 2 * margin + sum(row[3] for row in rows)), _PAPER)
         draw = ImageDraw.Draw(image)
-        y = _MARGIN_PX
+        y = margin
         for line, face, piece, height in rows:
-            x = _MARGIN_PX
+            x = margin
             if line.align == "center":
                 x += max(0, round((usable - self._length(piece, face)) / 2))
             draw.text((x, y), piece, font=face.font, fill=_INK, stroke_width=face.stroke, stroke_fill=_INK)

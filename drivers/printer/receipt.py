@@ -9,10 +9,13 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Literal, get_args
 
-ReceiptKind = Literal["patron", "staff_slip"]
-LineStyle = Literal["normal", "bold", "large", "small"]
+# "patron" and "staff_slip" are the generic kinds; the others are the layouts in drivers.printer.layout.
+ReceiptKind = Literal["patron", "staff_slip", "loan", "return", "renewal", "hold_slip", "transit_slip"]
+# "huge" is routing text on staff slips (readable from across the back office).
+LineStyle = Literal["normal", "bold", "large", "small", "huge"]
 Align = Literal["left", "center"]
 
 RECEIPT_KINDS: tuple[str, ...] = get_args(ReceiptKind)
@@ -36,7 +39,11 @@ class ReceiptLine:
 
 @dataclass(frozen=True)
 class Receipt:
-    """One printout. ``language`` is the BCP 47 tag the text was written in (e.g. "se", "sms", "nb")."""
+    """One printout. ``language`` is the BCP 47 tag the text was written in (e.g. "se", "sms", "nb").
+
+    ``logo`` (an image file, printed on top) and ``qr`` (printed as a QR code after the body, e.g. the
+    patron's account page) are optional.
+    """
 
     kind: ReceiptKind
     title: str
@@ -45,6 +52,8 @@ class Receipt:
     library_name: str
     printed_at: datetime
     language: str
+    logo: Path | None = None
+    qr: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in RECEIPT_KINDS:

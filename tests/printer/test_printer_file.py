@@ -71,7 +71,7 @@ def test_receipt_validates_kind_style_and_alignment() -> None:
     with pytest.raises(ValueError, match="kind"):
         make_receipt((), kind="invoice")
     with pytest.raises(ValueError, match="style"):
-        ReceiptLine("x", "huge")  # type: ignore[arg-type]
+        ReceiptLine("x", "gigantic")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="alignment"):
         ReceiptLine("x", "normal", "right")  # type: ignore[arg-type]
 
