@@ -178,17 +178,48 @@ class HoldOutcome:
     print_line: str = ""
 
 
+class CirculationStatus(enum.StrEnum):
+    """Where an item is, as the library system says (the SIP2 circulation status codes)."""
+
+    OTHER = "01"
+    ON_ORDER = "02"
+    AVAILABLE = "03"
+    CHARGED = "04"
+    CHARGED_NOT_TO_BE_RECALLED = "05"  # charged; not to be recalled until the earliest recall date
+    IN_PROCESS = "06"
+    RECALLED = "07"
+    WAITING_ON_HOLD_SHELF = "08"
+    WAITING_TO_BE_RESHELVED = "09"
+    IN_TRANSIT = "10"
+    CLAIMED_RETURNED = "11"
+    LOST = "12"
+    MISSING = "13"
+
+
 @dataclass(frozen=True)
 class ItemStatus:
     item_id: str
     found: bool
     title: str = ""
-    circulation_status: str = ""  # SIP2 circulation status code ("03" available, "04" charged, ...)
+    circulation_status: str = ""  # a CirculationStatus value as the library system sent it ("03", ...)
     owner: str = ""
     current_location: str = ""
     due: datetime | None = None
     hold_queue_length: int = 0
     screen_message: str = ""
+
+    @property
+    def charged(self) -> bool:
+        """On loan to a patron."""
+        return self.circulation_status in (
+            CirculationStatus.CHARGED,
+            CirculationStatus.CHARGED_NOT_TO_BE_RECALLED,
+        )
+
+    @property
+    def available(self) -> bool:
+        """On the shelf, free to borrow."""
+        return self.circulation_status == CirculationStatus.AVAILABLE
 
 
 class CirculationError(Exception):

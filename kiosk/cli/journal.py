@@ -99,7 +99,7 @@ def _yes(value: bool) -> str:
 
 
 def _took_effect(entry: Entry) -> str:
-    from kiosk.demo.audit import took_effect
+    from kiosk.journal import took_effect
 
     effect = took_effect(entry)
     return "not known yet" if effect is None else _yes(effect)

@@ -21,21 +21,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from kiosk.journal import Entry, Journal, State
+from kiosk.journal import Journal, State, took_effect
 from server_api.demo_ils.data import iso
 
 Key = tuple[str, str]  # (event kind, item id)
-
-
-def took_effect(entry: Entry) -> bool | None:
-    """Did this settled entry change the library system? None while it is unsettled."""
-    if entry.state is State.DONE:
-        return True
-    if entry.state in (State.CONFLICT, State.RESOLVED):
-        return bool(entry.outcome.get("happened", False))
-    if entry.state is State.REFUSED:
-        return False
-    return None
 
 
 def ils_events(ils_db: Path, items: set[str] | None = None) -> list[tuple[str, str, str | None, str]]:
@@ -90,4 +79,4 @@ def audit(journal: Journal, ils_db: Path) -> dict[str, Any]:
     }
 
 
-__all__ = ["audit", "ils_events", "took_effect"]
+__all__ = ["audit", "ils_events"]

@@ -1,41 +1,51 @@
-"""The durable write-ahead journal and its exactly-once replay."""
+"""The durable write-ahead journal and its exactly-once replay.
 
-from kiosk.journal.journal import (
+- `states`: what an entry may become (the table every change is checked against);
+- `entry`: one entry, and whether a settled one took effect at the library system;
+- `storage`: how it is durable (SQLite, WAL, one write path, the lock file);
+- `journal`: recording, settling, reading entries; cards seen blocked;
+- `group_commit`: the records of a stack in one commit;
+- `upkeep`: when what rides along is committed, and when old entries are purged;
+- `sync`: the replay, exactly once, in order per item.
+"""
+
+from kiosk.core import Operation
+from kiosk.journal.entry import Entry, NewEntry, took_effect
+from kiosk.journal.group_commit import GroupCommit
+from kiosk.journal.journal import Journal
+from kiosk.journal.states import (
     FINAL,
-    PURGE_EVERY,
-    QUIET_SPELL,
+    TRANSITIONS,
     UNSETTLED,
-    Entry,
-    GroupCommit,
-    Journal,
-    JournalBusy,
-    JournalUpkeep,
-    NewEntry,
-    Operation,
+    IllegalTransition,
+    JournalError,
     State,
+    UnknownEntry,
 )
-from kiosk.journal.sync import (
-    CHARGED,
-    TOLD_FAILED,
-    Replayer,
-    SyncReport,
-)
+from kiosk.journal.storage import JournalBusy
+from kiosk.journal.sync import TOLD_FAILED, Replayer, SyncReport, log
+from kiosk.journal.upkeep import PURGE_EVERY, QUIET_SPELL, JournalUpkeep
 
 __all__ = [
-    "CHARGED",
     "FINAL",
     "PURGE_EVERY",
     "QUIET_SPELL",
     "TOLD_FAILED",
+    "TRANSITIONS",
     "UNSETTLED",
     "Entry",
     "GroupCommit",
+    "IllegalTransition",
     "Journal",
     "JournalBusy",
+    "JournalError",
     "JournalUpkeep",
     "NewEntry",
-    "Operation",
+    "Operation",  # kiosk.core.Operation itself (the one enum), for the journal's callers
     "Replayer",
     "State",
     "SyncReport",
+    "UnknownEntry",
+    "log",
+    "took_effect",
 ]

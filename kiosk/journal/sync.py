@@ -4,7 +4,7 @@ SIP2 has no transaction id, so "exactly once" rests on two rules:
 
 1. An entry is marked REPLAYING durably *before* it is sent. An entry found in SENDING or REPLAYING
    (a crash, a lost reply) is never resent blindly: first the library system is asked what happened —
-   the patron's charged items (63) for a checkout, the item's circulation status (17) for a checkin.
+   the patron's loans for a checkout, the item's status (still charged or not) for a checkin.
    Only if the action is not there is it sent (again).
 2. Entries for one item are settled strictly in journal order; a later entry waits while an earlier
    one for the same item is unsettled. The station records a new action only after the previous one for
@@ -14,9 +14,10 @@ SIP2 has no transaction id, so "exactly once" rests on two rules:
 A conflict's outcome says whether the action took effect at the library system (`happened`): staff
 fix the account either way, and the audits count it once or not at all.
 
-Offline actions are replayed with SIP2 *no block* = Y and the original transaction date (and the due
-date the patron was given): they already happened at the station and must be recorded. A replay the
-library system refuses becomes a CONFLICT for staff, with its reason and the library system's own words.
+Offline actions are replayed as offline transactions (over SIP2: *no block* = Y) with the original
+transaction date (and the due date the patron was given): they already happened at the station and
+must be recorded. A replay the library system refuses becomes a CONFLICT for staff, with its reason
+and the library system's own words.
 
 An online action the station was in the middle of when it crashed (journaled, sent or not, never
 confirmed to the patron) and that did not reach the library system is sent as it was first sent,
@@ -35,7 +36,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kiosk.journal.journal import Entry, Journal, Operation, State
+from kiosk.core import Operation
+from kiosk.journal.entry import Entry
+from kiosk.journal.journal import Journal
+from kiosk.journal.states import State
 from server_api.circulation import (
     Circulation,
     CirculationNoReply,
@@ -45,8 +49,6 @@ from server_api.circulation import (
 )
 
 log = logging.getLogger(__name__)
-
-CHARGED = "04"  # SIP2 circulation status: charged (on loan)
 
 TOLD_FAILED = "failed"  # outcome["told_patron"]: the patron was told it did not happen
 
@@ -154,7 +156,7 @@ class Replayer:
             return any(loan.item_id == entry.item_id for loan in account.loans)
         if entry.operation is Operation.CHECKIN:
             status = await self.circulation.item_status(entry.item_id)
-            return status.found and status.circulation_status != CHARGED
+            return status.found and not status.charged
         return False  # a renewal is harmless to repeat: it extends the same loan
 
     async def _send(self, entry: Entry, report: SyncReport) -> None:

@@ -40,7 +40,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.journal import UNSETTLED, GroupCommit, Journal, Operation, Replayer, State
+from kiosk.core import Operation
+from kiosk.journal import TRANSITIONS, UNSETTLED, GroupCommit, IllegalTransition, Journal, Replayer, State
 from server_api.circulation import Transaction
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -492,13 +493,13 @@ def test_purge_forgets_only_finished_entries_older_than_the_limit(journal: Journ
     def entry(state: State, operation: Operation = Operation.CHECKOUT) -> uuid.UUID:
         start = State.QUEUED if state in (State.QUEUED, State.REPLAYING, State.CONFLICT) else State.SENDING
         e = journal.record(txn(offline=start is State.QUEUED), operation, "item", "patron", state=start)
-        if state is State.REPLAYING:
+        if state in (State.REPLAYING, State.CONFLICT):  # a queued entry is replayed before it is refused
             journal.mark_replaying(e.id)
-        elif state is State.RESOLVED:
+        if state is State.RESOLVED:
             journal.settle(e.id, State.CONFLICT, reason="item_lost")
             journal.flush()
             journal.resolve(e.id, "fixed at the desk")
-        elif state is not start:
+        elif state not in (start, State.REPLAYING):
             journal.settle(e.id, state)
         return e.id
 
@@ -551,6 +552,7 @@ def test_offline_loans_counts_unconfirmed_offline_checkouts_per_patron(journal: 
     assert journal.offline_loans() == {"A": 2, "B": 1}
 
     journal.mark_replaying(a1)  # on its way: still counts
+    journal.mark_replaying(b1)
     assert journal.offline_loans() == {"A": 2, "B": 1}
     journal.settle(a1, State.DONE, replayed=True)  # the library system has it now
     journal.settle(b1, State.CONFLICT, reason="item_lost", replayed=True)
@@ -657,6 +659,12 @@ def test_random_use_keeps_the_journal_consistent(ops: list[tuple[Any, ...]]) -> 
                     model = dict(durable)
                 elif pick is None:
                     continue
+                elif op[0] == "settle" and op[2] not in TRANSITIONS[model[pick][0]]:
+                    with pytest.raises(IllegalTransition):  # not in the table: refused, nothing changes
+                        journal.settle(pick, op[2], durable=op[3])
+                elif op[0] == "mark_replaying" and State.REPLAYING not in TRANSITIONS[model[pick][0]]:
+                    with pytest.raises(IllegalTransition):
+                        journal.mark_replaying(pick)
                 elif op[0] == "settle":
                     journal.settle(pick, op[2], durable=op[3])
                     model[pick] = (op[2], model[pick][1])
