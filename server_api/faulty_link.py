@@ -5,7 +5,9 @@ by a seeded random plan:
 - be cut (connections refused: accepted and closed at once, like a dead mobile link),
 - drop a connection after a request went out (the reply is lost, the action may have happened),
 - swallow replies (the connection stays up but nothing comes back),
-- delay replies.
+- delay replies,
+- corrupt a reply's checksum (the reply to a request, never the one resent after a 97: a noisy line
+  that the 97 resend recovers from).
 
 Used by the demo's "cut the network" switch, the bookmobile scenario and the network-fault tests. It is
 a real socket in between, so the client's timeouts, reconnects and reconciliation are exercised for real.
@@ -28,6 +30,7 @@ class FaultPlan:
     swallow_reply: float = 0.0  # keep the connection, never send the reply
     delay_reply: float = 0.0
     delay_seconds: float = 0.5
+    corrupt_reply: float = 0.0  # flip a checksum digit of the reply (not of one resent after a 97)
 
 
 class FaultyLink:
@@ -53,6 +56,7 @@ class FaultyLink:
             "dropped": 0,
             "swallowed": 0,
             "delayed": 0,
+            "corrupted": 0,
             "replies": 0,
         }
         self._server: asyncio.Server | None = None
@@ -101,8 +105,9 @@ class FaultyLink:
             client_writer.close()
             return
         self._writers.update((client_writer, server_writer))
-        upstream = asyncio.create_task(self._pipe(client_reader, server_writer, replies=False))
-        downstream = asyncio.create_task(self._pipe(server_reader, client_writer, replies=True))
+        last_request = bytearray()  # of this connection: a reply to a 97 is never corrupted
+        upstream = asyncio.create_task(self._pipe(client_reader, server_writer, last_request, replies=False))
+        downstream = asyncio.create_task(self._pipe(server_reader, client_writer, last_request, replies=True))
         self._pipes.update((upstream, downstream))
         await asyncio.wait({upstream, downstream}, return_when=asyncio.FIRST_COMPLETED)
         for task in (upstream, downstream):
@@ -113,13 +118,20 @@ class FaultyLink:
             self._writers.discard(writer)
 
     async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, replies: bool
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        last_request: bytearray,
+        *,
+        replies: bool,
     ) -> None:
         while True:
             data = await reader.read(65536)
             if not data or self.cut:
                 return
-            if replies:
+            if not replies:
+                last_request[:] = data
+            else:
                 self.stats["replies"] += 1
                 roll = self.random.random()
                 plan = self.plan
@@ -134,5 +146,18 @@ class FaultyLink:
                 if roll < plan.delay_reply:
                     self.stats["delayed"] += 1
                     await asyncio.sleep(plan.delay_seconds)
+                roll -= plan.delay_reply
+                if roll < plan.corrupt_reply and not last_request.startswith(b"97"):
+                    self.stats["corrupted"] += 1
+                    data = _corrupt_checksum(data)
             writer.write(data)
             await writer.drain()
+
+
+def _corrupt_checksum(frame: bytes) -> bytes:
+    """The frame with the last digit of its checksum changed (the terminator kept)."""
+    body = frame.rstrip(b"\r\n")
+    if len(body) < 4:
+        return frame
+    last = b"1" if body[-1:] == b"0" else b"0"
+    return body[:-1] + last + frame[len(body) :]

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple
 
-from server_api.sip2.codec import Sip2DecodeError, redact_bytes
+from server_api.sip2.codec import Sip2DecodeError, Sip2EncodeError, redact_bytes
 from server_api.sip2.conversation import AcsConversation, Answer, BadFrame, Request
 from server_api.sip2.messages import CheckoutRequest, Message, RenewRequest
 
@@ -166,7 +166,17 @@ class DemoIls:
                     response = self._answer(event, session, peer)
                     if response is None:
                         return
-                    data = conversation.respond(response)
+                    try:
+                        data = conversation.respond(response)
+                    except Sip2EncodeError as exc:
+                        log.warning(
+                            "%s: our %s reply cannot be sent in %s (%s); closing",
+                            peer,
+                            response.CODE,
+                            self.charset,
+                            exc,
+                        )
+                        return
                 else:
                     break  # NEED_DATA
                 log.debug("%s ACS -> SC %s", peer, redact_bytes(data, charset=self.charset))

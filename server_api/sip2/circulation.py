@@ -168,6 +168,13 @@ class Sip2Circulation:
             return status.library_name  # the library we are logged in to (FOLIO: "here" is a service point)
         return ""
 
+    def _nb_due_date(self, txn: Transaction) -> datetime | None:
+        """Offline replays carry the due date the patron was given; online requests what the server wants
+        (the profile's or the settings' `nb_due_date`): 18 blanks, or the transaction's own timestamp."""
+        if txn.offline:
+            return txn.due_date
+        return txn.at if self.settings.online_nb_due_date == "transaction" else None
+
     def _is_here(self, code: str) -> bool:
         return code in {c for c in (self.settings.location, self.settings.institution) if c}
 
@@ -268,7 +275,7 @@ class Sip2Circulation:
                 sc_renewal_policy=True,
                 no_block=txn.offline,
                 transaction_date=txn.at,
-                nb_due_date=txn.due_date if txn.offline else None,
+                nb_due_date=self._nb_due_date(txn),
                 institution_id=self.settings.institution,
                 patron_identifier=patron_id,
                 item_identifier=item_id,
@@ -373,7 +380,7 @@ class Sip2Circulation:
             RenewRequest(
                 no_block=txn.offline,
                 transaction_date=txn.at,
-                nb_due_date=txn.due_date if txn.offline else None,
+                nb_due_date=self._nb_due_date(txn),
                 institution_id=self.settings.institution,
                 patron_identifier=patron_id,
                 item_identifier=item_id,

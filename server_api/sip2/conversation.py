@@ -39,6 +39,7 @@ Vectors (the checksum example of ../shared/REFERENCE.md)::
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections import deque
 from dataclasses import dataclass
@@ -392,6 +393,23 @@ def _values(value: object) -> tuple[object, ...]:
     return value if isinstance(value, tuple) else (value,)
 
 
+def _fit(message: Message, charset: str) -> Message:
+    """The message with letters its charset lacks replaced by '?', as servers write them."""
+
+    def fit(text: str) -> str:
+        return text.encode(charset, errors="replace").decode(charset)
+
+    changes: dict[str, object] = {}
+    for spec in layout(type(message))[1]:
+        value = getattr(message, spec.name)
+        if isinstance(value, str):
+            changes[spec.name] = fit(value)
+        elif isinstance(value, tuple):
+            changes[spec.name] = tuple(fit(v) for v in value)
+    changes["extra"] = tuple((code, fit(value)) for code, value in message.extra)
+    return dataclasses.replace(message, **changes)  # type: ignore[arg-type]
+
+
 class AcsConversation:
     """The ACS's side of one connection (the demo library system's server)."""
 
@@ -441,6 +459,7 @@ class AcsConversation:
             raise ConversationError(f"respond() while {self.state.value}: no request to answer")
         request, self._pending = self._pending, None
         self.state = State.IDLE
+        reply = _fit(reply, self.charset)
         self._last = (reply, request.seq, request.error_detection)
         return encode(reply, seq=request.seq, charset=self.charset, error_detection=request.error_detection)
 
