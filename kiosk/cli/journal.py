@@ -21,14 +21,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import sqlite3
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiosk.cli.journal_text import LIST_HEADER, conflict_lines, describe, entry_record, list_row
+from kiosk.cli.output import print_json
 from kiosk.config import ConfigError, JournalSection, StationConfig
 from kiosk.config import load as load_config
 
@@ -87,64 +88,6 @@ def _find(journal: Journal, given: str) -> Entry:
     return matches[0]
 
 
-# ------------------------------------------------------------ showing entries
-
-
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
-
-
-def _yes(value: bool) -> str:
-    return "yes" if value else "no"
-
-
-def _took_effect(entry: Entry) -> str:
-    from kiosk.journal import took_effect
-
-    effect = took_effect(entry)
-    return "not known yet" if effect is None else _yes(effect)
-
-
-def _flags(entry: Entry) -> str:
-    flags = []
-    if entry.offline:
-        flags.append("offline")
-    if entry.replayed:
-        flags.append("replayed")
-    if not entry.clock_synchronised:
-        flags.append("clock-untrusted")
-    return ",".join(flags) or "-"
-
-
-def _record(entry: Entry, *, patron: bool) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "id": str(entry.id),
-        "seq": entry.seq,
-        "operation": entry.operation.value,
-        "item_id": entry.item_id,
-        "at": entry.at.isoformat(),
-        "due_date": entry.due_date.isoformat() if entry.due_date else None,
-        "state": entry.state.value,
-        "offline": entry.offline,
-        "clock_trusted": entry.clock_synchronised,
-        "replayed": entry.replayed,
-        "attempts": entry.attempts,
-        "reason": entry.reason,
-        "library_message": entry.screen_message,
-        "updated": entry.updated.isoformat() if entry.updated else None,
-    }
-    if patron:
-        record["patron_id"] = entry.patron_id
-        record["took_effect"] = _took_effect(entry)
-        record["outcome"] = entry.outcome
-        record["security"] = list(entry.security)
-    return record
-
-
-def _print_json(record: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-
-
 def cmd_list(args: argparse.Namespace) -> int:
     from kiosk.journal import State
 
@@ -164,17 +107,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     shown = entries[::-1][: args.limit] if args.limit is not None else entries[::-1]
     if args.json:
         for entry in shown:
-            _print_json(_record(entry, patron=False))
+            print_json(entry_record(entry, patron=False))
         return 0
     if not shown:
         print("No entries." if not states else f"No entries in state {args.state}.")
     else:
-        print(f"{'at':19}  {'id':8}  {'operation':9}  {'item':16}  {'state':9}  {'flags':32}  reason")
+        print(LIST_HEADER)
         for e in shown:
-            print(
-                f"{_when(e.at):19}  {e.id.hex[:8]}  {e.operation.value:9}  {e.item_id:16}  "
-                f"{e.state.value:9}  {_flags(e):32}  {e.reason}".rstrip()
-            )
+            print(list_row(e))
     summary = ", ".join(f"{state} {n}" for state, n in sorted(counts.items()))
     print(f"{len(shown)} shown of {sum(counts.values())} ({summary or 'empty'})")
     return 0
@@ -187,33 +127,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     finally:
         journal.close()
     if args.json:
-        _print_json(_record(entry, patron=True))
+        print_json(entry_record(entry, patron=True))
         return 0
-    security = "; ".join(
-        f"tag {s.get('uid')} AFI {s.get('afi')} {'verified' if s.get('verified') else 'NOT verified'}"
-        for s in entry.security
-    )
-    lines = [
-        ("id", str(entry.id)),
-        ("seq", str(entry.seq)),
-        ("operation", entry.operation.value),
-        ("item", entry.item_id),
-        ("patron", entry.patron_id or "-"),
-        ("at", _when(entry.at)),
-        ("due date", _when(entry.due_date)),
-        ("state", entry.state.value),
-        ("reason", entry.reason or "-"),
-        ("library system said", entry.screen_message or "-"),
-        ("took effect", _took_effect(entry)),
-        ("offline", _yes(entry.offline)),
-        ("clock trusted", _yes(entry.clock_synchronised)),
-        ("replayed", _yes(entry.replayed)),
-        ("attempts", str(entry.attempts)),
-        ("outcome", json.dumps(entry.outcome, ensure_ascii=False, default=str) if entry.outcome else "-"),
-        ("security", security or "-"),
-        ("updated", _when(entry.updated)),
-    ]
-    for label, value in lines:
+    for label, value in describe(entry):
         print(f"{label + ':':21} {value}")
     return 0
 
@@ -226,20 +142,13 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
         journal.close()
     if args.json:
         for entry in conflicts:
-            _print_json(_record(entry, patron=True))
+            print_json(entry_record(entry, patron=True))
         return 0
     if not conflicts:
         print("No conflicts.")
         return 0
     for e in conflicts:
-        print(
-            f"{e.id.hex[:8]}  {_when(e.at)}  {e.operation.value} of item {e.item_id}"
-            + (f" for patron {e.patron_id}" if e.patron_id else "")
-        )
-        print(f"    reason: {e.reason or '-'}")
-        print(f"    library system said: {e.screen_message or '-'}")
-        print(f"    took effect: {_took_effect(e)}; offline: {_yes(e.offline)}; clock trusted: ", end="")
-        print(_yes(e.clock_synchronised))
+        print("\n".join(conflict_lines(e)))
     print(
         f"{len(conflicts)} conflict(s). Fix the account, then: kiosk journal conflicts resolve ID --note TEXT"
     )
@@ -317,7 +226,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             await circulation.close()
             journal.close()
         if args.json:
-            _print_json({"waiting": waiting, **report.as_dict()})
+            print_json({"waiting": waiting, **report.as_dict()})
         else:
             print(
                 f"{waiting} waiting: {report.replayed} replayed, {report.reconciled} found already done, "
