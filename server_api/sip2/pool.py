@@ -5,21 +5,32 @@ Rules:
   (host, port, user, location, institution): a branch's transactions never travel through another branch's
   connections. `Sip2Pools` hands out one pool per account key; asking again with the same key returns the
   same pool, asking with the same key but different settings (another password, charset, TLS) is refused.
-- At most `size` connections per pool; each serves one request at a time. Callers beyond that wait.
+- Between `min_size` and `max_size` connections per pool; each serves one request at a time. A caller
+  takes an idle connection, or opens a new one while below the limit, or waits for one to come free; it
+  is served by whichever comes first, so a slow login never holds up a request another connection can take.
+- A server with fewer workers than our `max_size` leaves the extra connections unserved (their login
+  times out). The pool then degrades to the connections that work and tries the others again after
+  `pool_retry_interval`; only when no connection works at all does the caller get the error.
 - A connection is handed out only when it is healthy (connected, not closed by the ACS) — or fresh and
   logged in. A connection whose request failed is closed and thrown away, never handed out again; its
   slot is refilled by a new connection on demand.
+- `report()` says how many connections work (for `kiosk sip2 probe`); `fill()` opens all it may and
+  reports. Growing the pool later (issue 17: up to the stack size, under a ceiling) is a new `max_size`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from .client import Sip2Client, Sip2Settings
+from .conversation import Reply
 from .messages import AcsStatus, Message
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,76 +49,192 @@ class AccountKey:
         return f"{self.user}@{self.host}:{self.port} (location {self.location or '-'})"
 
 
-class Sip2Pool:
-    """Up to `size` logged-in connections for one SIP2 account."""
+@dataclass(frozen=True)
+class PoolReport:
+    """How big a pool is and how big it can be (what the probe prints)."""
 
-    def __init__(self, settings: Sip2Settings, size: int | None = None) -> None:
+    min_size: int
+    max_size: int
+    working: int  # logged-in connections now
+    limit: int  # connections the pool uses now: max_size, or fewer while the server leaves some unserved
+    unserved: int  # connection attempts that failed while others worked
+    last_error: str = ""
+
+    @property
+    def degraded(self) -> bool:
+        return self.limit < self.max_size
+
+
+class Sip2Pool:
+    """`min_size`..`max_size` logged-in connections for one SIP2 account."""
+
+    def __init__(
+        self, settings: Sip2Settings, size: int | None = None, *, min_size: int | None = None
+    ) -> None:
         self.settings = settings
         self.key = AccountKey.of(settings)
-        self.size = size or settings.pool_size
-        self._slots = asyncio.Semaphore(self.size)
+        self.max_size = size or settings.pool_size
+        self.min_size = min(min_size or settings.pool_min_size, self.max_size)
+        self._limit = self.max_size
+        self._retry_at = 0.0
         self._idle: list[Sip2Client] = []
         self._busy: set[Sip2Client] = set()
+        self._connecting: set[asyncio.Task[None]] = set()
+        self._changed = asyncio.Condition()
         self._closed = False
+        self._last_error: Exception | None = None
         self.created = 0  # connections made (a replaced one counts again)
         self.discarded = 0  # broken connections thrown away
+        self.unserved = 0  # connections the server did not serve while others worked
         self.acs_status: AcsStatus | None = None  # from the most recent login of any connection
+
+    @property
+    def size(self) -> int:
+        return self.max_size
 
     @property
     def open_connections(self) -> int:
         return len(self._idle) + len(self._busy)
 
+    def report(self) -> PoolReport:
+        error = self._last_error
+        return PoolReport(
+            self.min_size,
+            self.max_size,
+            self.open_connections,
+            self._limit,
+            self.unserved,
+            f"{type(error).__name__}: {error}" if error else "",
+        )
+
+    async def fill(self) -> PoolReport:
+        """Open every connection the pool may have (at most `max_size`), wait for their logins, report."""
+        async with self._changed:
+            while self.open_connections + len(self._connecting) < self._limit:
+                self._start_connecting()
+        await asyncio.gather(*self._connecting, return_exceptions=True)
+        return self.report()
+
+    async def warm(self) -> None:
+        """Open connections up to `min_size` (in the background)."""
+        async with self._changed:
+            while self.open_connections + len(self._connecting) < min(self.min_size, self._limit):
+                self._start_connecting()
+
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Sip2Client]:
         """A healthy, logged-in connection for one or more requests. If a request on it fails, the
         connection is discarded on the way out."""
-        if self._closed:
-            raise RuntimeError(f"SIP2 pool for {self.key} is closed")
-        await self._slots.acquire()
-        client: Sip2Client | None = None
+        client = await self._acquire()
         try:
-            client = await self._take()
-            self._busy.add(client)
-            try:
-                yield client
-            except BaseException:
-                await self._discard(client)
-                client = None
-                raise
-        finally:
-            if client is not None:
-                self._busy.discard(client)
-                if client.healthy and not self._closed:
-                    self._idle.append(client)
-                else:
-                    await self._discard(client)
-            self._slots.release()
+            yield client
+        except BaseException:
+            await self._release(client, broken=True)
+            raise
+        await self._release(client, broken=False)
 
     async def request(self, message: Message) -> Message:
+        return (await self.exchange(message)).message
+
+    async def exchange(self, message: Message) -> Reply:
         async with self.connection() as client:
-            reply = await client.request(message)
+            reply = await client.exchange(message)
             if client.acs_status is not None:
                 self.acs_status = client.acs_status
             return reply
 
     async def close(self) -> None:
         self._closed = True
+        for task in list(self._connecting):
+            task.cancel()
+        await asyncio.gather(*self._connecting, return_exceptions=True)
         clients = [*self._idle, *self._busy]
         self._idle.clear()
         for client in clients:
             await client.close()
+        async with self._changed:
+            self._changed.notify_all()
 
-    async def _take(self) -> Sip2Client:
-        while self._idle:
-            client = self._idle.pop()  # most recently used first: the warmest connection
-            if client.healthy:
-                return client
-            await self._discard(client)
+    # -- internals -------------------------------------------------------------------------------------
+
+    async def _acquire(self) -> Sip2Client:
+        async with self._changed:
+            waited = False
+            while True:
+                if self._closed:
+                    raise RuntimeError(f"SIP2 pool for {self.key} is closed")
+                while self._idle:
+                    client = self._idle.pop()  # most recently used first: the warmest connection
+                    if client.healthy:
+                        self._busy.add(client)
+                        return client
+                    await self._discard(client)
+                if waited and not self._busy and not self._connecting and self._last_error is not None:
+                    error = self._last_error
+                    raise type(error)(str(error))  # no connection works: nothing was sent
+                self._grow()
+                waited = True
+                await self._changed.wait()
+
+    async def _release(self, client: Sip2Client, *, broken: bool) -> None:
+        async with self._changed:
+            self._busy.discard(client)
+            if broken or not client.healthy or self._closed:
+                await self._discard(client)
+            else:
+                self._idle.append(client)
+            self._changed.notify_all()
+
+    def _grow(self) -> None:
+        """Start one more connection if the pool is below its limit (after a retry interval, the limit
+        goes back up to `max_size`: the server may have workers free again)."""
+        now = asyncio.get_running_loop().time()
+        if self._limit < self.max_size and now >= self._retry_at:
+            self._limit = self.max_size
+        if self.open_connections + len(self._connecting) < self._limit:
+            self._start_connecting()
+
+    def _start_connecting(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._connect_one())
+        self._connecting.add(task)
+
+    async def _connect_one(self) -> None:
         client = Sip2Client(self.settings)
         self.created += 1
-        await client.connect()  # raises CirculationUnavailable: nothing handed out, slot released
-        self.acs_status = client.acs_status
-        return client
+        error: Exception | None = None
+        try:
+            await client.connect()  # raises CirculationUnavailable: nothing handed out
+        except Exception as exc:
+            error = exc
+        async with self._changed:
+            if (task := asyncio.current_task()) is not None:
+                self._connecting.discard(task)
+            if error is None and not self._closed:
+                self.acs_status = client.acs_status
+                self._last_error = None
+                self._idle.append(client)
+            elif error is not None:
+                self._note_failure(error)
+            self._changed.notify_all()
+        if error is not None or self._closed:
+            await client.close()
+
+    def _note_failure(self, error: Exception) -> None:
+        self._last_error = error
+        working = self.open_connections + len(self._connecting)
+        if working == 0:
+            return  # nothing works: the waiting callers get the error
+        self.unserved += 1
+        self._limit = working
+        self._retry_at = asyncio.get_running_loop().time() + self.settings.pool_retry_interval
+        log.warning(
+            "SIP2 pool %s: a connection was not served (%s); working with %d of %d, trying again in %gs",
+            self.key,
+            error,
+            working,
+            self.max_size,
+            self.settings.pool_retry_interval,
+        )
 
     async def _discard(self, client: Sip2Client) -> None:
         self._busy.discard(client)
@@ -139,4 +266,4 @@ class Sip2Pools:
         await asyncio.gather(*(p.close() for p in pools))
 
 
-__all__ = ["AccountKey", "Sip2Pool", "Sip2Pools"]
+__all__ = ["AccountKey", "PoolReport", "Sip2Pool", "Sip2Pools"]

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -369,3 +370,43 @@ async def test_pools_are_keyed_by_account() -> None:
     with pytest.raises(ValueError, match="already pooled"):
         pools.pool(a.with_(password="other"))
     await pools.close()
+
+
+async def test_a_pool_degrades_to_the_connections_a_one_worker_server_serves_and_tries_again_later(
+    tmp_path: Path,
+) -> None:
+    from server_api.demo_ils import DEMO_BORROW_ITEMS, DEMO_PATRON_ID, KIOSK_LOGIN, DemoIls, ServerQuirks
+
+    async with DemoIls(tmp_path / "ils.sqlite", quirks=ServerQuirks(workers=1)) as ils:
+        kiosk = Sip2Settings(
+            "127.0.0.1", ils.port, *KIOSK_LOGIN, timeout=0.5, pool_size=2, pool_retry_interval=0.3
+        )
+        circulation = Sip2Circulation(kiosk)
+        assert circulation.pool is not None
+        txn = Transaction.new(T)
+        # Two at once: the second connection is never served; its caller is served by the first one.
+        account, status = await asyncio.gather(
+            circulation.patron(DEMO_PATRON_ID, None, txn), circulation.item_status(DEMO_BORROW_ITEMS[0])
+        )
+        assert account.found and status.found
+        await asyncio.sleep(0.6)  # the unserved login times out meanwhile
+        report = circulation.pool.report()
+        assert (report.working, report.limit, report.max_size, report.unserved) == (1, 1, 2, 1)
+        assert report.degraded and "login" in report.last_error
+        # Within the retry interval nothing new is tried; after it, the pool tries again.
+        for _ in range(2):
+            await asyncio.gather(*(circulation.item_status(item) for item in DEMO_BORROW_ITEMS))
+        await asyncio.sleep(0.35)
+        await asyncio.gather(*(circulation.item_status(item) for item in DEMO_BORROW_ITEMS))
+        await asyncio.sleep(0.6)
+        assert circulation.pool.report().unserved == 2 and circulation.pool.created == 3
+        await circulation.close()
+
+
+async def test_pool_fill_reports_the_size_that_works() -> None:
+    async with misbehaving_acs(lambda d, g, a: [g]) as acs:
+        pool = Sip2Pool(settings(acs.port, pool_size=3, pool_min_size=2))
+        report = await pool.fill()
+        assert (report.working, report.limit, report.min_size, report.max_size) == (3, 3, 2, 3)
+        assert not report.degraded and acs.count(b"93") == 3
+        await pool.close()
