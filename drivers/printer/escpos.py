@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import termios
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -50,7 +51,8 @@ __all__ = ["EscposPrinter", "error_for"]
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-_TRANSPORT_ERRORS = (OSError, serial.SerialException, EscposLibraryError, StatusProtocolError)
+# termios.error: pyserial's flush and tcdrain on a serial device that vanished (USB unplugged).
+_TRANSPORT_ERRORS = (OSError, termios.error, serial.SerialException, EscposLibraryError, StatusProtocolError)
 
 
 def error_for(state: PrinterState) -> PrinterError:
@@ -201,6 +203,7 @@ class EscposPrinter:
                 device.close()
             except _TRANSPORT_ERRORS as error:
                 log.debug("closing the printer: %s", error)
+            device.device = False  # so python-escpos's __del__ does not try to close it again
 
 
 def open_escpos_device(settings: PrinterSettings) -> Escpos:

@@ -61,6 +61,7 @@ class SimulatedEscposPrinter:
         self._paper_left: int | None = None
         self._cover_open = False
         self._cutter_jammed = False
+        self._cover_countdown: int | None = None
         self._held: deque[es.Event] = deque()
         self._master: int | None = None
         self._slave: int | None = None
@@ -130,6 +131,11 @@ class SimulatedEscposPrinter:
         with self._lock:
             self._cover_open = True
 
+    def open_cover_after(self, dots: int) -> None:
+        """Someone opens the cover once ``dots`` more dot rows have printed (mid-receipt)."""
+        with self._lock:
+            self._cover_countdown = dots
+
     def close_cover(self) -> None:
         with self._lock:
             self._cover_open = False
@@ -196,10 +202,19 @@ class SimulatedEscposPrinter:
                     if event.n in (1, 2, 3, 4):
                         answers.extend(encode_status(Query(event.n), self.state))
                 elif self._held or not self._can_run(event):
-                    self._held.append(event)
+                    self._hold(event)
                 else:
                     self._run(event)
         return bytes(answers)
+
+    def _hold(self, event: es.Event) -> None:
+        if (
+            not self._held
+            and self._paper_left is not None
+            and self.paper.height_needed(event) > self._paper_left
+        ):
+            self._paper_left = 0  # the roll ends under this line: the rest of the paper feeds out blank
+        self._held.append(event)
 
     def _can_run(self, event: es.Event) -> bool:
         if self._cover_open or self._cutter_jammed:
@@ -212,6 +227,10 @@ class SimulatedEscposPrinter:
         self.paper.run(event)
         if self._paper_left is not None:
             self._paper_left = max(0, self._paper_left - needed)
+        if self._cover_countdown is not None:
+            self._cover_countdown -= needed
+            if self._cover_countdown <= 0:
+                self._cover_open, self._cover_countdown = True, None
 
     def _resume(self) -> None:
         while self._held and self._can_run(self._held[0]):

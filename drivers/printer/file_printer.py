@@ -28,6 +28,7 @@ _MARGIN_PX = 16
 _LINE_GAP_PX = 4
 _FONT_SIZES: dict[LineStyle, int] = {"normal": 24, "bold": 24, "large": 36, "small": 18, "huge": 56}
 _WIDTH_FACTOR: dict[str, int] = {"large": 2, "huge": 3}
+_FRAGILE_IN_BOLD = frozenset("Ǥǥ")
 _INK = 0
 _PAPER = 255
 
@@ -66,11 +67,13 @@ class ReceiptRenderer:
         self.font_path = font_path
         bold_path = bold_variant(font_path)
         self._faces: dict[LineStyle, _Face] = {}
+        self._plain: dict[LineStyle, _Face] = {}  # the regular face at each style's size
         for style, size in _FONT_SIZES.items():
             wants_bold = style in ("bold", "large", "huge")
             path = bold_path if wants_bold and bold_path else font_path
             stroke = 1 if wants_bold and bold_path is None else 0
             self._faces[style] = _Face(ImageFont.truetype(str(path), size), stroke)
+            self._plain[style] = _Face(ImageFont.truetype(str(font_path), size), 0)
 
     def missing_glyphs(self, receipt: Receipt) -> list[str]:
         text = "".join(line.text for line in receipt.layout())
@@ -84,7 +87,7 @@ class ReceiptRenderer:
         usable = self.width_px - 2 * margin
         rows: list[tuple[ReceiptLine, _Face, str, int]] = []
         for line in lines:
-            face = self._faces[line.style]
+            face = self._face_for(line)
             ascent, descent = face.font.getmetrics()
             height = ascent + descent + _LINE_GAP_PX
             for piece in self._wrap_pixels(line.text, face, usable):
@@ -100,6 +103,13 @@ class ReceiptRenderer:
             draw.text((x, y), piece, font=face.font, fill=_INK, stroke_width=face.stroke, stroke_fill=_INK)
             y += height
         return image
+
+    def _face_for(self, line: ReceiptLine) -> _Face:
+        # DejaVu Sans Bold draws the stroke of Ǥ ǥ (Skolt Sámi) inside the letter's own bars: at receipt
+        # sizes they print as G g. Such lines keep their size but use the regular face.
+        if _FRAGILE_IN_BOLD.intersection(line.text):
+            return self._plain[line.style]
+        return self._faces[line.style]
 
     def _length(self, text: str, face: _Face) -> float:
         return face.font.getlength(text) + 2 * face.stroke

@@ -81,7 +81,7 @@ def _line_block(line: ReceiptLine, settings: PrinterSettings, renderer: ReceiptR
         return Block("", lambda printer: printer.ln())
     page = first_code_page_for(settings.profile, settings.code_pages, line.text)
     if page is None:
-        image = renderer.render_lines([line])
+        image = _black_and_white(renderer.render_lines([line]))
         return Block(line.text, lambda printer: _raster(printer, image), raster=True)
     _, dots, size = _STYLE_COLUMNS[line.style]
     pieces = _wrap(line.text, max(1, settings.dots_per_line // (dots * size)))
@@ -115,6 +115,11 @@ def _wrap(text: str, width: int) -> list[str]:
 
 def _raster(printer: Escpos, image: Image.Image) -> None:
     printer.image(image, impl="bitImageRaster", center=False)
+
+
+def _black_and_white(image: Image.Image) -> Image.Image:
+    """Text at a hard threshold: python-escpos dithers grey, which frays the thin strokes (ŧ đ ǥ)."""
+    return image.convert("L").point(lambda value: 0 if value < 128 else 255).convert("1")
 
 
 def _centred(image: Image.Image, width: int) -> Image.Image:
