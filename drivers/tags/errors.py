@@ -55,5 +55,27 @@ class MalformedTag(TagDecodeError):
         self.detail = detail
 
 
+class ShortRead(TagDecodeError):
+    """Fewer bytes came back than the tag's data needs: the read was cut short (the tag moved, a weak
+    field). Nothing was decoded from it; read the tag again."""
+
+    def __init__(self, raw: bytes, detail: str) -> None:
+        super().__init__(
+            f"The tag was not read completely ({detail}). Hold it still on the pad and read it again.", raw
+        )
+        self.detail = detail
+
+
+class UnknownCompaction(UnsupportedTag):
+    """An ISO 28560-2 data element is written in a compaction scheme this codec does not read for it:
+    reported by name instead of decoded into a wrong value."""
+
+    def __init__(self, raw: bytes, element: str, oid: int, scheme: str) -> None:
+        super().__init__(raw, f"its {element} (relative OID {oid}) is written in {scheme} compaction")
+        self.element = element
+        self.oid = oid
+        self.scheme = scheme
+
+
 class TagEncodeError(ValueError):
     """A tag could not be encoded because a field does not fit the data model."""

@@ -19,14 +19,11 @@ over exactly 32 bytes and a 32-byte tag over 30 bytes plus two zeros).
 0x00 (or 0xFF); an empty basic block with data after it is malformed, not blank. ``decode_tolerant`` also
 reads the variants seen in the field and says which it found (``Variant``): each 4-byte block reversed (a
 reader configured for the other byte order) and bytes 1 and 2 swapped (some encoders). It also reads the
-**extension blocks** after the basic block::
-
-    length (whole block, including this byte), block id (2 bytes, low byte first), data, check byte
-
-where the check byte makes the XOR of the whole block zero; length 0 ends the list, length 1 is a filler
-byte. ``rewrite`` changes the basic block and keeps every byte after it (the extension blocks and any
-unknown data) as it was; when the old basic block is not valid (CRC fails ...) it raises instead of guessing
-where it ended. ``nor_rfid_problems`` checks the Norwegian NOR-RFID profile.
+**extension blocks** after the basic block (``drivers.tags.extensions``: length, block id, XOR check byte,
+data; or with the check byte last, as some encoders write them). A read shorter than the 32-byte basic
+block is a ``ShortRead`` (read again). ``rewrite`` changes the basic block and keeps every byte after it
+(the extension blocks and any unknown data) as it was; when the old basic block is not valid (CRC fails
+...) it raises instead of guessing where it ended. ``nor_rfid_problems`` checks the NOR-RFID profile.
 """
 
 from __future__ import annotations
@@ -39,10 +36,45 @@ from drivers.tags.crc import crc16_ccitt
 from drivers.tags.errors import (
     BlankTag,
     MalformedTag,
+    ShortRead,
     TagCrcError,
     TagEncodeError,
     UnsupportedTag,
 )
+from drivers.tags.extensions import (
+    ExtensionBlock,
+    ExtensionId,
+    ExtensionLayout,
+    Extensions,
+    encode_extensions,
+    parse_extensions,
+)
+from drivers.tags.library import same_library
+
+__all__ = [
+    "BASIC_BLOCK_SIZES",
+    "NOR_RFID_COUNTRY",
+    "DanishTag",
+    "DecodedDanishTag",
+    "ExtensionBlock",
+    "ExtensionId",
+    "ExtensionLayout",
+    "Extensions",
+    "TypeOfUsage",
+    "Variant",
+    "basic_block_crc",
+    "basic_block_size",
+    "decode",
+    "decode_tolerant",
+    "encode",
+    "encode_extensions",
+    "is_blank",
+    "looks_like_basic_block",
+    "nor_rfid_problems",
+    "parse_extensions",
+    "reverse_blocks",
+    "rewrite",
+]
 
 BASIC_BLOCK_SIZES = (32, 34)
 SUPPORTED_VERSION = 1
@@ -127,14 +159,15 @@ def is_blank(raw: bytes) -> bool:
 def basic_block_size(raw: bytes) -> int:
     """The size (32 or 34) of the valid version-1 basic block at the start of ``raw``.
 
-    Raises ``BlankTag`` (the whole memory is blank), ``MalformedTag`` (too short, or an empty basic block
-    with data after it), ``UnsupportedTag`` (another version) or ``TagCrcError``, each carrying ``raw``.
+    Raises ``BlankTag`` (the whole memory is blank), ``ShortRead`` (fewer than 32 bytes), ``MalformedTag``
+    (an empty basic block with data after it), ``UnsupportedTag`` (another version) or ``TagCrcError``,
+    each carrying ``raw``.
     """
     raw = bytes(raw)
     if is_blank(raw):
         raise BlankTag(raw)
     if len(raw) < BASIC_BLOCK_SIZES[0]:
-        raise MalformedTag(raw, f"only {len(raw)} bytes were read from the tag, the basic block needs 32")
+        raise ShortRead(raw, f"only {len(raw)} bytes were read from the tag, the basic block needs 32")
     if is_blank(raw[: BASIC_BLOCK_SIZES[0]]):
         raise MalformedTag(raw, "the basic block is empty, but the memory after it holds data")
     version = raw[0] >> 4
@@ -246,75 +279,6 @@ def _check_encodable(tag: DanishTag, size: int) -> None:
         )
 
 
-# ------------------------------------------------------------------------------------ extension blocks
-
-
-class ExtensionId(IntEnum):
-    LIBRARY = 1
-    ACQUISITION = 2
-    LIBRARY_SUPPLEMENT = 3
-    TITLE = 4
-    ILL = 5
-
-
-@dataclass(frozen=True)
-class ExtensionBlock:
-    """One extension block: its id (an ``ExtensionId`` when known) and its data, kept as bytes."""
-
-    block_id: int
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Extensions:
-    blocks: tuple[ExtensionBlock, ...] = ()
-    problem: str = ""  # a damaged extension area is reported here; the basic block still counts
-
-
-def parse_extensions(area: bytes) -> Extensions:
-    """Parse the extension blocks in ``area`` (the memory after the basic block)."""
-    blocks: list[ExtensionBlock] = []
-    offset = 0
-    while offset < len(area):
-        length = area[offset]
-        if length == 0:
-            break
-        if length == 1:
-            offset += 1
-            continue
-        if length < 4:
-            return Extensions(tuple(blocks), f"extension block at byte {offset} has bad length {length}")
-        block = area[offset : offset + length]
-        if len(block) < length:
-            return Extensions(tuple(blocks), f"extension block at byte {offset} runs past the end of memory")
-        check = 0
-        for byte in block:
-            check ^= byte
-        if check:
-            return Extensions(tuple(blocks), f"extension block at byte {offset} fails its XOR check")
-        block_id = int.from_bytes(block[1:3], "little")
-        blocks.append(ExtensionBlock(block_id, bytes(block[3:-1])))
-        offset += length
-    return Extensions(tuple(blocks))
-
-
-def encode_extensions(blocks: tuple[ExtensionBlock, ...] | list[ExtensionBlock]) -> bytes:
-    """The extension area for ``blocks``, ending with the 0 terminator."""
-    out = bytearray()
-    for block in blocks:
-        length = len(block.data) + 4
-        if length > 255:
-            raise TagEncodeError(f"extension block {block.block_id} is too long ({len(block.data)} bytes)")
-        if not 0 <= block.block_id <= 0xFFFF:
-            raise TagEncodeError(f"extension block id must fit in 16 bits, got {block.block_id}")
-        body = bytes([length]) + block.block_id.to_bytes(2, "little") + block.data
-        check = 0
-        for byte in body:
-            check ^= byte
-        out += body + bytes([check])
-    return bytes(out + b"\x00")
-
-
 # ------------------------------------------------------------------------------------ variants
 
 
@@ -347,7 +311,7 @@ def decode_tolerant(raw: bytes) -> DecodedDanishTag:
     raw = bytes(raw)
     try:
         return _decode_ordered(raw, reversed_blocks=False)
-    except (TagCrcError, UnsupportedTag, MalformedTag) as first:
+    except (TagCrcError, UnsupportedTag, MalformedTag) as first:  # a ShortRead is no variant's business
         try:
             return _decode_ordered(reverse_blocks(raw), reversed_blocks=True)
         except (TagCrcError, UnsupportedTag, MalformedTag):
@@ -426,7 +390,7 @@ def nor_rfid_problems(tag: DanishTag, library: str | None = None) -> list[str]:
         problems.append(f"country is {tag.country!r}, NOR-RFID needs 'NO'")
     if not (len(tag.owner_library) == 7 and tag.owner_library.isdigit()):
         problems.append(f"owner library {tag.owner_library!r} is not a 7-digit library number")
-    if library is not None and tag.owner_library != library:
+    if library is not None and not same_library(tag.owner_library, library, tag.country or NOR_RFID_COUNTRY):
         problems.append(f"owner library is {tag.owner_library}, not this library ({library})")
     if tag.type_of_usage not in tuple(TypeOfUsage):
         problems.append(f"type of usage {tag.type_of_usage} is not one the profile knows")

@@ -20,6 +20,14 @@ How the model is decided:
    no DSFID.
 4. Neither: ``UnreadableTag`` with the error of the model the tag looked like (28560-2 when its DSFID says
    so, 28560-3 otherwise) and the raw bytes.
+
+A read cut short is never another tag: fewer than 32 bytes (a library tag's memory is never smaller) are
+tried as ISO 28560-2 only when the DSFID says so, and a 28560-2 read that ends before its terminator is a
+``ShortRead`` too. Such a tag is ``UnreadableTag`` of kind ``short_read`` (``read_again``): the caller
+reads it again instead of sending the patron to staff.
+
+Owner libraries: ``owner_library`` is what the tag holds; ``library_id`` is the same library in the one
+form ``drivers.tags.library.normalise_library_id`` gives (``NO-2030000``), for comparing and showing.
 """
 
 from __future__ import annotations
@@ -27,8 +35,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from drivers.tags import iso28560_2, iso28560_3
-from drivers.tags.errors import BlankTag, MalformedTag, TagCrcError, TagDecodeError, UnsupportedTag
-from drivers.tags.iso28560_3 import Extensions, TypeOfUsage, Variant
+from drivers.tags.errors import BlankTag, MalformedTag, ShortRead, TagCrcError, TagDecodeError, UnsupportedTag
+from drivers.tags.iso28560_3 import BASIC_BLOCK_SIZES, Extensions, TypeOfUsage, Variant
+from drivers.tags.library import normalise_library_id
 
 MODEL_28560_3 = "ISO 28560-3"
 MODEL_28560_2 = "ISO 28560-2"
@@ -48,6 +57,11 @@ class ItemTag:
     profile_problems: tuple[str, ...] = ()  # NOR-RFID deviations, for staff (the item still works)
     for_loan: bool = True
 
+    @property
+    def library_id(self) -> str:
+        """The owner library in one comparable form (``NO-2030000``)."""
+        return normalise_library_id(self.owner_library, self.country)
+
 
 @dataclass(frozen=True)
 class PatronCardTag:
@@ -56,6 +70,11 @@ class PatronCardTag:
     owner_library: str
     country: str = ""
     variant: str = Variant.STANDARD
+
+    @property
+    def library_id(self) -> str:
+        """The owner library in one comparable form (``NO-2030000``)."""
+        return normalise_library_id(self.owner_library, self.country)
 
 
 @dataclass(frozen=True)
@@ -66,10 +85,24 @@ class UnreadableTag:
     model: str = ""  # the model it looked like, if any
     kind: str = ""  # one of UNREADABLE_KINDS
 
+    @property
+    def read_again(self) -> bool:
+        """The read was cut short: nothing is known about the tag yet, read it again."""
+        return self.kind == "short_read"
+
 
 # What made a tag unreadable: never programmed; CRC fails; another data model or version; fields that make
-# no sense; a valid tag that is neither an item nor a card; a codec bug (reported, never raised).
-UNREADABLE_KINDS = ("blank", "damaged", "unsupported", "malformed", "not_an_item", "undecodable")
+# no sense; a valid tag that is neither an item nor a card; the read was cut short (read again); a codec
+# bug (reported, never raised).
+UNREADABLE_KINDS = (
+    "blank",
+    "damaged",
+    "unsupported",
+    "malformed",
+    "not_an_item",
+    "short_read",
+    "undecodable",
+)
 
 
 DecodedTag = ItemTag | PatronCardTag | UnreadableTag
@@ -81,7 +114,7 @@ def decode_any(raw: bytes, dsfid: int | None = None) -> DecodedTag:
     """What is on the tag (see the module docstring); never raises."""
     raw = bytes(raw)
     if not raw:
-        return UnreadableTag("Nothing was read from the tag's memory.", raw, kind="malformed")
+        return UnreadableTag(ShortRead(raw, "nothing came back").message, raw, kind="short_read")
     if iso28560_3.is_blank(raw):
         return UnreadableTag(BlankTag(raw).message, raw, blank=True, kind="blank")
     try:
@@ -91,13 +124,15 @@ def decode_any(raw: bytes, dsfid: int | None = None) -> DecodedTag:
     # DSFID 0x06 / 0x3E mark ISO 28560-2 (see iso28560_2.DSFIDS_ISO28560_2). Without them the DSFID is 0 or
     # unknown (many readers cannot report it), and 28560-2 has to prove itself by parsing cleanly.
     dsfid_says_2 = dsfid in iso28560_2.DSFIDS_ISO28560_2
-    if not dsfid_says_2 and iso28560_3.looks_like_basic_block(raw):
+    if not dsfid_says_2 and (len(raw) < BASIC_BLOCK_SIZES[0] or iso28560_3.looks_like_basic_block(raw)):
+        # Too short for any library tag (a cut read), or a damaged 28560-3 block: not tried as 28560-2.
         return UnreadableTag(error_3.message, raw, kind=_kind(error_3))
     try:
         return _as_28560_2(raw, strict=not dsfid_says_2)
     except Exception as error:  # likewise
         error_2 = _as_decode_error(error, raw)
-    reported = error_2 if dsfid_says_2 else error_3
+    # A read that parsed cleanly as 28560-2 up to where it was cut off is reported as that: read again.
+    reported = error_2 if dsfid_says_2 or isinstance(error_2, ShortRead) else error_3
     return UnreadableTag(reported.message, raw, kind=_kind(reported))
 
 
@@ -113,6 +148,7 @@ def _as_decode_error(error: Exception, raw: bytes) -> TagDecodeError:
 
 # (A BlankTag cannot get here: decode_any has answered blank and empty memory itself.)
 _KINDS: tuple[tuple[type[TagDecodeError], str], ...] = (
+    (ShortRead, "short_read"),
     (TagCrcError, "damaged"),
     (UnsupportedTag, "unsupported"),
     (MalformedTag, "malformed"),

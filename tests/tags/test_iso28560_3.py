@@ -6,6 +6,7 @@ from drivers.tags import iso28560_3
 from drivers.tags.errors import (
     BlankTag,
     MalformedTag,
+    ShortRead,
     TagCrcError,
     TagDecodeError,
     TagEncodeError,
@@ -92,9 +93,9 @@ def test_an_empty_basic_block_with_data_after_it_is_not_blank() -> None:
 
 
 @pytest.mark.parametrize("raw", [b"", b"\x11", b"\xb7\xce", b"\x11\x03\x05"])
-def test_a_short_read_is_malformed_in_every_variant(raw: bytes) -> None:
+def test_a_short_read_is_a_short_read_in_every_variant(raw: bytes) -> None:
     # decode_tolerant used to index bytes 1 and 2 before checking the length (IndexError).
-    with pytest.raises(MalformedTag, match=f"only {len(raw)} bytes") as caught:
+    with pytest.raises(ShortRead, match=f"only {len(raw)} bytes") as caught:
         iso28560_3.decode_tolerant(raw)
     assert caught.value.raw == raw
 
@@ -117,8 +118,8 @@ def test_damaged_tag_reports_both_checksums() -> None:
     assert caught.value.raw == bytes(raw)
 
 
-def test_too_short_is_malformed() -> None:
-    with pytest.raises(MalformedTag, match="only 20 bytes"):
+def test_too_short_is_a_short_read() -> None:
+    with pytest.raises(ShortRead, match="only 20 bytes"):
         decode(VECTOR_TAG[:20])
 
 
@@ -149,7 +150,7 @@ def test_empty_item_id_is_malformed() -> None:
 
 
 def test_decode_errors_share_a_base_class() -> None:
-    for error in (TagCrcError, BlankTag, UnsupportedTag, MalformedTag):
+    for error in (TagCrcError, BlankTag, UnsupportedTag, MalformedTag, ShortRead):
         assert issubclass(error, TagDecodeError)
 
 

@@ -171,12 +171,15 @@ item_ids = st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-", min_size=1,
 
 
 def test_28560_2_known_encoding() -> None:
-    # Item id "1234" as an integer (precursor 0x11: scheme 1, OID 1; length 2; 0x04D2), owner ISIL as
-    # 6-bit code, set 2 of 3 numerically ("0302" -> BCD 03 02), then the terminator.
+    # Item id "1234" as an integer (precursor 0x11: scheme 1, OID 1; length 2; 0x04D2: ends on a block as
+    # it is), the content parameter (OIDs 3 and 4 follow), the owner ISIL in ISIL compaction (9 x 5 bits
+    # in 6 bytes), set 2 of 3 numerically ("0302" keeps its zero: BCD 03 02) with the offset flag and 0 pad
+    # bytes so the data ends on a block, then the terminator.
     tag = iso28560_2.Iso28560_2Tag("1234", "FI-HELMET", parts_in_item=3, part_number=2)
     raw = iso28560_2.encode(tag)
-    assert raw[:4] == bytes([0x11, 0x02, 0x04, 0xD2])
-    assert raw[-5:] == bytes([0x24, 0x02, 0x03, 0x02, 0x00])
+    assert raw[:7] == bytes([0x11, 0x02, 0x04, 0xD2, 0x02, 0x01, 0xC0])
+    assert raw[7:9] == bytes([0x03, 0x06])
+    assert raw[15:] == bytes([0xA4, 0x00, 0x02, 0x03, 0x02, 0x00])
     assert iso28560_2.decode(raw) == tag
 
 
@@ -218,11 +221,13 @@ HELMET_TAGS = [
 @pytest.mark.parametrize("dsfid", [None, 0x00, 0x06, 0x3E])
 @pytest.mark.parametrize("tag", HELMET_TAGS, ids=lambda tag: tag.primary_item_id)
 @pytest.mark.parametrize("fill", [0x00, 0xFF])
-def test_28560_2_with_an_integer_item_id_is_read_whatever_the_dsfid(tag, dsfid, fill) -> None:
-    # The precursor 0x11 (integer compaction, OID 1) is also the ISO 28560-3 "version 1" byte: with DSFID 0
-    # (or a reader that reports none) such a tag used to be reported as a damaged 28560-3 tag.
-    raw = iso28560_2.encode(tag).ljust(MEMORY, bytes([fill]))
-    assert raw[0] == 0x11
+@pytest.mark.parametrize("align", [False, True])
+def test_28560_2_with_an_integer_item_id_is_read_whatever_the_dsfid(tag, dsfid, fill, align) -> None:
+    # The precursor 0x11 (integer compaction, OID 1, as encoders without block alignment write it) is also
+    # the ISO 28560-3 "version 1" byte: with DSFID 0 (or a reader that reports none) such a tag used to be
+    # reported as a damaged 28560-3 tag. Aligned (0x91) it must read too.
+    raw = iso28560_2.encode(tag, align=align).ljust(MEMORY, bytes([fill]))
+    assert raw[0] == (0x91 if align and raw[0] & 0x80 else 0x11)
     decoded = decode_any(raw, dsfid)
     assert isinstance(decoded, ItemTag) and decoded.model == "ISO 28560-2"
     assert (decoded.item_id, decoded.owner_library) == (tag.primary_item_id, tag.owner_institution)
