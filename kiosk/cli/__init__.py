@@ -14,15 +14,22 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import ConfigError, StationConfig
 from kiosk.config import load as load_config
+
+if TYPE_CHECKING:
+    from kiosk.station import Observation
 
 
 def _print_json(record: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
+
+
+def _print_observation(observation: Observation) -> None:
+    _print_json(observation.as_record())
 
 
 def _workdir(given: str | None) -> Path:
@@ -58,7 +65,7 @@ async def _demo_headless(scenario_name: str, workdir: Path, sessions: int, quiet
     async with DemoEnvironment(workdir, **options) as env:
         assert env.station is not None
         if not quiet:
-            env.station.add_observer(_print_json)
+            env.station.add_observer(_print_observation)
         try:
             if scenario_name == "bookmobile":
                 summary = await bookmobile(env, sessions=sessions)
@@ -133,37 +140,12 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _station_from_config(config: StationConfig) -> Any:
-    from drivers.printer.file_printer import FilePrinter
-    from kiosk.clock import clock_check
-    from kiosk.hardware import open_reader
-    from kiosk.journal import Journal
-    from kiosk.station import Station
-    from server_api.sip2.circulation import Sip2Circulation
-
-    settings = config.sip2_settings()
-    return Station(
-        journal=Journal(Path(config.journal.path)),
-        purge_after_days=config.journal.purge_after_days,
-        failure_budget=config.network.failure_budget,
-        probe_interval=config.network.probe_interval,
-        clock_synchronised=clock_check(config.clock.trust),
-        circulation=Sip2Circulation(settings),
-        reader=open_reader(config.rfid, source=config.source),
-        pad_leave_after=config.rfid.leave_after,
-        printer=FilePrinter(Path(config.printer.directory)),
-        policy=config.policy(),
-        library_name=config.station.library_name,
-        staff_language=config.station.staff_language,
-        poll_interval=config.rfid.poll_interval,
-        security_attempts=config.rfid.security_attempts,
-    )
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     try:
+        from kiosk.cli.build import build_station
+
         config = load_config(Path(args.config))
-        station = _station_from_config(config)
+        station = build_station(config)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -176,7 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         await station.start()
         try:
             if args.headless:
-                station.add_observer(_print_json)
+                station.add_observer(_print_observation)
                 await asyncio.Event().wait()  # until Ctrl-C or SIGTERM
             else:
                 from ui.app import KioskApp

@@ -11,18 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TypedDict, Unpack
 
 from drivers.printer.file_printer import FilePrinter
 from drivers.rfid.base import AFI_IN_LIBRARY, AFI_ON_LOAN, TagMemory
 from drivers.rfid.sim import SimulatedPad, make_uid
 from drivers.tags.iso28560_3 import DanishTag, TypeOfUsage, encode
+from kiosk.cli.build import build_station
+from kiosk.config import ClockSection, NetworkSection, StationConfig, StationSection
 from kiosk.core import Screen, SessionPolicy
 from kiosk.journal import Journal
-from kiosk.station import Station, local_now
+from kiosk.station import Observation, ScreenShown, Station, StationTiming, local_now
 from server_api.circulation import CirculationError
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.server import DemoIls
@@ -125,20 +128,28 @@ class DemoEnvironment:
             library_names=demo_data.LIBRARY_NAMES,
         )
         self.circulation = Sip2Circulation(settings)
-        self._make_tags()
         await self._set_initial_afi()
-        self.station = Station(
-            circulation=self.circulation,
+        # The demo chooses only what it simulates; the station is built the way `kiosk run` builds one.
+        self.station = build_station(
+            StationConfig(
+                station=StationSection(library_name=self.library.name),
+                network=NetworkSection(
+                    failure_budget=self.failure_budget, probe_interval=self.probe_interval
+                ),
+                clock=ClockSection(trust="always"),
+                source="demo",
+            ),
             reader=self.pad,
+            circulation=self.circulation,
             printer=self.printer,
-            policy=self.policy,
-            library_name=self.library.name,
-            clock=self.clock,
             journal=self.journal,
-            poll_interval=self.poll_interval,
-            tick_interval=self.tick_interval,
-            failure_budget=self.failure_budget,
-            probe_interval=self.probe_interval,
+            policy=self.policy,
+            timing=StationTiming(
+                poll_interval=self.poll_interval,
+                tick_interval=self.tick_interval,
+                probe_interval=self.probe_interval,
+            ),
+            clock=self.clock,
         )
         await self.station.start()
         return self
@@ -274,8 +285,8 @@ class DemoEnvironment:
         station = self.station
         changed = asyncio.Event()
 
-        def on_record(record: dict[str, Any]) -> None:
-            if record["kind"] == "screen":
+        def on_record(observation: Observation) -> None:
+            if isinstance(observation, ScreenShown):
                 changed.set()
 
         station.add_observer(on_record)

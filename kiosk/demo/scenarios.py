@@ -16,6 +16,7 @@ from typing import Any
 from kiosk.core import Action, RowState, Screen, ScreenName
 from kiosk.demo.audit import audit
 from kiosk.demo.environment import DemoEnvironment
+from kiosk.station import Observation
 from server_api.demo_ils import data as demo_data
 
 Scenario = Callable[[DemoEnvironment], Awaitable[dict[str, Any]]]
@@ -45,8 +46,8 @@ class Recorder:
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
 
-    def __call__(self, record: dict[str, Any]) -> None:
-        self.records.append(record)
+    def __call__(self, observation: Observation) -> None:
+        self.records.append(observation.as_record())
 
     def of(self, kind: str, **match: Any) -> list[dict[str, Any]]:
         return [r for r in self.records if r["kind"] == kind and all(r.get(k) == v for k, v in match.items())]

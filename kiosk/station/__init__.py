@@ -1,33 +1,85 @@
-"""The asynchronous shell around the session: hardware, circulation, journal, screens."""
+"""The asynchronous shell around the session: hardware, circulation, journal, screens.
 
+`Station` is built from its devices, the session policy and `StationSettings`
+(`kiosk.cli.build.build_station` does it from the configuration file). Observers receive the
+`Observation` types below; `as_record()` / `to_json()` turn one into the transcript's JSON.
+"""
+
+from kiosk.station.observations import (
+    Circulated,
+    ConflictFound,
+    JournalPurged,
+    JournalTrouble,
+    NetworkChanged,
+    NotCirculated,
+    Observation,
+    Observer,
+    Outcome,
+    PatronLookup,
+    Printed,
+    ReaderHealth,
+    Reconciling,
+    Replayed,
+    ScreenShown,
+    SecurityFailure,
+    SecurityWrite,
+    SessionSurprised,
+    StaffSlip,
+    StationFault,
+    Synced,
+    UnreadableTagSeen,
+)
 from kiosk.station.pad import (
     PadChange,
     PadWatcher,
     decode_pad_tag,
     log,
 )
+from kiosk.station.printing import hold_patron_label
+from kiosk.station.settings import StationSettings, StationTiming
 from kiosk.station.station import (
     ConflictNote,
-    Observer,
-    Outcome,
     ScreenListener,
     Station,
     StationStatus,
-    hold_patron_label,
     local_now,
+    observe_records,
 )
 
 __all__ = [
+    "Circulated",
+    "ConflictFound",
     "ConflictNote",
+    "JournalPurged",
+    "JournalTrouble",
+    "NetworkChanged",
+    "NotCirculated",
+    "Observation",
     "Observer",
     "Outcome",
     "PadChange",
     "PadWatcher",
+    "PatronLookup",
+    "Printed",
+    "ReaderHealth",
+    "Reconciling",
+    "Replayed",
     "ScreenListener",
+    "ScreenShown",
+    "SecurityFailure",
+    "SecurityWrite",
+    "SessionSurprised",
+    "StaffSlip",
     "Station",
+    "StationFault",
+    "StationSettings",
     "StationStatus",
+    "StationTiming",
+    "Synced",
+    "UnreadableTagSeen",
     "decode_pad_tag",
     "hold_patron_label",
     "local_now",
     "log",
+    "observe_records",
 ]

@@ -7,16 +7,23 @@ carrying what was wrong, so the patron is sent to staff and staff can see the ra
 of thin items, can miss one inventory round and answer the next: it only counts as *left* after
 `leave_after` rounds in a row without it, so the session does not see it leave and come back. A new tag
 counts as *arrived* once it has been read and decoded; a read that fails is retried on the next round.
+
+`PadPoller` is the station's loop around it: one scan every `poll_interval`, a `TagsChanged` for the
+session when the picture changed, and a word for the observers when the reader stops (or resumes)
+answering or an unreadable tag arrives.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, replace
 
 from drivers.rfid.base import Reader, ReaderError, ReaderUnavailable, TagMemory
 from drivers.tags.model import ItemTag, PatronCardTag, decode_any
-from kiosk.core import PadTag, TagKind
+from kiosk.core import PadTag, TagKind, TagsChanged
+from kiosk.station.observations import ReaderHealth, UnreadableTagSeen
+from kiosk.station.tasks import Shell
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +111,37 @@ class PadWatcher:
         tag = self.tags.get(uid)
         if tag is not None:
             self.tags[uid] = replace(tag, afi=afi)
+
+
+class PadPoller:
+    """Looks at the pad every `poll_interval` seconds and tells the session what is on it."""
+
+    def __init__(self, shell: Shell, watcher: PadWatcher, *, poll_interval: float) -> None:
+        self._shell = shell
+        self.watcher = watcher
+        self.poll_interval = poll_interval
+        self._reader_ok = True
+
+    async def run(self) -> None:
+        while True:
+            if await self._scan():
+                self._shell.feed(TagsChanged(tuple(self.watcher.tags.values()), self._shell.clock()))
+            await asyncio.sleep(self.poll_interval)
+
+    async def _scan(self) -> bool:
+        """One round; True when the picture changed. A reader failure is reported once, not every round."""
+        try:
+            change = await self.watcher.scan()  # a tag not read yet is tried again next round
+        except ReaderError as error:
+            if self._reader_ok:
+                log.warning("RFID reader: %s", error)
+                self._shell.observe(ReaderHealth(ok=False, error=str(error)))
+            self._reader_ok = False
+            return False
+        for tag in change.arrived:
+            if tag.kind is TagKind.UNREADABLE:
+                self._shell.observe(UnreadableTagSeen(tag.uid, tag.problem))
+        if not self._reader_ok:
+            self._shell.observe(ReaderHealth(ok=True))
+        self._reader_ok = True
+        return change.changed

@@ -31,7 +31,8 @@ from drivers.tags.iso28560_3 import (
     encode_extensions,
     reverse_blocks,
 )
-from kiosk.cli import _station_from_config, main
+from kiosk.cli import main
+from kiosk.cli.build import build_station
 from kiosk.cli.tagging import TaggingFailed, TaggingRefused, read_pad, write_item
 from kiosk.config import ConfigError, RfidSection
 from kiosk.config import load as load_config
@@ -461,7 +462,7 @@ def test_kiosk_run_builds_the_configured_reader(tmp_path, sim) -> None:
         '[clock]\ntrust = "always"\n',
         encoding="utf-8",
     )
-    station = _station_from_config(load_config(config))
+    station = build_station(load_config(config))
     assert isinstance(station.reader, FeigReader) and station.reader.port == sim.path
-    assert station._watcher.leave_after == 4
+    assert station.watcher.leave_after == 4
     assert station.policy.security_failure.value == "undo"

@@ -820,7 +820,9 @@ async def test_the_station_purges_finished_entries_at_start_and_once_a_day(tmp_p
     age(recent_done.id, 29.5)
 
     clock = FakeClock(start)
-    events: list[dict[str, Any]] = []
+    from kiosk.station import JournalPurged, Observation
+
+    events: list[Observation] = []
     async with station_env(tmp_path, clock) as env:
         station = env.station
         assert station is not None
@@ -838,11 +840,11 @@ async def test_the_station_purges_finished_entries_at_start_and_once_a_day(tmp_p
         await station.journal_upkeep()
         assert committed_state(path, recent_done.id) is None
         assert committed_state(path, old_conflict.id) == "conflict"
-        assert {"kind": "journal", "action": "purge", "purged": 1} in events
+        assert JournalPurged(purged=1) in events
 
         clock.advance(hours=1)
         await station.journal_upkeep()
-        assert len([e for e in events if e["kind"] == "journal"]) == 1  # once a day, not every tick
+        assert len([e for e in events if isinstance(e, JournalPurged)]) == 1  # once a day, not every tick
 
 
 async def test_the_status_for_the_staff_screen(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cli import _station_from_config, main
+from kiosk.cli import main
+from kiosk.cli.build import build_station
 from kiosk.config import load
 from server_api.sip2.circulation import Sip2Circulation
 from server_api.sip2.codec import decode_frame
@@ -36,7 +37,7 @@ def station_file(tmp_path: Path, sip2: str) -> Path:
 
 def test_the_station_builds_its_connection_from_the_file(tmp_path: Path) -> None:
     config = load(station_file(tmp_path, 'profile = "folio"\npool_size = 3\nkeepalive = 20\ntimeout = 4'))
-    station = _station_from_config(config)
+    station = build_station(config)
     try:
         circulation = station.circulation
         assert isinstance(circulation, Sip2Circulation)

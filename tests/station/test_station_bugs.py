@@ -26,7 +26,7 @@ async def test_an_unexpected_error_in_the_security_write_is_shown_not_hung(
         env.pad.write_afi = broken_write_afi  # type: ignore[method-assign]
         item = env.demo_borrow_items[0]
         await log_in(env)
-        with caplog.at_level(logging.ERROR, logger="kiosk.station.station"):
+        with caplog.at_level(logging.ERROR, logger="kiosk.station"):
             screen = await handle_stack(env, Action.BORROW, [item])  # bounded: fails if it hangs
         (row,) = [r for r in screen.rows if r.item_id == item]
         assert row.state is RowState.ATTENTION  # the patron is asked to act, not left waiting

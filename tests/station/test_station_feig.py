@@ -11,7 +11,6 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,9 +21,18 @@ from drivers.rfid.feig_protocol import ISO_WRITE_AFI
 from drivers.rfid.feig_sim import AirTiming, Fault, SimulatedFeigReader
 from drivers.rfid.sim import make_uid
 from drivers.tags.iso28560_3 import DanishTag, TypeOfUsage, encode
-from kiosk.core import Action, RowState, Screen, ScreenName, SecurityFailurePolicy, SessionPolicy
+from kiosk.core import Action, Operation, RowState, Screen, ScreenName, SecurityFailurePolicy, SessionPolicy
 from kiosk.journal import Journal
-from kiosk.station import Station
+from kiosk.station import (
+    Circulated,
+    NotCirculated,
+    Observation,
+    SecurityFailure,
+    SecurityWrite,
+    Station,
+    StationSettings,
+    StationTiming,
+)
 from server_api.demo_ils import data as demo
 from server_api.demo_ils.server import DemoIls
 from server_api.sip2.circulation import Sip2Circulation, Sip2Settings
@@ -49,8 +57,16 @@ class Rig:
     station: Station
     sim: SimulatedFeigReader
     reader: FeigReader
-    records: list[dict[str, Any]]
+    records: list[Observation]
     uids: dict[str, list[bytes]]
+
+    def circulated(self, operation: Operation) -> list[Circulated | NotCirculated]:
+        return [
+            o for o in self.records if isinstance(o, Circulated | NotCirculated) and o.operation is operation
+        ]
+
+    def security_writes(self) -> list[SecurityWrite]:
+        return [o for o in self.records if isinstance(o, SecurityWrite)]
 
     async def wait_for(self, predicate: Callable[[Screen], bool], timeout: float = 20.0) -> Screen:
         async with asyncio.timeout(timeout):
@@ -99,9 +115,9 @@ async def rig(tmp_path: Path, policy: SessionPolicy, items: list[str]) -> AsyncI
                 printer=FilePrinter(tmp_path / "receipts"),
                 policy=policy,
                 journal=Journal(tmp_path / "journal.sqlite3"),
-                poll_interval=0.02,
+                settings=StationSettings(timing=StationTiming(poll_interval=0.02)),
             )
-            records: list[dict[str, Any]] = []
+            records: list[Observation] = []
             station.add_observer(records.append)
             uids: dict[str, list[bytes]] = {}
             serial = 100
@@ -146,17 +162,17 @@ async def test_a_stack_of_ten_with_an_incomplete_set_borrows_nine_and_holds_back
         assert held.text.key == "row.missing_part"
         assert held.text.kwargs() == {"missing": "2", "parts": "2"}
 
-        checkouts = [rec for rec in r.records if rec["kind"] == "circulation" and rec["action"] == "checkout"]
-        assert sorted(rec["item_id"] for rec in checkouts) == sorted(singles)
-        assert all(rec["ok"] for rec in checkouts)
+        checkouts = r.circulated(Operation.CHECKOUT)
+        assert sorted(rec.item_id for rec in checkouts) == sorted(singles)
+        assert all(rec.ok for rec in checkouts)
 
         # Every lent tag, read back over the FEIG protocol, carries the on-loan AFI; the held part does not.
         for item_id in singles:
             (uid,) = r.uids[item_id]
             assert await r.reader.read_afi(uid) == AFI_ON_LOAN
         assert await r.reader.read_afi(r.uids[demo.DEMO_SET_ITEM][0]) == AFI_IN_LIBRARY
-        writes = [rec for rec in r.records if rec["kind"] == "hardware" and rec["action"] == "write_afi"]
-        assert len(writes) == 9 and all(w["verified"] and w["afi_after"] == "0xC2" for w in writes)
+        writes = r.security_writes()
+        assert len(writes) == 9 and all(w.verified and w.afi_after == AFI_ON_LOAN for w in writes)
 
         # The missing disc turns up: now the set is lent, both parts secured.
         r.place(demo.DEMO_SET_ITEM, parts=[2])
@@ -170,7 +186,9 @@ async def test_a_stack_of_ten_with_an_incomplete_set_borrows_nine_and_holds_back
 
 @pytest.mark.slow
 @pytest.mark.parametrize("policy", [SecurityFailurePolicy.FLAG, SecurityFailurePolicy.UNDO])
-async def test_a_security_bit_that_will_not_set_is_never_silent(tmp_path, policy):
+async def test_a_security_bit_that_will_not_set_is_never_silent_and_the_policy_decides_the_loan(
+    tmp_path, policy
+):
     (item,) = free_single_items(1)
     async with rig(tmp_path, SessionPolicy(security_failure=policy), [item]) as r:
         await r.log_in_to_borrow()
@@ -181,15 +199,15 @@ async def test_a_security_bit_that_will_not_set_is_never_silent(tmp_path, policy
         await r.station.settle()
         (uid,) = r.uids[item]
         assert await r.reader.read_afi(uid) == AFI_IN_LIBRARY
-        writes = [rec for rec in r.records if rec["kind"] == "hardware" and rec["action"] == "write_afi"]
-        assert writes[0]["verified"] is False and writes[0]["attempts"] == 3
-        (failure,) = [rec for rec in r.records if rec["kind"] == "security_failure"]
-        assert failure["item_id"] == item and failure["policy"] == policy.value
+        writes = r.security_writes()
+        assert writes[0].verified is False and writes[0].attempts == 3
+        (failure,) = [rec for rec in r.records if isinstance(rec, SecurityFailure)]
+        assert failure.item_id == item and failure.policy == policy.value
         row = next(row for row in r.station.screen.rows if row.item_id == item)
-        checkins = [rec for rec in r.records if rec["kind"] == "circulation" and rec["action"] == "checkin"]
+        checkins = r.circulated(Operation.CHECKIN)
         if policy is SecurityFailurePolicy.UNDO:
             # The loan was checked back in: the library system agrees with the tag.
-            assert [c["item_id"] for c in checkins] == [item] and checkins[0]["ok"]
+            assert [c.item_id for c in checkins] == [item] and checkins[0].ok
             assert row.state is RowState.REFUSED
         else:
             # The loan stands, the patron is asked to put the item back; once back, the write succeeds.

@@ -89,6 +89,7 @@ async def _drive(scenario: str, result_path: Path, screenshot: Path, workdir: Pa
     from kiosk.core import RowState, ScreenName
     from kiosk.demo.environment import DemoEnvironment
     from kiosk.i18n import format_date
+    from kiosk.station import Circulated, NotCirculated
     from tests.ui.driver import Finger, running
     from ui.app import KioskApp
 
@@ -102,7 +103,9 @@ async def _drive(scenario: str, result_path: Path, screenshot: Path, workdir: Pa
 
     async with DemoEnvironment(workdir) as env:
         assert env.station is not None
-        env.station.add_observer(lambda r: circulation.append(r) if r["kind"] == "circulation" else None)
+        env.station.add_observer(
+            lambda o: circulation.append(o.as_record()) if isinstance(o, Circulated | NotCirculated) else None
+        )
         app = KioskApp(env.station, demo=env, size=SCREEN_SIZE)
         finger = Finger(app, steps)
         until, tap = finger.until, finger.touch

@@ -1,0 +1,81 @@
+"""The one way a `Station` is put together from a configuration file.
+
+`kiosk run` builds everything from the file: the SIP2 connection, the reader, the printer, the journal.
+The demo builds its station here too, handing in only what it simulates (the simulated pad, the demo
+library system behind its faulty link, its printer and journal) and a compressed timing; everything else
+comes from the configuration the same way as on a real kiosk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from drivers.printer.base import Printer
+from drivers.printer.file_printer import FilePrinter
+from drivers.rfid.base import Reader
+from kiosk.clock import clock_check
+from kiosk.config import StationConfig
+from kiosk.core import SessionPolicy
+from kiosk.hardware import open_reader
+from kiosk.journal import QUIET_SPELL, Journal
+from kiosk.station import Station, StationSettings, StationTiming, local_now
+from server_api.circulation import Circulation
+from server_api.sip2.circulation import Sip2Circulation
+
+
+def station_settings(config: StationConfig, timing: StationTiming | None = None) -> StationSettings:
+    """`[station]`, `[rfid]`, `[network]` and `[journal]` as the station's settings."""
+    return StationSettings(
+        library_name=config.station.library_name,
+        staff_language=config.station.staff_language,
+        security_attempts=config.rfid.security_attempts,
+        failure_budget=config.network.failure_budget,
+        pad_leave_after=config.rfid.leave_after,
+        purge_after_days=config.journal.purge_after_days,
+        timing=timing
+        or StationTiming(
+            poll_interval=config.rfid.poll_interval,
+            probe_interval=config.network.probe_interval,
+            journal_quiet=QUIET_SPELL,
+        ),
+    )
+
+
+def build_station(
+    config: StationConfig,
+    *,
+    reader: Reader | None = None,
+    circulation: Circulation | None = None,
+    printer: Printer | None = None,
+    journal: Journal | None = None,
+    policy: SessionPolicy | None = None,
+    timing: StationTiming | None = None,
+    clock: Callable[[], datetime] = local_now,
+) -> Station:
+    """A station as `config` describes it. Each device not handed in is opened from its section:
+    `[sip2]` (a `Sip2Circulation`), `[rfid]` (`kiosk.hardware.open_reader`), `[printer]`, `[journal]`.
+    `policy` and `timing` replace what `[session]`/`[offline]` and the intervals say (the demo and tests
+    compress time). Raises `ConfigError` for a configuration that cannot be used."""
+    if circulation is None:
+        circulation = Sip2Circulation(config.sip2_settings())
+    if reader is None:
+        reader = open_reader(config.rfid, source=config.source)
+    if printer is None:
+        printer = FilePrinter(Path(config.printer.directory))
+    if journal is None:
+        journal = Journal(Path(config.journal.path))  # last: nothing above may fail with it open
+    return Station(
+        circulation=circulation,
+        reader=reader,
+        printer=printer,
+        journal=journal,
+        policy=policy if policy is not None else config.policy(),
+        settings=station_settings(config, timing),
+        clock=clock,
+        clock_synchronised=clock_check(config.clock.trust),
+    )
+
+
+__all__ = ["build_station", "station_settings"]

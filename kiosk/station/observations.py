@@ -1,0 +1,382 @@
+"""What the station tells its observers: one frozen dataclass per kind of happening.
+
+Observers (the headless demo's transcript, logs, tests) receive these values as they are. Tests match on
+the types (`isinstance(o, Circulated) and o.operation is Operation.CHECKOUT`); only the edge that writes
+them somewhere (the CLI's JSON lines, a log) turns one into a plain record with `as_record()` or
+`to_json()`. The records keep the shape the transcript has always had: `kind`, for some an `action`,
+then the fields.
+
+PINs are never part of an observation, and a staff slip says *whether* it names a hold patron, not who:
+observations end up in system logs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from drivers.rfid.base import afi_hex
+from kiosk.core import Operation, Screen, Unexpected
+from kiosk.i18n import translate
+from kiosk.journal import SyncReport
+from server_api.circulation import CheckinOutcome, CheckoutOutcome, RenewOutcome
+
+Outcome = CheckoutOutcome | CheckinOutcome | RenewOutcome
+
+
+def _plain(value: object) -> object:
+    """A field value as JSON can hold it."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Base of every observation. `KIND` (and `ACTION`, where the transcript has one) head the record."""
+
+    KIND: ClassVar[str] = ""
+    ACTION: ClassVar[str] = ""
+
+    def as_record(self) -> dict[str, Any]:
+        head: dict[str, Any] = {"kind": self.KIND}
+        if self.ACTION:
+            head["action"] = self.ACTION
+        return head | self._fields()
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_record(), ensure_ascii=False, default=str)
+
+    def _fields(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+Observer = Callable[[Observation], None]
+
+
+# ---------------------------------------------------------------- the patron's screen
+
+
+@dataclass(frozen=True)
+class ScreenShown(Observation):
+    """The station showed this screen. The record carries the text in the screen's language."""
+
+    KIND = "screen"
+    screen: Screen
+
+    def _fields(self) -> dict[str, Any]:
+        screen, lang = self.screen, self.screen.language
+        return {
+            "screen": screen.name.value,
+            "heading": translate(screen.heading, lang),
+            "message": translate(screen.message, lang) if screen.message else "",
+            "rows": [
+                {
+                    "item_id": row.item_id,
+                    "title": row.title,
+                    "state": row.state.value,
+                    "text": translate(row.text, lang),
+                }
+                for row in screen.rows
+            ],
+            "details": [translate(line, lang) for line in screen.details],
+            "actions": [a.value for a in screen.actions],
+            "offline": screen.offline,
+        }
+
+
+@dataclass(frozen=True)
+class SessionSurprised(Observation):
+    """A result the session could not take where it stood (a late reply, a stray event); nothing changed."""
+
+    KIND, ACTION = "session", "unexpected"
+    unexpected: Unexpected
+
+    def _fields(self) -> dict[str, Any]:
+        u = self.unexpected
+        return {"event": u.event, "mode": u.mode.value, "item_id": u.item_id, "stage": _plain(u.stage)}
+
+
+# ---------------------------------------------------------------- circulation
+
+
+@dataclass(frozen=True)
+class PatronLookup(Observation):
+    """A card (and PIN) was checked with the library system; `error` when it could not be asked."""
+
+    KIND, ACTION = "circulation", "patron"
+    ok: bool
+    error: str = ""
+
+    def _fields(self) -> dict[str, Any]:
+        return {"ok": self.ok, "error": self.error} if self.error else {"ok": self.ok}
+
+
+@dataclass(frozen=True)
+class Circulated(Observation):
+    """The library system (or, offline, the station's journal) answered a checkout, checkin or renewal:
+    done, or refused with a reason."""
+
+    KIND = "circulation"
+    operation: Operation
+    item_id: str
+    txn: uuid.UUID
+    outcome: Outcome
+    offline: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome.ok
+
+    def _fields(self) -> dict[str, Any]:
+        outcome = self.outcome
+        record: dict[str, Any] = {
+            "action": self.operation.value,
+            "item_id": self.item_id,
+            "ok": outcome.ok,
+            "txn": str(self.txn),
+            "offline": self.offline,
+        }
+        if isinstance(outcome, CheckinOutcome):
+            record["route"] = outcome.route.kind.value
+            record["destination"] = outcome.route.destination_name or outcome.route.destination_id
+        else:
+            record["due"] = outcome.due.isoformat() if outcome.due else None
+        record["reason"] = outcome.reason
+        record["screen_message"] = outcome.screen_message
+        return record
+
+
+@dataclass(frozen=True)
+class NotCirculated(Observation):
+    """A checkout, checkin or renewal that did not work; `sent` unless it certainly never left."""
+
+    KIND = "circulation"
+    operation: Operation
+    item_id: str
+    txn: uuid.UUID
+    error: str
+    sent: bool
+
+    ok: ClassVar[bool] = False
+
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "action": self.operation.value,
+            "item_id": self.item_id,
+            "ok": False,
+            "txn": str(self.txn),
+            "error": self.error,
+            "sent": self.sent,
+        }
+
+
+@dataclass(frozen=True)
+class Reconciling(Observation):
+    """No usable reply came: the station asks the library system what happened before anything else."""
+
+    KIND, ACTION = "circulation", "reconcile"
+    item_id: str
+    txn: uuid.UUID
+    error: str
+
+
+# ---------------------------------------------------------------- hardware and the station itself
+
+
+@dataclass(frozen=True)
+class SecurityWrite(Observation):
+    """One tag's AFI written and read back (or not), with the AFI before and after."""
+
+    KIND, ACTION = "hardware", "write_afi"
+    item_id: str
+    uid: bytes
+    afi_before: int | None
+    afi_after: int
+    verified: bool
+    attempts: int
+    error: str = ""
+
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "uid": self.uid.hex(),
+            "afi_before": afi_hex(self.afi_before) if self.afi_before is not None else None,
+            "afi_after": afi_hex(self.afi_after),
+            "verified": self.verified,
+            "attempts": self.attempts,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class SecurityFailure(Observation):
+    """An item's security bit could not be set: staff see which, and what the policy did."""
+
+    KIND = "security_failure"
+    item_id: str
+    afi: int
+    policy: str
+    error: str
+
+    def _fields(self) -> dict[str, Any]:
+        return {"item_id": self.item_id, "afi": afi_hex(self.afi), "policy": self.policy, "error": self.error}
+
+
+@dataclass(frozen=True)
+class Printed(Observation):
+    """A receipt or slip went to the printer: the files it made, or why it could not."""
+
+    KIND, ACTION = "hardware", "print"
+    receipt: str
+    ok: bool
+    error: str = ""
+    files: tuple[str, ...] = ()
+
+    def _fields(self) -> dict[str, Any]:
+        if self.ok:
+            return {"receipt": self.receipt, "ok": True, "files": list(self.files)}
+        return {"receipt": self.receipt, "ok": False, "error": self.error}
+
+
+@dataclass(frozen=True)
+class StaffSlip(Observation):
+    """A staff slip for a returned item: where it goes, and whether the slip names a hold patron."""
+
+    KIND = "slip"
+    item_id: str
+    route: str
+    destination: str
+    names_hold_patron: bool
+
+
+@dataclass(frozen=True)
+class ReaderHealth(Observation):
+    """The RFID reader stopped answering (`ok=False`) or answers again."""
+
+    KIND, ACTION = "hardware", "reader"
+    ok: bool
+    error: str = ""
+
+    def _fields(self) -> dict[str, Any]:
+        return {"ok": self.ok, "error": self.error} if not self.ok else {"ok": True}
+
+
+@dataclass(frozen=True)
+class UnreadableTagSeen(Observation):
+    """A tag on the pad that is no item and no card the station can read."""
+
+    KIND, ACTION = "hardware", "unreadable_tag"
+    uid: bytes
+    problem: str
+
+
+@dataclass(frozen=True)
+class StationFault(Observation):
+    """A bug: an unexpected error in a station task, turned into a failure the patron can act on."""
+
+    KIND, ACTION = "hardware", "station"
+    error: str
+    ok: bool = False
+
+
+@dataclass(frozen=True)
+class JournalTrouble(Observation):
+    """The journal could not commit an outcome now (it stays queued for the next commit)."""
+
+    KIND, ACTION = "hardware", "journal"
+    error: str
+    ok: bool = False
+
+
+# ---------------------------------------------------------------- network, journal, replay
+
+
+@dataclass(frozen=True)
+class NetworkChanged(Observation):
+    """The station went offline, or came back online."""
+
+    KIND = "network"
+    online: bool
+
+
+@dataclass(frozen=True)
+class JournalPurged(Observation):
+    """Finished entries older than the purge age were deleted."""
+
+    KIND, ACTION = "journal", "purge"
+    purged: int
+
+
+@dataclass(frozen=True)
+class Synced(Observation):
+    """A replay of the journal ended, with its counts."""
+
+    KIND = "sync"
+    report: SyncReport
+
+    def _fields(self) -> dict[str, Any]:
+        return self.report.as_dict()
+
+
+@dataclass(frozen=True)
+class Replayed(Observation):
+    """One journal entry settled by a replay: `result` says how; `details` what the reply said."""
+
+    KIND = "replay"
+    entry_id: str
+    item_id: str
+    result: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def _fields(self) -> dict[str, Any]:
+        return {"id": self.entry_id, "item_id": self.item_id, "result": self.result, **self.details}
+
+
+@dataclass(frozen=True)
+class ConflictFound(Observation):
+    """A replayed action the library system refused (or one it has that the patron was told failed):
+    for staff."""
+
+    KIND = "conflict"
+    entry_id: str
+    item_id: str
+    operation: str
+    patron_id: str
+    reason: str
+    screen_message: str
+
+    def _fields(self) -> dict[str, Any]:
+        fields = super()._fields()
+        return {"id": fields.pop("entry_id"), **fields}
+
+
+def from_replayer(kind: str, **data: Any) -> Observation:
+    """The journal's replayer reports with `observe(kind, **data)` (it cannot import the station's
+    types); this turns its reports into observations."""
+    if kind == "sync":
+        return Synced(SyncReport(**data))
+    if kind == "conflict":
+        return ConflictFound(
+            entry_id=data["id"],
+            item_id=data["item_id"],
+            operation=data["operation"],
+            patron_id=data["patron_id"],
+            reason=data["reason"],
+            screen_message=data["screen_message"],
+        )
+    if kind == "replay":
+        rest = {k: v for k, v in data.items() if k not in ("id", "item_id", "result")}
+        return Replayed(data["id"], data["item_id"], data["result"], rest)
+    raise ValueError(f"the replayer reported an unknown kind {kind!r}: add its observation type")

@@ -1,0 +1,95 @@
+"""Receipts for patrons and slips for staff, as `Receipt` data for the `Printer` protocol.
+
+A patron's receipt is in the patron's language and its outcome goes back to the session (paper out is
+something the patron is told). A staff slip (transit, hold shelf, see staff) is in the staff language;
+it may name the hold patron, the returning patron never sees it, and the observation only says whether
+it names someone.
+"""
+
+from __future__ import annotations
+
+from drivers.printer.base import Printer, PrinterError
+from drivers.printer.receipt import Receipt, ReceiptLine
+from kiosk.core import PrintReceipt, PrintStaffSlip, ReceiptPrinted, Text
+from kiosk.i18n import translate
+from kiosk.station.observations import Printed, StaffSlip
+from kiosk.station.tasks import Shell
+from server_api.circulation import Route, RouteKind
+
+
+def hold_patron_label(route: Route) -> str:
+    """Who a hold is for, as far as the library system said: "Name (id)", or whichever it gave.
+    For the staff slip only; the returning patron never sees it."""
+    name, patron_id = route.hold_patron_name, route.hold_patron_id
+    if name and patron_id:
+        return f"{name} ({patron_id})"
+    return name or patron_id
+
+
+class Printing:
+    def __init__(self, shell: Shell, printer: Printer, *, library_name: str, staff_language: str) -> None:
+        self._shell = shell
+        self._printer = printer
+        self.library_name = library_name
+        self.staff_language = staff_language
+
+    async def receipt(self, command: PrintReceipt) -> None:
+        lang = command.language
+        receipt = Receipt(
+            kind="patron",
+            title=translate(command.heading, lang),
+            lines=tuple(ReceiptLine(translate(line, lang)) for line in command.lines),
+            footer=translate(Text("receipt.footer"), lang),
+            library_name=self.library_name,
+            printed_at=self._shell.clock(),
+            language=lang,
+        )
+        await self._print(receipt, report=True)
+
+    async def staff_slip(self, command: PrintStaffSlip) -> None:
+        lang = self.staff_language
+        route = command.route
+        lines = [
+            ReceiptLine(translate(Text.of(f"slip.{route.kind.value}"), lang), style="large", align="center"),
+            ReceiptLine(route.destination_name or route.destination_id, style="large", align="center"),
+            ReceiptLine(command.title or command.item_id, style="bold"),
+            ReceiptLine(command.item_id),
+        ]
+        if route.kind is RouteKind.HOLD_SHELF and (route.hold_patron_id or route.hold_patron_name):
+            lines.append(
+                ReceiptLine(translate(Text.of("slip.hold_for", patron=hold_patron_label(route)), lang))
+            )
+        receipt = Receipt(
+            kind="staff_slip",
+            title=translate(Text("slip.heading"), lang),
+            lines=tuple(lines),
+            footer="",
+            library_name=self.library_name,
+            printed_at=self._shell.clock(),
+            language=lang,
+        )
+        self._shell.observe(
+            StaffSlip(
+                command.item_id,
+                route.kind.value,
+                route.destination_name or route.destination_id,
+                # Whether the slip names the hold patron, not who: observations end up in logs.
+                names_hold_patron=bool(route.hold_patron_name or route.hold_patron_id),
+            )
+        )
+        await self._print(receipt, report=False)
+
+    async def _print(self, receipt: Receipt, *, report: bool) -> None:
+        try:
+            result = await self._printer.print(receipt)
+        except PrinterError as error:
+            self._shell.observe(Printed(receipt.kind, ok=False, error=str(error)))
+            if report:
+                self._shell.feed(ReceiptPrinted(False, self._shell.clock(), str(error)))
+            return
+        self._shell.observe(Printed(receipt.kind, ok=True, files=tuple(str(p) for p in result.files)))
+        if report:
+            self._shell.feed(ReceiptPrinted(True, self._shell.clock()))
+
+
+__all__ = ["Printing", "hold_patron_label"]

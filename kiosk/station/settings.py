@@ -1,0 +1,34 @@
+"""The station's settings: how often it looks, how hard it tries, what it prints on a receipt.
+
+Frozen values with the defaults a real kiosk uses; `kiosk.cli.build.build_station` fills them from the
+configuration file, tests and the demo pick faster timings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from kiosk.journal import QUIET_SPELL
+
+
+@dataclass(frozen=True)
+class StationTiming:
+    poll_interval: float = 0.1  # seconds between inventories of the pad
+    tick_interval: float = 1.0  # seconds between ticks (idle timeouts, journal upkeep)
+    probe_interval: float = 15.0  # seconds between tries while offline
+    journal_quiet: timedelta = QUIET_SPELL  # no session this long: commit what rides along
+
+
+@dataclass(frozen=True)
+class StationSettings:
+    library_name: str = ""  # printed on receipts and slips
+    staff_language: str = "nb"  # of the staff slips
+    security_attempts: int = 3  # AFI writes (each read back) before the security bit counts as failed
+    failure_budget: int = 2  # consecutive failures to reach the library system before going offline
+    pad_leave_after: int = 2  # inventory rounds a tag must be missing before it counts as lifted
+    purge_after_days: int | None = 30  # finished journal entries name patrons; None keeps them
+    timing: StationTiming = field(default_factory=StationTiming)
+
+
+__all__ = ["StationSettings", "StationTiming"]
