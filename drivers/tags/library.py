@@ -48,8 +48,11 @@ def normalise_library_id(value: str, country: str = "") -> str:
 
 
 def same_library(first: str, second: str, country: str = "") -> bool:
-    """Do ``first`` and ``second`` name the same library (``country`` for identifiers without a prefix)?
-    Two empty identifiers are not a match: "no library given" is not a library."""
+    """Do ``first`` and ``second`` name the same library? An identifier without a prefix takes ``country``,
+    or else the other one's prefix (``2030000`` is ``NO-2030000``). Two empty identifiers are not a match:
+    "no library given" is not a library."""
+    if not country:
+        country = _split(first, "")[0] or _split(second, "")[0]
     a, b = normalise_library_id(first, country), normalise_library_id(second, country)
     return bool(a) and a.casefold() == b.casefold()
 
