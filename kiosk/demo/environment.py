@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TypedDict, Unpack
+from typing import Any
 
 from drivers.printer.file_printer import FilePrinter
 from drivers.rfid.base import AFI_IN_LIBRARY, AFI_ON_LOAN, TagMemory
@@ -128,6 +127,7 @@ class DemoEnvironment:
             library_names=demo_data.LIBRARY_NAMES,
         )
         self.circulation = Sip2Circulation(settings)
+        self._make_tags()
         await self._set_initial_afi()
         # The demo chooses only what it simulates; the station is built the way `kiosk run` builds one.
         self.station = build_station(
