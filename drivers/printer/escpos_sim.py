@@ -178,6 +178,16 @@ class SimulatedEscposPrinter:
         self.image().save(path, format="PNG")
         return path
 
+    def save_receipts(self, directory: Path, prefix: str = "receipt") -> list[Path]:
+        """Each cut-off receipt as ``<prefix>-<n>.png`` in ``directory`` (the demo's receipt folder)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for number, receipt in enumerate(self.receipts(), start=1):
+            path = directory / f"{prefix}-{number}.png"
+            receipt.save(path, format="PNG")
+            paths.append(path)
+        return paths
+
     @property
     def text_lines(self) -> list[str]:
         with self._lock:

@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from drivers.printer.base import PaperOut, PrinterOffline, PrinterStatus, PrintResult
 from drivers.printer.fonts import bold_variant, find_receipt_font, missing_glyphs
+from drivers.printer.images import fit_logo, qr_image
 from drivers.printer.receipt import LineStyle, Receipt, ReceiptLine
 
 log = logging.getLogger(__name__)
@@ -80,11 +81,22 @@ class ReceiptRenderer:
         return missing_glyphs(self._faces["normal"].font, text)
 
     def render(self, receipt: Receipt) -> Image.Image:
-        return self.render_lines(receipt.layout(), _MARGIN_PX)
+        """The whole receipt: logo, lines, QR code, with a margin of paper around."""
+        usable = self.width_px - 2 * _MARGIN_PX
+        parts = [fit_logo(receipt.logo, self.width_px)] if receipt.logo is not None else []
+        parts.append(self.render_lines(receipt.layout(), margin_x=_MARGIN_PX))
+        if receipt.qr:
+            parts.append(qr_image(receipt.qr, usable))
+        image = Image.new("L", (self.width_px, 2 * _MARGIN_PX + sum(part.height for part in parts)), _PAPER)
+        y = _MARGIN_PX
+        for part in parts:
+            image.paste(part, ((self.width_px - part.width) // 2, y))
+            y += part.height
+        return image
 
-    def render_lines(self, lines: Sequence[ReceiptLine], margin: int = 0) -> Image.Image:
-        """The lines as one image ``width_px`` wide, ``margin`` pixels of paper around them."""
-        usable = self.width_px - 2 * margin
+    def render_lines(self, lines: Sequence[ReceiptLine], margin_x: int = 0) -> Image.Image:
+        """The lines as one image ``width_px`` wide, text kept ``margin_x`` pixels from the edges."""
+        usable = self.width_px - 2 * margin_x
         rows: list[tuple[ReceiptLine, _Face, str, int]] = []
         for line in lines:
             face = self._face_for(line)
@@ -93,11 +105,11 @@ class ReceiptRenderer:
             for piece in self._wrap_pixels(line.text, face, usable):
                 rows.append((line, face, piece, height))
 
-        image = Image.new("L", (self.width_px, 2 * margin + sum(row[3] for row in rows)), _PAPER)
+        image = Image.new("L", (self.width_px, sum(row[3] for row in rows)), _PAPER)
         draw = ImageDraw.Draw(image)
-        y = margin
+        y = 0
         for line, face, piece, height in rows:
-            x = margin
+            x = margin_x
             if line.align == "center":
                 x += max(0, round((usable - self._length(piece, face)) / 2))
             draw.text((x, y), piece, font=face.font, fill=_INK, stroke_width=face.stroke, stroke_fill=_INK)
@@ -177,6 +189,9 @@ class FilePrinter:
         except PrinterOffline:
             return PrinterStatus.OFFLINE
         return PrinterStatus.OK
+
+    async def close(self) -> None:
+        """Nothing to let go of: every receipt is written and closed at once."""
 
     async def print(self, receipt: Receipt) -> PrintResult:
         if self._paper_out:

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import qrcode
 from escpos.escpos import Escpos
 from PIL import Image
 
 from drivers.printer.codepages import first_code_page_for
 from drivers.printer.file_printer import ReceiptRenderer
+from drivers.printer.images import black_and_white, fit_logo, qr_image
 from drivers.printer.receipt import Receipt, ReceiptLine
 from drivers.printer.settings import PrinterSettings
 
@@ -35,7 +35,6 @@ _STYLE_COLUMNS: dict[str, tuple[str, int, int]] = {
     "large": ("a", 12, 2),
     "huge": ("a", 12, 3),
 }
-_QR_BOX_DOTS = 6
 
 
 @dataclass(frozen=True)
@@ -52,12 +51,12 @@ def compile_receipt(receipt: Receipt, settings: PrinterSettings, renderer: Recei
     """The blocks for ``receipt``, top to bottom, ending with the cut."""
     blocks = [Block("", _initialise, counts=False)]
     if receipt.logo is not None:
-        logo = _fit_logo(receipt.logo, settings.dots_per_line)
+        logo = fit_logo(receipt.logo, settings.dots_per_line)
         blocks.append(Block("[logo]", lambda printer: _raster(printer, logo), raster=True))
     for line in receipt.layout():
         blocks.append(_line_block(line, settings, renderer))
     if receipt.qr:
-        code = _qr_image(receipt.qr, settings.dots_per_line)
+        code = qr_image(receipt.qr, settings.dots_per_line)
         blocks.append(Block(f"[QR {receipt.qr}]", lambda printer: _raster(printer, code), raster=True))
     blocks.append(Block("", lambda printer: _finish(printer, settings.cut), counts=False))
     return blocks
@@ -81,7 +80,7 @@ def _line_block(line: ReceiptLine, settings: PrinterSettings, renderer: ReceiptR
         return Block("", lambda printer: printer.ln())
     page = first_code_page_for(settings.profile, settings.code_pages, line.text)
     if page is None:
-        image = _black_and_white(renderer.render_lines([line]))
+        image = black_and_white(renderer.render_lines([line]))
         return Block(line.text, lambda printer: _raster(printer, image), raster=True)
     _, dots, size = _STYLE_COLUMNS[line.style]
     pieces = _wrap(line.text, max(1, settings.dots_per_line // (dots * size)))
@@ -115,34 +114,3 @@ def _wrap(text: str, width: int) -> list[str]:
 
 def _raster(printer: Escpos, image: Image.Image) -> None:
     printer.image(image, impl="bitImageRaster", center=False)
-
-
-def _black_and_white(image: Image.Image) -> Image.Image:
-    """Text at a hard threshold: python-escpos dithers grey, which frays the thin strokes (ŧ đ ǥ)."""
-    return image.convert("L").point(lambda value: 0 if value < 128 else 255).convert("1")
-
-
-def _centred(image: Image.Image, width: int) -> Image.Image:
-    paper = Image.new("L", (width, image.height), 255)
-    paper.paste(image.convert("L"), ((width - image.width) // 2, 0))
-    return paper
-
-
-def _fit_logo(path: object, width: int) -> Image.Image:
-    with Image.open(str(path)) as source:
-        logo = source.convert("RGBA")
-    white = Image.new("RGBA", logo.size, (255, 255, 255, 255))
-    logo = Image.alpha_composite(white, logo).convert("L")
-    if logo.width > width:
-        logo = logo.resize((width, max(1, round(logo.height * width / logo.width))))
-    return _centred(logo, width)
-
-
-def _qr_image(content: str, width: int) -> Image.Image:
-    code = qrcode.QRCode(box_size=_QR_BOX_DOTS, border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
-    code.add_data(content)
-    code.make(fit=True)
-    image = code.make_image().get_image().convert("L")
-    if image.width > width:
-        image = image.resize((width, width), Image.Resampling.NEAREST)
-    return _centred(image, width)

@@ -18,6 +18,7 @@ from drivers.printer import (
     PrintInterrupted,
     open_printer,
 )
+from drivers.printer.codepages import first_code_page_for
 from drivers.printer.escpos import EscposPrinter
 from drivers.printer.escpos_sim import SimulatedEscposPrinter
 from drivers.printer.file_printer import FilePrinter
@@ -96,6 +97,14 @@ async def test_paper_out_mid_receipt_is_a_typed_error_that_says_what_did_not_pri
     assert list(error.printed + error.not_printed) == counted_lines(receipt)
     assert "Sofies verden" in error.printed
     assert "Сказки народов Севера" in error.not_printed
+    # What the report calls printed is on the paper; no text line it calls not printed is.
+    on_paper = sim.text_lines
+    as_text = [
+        line
+        for line in error.printed
+        if line[:1] not in ("", "[") and first_code_page_for("TM-T88V", ("CP865", "CP866"), line)
+    ]
+    assert [line for line in on_paper if line] == as_text
     assert await printer.status() is PrinterStatus.PAPER_OUT
     # Nothing more is sent to an empty printer: the next receipt is refused before it starts.
     held = sim.held
@@ -103,8 +112,10 @@ async def test_paper_out_mid_receipt_is_a_typed_error_that_says_what_did_not_pri
         await printer.print(transit())
     assert sim.held == held
     # A new roll: the line the paper ran out on comes out, then the kiosk prints what was missing.
+    strips = len(sim.paper.strips)
     sim.refill()
     assert sim.held == 0
+    assert len(sim.paper.strips) > strips  # the held line came out after the refill
     assert await printer.status() is PrinterStatus.OK
     await printer.print(transit())
     await printer.close()
