@@ -2,30 +2,23 @@
 
 Mapping decisions (the standard leaves these open):
 - Patron: two 63 requests (summary "charged items", then "hold items"), because many library systems
-  honour only the first 'Y' of the summary field. Titles and due dates of loans and ready holds come
-  from one 17 per item (64 lists only item ids).
-- Refusal reasons: SIP2 has no reason codes. We use flags where they exist (CQ=N -> PIN), then match
-  the ILS's own screen message (AF) against Norwegian and English phrases (`REASON_PATTERNS`). The AF
-  text itself always travels as `screen_message`, AG as `print_line`.
-- Routing of a return (10) is read through the connection's vendor profile (`profiles.py`), which names
-  the field for each role: destination (CT), alert type (CV), hold patron id (CY) and name (DA); a role
-  the system does not send is ignored even when the field is present. Then: alert type 01 -> hold shelf
-  here; 02/03/04 -> transit to the destination; a destination naming another place than this kiosk's
-  location/institution -> transit; 02/03/04 without a destination, or an alert without a route -> staff;
-  else reshelve. The destination's *name* comes from `Sip2Settings.library_names` (code -> name). The
-  destination is a code (in the demo ILS the 7-digit library number, as in NOR-RFID's owner library); a
-  consortium's library list is configuration the kiosk has anyway. If the code is missing from the
-  table, and it is the library we are logged in to, the ACS's own name from 98 (AM) is used.
-- Who a hold is for goes to the staff slip only (`Route.hold_patron_*`), and the hold patron id only when
-  the profile says it is a card number (`cy_is="card"`): an internal database id is never passed on as
-  a card number. The texts that reach the patron (AF/AG of the 10) have the hold patron's name and id
-  blanked, in case an ILS puts them there.
+  honour only the first 'Y' of the summary field. Every loan's id is kept (reconciliation looks a loan up
+  by id), but titles and due dates come from one 17 per *shown* loan only (`shown_loans`, the first ones
+  in the library system's order), at most `details_in_flight` at a time: a patron with 5,000 loans costs
+  `shown_loans` requests, not 5,000.
+- Refusal reasons: structured fields first, then the ILS's own words in Norwegian, Swedish, Finnish and
+  English (`refusals.py`, per profile); texts no rule maps are counted (`unmapped_refusals()`). The AF text
+  itself always travels as `screen_message`, AG as `print_line`.
+- Nothing reaches a patron's screen as the server sent it: texts, titles, names and id lists are cleaned,
+  deduplicated and capped (`shown.py`); when something had to be cleaned, the raw reply (secrets masked)
+  goes to the log for staff.
+- Routing of a return (10): `routing.py`, through the connection's vendor profile.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
+import logging
 from datetime import datetime
 
 from server_api.circulation import (
@@ -48,7 +41,8 @@ from server_api.circulation import (
 )
 
 from .client import Sip2Client, Sip2Settings
-from .codec import parse_free_date
+from .codec import parse_free_date, redact_bytes
+from .conversation import Reply
 from .messages import (
     AcsStatus,
     CheckinRequest,
@@ -68,56 +62,24 @@ from .messages import (
     RenewRequest,
     RenewResponse,
     ScStatus,
-    layout,
     patron_blocks,
 )
 from .pool import Sip2Pool
 from .profiles import get_profile
+from .refusals import RefusalReader
+from .routing import Routing, blank
+from .shown import Cleaning
+
+log = logging.getLogger(__name__)
 
 SUMMARY_HOLD_ITEMS = "Y" + " " * 9
 SUMMARY_CHARGED_ITEMS = "  Y" + " " * 7
-
-# First match wins; checked against the joined AF text, case-insensitively.
-REASON_PATTERNS: tuple[tuple[RefusalReason, re.Pattern[str]], ...] = tuple(
-    (reason, re.compile(pattern, re.IGNORECASE))
-    for reason, pattern in (
-        (RefusalReason.PIN_INVALID, r"\bpin\b|passord|password"),
-        (
-            RefusalReason.PATRON_NOT_FOUND,
-            r"ukjent låner|låner(en)? finnes ikke|patron not found|invalid patron",
-        ),
-        (RefusalReason.ON_HOLD_FOR_ANOTHER, r"reservert|on hold|reserved"),
-        (RefusalReason.ALREADY_ON_LOAN, r"allerede utlånt|already (checked out|on loan)"),
-        (RefusalReason.LIMIT_REACHED, r"maks|for mange lån|limit|too many"),
-        (RefusalReason.PATRON_BLOCKED, r"sperret|blokkert|gebyr|blocked|debarred|fines|fees"),
-        (RefusalReason.ITEM_NOT_FOR_LOAN, r"ikke til utlån|not for loan|referanse"),
-        (RefusalReason.ITEM_LOST, r"\btapt\b|savnet|\blost\b|\bmissing\b"),
-        (
-            RefusalReason.ITEM_NOT_FOUND,
-            r"ukjent eksemplar|eksemplaret finnes ikke|item not found|unknown item",
-        ),
-        (RefusalReason.NOT_ON_LOAN, r"ikke utlånt|not (checked out|on loan)"),
-        (RefusalReason.RENEWAL_REFUSED, r"forny|renew"),
-    )
-)
-
-
-def refusal_reason(reply: Message, screen_message: str, default: RefusalReason) -> RefusalReason:
-    """Best reading of why the ILS refused: flags first, then its own words."""
-    if reply.get_extra("CQ") == "N":  # some systems add CQ to 12/30 when AD was wrong
-        return RefusalReason.PIN_INVALID
-    for reason, pattern in REASON_PATTERNS:
-        if pattern.search(screen_message):
-            return reason
-    return default
+SHOWN_LOANS = 50  # loans whose title and due date are fetched; the rest are listed by id
+RAW_LOG_LIMIT = 4096  # characters of a raw reply written to the staff log
 
 
 def _security(flag: str) -> SecurityAction:
     return SecurityAction.LEAVE if flag == "N" else SecurityAction.WRITE  # Y and U: write to be safe
-
-
-def _joined(lines: tuple[str, ...]) -> str:
-    return " ".join(line for line in lines if line)
 
 
 class Sip2Circulation:
@@ -128,18 +90,27 @@ class Sip2Circulation:
     Pass `client` to pin everything to one connection, or `pool` to share a pool (the gateway)."""
 
     def __init__(
-        self, settings: Sip2Settings, *, client: Sip2Client | None = None, pool: Sip2Pool | None = None
+        self,
+        settings: Sip2Settings,
+        *,
+        client: Sip2Client | None = None,
+        pool: Sip2Pool | None = None,
+        shown_loans: int = SHOWN_LOANS,
     ) -> None:
         self.settings = settings
         self.client = client
         self.pool = None if client is not None else (pool or Sip2Pool(settings))
         self.profile = get_profile(settings.profile)
+        self.routing = Routing(settings, self.profile, lambda: self.acs_status)
+        self.refusals = RefusalReader(self.profile.refusal_languages, self.profile.refusal_patterns)
+        self.shown_loans = shown_loans
+        self.details_in_flight = self.pool.max_size if self.pool is not None else 1
 
-    async def _request(self, message: Message) -> Message:
+    async def _request(self, message: Message) -> Reply:
         if self.client is not None:
-            return await self.client.request(message)
+            return await self.client.exchange(message)
         assert self.pool is not None
-        return await self.pool.request(message)
+        return await self.pool.exchange(message)
 
     @property
     def acs_status(self) -> AcsStatus | None:
@@ -149,6 +120,10 @@ class Sip2Circulation:
         assert self.pool is not None
         return self.pool.acs_status
 
+    def unmapped_refusals(self) -> list[tuple[str, int]]:
+        """Refusal texts no rule mapped to a reason, most frequent first (for the probe and statistics)."""
+        return self.refusals.unmapped()
+
     # -- helpers --------------------------------------------------------------------------------------
 
     @property
@@ -156,17 +131,10 @@ class Sip2Circulation:
         return self.settings.terminal_password
 
     def library_name(self, code: str) -> str:
-        if not code:
-            return ""
-        name = self.settings.library_names.get(code)
-        if name:
-            return name
-        status = self.acs_status
-        if status is None or not status.library_name:
-            return ""
-        if code == status.institution_id or self._is_here(code):
-            return status.library_name  # the library we are logged in to (FOLIO: "here" is a service point)
-        return ""
+        return self.routing.library_name(code)
+
+    def route(self, reply: CheckinResponse) -> Route:
+        return self.routing.route(reply)
 
     def _nb_due_date(self, txn: Transaction) -> datetime | None:
         """Offline replays carry the due date the patron was given; online requests what the server wants
@@ -175,8 +143,22 @@ class Sip2Circulation:
             return txn.due_date
         return txn.at if self.settings.online_nb_due_date == "transaction" else None
 
-    def _is_here(self, code: str) -> bool:
-        return code in {c for c in (self.settings.location, self.settings.institution) if c}
+    def _logged(self, reply: Reply, cleaning: Cleaning) -> None:
+        """When something of a reply had to be cleaned: the raw reply for staff, secrets masked."""
+        if not cleaning.notes:
+            return
+        raw = redact_bytes(reply.raw, charset=self.settings.charset)
+        if len(raw) > RAW_LOG_LIMIT:
+            raw = f"{raw[:RAW_LOG_LIMIT]}... ({len(reply.raw)} bytes)"
+        log.warning(
+            "SIP2 %s reply cleaned before it was shown (%s); raw reply: %r",
+            reply.message.CODE,
+            "; ".join(cleaning.notes),
+            raw,
+        )
+
+    def _refusal(self, reply: Message, screen: str, default: RefusalReason) -> RefusalReason:
+        return self.refusals.reason(reply, screen, default)
 
     async def _item_info(self, item_id: str) -> ItemInformationResponse:
         reply = await self._request(
@@ -187,15 +169,22 @@ class Sip2Circulation:
                 terminal_password=self._ac or None,
             )
         )
-        assert isinstance(reply, ItemInformationResponse)
-        return reply
+        assert isinstance(reply.message, ItemInformationResponse)
+        return reply.message
 
     async def _items_info(self, item_ids: tuple[str, ...]) -> list[ItemInformationResponse]:
-        return list(await asyncio.gather(*(self._item_info(item_id) for item_id in item_ids)))
+        """One 17 per item, at most `details_in_flight` at a time."""
+        in_flight = asyncio.Semaphore(self.details_in_flight)
+
+        async def one(item_id: str) -> ItemInformationResponse:
+            async with in_flight:
+                return await self._item_info(item_id)
+
+        return list(await asyncio.gather(*(one(item_id) for item_id in item_ids)))
 
     async def _patron_info(
         self, patron_id: str, pin: str | None, at: datetime, summary: str
-    ) -> PatronInformationResponse:
+    ) -> tuple[PatronInformationResponse, Reply]:
         reply = await self._request(
             PatronInformationRequest(
                 transaction_date=at,
@@ -206,71 +195,88 @@ class Sip2Circulation:
                 patron_password=pin,
             )
         )
-        assert isinstance(reply, PatronInformationResponse)
-        return reply
+        assert isinstance(reply.message, PatronInformationResponse)
+        return reply.message, reply
 
     # -- Circulation ----------------------------------------------------------------------------------
 
     async def patron(self, patron_id: str, pin: str | None, txn: Transaction) -> PatronAccount:
-        info = await self._patron_info(patron_id, pin, txn.at, SUMMARY_CHARGED_ITEMS)
+        info, raw = await self._patron_info(patron_id, pin, txn.at, SUMMARY_CHARGED_ITEMS)
+        clean = Cleaning()
         found = info.valid_patron == "Y" if info.valid_patron is not None else bool(info.personal_name)
         pin_ok: bool | None = None
         if pin is not None and info.valid_patron_password is not None:
             pin_ok = info.valid_patron_password == "Y"
-        blocks = patron_blocks(info.patron_status)
-        screen, printed = _joined(info.screen_message), _joined(info.print_line)
+        name = clean.text(info.personal_name, where="AE")
+        screen, printed = clean.lines(info.screen_message, "AF"), clean.lines(info.print_line, "AG")
         if not found or pin_ok is False:
+            self._logged(raw, clean)
             return PatronAccount(
                 patron_id=patron_id,
                 found=found,
                 pin_ok=pin_ok,
-                name=info.personal_name if found else "",
+                name=name if found else "",
                 screen_message=screen,
                 print_line=printed,
             )
-        loans = []
-        # One 17 per item, concurrently over the pool's connections.
-        for item_id, item in zip(info.charged_items, await self._items_info(info.charged_items), strict=True):
-            due = parse_free_date(item.due_date)
-            loans.append(
-                Loan(item_id=item_id, title=item.title_identifier, due=due, overdue=_overdue(due, txn.at))
-            )
-        holds = []
-        if info.hold_items_count:
-            hold_info = await self._patron_info(patron_id, pin, txn.at, SUMMARY_HOLD_ITEMS)
-            items = await self._items_info(hold_info.hold_items)
-            for item_id, item in zip(hold_info.hold_items, items, strict=True):
-                pickup = item.current_location or ""
-                holds.append(
-                    HoldReady(
-                        item_id=item_id,
-                        title=item.title_identifier,
-                        pickup_library=self.library_name(pickup) or pickup,
-                    )
-                )
-        fees = info.fee_amount or ""
+        charged = clean.ids(info.charged_items, "AU")
+        if charged and info.charged_items_count < len(charged):
+            clean.count(info.charged_items_count, charged, "charged items")
+        self._logged(raw, clean)
+        loans = await self._loans(charged, txn.at)
+        holds = await self._holds_ready(patron_id, pin, txn.at) if info.hold_items_count else ()
+        fees = clean.text(info.fee_amount, 20, "BV")
         if fees and _is_zero(fees):
             fees = ""
         return PatronAccount(
             patron_id=patron_id,
             found=True,
             pin_ok=pin_ok,
-            name=info.personal_name,
+            name=name,
             may_borrow=info.patron_status[0] != "Y",
-            blocks=blocks,
-            loans=tuple(loans),
-            holds_ready=tuple(holds),
+            blocks=patron_blocks(info.patron_status),
+            loans=loans,
+            holds_ready=holds,
             fees=fees,
-            currency=(info.currency_type or "") if fees else "",
+            currency=clean.text(info.currency_type, 3, "BH") if fees else "",
             language=info.language if info.language != "000" else "",
             screen_message=screen,
             print_line=printed,
         )
 
+    async def _loans(self, item_ids: tuple[str, ...], now: datetime) -> tuple[Loan, ...]:
+        """Every loan by id; title and due date for the first `shown_loans`."""
+        shown = item_ids[: self.shown_loans]
+        loans = []
+        clean = Cleaning()
+        for item_id, item in zip(shown, await self._items_info(shown), strict=True):
+            due = parse_free_date(item.due_date)
+            title = clean.text(item.title_identifier, where="AJ")
+            loans.append(Loan(item_id=item_id, title=title, due=due, overdue=_overdue(due, now)))
+        loans += [Loan(item_id=item_id) for item_id in item_ids[self.shown_loans :]]
+        return tuple(loans)
+
+    async def _holds_ready(self, patron_id: str, pin: str | None, at: datetime) -> tuple[HoldReady, ...]:
+        hold_info, raw = await self._patron_info(patron_id, pin, at, SUMMARY_HOLD_ITEMS)
+        clean = Cleaning()
+        item_ids = clean.ids(hold_info.hold_items, "AS")[: self.shown_loans]
+        self._logged(raw, clean)
+        holds = []
+        for item_id, item in zip(item_ids, await self._items_info(item_ids), strict=True):
+            pickup = clean.text(item.current_location, where="AP")
+            holds.append(
+                HoldReady(
+                    item_id=item_id,
+                    title=clean.text(item.title_identifier, where="AJ"),
+                    pickup_library=self.library_name(pickup) or pickup,
+                )
+            )
+        return tuple(holds)
+
     async def checkout(
         self, patron_id: str, item_id: str, txn: Transaction, *, pin: str | None = None
     ) -> CheckoutOutcome:
-        reply = await self._request(
+        raw = await self._request(
             CheckoutRequest(
                 sc_renewal_policy=True,
                 no_block=txn.offline,
@@ -283,22 +289,26 @@ class Sip2Circulation:
                 patron_password=pin,
             )
         )
+        reply = raw.message
         assert isinstance(reply, CheckoutResponse)
-        screen, printed = _joined(reply.screen_message), _joined(reply.print_line)
+        clean = Cleaning()
+        screen, printed = clean.lines(reply.screen_message, "AF"), clean.lines(reply.print_line, "AG")
+        title = clean.text(reply.title_identifier, where="AJ")
+        self._logged(raw, clean)
         if not reply.ok:
             return CheckoutOutcome(
                 item_id=item_id,
                 ok=False,
-                title=reply.title_identifier,
+                title=title,
                 security=SecurityAction.LEAVE,
-                reason=refusal_reason(reply, screen, RefusalReason.OTHER),
+                reason=self._refusal(reply, screen, RefusalReason.OTHER),
                 screen_message=screen,
                 print_line=printed,
             )
         return CheckoutOutcome(
             item_id=item_id,
             ok=True,
-            title=reply.title_identifier,
+            title=title,
             due=parse_free_date(reply.due_date),
             security=_security(reply.desensitize),
             screen_message=screen,
@@ -307,7 +317,7 @@ class Sip2Circulation:
         )
 
     async def checkin(self, item_id: str, txn: Transaction) -> CheckinOutcome:
-        reply = await self._request(
+        raw = await self._request(
             CheckinRequest(
                 no_block=txn.offline,
                 transaction_date=txn.at,
@@ -318,65 +328,38 @@ class Sip2Circulation:
                 terminal_password=self._ac,
             )
         )
+        reply = raw.message
         assert isinstance(reply, CheckinResponse)
+        clean = Cleaning()
         # What the patron may see or take home: never who a hold is for.
-        hidden = (self._field(reply, "hold_patron_name"), self._field(reply, "hold_patron_id"))
-        screen = _blank(_joined(reply.screen_message), hidden)
-        printed = _blank(_joined(reply.print_line), hidden)
+        hidden = self.routing.hidden(reply)
+        screen = blank(clean.lines(reply.screen_message, "AF"), hidden)
+        printed = blank(clean.lines(reply.print_line, "AG"), hidden)
+        title = clean.text(reply.title_identifier, where="AJ")
+        self._logged(raw, clean)
         if not reply.ok:
             return CheckinOutcome(
                 item_id=item_id,
                 ok=False,
-                title=reply.title_identifier or "",
-                route=Route(RouteKind.STAFF, alert_type=self._field(reply, "alert_type")),
+                title=title,
+                route=Route(RouteKind.STAFF, alert_type=self.routing.field(reply, "alert_type")),
                 security=SecurityAction.LEAVE,  # a refused return leaves the tag as it was
-                reason=refusal_reason(reply, screen, RefusalReason.OTHER),
+                reason=self._refusal(reply, screen, RefusalReason.OTHER),
                 screen_message=screen,
                 print_line=printed,
             )
         return CheckinOutcome(
             item_id=item_id,
             ok=True,
-            title=reply.title_identifier or "",
+            title=title,
             route=self.route(reply),
             security=_security(reply.resensitize),
             screen_message=screen,
             print_line=printed,
         )
 
-    def _field(self, reply: CheckinResponse, role: str) -> str:
-        """The value of a routing role (destination, alert_type, hold_patron_id, hold_patron_name) in the
-        field the connection's profile names for it; "" when the profile says the system does not send it."""
-        code: str = getattr(self.profile, f"{role}_field")
-        return field_value(reply, code).strip() if code else ""
-
-    def route(self, reply: CheckinResponse) -> Route:
-        """Where a returned item goes, from the 10's alert flag and the routing fields its profile names."""
-        cv = self._field(reply, "alert_type")
-        ct = self._field(reply, "destination")
-        cy = self._field(reply, "hold_patron_id")
-        common = {
-            "hold_patron_id": cy if self.profile.hold_patron_id_is_card else "",
-            "hold_patron_name": self._field(reply, "hold_patron_name"),
-            "alert_type": cv,
-        }
-        if cv == "01":
-            here = ct or self.settings.location or self.settings.institution
-            return Route(
-                RouteKind.HOLD_SHELF, destination_id=here, destination_name=self.library_name(here), **common
-            )
-        if cv in ("02", "03", "04") or (ct and not self._is_here(ct)):
-            if not ct:
-                return Route(RouteKind.STAFF, **common)  # "send elsewhere" without saying where
-            return Route(
-                RouteKind.TRANSIT, destination_id=ct, destination_name=self.library_name(ct), **common
-            )
-        if reply.alert:
-            return Route(RouteKind.STAFF, destination_id=ct, **common)
-        return Route(RouteKind.RESHELVE)
-
     async def renew(self, patron_id: str, item_id: str, txn: Transaction) -> RenewOutcome:
-        reply = await self._request(
+        raw = await self._request(
             RenewRequest(
                 no_block=txn.offline,
                 transaction_date=txn.at,
@@ -387,21 +370,25 @@ class Sip2Circulation:
                 terminal_password=self._ac or None,
             )
         )
+        reply = raw.message
         assert isinstance(reply, RenewResponse)
-        screen, printed = _joined(reply.screen_message), _joined(reply.print_line)
+        clean = Cleaning()
+        screen, printed = clean.lines(reply.screen_message, "AF"), clean.lines(reply.print_line, "AG")
+        title = clean.text(reply.title_identifier, where="AJ")
+        self._logged(raw, clean)
         return RenewOutcome(
             item_id=item_id,
             ok=reply.ok,
-            title=reply.title_identifier,
+            title=title,
             due=parse_free_date(reply.due_date) if reply.ok else None,
-            reason=None if reply.ok else refusal_reason(reply, screen, RefusalReason.RENEWAL_REFUSED),
+            reason=None if reply.ok else self._refusal(reply, screen, RefusalReason.RENEWAL_REFUSED),
             screen_message=screen,
             print_line=printed,
         )
 
     async def renew_all(self, patron_id: str, txn: Transaction, *, pin: str | None = None) -> RenewAllOutcome:
         """Renew every loan of the patron (65). Not part of `Circulation`: SIP2-specific."""
-        reply = await self._request(
+        raw = await self._request(
             RenewAllRequest(
                 transaction_date=txn.at,
                 institution_id=self.settings.institution,
@@ -410,13 +397,19 @@ class Sip2Circulation:
                 terminal_password=self._ac or None,
             )
         )
+        reply = raw.message
         assert isinstance(reply, RenewAllResponse)
-        screen, printed = _joined(reply.screen_message), _joined(reply.print_line)
+        clean = Cleaning()
+        screen, printed = clean.lines(reply.screen_message, "AF"), clean.lines(reply.print_line, "AG")
+        renewed, refused = clean.ids(reply.renewed_items, "BM"), clean.ids(reply.unrenewed_items, "BN")
+        clean.count(reply.renewed_count, renewed, "renewed count")
+        clean.count(reply.unrenewed_count, refused, "unrenewed count")
+        self._logged(raw, clean)
         return RenewAllOutcome(
             ok=reply.ok,
-            renewed=reply.renewed_items,
-            not_renewed=reply.unrenewed_items,
-            reason=None if reply.ok else refusal_reason(reply, screen, RefusalReason.RENEWAL_REFUSED),
+            renewed=renewed,
+            not_renewed=refused,
+            reason=None if reply.ok else self._refusal(reply, screen, RefusalReason.RENEWAL_REFUSED),
             screen_message=screen,
             print_line=printed,
         )
@@ -435,7 +428,7 @@ class Sip2Circulation:
         """Place (+), cancel (-) or change (*) a hold (15) on an item or a title."""
         if mode not in ("+", "-", "*"):
             raise ValueError(f"hold mode must be '+', '-' or '*', got {mode!r}")
-        reply = await self._request(
+        raw = await self._request(
             HoldRequest(
                 hold_mode=mode,
                 transaction_date=txn.at,
@@ -449,40 +442,43 @@ class Sip2Circulation:
                 terminal_password=self._ac or None,
             )
         )
+        reply = raw.message
         assert isinstance(reply, HoldResponse)
-        screen, printed = _joined(reply.screen_message), _joined(reply.print_line)
+        clean = Cleaning()
+        screen, printed = clean.lines(reply.screen_message, "AF"), clean.lines(reply.print_line, "AG")
         position = (reply.queue_position or "").strip()
-        where = reply.pickup_location or ""
+        where = clean.text(reply.pickup_location, where="BS")
+        self._logged(raw, clean)
+        refused = None if reply.ok else self._refusal(reply, screen, RefusalReason.HOLD_REFUSED)
         return HoldOutcome(
             ok=reply.ok,
             item_id=reply.item_identifier or item_id or "",
-            title=reply.title_identifier or "",
+            title=clean.text(reply.title_identifier, where="AJ"),
             available=reply.available,
-            queue_position=int(position) if position.isdigit() else None,
+            queue_position=int(position) if position.isdigit() and len(position) < 7 else None,
             pickup_id=where,
             pickup_library=self.library_name(where),
-            reason=None
-            if reply.ok
-            else _hold_reason(refusal_reason(reply, screen, RefusalReason.HOLD_REFUSED)),
+            reason=None if refused is None else _hold_reason(refused),
             screen_message=screen,
             print_line=printed,
         )
 
     async def item_status(self, item_id: str) -> ItemStatus:
         reply = await self._item_info(item_id)
+        clean = Cleaning()
         # An unknown item comes back with an empty title and status 01 ("other") in most systems.
         found = bool(reply.title_identifier) or reply.circulation_status not in ("01", "13")
         queue = (reply.hold_queue_length or "0").strip()
         return ItemStatus(
             item_id=item_id,
             found=found,
-            title=reply.title_identifier,
+            title=clean.text(reply.title_identifier, where="AJ"),
             circulation_status=reply.circulation_status,
-            owner=reply.owner or "",
-            current_location=reply.current_location or "",
+            owner=clean.text(reply.owner, where="BG"),
+            current_location=clean.text(reply.current_location, where="AP"),
             due=parse_free_date(reply.due_date),
-            hold_queue_length=int(queue) if queue.isdigit() else 0,
-            screen_message=_joined(reply.screen_message),
+            hold_queue_length=int(queue) if queue.isdigit() and len(queue) < 7 else 0,
+            screen_message=clean.lines(reply.screen_message, "AF"),
         )
 
     async def end_session(self, patron_id: str) -> None:
@@ -496,7 +492,7 @@ class Sip2Circulation:
         )
 
     async def ping(self) -> None:
-        reply = await self._request(ScStatus())
+        reply = (await self._request(ScStatus())).message
         if not isinstance(reply, AcsStatus):
             raise CirculationProtocolError(f"SC status answered with {type(reply).__name__}")
         if not reply.online_status:
@@ -519,25 +515,6 @@ _HOLD_REASONS = frozenset(
         RefusalReason.ITEM_NOT_FOR_LOAN,
     }
 )
-
-
-def field_value(message: Message, code: str) -> str:
-    """The value of variable field `code` in `message`, known or extension ("" when absent); repeated
-    fields are joined with spaces."""
-    for spec in layout(type(message))[1]:
-        if spec.code == code:
-            value = getattr(message, spec.name)
-            if isinstance(value, tuple):
-                return _joined(value)
-            return value or ""
-    return " ".join(v for k, v in message.extra if k == code and v)
-
-
-def _blank(text: str, hidden: tuple[str, ...]) -> str:
-    for value in hidden:
-        if len(value) >= 2:  # a one-letter "name" would blank half the text
-            text = re.sub(re.escape(value), "***", text, flags=re.IGNORECASE)
-    return text
 
 
 def _hold_reason(reason: RefusalReason) -> RefusalReason:

@@ -59,6 +59,10 @@ class VendorProfile:
     # Does the 64/24 echo the patron id we sent? False where it answers with the card number for a
     # user name (so the reply is not matched on the patron).
     patron_echoed_in_info: bool = True
+    # Refusal texts: the languages to read them in (refusals.LANGUAGES) and this system's own patterns,
+    # (RefusalReason value, regex), checked first.
+    refusal_languages: tuple[str, ...] = ("nb", "sv", "fi", "en")
+    refusal_patterns: tuple[tuple[str, str], ...] = ()
     # Checkin (10): the field that carries each part of the route; "" = this system does not send it.
     destination_field: str = "CT"  # the library/branch code the item goes to
     alert_type_field: str = "CV"  # 01 hold here, 02 hold elsewhere, 03 ILL, 04 send elsewhere, 99 other
