@@ -7,9 +7,10 @@ what is allowed, so a wrong configuration stops the kiosk at start-up, not at th
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["BAUD_RATES", "DOTS_PER_LINE", "Connection", "FlowControl", "PrinterSettings"]
 
@@ -112,6 +113,24 @@ class PrinterSettings:
         if self.cut not in ("partial", "full", "none"):
             raise ValueError(f"cut must be partial, full or none, got {self.cut!r}")
 
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> PrinterSettings:
+        """From a configuration table (TOML): the field names; USB ids as numbers or "0x04b8" text,
+        code_pages as a list or one name. Unknown keys are refused (a typo must not be ignored)."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(
+                f"unknown [printer] keys: {', '.join(unknown)}; known: {', '.join(sorted(names))}"
+            )
+        parsed: dict[str, Any] = dict(values)
+        for key in ("usb_vendor_id", "usb_product_id"):
+            if isinstance(parsed.get(key), str):
+                parsed[key] = _number(key, str(parsed[key]))
+        if isinstance(parsed.get("code_pages"), str):
+            parsed["code_pages"] = (parsed["code_pages"],)
+        return cls(**parsed)
+
     @property
     def columns(self) -> int:
         """Characters per line in font A (12 dots wide)."""
@@ -130,6 +149,13 @@ class PrinterSettings:
 
 
 _E = TypeVar("_E", bound=enum.StrEnum)
+
+
+def _number(name: str, text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise ValueError(f"printer {name} must be a number such as 0x04b8, got {text!r}") from None
 
 
 def _choice(kind: type[_E], value: object, name: str) -> _E:

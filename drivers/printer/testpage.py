@@ -66,9 +66,14 @@ class TestPageReport:
 
 
 async def print_test_page(
-    printer: Printer, *, printed_at: datetime, library_name: str = "Test", settings_text: str = ""
+    printer: Printer,
+    *,
+    printed_at: datetime | None = None,
+    library_name: str = "Printer test",
+    settings_text: str = "",
 ) -> TestPageReport:
     """Print the test page and report the status around it; never raises for a printer problem."""
+    printed_at = printed_at or datetime.now()
     before = await printer.status()
     try:
         result = await printer.print(build_test_page(printed_at, library_name, settings_text))

@@ -167,3 +167,18 @@ def test_each_line_takes_the_first_code_page_with_all_its_letters() -> None:
 
 async def test_file_printer_closes(tmp_path: Path) -> None:
     await FilePrinter(tmp_path).close()
+
+
+def test_settings_from_a_configuration_table() -> None:
+    settings = PrinterSettings.from_mapping(
+        {"connection": "usb", "usb_vendor_id": "0x04b8", "usb_product_id": 514, "code_pages": "CP850"}
+    )
+    assert (settings.usb_vendor_id, settings.usb_product_id, settings.code_pages) == (
+        0x04B8,
+        0x0202,
+        ("CP850",),
+    )
+    with pytest.raises(ValueError, match="unknown \\[printer\\] keys: baud"):
+        PrinterSettings.from_mapping({"baud": 9600})
+    with pytest.raises(ValueError, match="must be a number such as 0x04b8"):
+        PrinterSettings.from_mapping({"connection": "usb", "usb_vendor_id": "epson", "usb_product_id": 1})
