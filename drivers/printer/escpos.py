@@ -129,8 +129,9 @@ class EscposPrinter:
                 state = self._poll()
             except PrinterOffline as error:
                 raise self._interrupted(error, printed, blocks[index:]) from error
-            if not state.can_print:
+            if not state.can_print and any(rest.counts for rest in blocks[index:]):
                 raise self._interrupted(error_for(state), printed, blocks[index:])
+            # (Paper that ends during the final feed and cut loses no line: the result's status says it.)
             if block.counts:
                 printed.append(block.text)
         self._jobs += 1

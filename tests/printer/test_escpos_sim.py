@@ -193,3 +193,15 @@ def test_open_printer_follows_the_connection(tmp_path: Path) -> None:
     assert isinstance(open_printer(PrinterSettings(directory=tmp_path)), FilePrinter)
     network = open_printer(PrinterSettings(connection="network", host="127.0.0.1"))
     assert isinstance(network, EscposPrinter)
+
+
+async def test_paper_ending_in_the_final_feed_loses_no_line(sim: SimulatedEscposPrinter) -> None:
+    printer = serial_printer(sim)
+    await printer.print(transit())
+    used = sim.image().height
+    sim.paper.strips.clear()
+    sim.paper.cuts.clear()
+    sim.paper_left(used - 20)  # everything but the last part of the feed before the cut
+    result = await printer.print(transit())
+    await printer.close()
+    assert result.status is PrinterStatus.PAPER_OUT
