@@ -28,6 +28,7 @@ from kiosk.station.observations import (
     StationFault,
     Synced,
     UnreadableTagSeen,
+    from_replayer,
 )
 from kiosk.station.pad import (
     PadChange,
@@ -78,6 +79,7 @@ __all__ = [
     "Synced",
     "UnreadableTagSeen",
     "decode_pad_tag",
+    "from_replayer",
     "hold_patron_label",
     "local_now",
     "log",

@@ -13,6 +13,7 @@ import asyncio
 from kiosk.core import OfflineChanged
 from kiosk.journal import Journal, Replayer, SyncReport
 from kiosk.station.observations import NetworkChanged
+from kiosk.station.settings import StationSettings
 from kiosk.station.tasks import Shell
 from server_api.circulation import Circulation, CirculationError
 
@@ -24,16 +25,14 @@ class Liveness:
         circulation: Circulation,
         replayer: Replayer,
         journal: Journal,
-        *,
-        failure_budget: int,
-        probe_interval: float,
+        settings: StationSettings,
     ) -> None:
         self._shell = shell
         self._circulation = circulation
         self._replayer = replayer
         self._journal = journal
-        self.failure_budget = failure_budget
-        self.probe_interval = probe_interval
+        self.failure_budget = settings.failure_budget
+        self.probe_interval = settings.timing.probe_interval
         self.online = True
         self._failures = 0  # consecutive failures to reach the library system
         self._prober: asyncio.Task[None] | None = None

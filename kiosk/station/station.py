@@ -21,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import assert_never
 
 from drivers.printer.base import Printer
@@ -126,14 +126,7 @@ class Station:
             observe=lambda kind, **data: self._observers(from_replayer(kind, **data)),
             clock=clock,
         )
-        self.liveness = Liveness(
-            shell,
-            circulation,
-            self.replayer,
-            journal,
-            failure_budget=settings.failure_budget,
-            probe_interval=settings.timing.probe_interval,
-        )
+        self.liveness = Liveness(shell, circulation, self.replayer, journal, settings)
         self.sending = ExactlyOnce(
             shell, circulation, journal, self.replayer, self.liveness, clock_synchronised=clock_synchronised
         )
@@ -151,18 +144,8 @@ class Station:
         self.printing = Printing(
             shell, printer, library_name=settings.library_name, staff_language=settings.staff_language
         )
-        purge_after = settings.purge_after_days
-        self.upkeep = JournalUpkeep(
-            journal,
-            quiet=settings.timing.journal_quiet,
-            purge_after=timedelta(days=purge_after) if purge_after is not None else None,
-        )
-        self._heartbeat = Heartbeat(
-            shell,
-            self.upkeep,
-            tick_interval=settings.timing.tick_interval,
-            session_active=lambda: self.session_active,
-        )
+        self._heartbeat = Heartbeat(shell, journal, settings, session_active=lambda: self.session_active)
+        self.upkeep: JournalUpkeep = self._heartbeat.upkeep
 
     # ------------------------------------------------------------ who hears about it
 

@@ -14,11 +14,12 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from kiosk.core import Tick
-from kiosk.journal import JournalUpkeep
+from kiosk.journal import Journal, JournalUpkeep
 from kiosk.station.observations import JournalPurged
+from kiosk.station.settings import StationSettings
 from kiosk.station.tasks import Shell
 
 log = logging.getLogger(__name__)
@@ -26,16 +27,16 @@ log = logging.getLogger(__name__)
 
 class Heartbeat:
     def __init__(
-        self,
-        shell: Shell,
-        upkeep: JournalUpkeep,
-        *,
-        tick_interval: float,
-        session_active: Callable[[], bool],
+        self, shell: Shell, journal: Journal, settings: StationSettings, *, session_active: Callable[[], bool]
     ) -> None:
         self._shell = shell
-        self.upkeep = upkeep
-        self.tick_interval = tick_interval
+        days = settings.purge_after_days
+        self.upkeep = JournalUpkeep(
+            journal,
+            quiet=settings.timing.journal_quiet,
+            purge_after=timedelta(days=days) if days is not None else None,
+        )
+        self.tick_interval = settings.timing.tick_interval
         self._session_active = session_active
 
     async def run(self) -> None:

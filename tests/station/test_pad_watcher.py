@@ -15,7 +15,7 @@ BOOK = encode(DanishTag(1, 1, 1, "22000000012345", "NO", "2190000"))
 CARD = encode(DanishTag(8, 1, 1, "219000000001", "NO", "2190000"))
 
 
-async def test_arrivals_and_debounced_departures() -> None:
+async def test_a_tag_counts_as_lifted_only_after_missing_leave_after_rounds_in_a_row() -> None:
     pad = SimulatedPad()
     watcher = PadWatcher(pad, leave_after=2)
     a, b = make_uid(1), make_uid(2)
@@ -34,7 +34,7 @@ async def test_arrivals_and_debounced_departures() -> None:
     assert [t.uid for t in change.left] == [a] and a not in watcher.tags
 
 
-async def test_leave_after_one_round_and_validation() -> None:
+async def test_with_leave_after_one_a_tag_leaves_at_once_and_zero_rounds_is_refused() -> None:
     pad = SimulatedPad()
     watcher = PadWatcher(pad, leave_after=1)
     pad.place(make_uid(1), BOOK)
@@ -64,7 +64,7 @@ async def test_a_tag_that_cannot_be_read_is_retried_next_round() -> None:
     assert len((await watcher.scan()).arrived) == 1
 
 
-async def test_note_afi_updates_the_picture() -> None:
+async def test_a_verified_afi_write_updates_the_picture_without_reading_the_tag_again() -> None:
     pad = SimulatedPad()
     watcher = PadWatcher(pad)
     pad.place(make_uid(1), BOOK)
@@ -73,7 +73,7 @@ async def test_note_afi_updates_the_picture() -> None:
     assert watcher.tags[make_uid(1)].afi == AFI_ON_LOAN
 
 
-def test_decode_pad_tag_kinds() -> None:
+def test_every_tag_decodes_to_an_item_a_card_or_an_unreadable_tag_with_its_problem() -> None:
     uid = make_uid(1)
     item = decode_pad_tag(TagMemory(uid, reverse_blocks(BOOK.ljust(112, b"\0")), 0x07))
     assert item.kind is TagKind.ITEM and item.item_id == "22000000012345"
