@@ -50,7 +50,7 @@ PHRASES: Final[tuple[tuple[RefusalReason, dict[str, str]], ...]] = (
         R.ON_HOLD_FOR_ANOTHER,
         {
             "nb": r"reservert",
-            "sv": r"reserverad",
+            "sv": r"reserver(ad|at|ade)",
             "fi": r"varattu|varaus",
             "en": r"on hold|reserved|hold shelf for another",
         },
@@ -59,7 +59,7 @@ PHRASES: Final[tuple[tuple[RefusalReason, dict[str, str]], ...]] = (
         R.ALREADY_ON_LOAN,
         {
             "nb": r"allerede utlånt|utlånt til en annen",
-            "sv": r"redan utlånad|utlånad till (en )?annan",
+            "sv": r"redan utlån(ad|at)|utlån(ad|at) till (en )?annan",
             "fi": r"jo lainassa|lainassa toisella",
             "en": r"already (checked out|on loan)|checked out to another|on loan to another",
         },
@@ -77,7 +77,7 @@ PHRASES: Final[tuple[tuple[RefusalReason, dict[str, str]], ...]] = (
         R.PATRON_BLOCKED,
         {
             "nb": r"sperret|blokkert|gebyr|utestående",
-            "sv": r"spärrad|blockerad|avgift|skuld",
+            "sv": r"spärr|blocker|avgift|skuld",
             "fi": r"lainauskielto|estetty|maksu",
             "en": r"blocked|debarred|barred|fines|fees|expired",
         },
@@ -113,8 +113,8 @@ PHRASES: Final[tuple[tuple[RefusalReason, dict[str, str]], ...]] = (
         R.NOT_ON_LOAN,
         {
             "nb": r"ikke utlånt",
-            "sv": r"(ej|inte) utlånad",
-            "fi": r"ei lainassa",
+            "sv": r"(ej|inte) utlånad|(ej|inte) utlånat",
+            "fi": r"ei (ole )?lainassa",
             "en": r"not (checked out|on loan)",
         },
     ),

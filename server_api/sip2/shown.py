@@ -30,6 +30,7 @@ TEXT_LIMIT: Final = 200  # a title, a name
 ID_LIMIT: Final = 64  # an item or patron id
 MAX_IDS: Final = 10_000  # ids per list
 
+_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")  # terminal control (ANSI) sequences
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 _NOT_AN_ID = re.compile(r"^(?:ARRAY|HASH|SCALAR|CODE|GLOB)\(0x[0-9a-f]+\)$|[\x00-\x1f\x7f|]", re.IGNORECASE)
 
@@ -52,9 +53,9 @@ class Cleaning:
         """One value: control characters become spaces, whitespace collapsed, at most `limit` characters."""
         if not value:
             return ""
-        cleaned = value
-        if any(_control(char) for char in value):
-            cleaned = "".join(" " if _control(char) else char for char in value)
+        cleaned = _ESCAPE_SEQUENCE.sub(" ", value)
+        if any(_control(char) for char in cleaned) or cleaned != value:
+            cleaned = "".join(" " if _control(char) else char for char in cleaned)
             self.note(f"{where}: control characters removed")
         cleaned = " ".join(cleaned.split())
         if len(cleaned) > limit:
