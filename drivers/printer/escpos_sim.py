@@ -29,11 +29,13 @@ import tty
 from collections import deque
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from PIL import Image
 
 from drivers.printer import escpos_stream as es
 from drivers.printer.escpos_paper import PaperEngine
+from drivers.printer.settings import Connection, PrinterSettings
 from drivers.printer.status import PrinterState, Query, encode_status
 
 __all__ = ["SimulatedEscposPrinter"]
@@ -113,6 +115,14 @@ class SimulatedEscposPrinter:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    def settings(self, via: str = "serial", **values: Any) -> PrinterSettings:
+        """Printer settings that reach this simulator over the pty (``via="serial"``) or TCP."""
+        if via == "serial":
+            values = {"device": self.path, "flow_control": "none", **values}
+        else:
+            values = {"host": "127.0.0.1", "port": self.port, **values}
+        return PrinterSettings(connection=Connection(via), dots_per_line=self.paper.dots_per_line, **values)
 
     # ------------------------------------------------------------ what a technician does to it
 

@@ -205,3 +205,15 @@ async def test_paper_ending_in_the_final_feed_loses_no_line(sim: SimulatedEscpos
     result = await printer.print(transit())
     await printer.close()
     assert result.status is PrinterStatus.PAPER_OUT
+
+
+async def test_the_simulator_gives_settings_that_reach_it(
+    sim: SimulatedEscposPrinter, tmp_path: Path
+) -> None:
+    for via in ("serial", "network"):
+        printer = open_printer(sim.settings(via, code_pages=("CP865",)))
+        assert await printer.status() is PrinterStatus.OK
+        await printer.print(transit())
+        await printer.close()
+    saved = sim.save_receipts(tmp_path / "receipts")
+    assert [path.name for path in saved] == ["receipt-1.png", "receipt-2.png"]
