@@ -1,0 +1,278 @@
+"""The idempotency ledger: one durable row per transaction UUID (the kiosk journal's id).
+
+States of a key (the whole table of moves; anything else is refused by the compare-and-set updates):
+
+    (new) ──claim (INSERT, primary key)──► IN_FLIGHT ──reply──► DONE (outcome stored)
+    IN_FLIGHT ──nothing sent (unreachable, unencodable)──► NOT_APPLIED
+    IN_FLIGHT ──sent, no reply, and asking did not settle it──► UNKNOWN
+    IN_FLIGHT (owner process dead) ─┐
+    UNKNOWN ────────────────────────┴─take over (CAS)──► IN_FLIGHT ──ask 63/17──► DONE | NOT_APPLIED | UNKNOWN
+    NOT_APPLIED ──a repeat of the key, take over (CAS)──► IN_FLIGHT (sent again: it certainly did not happen)
+
+Rules:
+- The claim is committed *before* anything is sent, the outcome *before* the kiosk is answered.
+- Exactly one process owns an IN_FLIGHT row (`owner`). Two processes that receive the same key at once
+  both try the INSERT; the primary key lets one win, the other waits for the outcome.
+- A take-over is an UPDATE guarded by the row's state, owner and attempt count: of several processes that
+  try it, exactly one sees rowcount 1.
+- A process proves it is alive by a heartbeat in `instances`; an IN_FLIGHT row whose owner stopped beating
+  (or whose owner ran on this host with a pid that no longer exists) is an orphan of a crash.
+- The card number of a checkout stays in the row only while the key is IN_FLIGHT or UNKNOWN (reconciling
+  needs it); settling blanks it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .devices import utcnow
+from .schema import instances, ledger
+from .wire import LedgerState
+
+State = LedgerState
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    library: str
+    device_id: str
+    operation: str
+    item_id: str
+    patron_id: str
+    request: dict[str, Any]
+    state: State
+    outcome: dict[str, Any] | None
+    error: str
+    owner: str
+    claimed_at: datetime
+    settled_at: datetime | None
+    reconciled: bool
+    attempts: int
+
+    @classmethod
+    def of(cls, row: Any) -> Entry:
+        return cls(
+            key=row.key,
+            library=row.library,
+            device_id=row.device_id,
+            operation=row.operation,
+            item_id=row.item_id,
+            patron_id=row.patron_id,
+            request=row.request,
+            state=State(row.state),
+            outcome=row.outcome,
+            error=row.error,
+            owner=row.owner,
+            claimed_at=row.claimed_at,
+            settled_at=row.settled_at,
+            reconciled=row.reconciled,
+            attempts=row.attempts,
+        )
+
+
+@dataclass(frozen=True)
+class Claim:
+    mine: bool  # True: this process inserted the row and must carry the action out
+    entry: Entry
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Ledger:
+    def __init__(self, engine: Engine, *, beat_seconds: float = 2.0) -> None:
+        self.engine = engine
+        self.instance = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.beat_seconds = beat_seconds
+
+    # -- claims -----------------------------------------------------------------------------------------
+
+    def claim(
+        self,
+        key: str,
+        *,
+        library: str,
+        device_id: str,
+        operation: str,
+        item_id: str,
+        patron_id: str,
+        request: dict[str, Any],
+    ) -> Claim:
+        """Record `key` as in flight for this process, or return what is already recorded."""
+        values = {
+            "key": key,
+            "library": library,
+            "device_id": device_id,
+            "operation": operation,
+            "item_id": item_id,
+            "patron_id": patron_id,
+            "request": request,
+            "state": State.IN_FLIGHT.value,
+            "error": "",
+            "owner": self.instance,
+            "claimed_at": utcnow(),
+            "attempts": 1,
+            "reconciled": False,
+        }
+        try:
+            with self.engine.begin() as db:
+                db.execute(insert(ledger).values(**values))
+        except IntegrityError:
+            entry = self.get(key)
+            if entry is None:  # deleted in between: cannot happen (rows are never deleted while young)
+                raise
+            return Claim(False, entry)
+        entry = self.get(key)
+        assert entry is not None
+        return Claim(True, entry)
+
+    def take_over(self, entry: Entry, *, patron_id: str | None = None) -> Entry | None:
+        """Make an UNKNOWN, NOT_APPLIED or orphaned IN_FLIGHT row ours; None when another process won."""
+        values: dict[str, Any] = {
+            "state": State.IN_FLIGHT.value,
+            "owner": self.instance,
+            "claimed_at": utcnow(),
+            "attempts": entry.attempts + 1,
+        }
+        if patron_id:
+            values["patron_id"] = patron_id
+        with self.engine.begin() as db:
+            won = db.execute(
+                update(ledger)
+                .where(
+                    ledger.c.key == entry.key,
+                    ledger.c.state == entry.state.value,
+                    ledger.c.owner == entry.owner,
+                    ledger.c.attempts == entry.attempts,
+                )
+                .values(**values)
+            ).rowcount
+        return self.get(entry.key) if won == 1 else None
+
+    def settle(
+        self,
+        key: str,
+        state: State,
+        *,
+        outcome: dict[str, Any] | None = None,
+        error: str = "",
+        reconciled: bool = False,
+    ) -> None:
+        """Record the fate of a key this process holds in flight (durable before anyone is answered)."""
+        values: dict[str, Any] = {
+            "state": state.value,
+            "outcome": outcome,
+            "error": error[:500],
+            "settled_at": utcnow(),
+            "reconciled": reconciled,
+        }
+        if state is not State.UNKNOWN:
+            values["patron_id"] = ""
+        with self.engine.begin() as db:
+            db.execute(
+                update(ledger)
+                .where(
+                    ledger.c.key == key,
+                    ledger.c.owner == self.instance,
+                    ledger.c.state == State.IN_FLIGHT.value,
+                )
+                .values(**values)
+            )
+
+    def get(self, key: str) -> Entry | None:
+        with self.engine.connect() as db:
+            row = db.execute(select(ledger).where(ledger.c.key == key)).first()
+        return None if row is None else Entry.of(row)
+
+    # -- processes and orphans ---------------------------------------------------------------------------
+
+    def register(self) -> None:
+        now = utcnow()
+        with self.engine.begin() as db:
+            db.execute(
+                insert(instances).values(
+                    id=self.instance,
+                    host=socket.gethostname()[:255],
+                    pid=os.getpid(),
+                    started_at=now,
+                    seen_at=now,
+                    stopped=False,
+                )
+            )
+
+    def beat(self) -> None:
+        with self.engine.begin() as db:
+            db.execute(update(instances).where(instances.c.id == self.instance).values(seen_at=utcnow()))
+
+    def stop(self) -> None:
+        with self.engine.begin() as db:
+            db.execute(update(instances).where(instances.c.id == self.instance).values(stopped=True))
+
+    def dead_instances(self) -> set[str]:
+        """Processes that no longer carry anything out: stopped, silent, or a dead pid on this host."""
+        stale = utcnow() - timedelta(seconds=max(3 * self.beat_seconds, 1.0))
+        here = socket.gethostname()[:255]
+        dead: set[str] = set()
+        with self.engine.connect() as db:
+            for row in db.execute(select(instances).where(instances.c.id != self.instance)):
+                if row.stopped or row.seen_at < stale or (row.host == here and not _pid_alive(row.pid)):
+                    dead.add(row.id)
+        return dead
+
+    def orphans(self, limit: int = 200) -> list[Entry]:
+        """Keys whose fate must be found out: UNKNOWN ones, and IN_FLIGHT ones whose owner is gone."""
+        dead = self.dead_instances()
+        with self.engine.connect() as db:
+            in_flight_rows = db.execute(
+                select(ledger.c.key, ledger.c.owner).where(ledger.c.state == State.IN_FLIGHT.value)
+            ).all()
+            known = {row.id for row in db.execute(select(instances.c.id))}
+            keys = [r.key for r in in_flight_rows if r.owner in dead or r.owner not in known]
+            query = select(ledger).where(
+                or_(ledger.c.state == State.UNKNOWN.value, and_(ledger.c.key.in_(keys)))
+            )
+            rows = db.execute(query.order_by(ledger.c.claimed_at).limit(limit)).all()
+        return [Entry.of(row) for row in rows]
+
+    def owner_alive(self, entry: Entry) -> bool:
+        return entry.owner == self.instance or entry.owner not in self.dead_instances()
+
+    def scrub(self, older_than: timedelta) -> int:
+        """Blank who a hold is for in outcomes older than `older_than` (the staff slip is long printed)."""
+        cutoff = utcnow() - older_than
+        count = 0
+        with self.engine.begin() as db:
+            rows = db.execute(
+                select(ledger.c.key, ledger.c.outcome).where(
+                    ledger.c.operation == "checkin", ledger.c.settled_at < cutoff, ledger.c.state == "done"
+                )
+            ).all()
+            for row in rows:
+                route = (row.outcome or {}).get("route") or {}
+                if route.get("hold_patron_id") or route.get("hold_patron_name"):
+                    outcome = {
+                        **row.outcome,
+                        "route": {**route, "hold_patron_id": "", "hold_patron_name": ""},
+                    }
+                    db.execute(update(ledger).where(ledger.c.key == row.key).values(outcome=outcome))
+                    count += 1
+        return count
+
+
+__all__ = ["Claim", "Entry", "Ledger", "State"]

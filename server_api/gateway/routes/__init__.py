@@ -1,0 +1,1 @@
+"""HTTP endpoints: `kiosk` (devices) and `admin` (staff)."""

@@ -1,0 +1,130 @@
+"""Staff endpoints (HTTP Basic, argon2-checked): enrollment codes, devices, revocation, heartbeats,
+statistics, the audit log. Staff of a library see and change only their library's kiosks; a consortium
+administrator (no library) sees all. Every change is written to the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from ..app import Gateway, current_staff, gateway_of, problem
+from ..devices import StaffUser, create_enrollment_code, list_devices, revoke, utcnow
+from ..schema import audit_log
+from ..storage import run
+from ..wire import LibraryNumber, Problem, ShortText
+
+router = APIRouter(prefix="/v1/admin", tags=["staff"])
+StaffDep = Annotated[StaffUser, Depends(current_staff)]
+GatewayDep = Annotated[Gateway, Depends(gateway_of)]
+ERRORS: dict[int | str, dict[str, object]] = {code: {"model": Problem} for code in (401, 403, 404, 422, 429)}
+
+
+def library_for(user: StaffUser, library: str | None, gateway: Gateway) -> str | None:
+    """The library a staff request is about: the user's own; an administrator may name any or none."""
+    if library is not None and library not in gateway.config.libraries():
+        raise problem(404, "unknown_library", f"library {library} is not in the gateway's configuration")
+    if user.library is None:
+        return library
+    if library is not None and library != user.library:
+        raise problem(403, "other_library", f"you are staff of library {user.library}, not {library}")
+    return user.library
+
+
+class NewCode(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    library: LibraryNumber | None = None
+    kiosk_name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class CodeAnswer(BaseModel):
+    code: str
+    library: str
+    kiosk_name: str
+    expires_at: datetime
+
+
+@router.post("/enrollment-codes", response_model=CodeAnswer, responses=ERRORS)
+async def new_code(body: NewCode, user: StaffDep, gateway: GatewayDep) -> CodeAnswer:
+    library = library_for(user, body.library, gateway)
+    if library is None:
+        raise problem(422, "library_needed", "name the library the kiosk belongs to")
+    hours = gateway.config.gateway.enrollment_code_hours
+    code, expires = await run(
+        lambda: create_enrollment_code(
+            gateway.engine, library, body.kiosk_name, hours=hours, actor=user.username
+        )
+    )
+    return CodeAnswer(code=code, library=library, kiosk_name=body.kiosk_name, expires_at=expires)
+
+
+class DeviceRow(BaseModel):
+    id: str
+    library: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+    heartbeat: dict[str, Any] | None = None
+
+
+@router.get("/devices", response_model=list[DeviceRow], responses=ERRORS)
+async def devices(
+    user: StaffDep, gateway: GatewayDep, library: Annotated[str | None, Query(max_length=32)] = None
+) -> list[DeviceRow]:
+    rows = await run(list_devices, gateway.engine, library_for(user, library, gateway))
+    beats = [await run(gateway.telemetry.last_heartbeat, row["id"]) for row in rows]
+    return [DeviceRow(**row, heartbeat=beat) for row, beat in zip(rows, beats, strict=True)]
+
+
+class Revoked(BaseModel):
+    device_id: str
+    revoked: bool
+
+
+@router.post("/devices/{device_id}/revoke", response_model=Revoked, responses=ERRORS)
+async def revoke_device(
+    device_id: Annotated[str, Field(max_length=36)], user: StaffDep, gateway: GatewayDep
+) -> Revoked:
+    done = await run(lambda: revoke(gateway.engine, device_id, actor=user.username, library=user.library))
+    if not done:
+        raise problem(404, "unknown_device", "no such active device in your library")
+    return Revoked(device_id=device_id, revoked=True)
+
+
+@router.get("/statistics", responses=ERRORS)
+async def hour_statistics(
+    user: StaffDep,
+    gateway: GatewayDep,
+    library: Annotated[str | None, Query(max_length=32)] = None,
+    days: Annotated[int, Query(ge=1, le=400)] = 7,
+) -> list[dict[str, Any]]:
+    chosen = library_for(user, library, gateway)
+    if chosen is None:
+        raise problem(422, "library_needed", "name a library")
+    return await run(gateway.telemetry.hours, chosen, utcnow() - timedelta(days=days))
+
+
+class AuditRow(BaseModel):
+    at: datetime
+    actor: str
+    library: str | None
+    action: str
+    target: ShortText
+    details: dict[str, Any]
+
+
+@router.get("/audit", response_model=list[AuditRow], responses=ERRORS)
+async def audit(
+    user: StaffDep, gateway: GatewayDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[AuditRow]:
+    def rows() -> list[AuditRow]:
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if user.library is not None:
+            query = query.where(audit_log.c.library == user.library)
+        with gateway.engine.connect() as db:
+            return [AuditRow.model_validate(dict(row._mapping)) for row in db.execute(query)]
+
+    return await run(rows)
