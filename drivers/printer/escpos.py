@@ -68,8 +68,8 @@ def error_for(state: PrinterState) -> PrinterError:
 
 
 class EscposPrinter:
-    """A ``Printer`` for an ESC/POS printer. ``open_device`` replaces python-escpos's own back end (tests
-    pass ``escpos.printer.Dummy``); by default it follows ``settings.connection``."""
+    """A ``Printer`` for an ESC/POS printer. ``open_device`` replaces the python-escpos back end chosen by
+    ``settings.connection`` (e.g. ``escpos.printer.Dummy`` to capture the bytes)."""
 
     def __init__(
         self,

@@ -10,6 +10,7 @@ import pytest
 
 from drivers.printer.escpos import EscposPrinter
 from drivers.printer.escpos_stream import Command, Cut, Raster, StreamParser, Text
+from drivers.printer.settings import PrinterSettings
 from tests.printer.samples import GOLDEN, RECEIPTS, device_settings
 
 GS_V_0 = b"\x1dv0"
@@ -81,3 +82,16 @@ def test_hold_slip_shows_the_patron_only_as_the_library_allows() -> None:
     lines = [line.text for line in RECEIPTS["hold_slip"]().layout()]
     assert "Geasa: Á. Ŋ. …5678" in lines
     assert not any("Ŋuolja" in line or "23900012345678" in line for line in lines)
+
+
+@pytest.mark.parametrize(("profile", "dots"), [("TM-T20II", 384), ("TM-T88V", 512), ("TM-T20II", 576)])
+async def test_raster_lines_fill_the_printers_dots_per_line(profile: str, dots: int, tmp_path: Path) -> None:
+    path = tmp_path / "out.bin"
+    settings = PrinterSettings(connection="device", device=str(path), profile=profile, dots_per_line=dots)  # type: ignore[arg-type]
+    printer = EscposPrinter(settings)
+    await printer.print(RECEIPTS["hold_slip"]())
+    await printer.close()
+    rasters = [e for e in StreamParser().feed(path.read_bytes()) if isinstance(e, Raster)]
+    assert rasters and {r.width_bytes * 8 for r in rasters} == {dots}
+    texts = [run for _, run in texts_in(path.read_bytes())]
+    assert b"03011234567891" in texts  # 14 digits fit a line on every width
