@@ -94,7 +94,8 @@ class FontNotFound(PrinterError):
 @runtime_checkable
 class Printer(Protocol):
     async def print(self, receipt: Receipt) -> PrintResult:
-        """Print the receipt or raise ``PrinterError``."""
+        """Print the receipt or raise ``PrinterError``: ``PaperOut``, ``CoverOpen``, ``PrinterFault`` or
+        ``PrinterOffline`` when nothing was printed, ``PrintInterrupted`` when it stopped part-way."""
         ...
 
     async def status(self) -> PrinterStatus:
