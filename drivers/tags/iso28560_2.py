@@ -88,8 +88,11 @@ DSFIDS_ISO28560_2 = frozenset({DSFID_ISO28560_2, 0x3E})
 BLOCK_SIZE = 4  # ISO 15693 library tags
 
 # Library item ids are barcodes of several characters. A 1-3 character "item id" is what the parts and part
-# number bytes of a damaged ISO 28560-3 block decode to (0x11 = integer, OID 1; the length is the parts).
+# number bytes of a damaged ISO 28560-3 block decode to (0x11 = integer, OID 1; the length is the parts);
+# a 28560-3 set of 19 or more parts would make an integer of 46 digits and more, swallowing its CRC,
+# country and owner library.
 STRICT_MIN_ITEM_ID = 4
+STRICT_MAX_ITEM_ID = 32
 
 
 @dataclass(frozen=True)
@@ -233,7 +236,7 @@ def decode(raw: bytes, *, strict: bool = False) -> Iso28560_2Tag:
     item = _text_field(raw, sets[0], "primary item id")
     if not item:
         raise MalformedTag(raw, "the primary item id is empty")
-    if strict and (item.strip() != item or len(item) < STRICT_MIN_ITEM_ID):
+    if strict and (item.strip() != item or not STRICT_MIN_ITEM_ID <= len(item) <= STRICT_MAX_ITEM_ID):
         raise MalformedTag(raw, f"not clean ISO 28560-2: {item!r} is not a sensible item id")
     _check_content_parameter(raw, sets, strict=strict)
     parts, part = 1, 1

@@ -207,3 +207,12 @@ def test_a_content_parameter_naming_an_element_the_tag_lacks_is_malformed() -> N
     raw = ANNEX_D[:24] + bytes(20)
     with pytest.raises(MalformedTag, match="content parameter lists OID 3"):
         iso28560_2.decode(raw)
+
+
+def test_a_damaged_28560_3_set_of_many_parts_is_not_a_28560_2_item_with_a_67_digit_id() -> None:
+    # Found by the damage property test: 28 parts make 0x11 0x1C an integer of 28 bytes that swallows the
+    # CRC and the owner library; with no country and one damaged field, two field signs are not there.
+    memory = bytearray(encode(DanishTag(1, 28, 1, "0", "", "0000000")).ljust(MEMORY, b"\x00"))
+    memory[4] ^= 0x80
+    decoded = decode_any(bytes(memory))
+    assert isinstance(decoded, UnreadableTag) and decoded.kind == "damaged", decoded
