@@ -1,1 +1,40 @@
-"""demo"""
+"""The demo: the whole station on simulated hardware against the demo library system, scripted patrons,
+and the exactly-once audit against that library system's own log. Nothing in the product imports it, apart
+from the `kiosk demo` command (lazily); tests and the UI's simulator panel use it."""
+
+from kiosk.demo.audit import audit, ils_events
+from kiosk.demo.environment import DemoEnvironment, DemoOptions, DemoSettings, PhysicalTag, make_tags
+from kiosk.demo.scenarios import (
+    SCENARIOS,
+    Recorder,
+    Scenario,
+    ScenarioFailed,
+    bookmobile,
+    borrow_return,
+    finish_visit,
+    handle_stack,
+    lendable_items,
+    log_in,
+    transit,
+)
+
+__all__ = [
+    "SCENARIOS",
+    "DemoEnvironment",
+    "DemoOptions",
+    "DemoSettings",
+    "PhysicalTag",
+    "Recorder",
+    "Scenario",
+    "ScenarioFailed",
+    "audit",
+    "bookmobile",
+    "borrow_return",
+    "finish_visit",
+    "handle_stack",
+    "ils_events",
+    "lendable_items",
+    "log_in",
+    "make_tags",
+    "transit",
+]

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TypedDict, Unpack
 
 from drivers.printer.file_printer import FilePrinter
 from drivers.rfid.base import AFI_IN_LIBRARY, AFI_ON_LOAN, TagMemory
@@ -51,54 +52,95 @@ class PhysicalTag:
     data: bytes
 
 
+@dataclass(frozen=True)
+class DemoSettings:
+    """How the demo station runs. `link_plan` makes the network between station and library system
+    misbehave (seeded by `link_seed`). `ils_address` connects to a library system someone else runs
+    (the crash test's harness keeps it alive while it kills stations): no demo library system or link
+    is started then. `branch` is the kiosk's library ("tromso" or "bookmobile"): its SIP2 login."""
+
+    policy: SessionPolicy = field(default_factory=SessionPolicy)
+    poll_interval: float = 0.05
+    clock: Callable[[], datetime] = local_now
+    failure_budget: int = 2
+    probe_interval: float = 2.0
+    tick_interval: float = 1.0
+    branch: str = "tromso"
+    sip2_timeout: float = 5.0
+    link_plan: FaultPlan | None = None
+    link_seed: int = 0
+    ils_address: tuple[str, int] | None = None
+
+
+class DemoOptions(TypedDict, total=False):
+    """`DemoSettings` as keywords: `DemoEnvironment(workdir, policy=..., tick_interval=...)`."""
+
+    policy: SessionPolicy
+    poll_interval: float
+    clock: Callable[[], datetime]
+    failure_budget: int
+    probe_interval: float
+    tick_interval: float
+    branch: str
+    sip2_timeout: float
+    link_plan: FaultPlan | None
+    link_seed: int
+    ils_address: tuple[str, int] | None
+
+
+def make_tags() -> tuple[dict[str, list[PhysicalTag]], dict[str, PhysicalTag]]:
+    """A NOR-RFID tag for every part of every demo item, and one for every demo patron card."""
+    item_tags: dict[str, list[PhysicalTag]] = {}
+    card_tags: dict[str, PhysicalTag] = {}
+    serial = 1
+    for item_id, parts, owner in demo_data.tag_records():
+        tags = []
+        for part in range(1, parts + 1):
+            tag = DanishTag(TypeOfUsage.CIRCULATING, parts, part, item_id, COUNTRY, owner)
+            tags.append(PhysicalTag(make_uid(serial), encode(tag)))
+            serial += 1
+        item_tags[item_id] = tags
+    for card_id, owner in demo_data.card_records():
+        card = DanishTag(TypeOfUsage.PATRON_CARD, 1, 1, card_id, COUNTRY, owner)
+        card_tags[card_id] = PhysicalTag(make_uid(serial), encode(card))
+        serial += 1
+    return item_tags, card_tags
+
+
 class DemoEnvironment:
-    def __init__(
-        self,
-        workdir: Path,
-        *,
-        policy: SessionPolicy | None = None,
-        poll_interval: float = 0.05,
-        clock: Callable[[], Any] = local_now,
-        failure_budget: int = 2,
-        probe_interval: float = 2.0,
-        tick_interval: float = 1.0,
-        branch: str = "tromso",
-        sip2_timeout: float = 5.0,
-        link_plan: FaultPlan | None = None,
-        link_seed: int = 0,
-        ils_address: tuple[str, int] | None = None,
-    ) -> None:
-        """`link_plan` makes the network between station and library system misbehave (seeded).
-        `ils_address` connects to a library system someone else runs (the crash test's harness keeps
-        it alive while it kills stations): no demo library system or link is started here."""
+    """The demo station and everything around it; `async with` starts and stops it all."""
+
+    def __init__(self, workdir: Path, **options: Unpack[DemoOptions]) -> None:
+        settings = self.settings = DemoSettings(**options)
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
-        self.policy = policy or SessionPolicy()
-        self.poll_interval = poll_interval
-        self.clock = clock
+        self.policy = settings.policy
+        self.poll_interval = settings.poll_interval
+        self.clock = settings.clock
         self.pad = SimulatedPad()
         self.printer = FilePrinter(workdir / "receipts")
-        self.ils_address = ils_address
+        self.ils_address = settings.ils_address
         self.ils: DemoIls | None = (
-            None if ils_address else DemoIls(db_path=workdir / "demo-ils.sqlite3", host="127.0.0.1", port=0)
+            None
+            if settings.ils_address
+            else DemoIls(db_path=workdir / "demo-ils.sqlite3", host="127.0.0.1", port=0)
         )
-        self.item_tags: dict[str, list[PhysicalTag]] = {}
-        self.card_tags: dict[str, PhysicalTag] = {}
+        self.item_tags, self.card_tags = make_tags()
         self.afi: dict[bytes, int] = {}  # the AFI each physical tag has while off the pad
         self.demo_patron_id = demo_data.DEMO_PATRON_ID
         self.demo_patron_pin = demo_data.DEMO_PATRON_PIN
         self.demo_borrow_items = list(demo_data.DEMO_BORROW_ITEMS)
         self.demo_return_items = [demo_data.HOLD_SHELF_ITEM, demo_data.OTHER_LIBRARY_ITEM]
         self.journal = Journal(workdir / "journal.sqlite3")
-        self.tick_interval = tick_interval
-        self.sip2_timeout = sip2_timeout
+        self.tick_interval = settings.tick_interval
+        self.sip2_timeout = settings.sip2_timeout
         # The kiosk's branch decides its SIP2 login: the ILS takes the branch of a transaction from it.
-        self.login, self.library = _BRANCHES[branch]
+        self.login, self.library = _BRANCHES[settings.branch]
         self.link: FaultyLink | None = None  # the network between kiosk and library system
-        self.link_plan = link_plan
-        self.link_seed = link_seed
-        self.failure_budget = failure_budget
-        self.probe_interval = probe_interval
+        self.link_plan = settings.link_plan
+        self.link_seed = settings.link_seed
+        self.failure_budget = settings.failure_budget
+        self.probe_interval = settings.probe_interval
         self.circulation: Sip2Circulation | None = None
         self.station: Station | None = None
 
@@ -127,7 +169,6 @@ class DemoEnvironment:
             library_names=demo_data.LIBRARY_NAMES,
         )
         self.circulation = Sip2Circulation(settings)
-        self._make_tags()
         await self._set_initial_afi()
         # The demo chooses only what it simulates; the station is built the way `kiosk run` builds one.
         self.station = build_station(
@@ -167,20 +208,6 @@ class DemoEnvironment:
         if self.ils is not None:
             await self.ils.__aexit__(exc_type, exc, tb)
 
-    def _make_tags(self) -> None:
-        serial = 1
-        for item_id, parts, owner in demo_data.tag_records():
-            tags = []
-            for part in range(1, parts + 1):
-                tag = DanishTag(TypeOfUsage.CIRCULATING, parts, part, item_id, COUNTRY, owner)
-                tags.append(PhysicalTag(make_uid(serial), encode(tag)))
-                serial += 1
-            self.item_tags[item_id] = tags
-        for card_id, owner in demo_data.card_records():
-            card = DanishTag(TypeOfUsage.PATRON_CARD, 1, 1, card_id, COUNTRY, owner)
-            self.card_tags[card_id] = PhysicalTag(make_uid(serial), encode(card))
-            serial += 1
-
     async def _set_initial_afi(self) -> None:
         """Tags of items on loan at start carry the on-loan AFI, as they would in a real library.
         With the library system out of reach every tag starts in-library (the AFI decides nothing
@@ -197,9 +224,8 @@ class DemoEnvironment:
         except CirculationError:
             return
         for status in statuses:
-            on_loan = status.circulation_status == "04"
             for tag in self.item_tags[status.item_id]:
-                self.afi[tag.uid] = AFI_ON_LOAN if on_loan else AFI_IN_LIBRARY
+                self.afi[tag.uid] = AFI_ON_LOAN if status.charged else AFI_IN_LIBRARY
 
     # ------------------------------------------------------------ the simulator panel
 

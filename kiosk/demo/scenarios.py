@@ -196,26 +196,10 @@ async def bookmobile(env: DemoEnvironment, sessions: int = 500, seed: int = 2026
             refused_blocked += Action.BORROW not in station.screen.actions
             await finish_visit(env, receipt=False)
             continue
-        returning = holdings.pop(patron, [])
-        if returning:
-            await handle_stack(env, Action.RETURN, returning)
         wanted = rng.sample(shelf, min(len(shelf), rng.randint(1, 3)))
         if visit == 7:
             wanted = [demo_data.LOST_ITEM]  # lying on the bus's shelf, lost in the catalogue
-        seen = len(recorder.records)
-        await handle_stack(env, Action.BORROW, wanted)
-        lent = [
-            r["item_id"]
-            for r in recorder.records[seen:]
-            if r["kind"] == "circulation" and r["action"] == "checkout" and r["ok"] and r["item_id"] in wanted
-        ]
-        for item_id in lent:
-            if item_id in shelf:
-                shelf.remove(item_id)
-        if demo_data.LOST_ITEM not in lent:
-            holdings.setdefault(patron, []).extend(lent)
-        shelf.extend(returning)  # back on the shelf for the next patron, not for the one who returned it
-        await finish_visit(env, receipt=False)
+        await _offline_visit(env, recorder, patron, wanted, shelf, holdings)
     offline_seconds = time.monotonic() - started
 
     # Back in coverage: the station notices by itself and replays the journal.
@@ -236,6 +220,34 @@ async def bookmobile(env: DemoEnvironment, sessions: int = 500, seed: int = 2026
     }
 
 
+async def _offline_visit(
+    env: DemoEnvironment,
+    recorder: Recorder,
+    patron: str,
+    wanted: list[str],
+    shelf: list[str],
+    holdings: dict[str, list[str]],
+) -> None:
+    """One logged-in patron on the bus: returns what they hold, borrows `wanted`, leaves."""
+    returning = holdings.pop(patron, [])
+    if returning:
+        await handle_stack(env, Action.RETURN, returning)
+    seen = len(recorder.records)
+    await handle_stack(env, Action.BORROW, wanted)
+    lent = [
+        r["item_id"]
+        for r in recorder.records[seen:]
+        if r["kind"] == "circulation" and r["action"] == "checkout" and r["ok"] and r["item_id"] in wanted
+    ]
+    for item_id in lent:
+        if item_id in shelf:
+            shelf.remove(item_id)
+    if demo_data.LOST_ITEM not in lent:
+        holdings.setdefault(patron, []).extend(lent)
+    shelf.extend(returning)  # back on the shelf for the next patron, not for the one who returned it
+    await finish_visit(env, receipt=False)
+
+
 async def lendable_items(env: DemoEnvironment) -> list[str]:
     """Single-part items on the shelf and free of holds at the start of the day."""
     assert env.circulation is not None
@@ -243,7 +255,7 @@ async def lendable_items(env: DemoEnvironment) -> list[str]:
     return [
         s.item_id
         for s in statuses
-        if s.circulation_status == "03" and s.hold_queue_length == 0 and len(env.item_tags[s.item_id]) == 1
+        if s.available and s.hold_queue_length == 0 and len(env.item_tags[s.item_id]) == 1
     ]
 
 

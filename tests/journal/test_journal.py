@@ -574,11 +574,14 @@ def test_no_table_has_a_place_for_a_pin(journal: Journal) -> None:
 async def test_a_patron_who_logs_in_with_a_pin_and_borrows_leaves_no_pin_in_the_journal(
     tmp_path: Path,
 ) -> None:
-    from kiosk.core import Action, RowState, ScreenName
+    from kiosk.core import PIN_MAX_DIGITS, Action, RowState, ScreenName
     from kiosk.demo.environment import DemoEnvironment
     from server_api.demo_ils import data as demo_data
 
-    pin = "80604020975311"  # long enough that it cannot turn up by chance in ids or timestamps
+    pin = (
+        "80604097"  # the longest PIN the station takes: eight digits turn up in no id or timestamp by chance
+    )
+    assert len(pin) == PIN_MAX_DIGITS
     ils_db = demo_data.create_database(tmp_path / "demo-ils.sqlite3")
     with contextlib.closing(sqlite3.connect(ils_db)) as ils, ils:
         ils.execute("UPDATE patrons SET pin = ? WHERE card = ?", (pin, demo_data.DEMO_PATRON_ID))
