@@ -34,6 +34,7 @@ from server_api.sip2.messages import CheckoutRequest, Message, RenewRequest
 
 from .data import create_database
 from .ils import DemoLibrarySystem, NotLoggedIn, Session
+from .validate import BadRequest, checked, refusal
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,8 @@ class DemoIls:
                     break  # NEED_DATA
                 log.debug("%s ACS -> SC %s", peer, redact_bytes(data, charset=self.charset))
                 writer.write(data)
-                await asyncio.wait_for(writer.drain(), timeout=DRAIN_TIMEOUT)  # a peer that never reads
+                async with asyncio.timeout(DRAIN_TIMEOUT):  # a peer that never reads our replies
+                    await writer.drain()
                 self.requests_handled += 1
                 await asyncio.sleep(0)  # one request per connection per turn: fair between connections
 
@@ -194,6 +196,11 @@ class DemoIls:
         if strict and getattr(message, "nb_due_date", None) is None:
             log.info("%s sent %s with a blank nb due date; strict server hangs up", peer, message.CODE)
             return None
+        try:
+            message = checked(message)
+        except BadRequest as exc:
+            log.info("%s sent %s that the demo cannot use (%s); refused", peer, message.CODE, exc)
+            return refusal(message, f"Ugyldig forespørsel: {exc}.", session.branch)
         try:
             return self.ils.handle(message, session)
         except NotLoggedIn:
