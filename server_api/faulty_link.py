@@ -147,7 +147,7 @@ class FaultyLink:
                     self.stats["delayed"] += 1
                     await asyncio.sleep(plan.delay_seconds)
                 roll -= plan.delay_reply
-                if roll < plan.corrupt_reply and not last_request.startswith(b"97"):
+                if 0 <= roll < plan.corrupt_reply and not last_request.startswith(b"97"):
                     self.stats["corrupted"] += 1
                     data = _corrupt_checksum(data)
             writer.write(data)
