@@ -251,7 +251,12 @@ class Ledger:
         return [Entry.of(row) for row in rows]
 
     def owner_alive(self, entry: Entry) -> bool:
-        return entry.owner == self.instance or entry.owner not in self.dead_instances()
+        """Whether the process holding `entry` in flight is still running (and so will settle it)."""
+        if entry.owner == self.instance:
+            return True
+        with self.engine.connect() as db:
+            registered = db.execute(select(instances.c.id).where(instances.c.id == entry.owner)).first()
+        return registered is not None and entry.owner not in self.dead_instances()
 
     def scrub(self, older_than: timedelta) -> int:
         """Blank who a hold is for in outcomes older than `older_than` (the staff slip is long printed)."""

@@ -3,6 +3,7 @@ a throw-away PostgreSQL cluster (parametrised: every test that takes `gateway` r
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,14 +86,36 @@ def _database(kind: str, request: pytest.FixtureRequest, name: str) -> str:
     return cluster.create_database(name)
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    folder = tmp_path_factory.mktemp(f"gateway-{request.param}")
-    database = _database(request.param, request, f"gw_{uuid.uuid4().hex[:10]}")
-    with ThreadedIls(folder / "ils.sqlite") as ils:
-        config = make_gateway_config(folder / "gw", ils.port, database, extra_gateway="instance_beat = 0.5")
-        process = GatewayProcess(config).start()
+@contextlib.contextmanager
+def running_site(folder: Path, database: str, *, ils_delay: float = 0.0, **config: Any) -> Iterator[Site]:
+    with ThreadedIls(folder / "ils.sqlite", delay=ils_delay) as ils:
+        path = make_gateway_config(
+            folder / "gw", ils.port, database, extra_gateway="instance_beat = 0.5", **config
+        )
+        process = GatewayProcess(path).start()
         try:
-            yield Site(ils, config, database, process)
+            yield Site(ils, path, database, process)
         finally:
             process.stop()
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def database_for(request: pytest.FixtureRequest) -> str:
+    return _database(request.param, request, f"gw_{uuid.uuid4().hex[:10]}")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The gateway on SQLite and on PostgreSQL: a test that takes it runs on both."""
+    folder = tmp_path_factory.mktemp(f"gateway-{request.param}")
+    with running_site(folder, database_for(request)) as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def sqlite_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The gateway on SQLite only, for tests whose subject does not depend on the database."""
+    with running_site(tmp_path_factory.mktemp("gateway"), "sqlite:///gateway.sqlite") as site:
+        yield site
