@@ -1,27 +1,55 @@
 """`kiosk sip2 probe`: log in to a SIP2 server, ask for its status (99/98) and say in plain words what it
 supports. For technicians commissioning a kiosk. Exit code 0 only when login and status both succeed.
 
+`probe()` returns everything as data (`ProbeReport`), so a CLI can print it as it likes:
+- `charset`: with a test patron (`test_patron`), the character set the server's 64 is written in, judged
+  from its raw bytes (`charsets.detect_charset`), and whether that matches the connection's;
+- `pool`: how many of the configured `pool_size` connections the server serves (`Sip2Pool.fill`);
+- `hints`: settings the observations suggest (charset, pool size, error detection, institution), and
+  the profile's quirks;
+- `unmapped_refusals`: with a test patron, the refusal text of a checkout of an item that cannot exist,
+  when no rule maps it to a reason (so a pattern can be added to the profile).
+
 The password comes from a file (never the command line, where `ps` would show it) and is never printed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from server_api.circulation import CirculationError
+from server_api.circulation import CirculationError, Transaction
 
+from .charsets import CharsetGuess, detect_charset, same_charset
+from .circulation import Sip2Circulation
 from .client import Sip2Client, Sip2ConfigError, Sip2Settings
-from .messages import AcsStatus, supported_messages
+from .messages import AcsStatus, PatronInformationRequest, supported_messages
+from .pool import PoolReport, Sip2Pool
 from .profiles import UnknownProfile, VendorProfile, get_profile
 
 # Letters a Norwegian/Sámi/Kven/Russian consortium needs to send (patron names, titles).
 CHARSET_SAMPLE = "æøå ÆØÅ äö áčđŋšŧž ÁČĐŊŠŦŽ ǥǧǩǯʒ АБВ абв"
 MOJIBAKE_HINTS = ("Ã", "Â", "â€", "Ð", "\ufffd")  # UTF-8 read as Latin-1/cp850, or undecodable
+
+
+PROBE_ITEM = "KIOSK-PROBE-NO-SUCH-ITEM"  # a checkout of it is refused everywhere: a sample refusal text
+
+
+@dataclass(frozen=True)
+class CharsetFinding:
+    configured: str
+    found: str | None  # None: the test patron's reply could not tell
+    evidence: str  # the patron's text as read in `found`
+    repaired_fields: tuple[str, ...] = ()  # fields that did not decode in the configured charset
+
+    @property
+    def matches(self) -> bool:
+        return self.found is None or same_charset(self.found, self.configured)
 
 
 @dataclass
@@ -30,6 +58,11 @@ class ProbeReport:
     lines: list[str] = field(default_factory=list)
     reason: str = ""  # one line, when not ok
     status: AcsStatus | None = None
+    charset: CharsetFinding | None = None  # with a test patron
+    pool: PoolReport | None = None
+    hints: list[str] = field(default_factory=list)  # settings to consider, in plain words
+    unmapped_refusals: list[tuple[str, int]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _yes(flag: bool) -> str:
@@ -125,18 +158,107 @@ def routing_words(profile: VendorProfile) -> str:
     return ", ".join(words) if words else "nothing: every return with an alert goes to staff"
 
 
-async def probe(settings: Sip2Settings) -> ProbeReport:
+async def probe(settings: Sip2Settings, *, test_patron: str | None = None) -> ProbeReport:
+    """Log in, read the status; with `test_patron` also find the server's charset and a sample refusal
+    text; then open the pool to see how many connections the server serves."""
     client = Sip2Client(settings)
     try:
         await client.connect()  # 93 login, then 99/98
         status = client.acs_status
         if status is None:
             return ProbeReport(False, reason="the server sent no status (98) after login")
-        return ProbeReport(True, describe(status, settings), status=status)
+        report = ProbeReport(True, describe(status, settings), status=status)
+        if test_patron:
+            try:
+                await _probe_patron(client, settings, test_patron, report)
+            except CirculationError as exc:
+                report.warnings.append(f"the test patron could not be checked: {exc}")
     except CirculationError as exc:
-        return ProbeReport(False, reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if settings.error_detection and "checksum still missing" in reason:
+            reason += " -- the server sends no checksums: set error_detection = false"
+        return ProbeReport(False, reason=reason)
     finally:
-        await client.close()
+        await client.close()  # before the pool: a server with one worker must be free for it
+    pool = Sip2Pool(settings)
+    try:
+        report.pool = await pool.fill()
+    finally:
+        await pool.close()
+    _conclude(report, settings)
+    return report
+
+
+async def _probe_patron(client: Sip2Client, settings: Sip2Settings, patron: str, report: ProbeReport) -> None:
+    info = await client.exchange(
+        PatronInformationRequest(
+            transaction_date=datetime.now(),
+            institution_id=settings.institution,
+            patron_identifier=patron,
+            terminal_password=settings.terminal_password or None,
+        )
+    )
+    guess: CharsetGuess = detect_charset(_text_bytes(info.raw))
+    report.charset = CharsetFinding(settings.charset, guess.charset, guess.evidence, info.repaired)
+    circulation = Sip2Circulation(settings, client=client)
+    refusal = await circulation.checkout(patron, PROBE_ITEM, Transaction.new(datetime.now()))
+    if refusal.ok:
+        report.warnings.append(
+            f"the server lent {PROBE_ITEM!r}, an item that cannot exist: check the test patron"
+        )
+    report.unmapped_refusals = circulation.unmapped_refusals()
+
+
+def _text_bytes(frame: bytes) -> bytes:
+    """The variable fields of a 64 (after its 61 bytes of ASCII fixed fields), without the trailer."""
+    return _TRAILER.sub(b"", frame[61:])
+
+
+_TRAILER = re.compile(rb"(?:AY\d)?AZ[0-9A-Fa-f ]{4}[\r\n\x00]*$")
+
+
+def _conclude(report: ProbeReport, settings: Sip2Settings) -> None:
+    """Hints and warnings from what was found, then the findings as lines to print."""
+    profile = get_profile(settings.profile)
+    found = report.charset
+    if found is not None and found.found is None:
+        report.lines.append(
+            f"Charset of the server: cannot tell ({found.evidence}); use a test patron with æ ø å"
+        )
+    elif found is not None:
+        report.lines.append(
+            f"Charset of the server: {found.found} (the test patron reads {found.evidence!r})"
+        )
+        if not found.matches:
+            report.warnings.append(
+                f"the server writes {found.found}, the connection is set to {found.configured}:"
+                f" set charset = {found.found} (or the login's encoding on the server to {found.configured})"
+            )
+            report.hints.append(f"charset = {found.found}")
+    pool = report.pool
+    if pool is not None:
+        report.lines.append(f"Connections served: {pool.working} of {pool.max_size} (pool_size)")
+        if pool.working < pool.max_size:
+            report.warnings.append(
+                f"the server served {pool.working} of {pool.max_size} connections ({pool.last_error}):"
+                f" set pool_size = {max(pool.working, 1)}, or give the SIP2 server more workers"
+            )
+            report.hints.append(f"pool_size = {max(pool.working, 1)}")
+    status = report.status
+    if (
+        status is not None
+        and settings.institution
+        and status.institution_id not in ("", settings.institution)
+    ):
+        report.hints.append(
+            f"the server calls its institution {status.institution_id!r}, the connection sends"
+            f" {settings.institution!r}: check institution"
+        )
+    report.hints += [f"profile {profile.name}: {quirk}" for quirk in profile.quirks]
+    for text, count in report.unmapped_refusals:
+        report.lines.append(f"Refusal text no rule maps to a reason: {text!r} ({count}x)")
+    report.lines += [f"WARNING: {warning}" for warning in report.warnings]
+    report.lines += [f"Hint: {hint}" for hint in report.hints]
 
 
 def run_probe(
@@ -191,13 +313,19 @@ def run_probe(
     return report_probe(settings, out=out, err=err)
 
 
-def report_probe(settings: Sip2Settings, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def report_probe(
+    settings: Sip2Settings,
+    *,
+    test_patron: str | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
     """Probe with ready settings (e.g. `StationConfig.sip2_settings()`) and print the findings; return the
     exit code (0 ok, 1 the server failed). The password is never printed."""
     out = out or sys.stdout
     err = err or sys.stderr
     where = f"{settings.user}@{settings.host}:{settings.port}"
-    report = asyncio.run(probe(settings))
+    report = asyncio.run(probe(settings, test_patron=test_patron))
     if not report.ok:
         print(f"sip2 probe: FAILED {where}: {report.reason}", file=err)
         return 1
@@ -207,4 +335,13 @@ def report_probe(settings: Sip2Settings, *, out: TextIO | None = None, err: Text
     return 0
 
 
-__all__ = ["ProbeReport", "describe", "probe", "report_probe", "routing_words", "run_probe", "unencodable"]
+__all__ = [
+    "CharsetFinding",
+    "ProbeReport",
+    "describe",
+    "probe",
+    "report_probe",
+    "routing_words",
+    "run_probe",
+    "unencodable",
+]

@@ -37,6 +37,7 @@ class Acs:
     connections: int = 0
     delay: float = 0.0
     charset: str = "utf-8"
+    error_detection: bool = True  # False: a server that never sends AY/AZ
     status: AcsStatus = field(
         default_factory=lambda: AcsStatus(
             date_time_sync=T, institution_id="X", supported_messages="Y" * 16, retries_allowed=999
@@ -73,7 +74,7 @@ def good_reply(decoded: Decoded, acs: Acs) -> bytes:
         )
     else:
         return b""  # the fault decides
-    return encode(reply, seq=decoded.seq, charset=acs.charset)
+    return encode(reply, seq=decoded.seq, charset=acs.charset, error_detection=acs.error_detection)
 
 
 @asynccontextmanager
