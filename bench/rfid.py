@@ -8,7 +8,11 @@ pad logic (``kiosk.station.pad.PadWatcher``). Prints JSON:
   takes no time at all (one inventory with its continuation replies, then system information and one
   read of all blocks per tag, serial-line time included);
 - ``ratio``: the two divided;
-- ``decodes_per_second``: pure tag decoding (``decode_pad_tag``) of 10 stored tags, repeated.
+- ``decodes_per_second``: pure tag decoding (``decode_pad_tag``) of 10 stored NOR-RFID tags, repeated: the
+  reference for
+- ``decodes_per_second_iso28560_2``: the same for 10 copies of the ISO 28560-2 Annex D tag read with DSFID 0
+  (the strict path: 28560-3 CRC first, then the clean 28560-2 parse with the ISIL compaction), measured in
+  rounds interleaved with the reference's; ``iso28560_2_ratio`` is the two divided.
 
 Not a timed test: run ``.venv/bin/python bench/rfid.py``.
 """
@@ -30,6 +34,8 @@ from drivers.rfid.base import TagMemory
 from drivers.rfid.feig import FeigReader
 from drivers.rfid.feig_sim import DEFAULT_BLOCKS, AirTiming, SimulatedFeigReader
 from drivers.rfid.sim import make_uid
+from drivers.tags import iso28560_2
+from drivers.tags.compaction import Compaction
 from drivers.tags.iso28560_3 import DanishTag, encode
 from kiosk.station import PadWatcher, decode_pad_tag
 
@@ -83,8 +89,24 @@ async def one_run(timing: AirTiming) -> float:
         return elapsed
 
 
-def decodes_per_second(seconds: float = 1.0) -> float:
-    memories = [TagMemory(uid, data.ljust(112, b"\0"), 7) for uid, data in stack_tags()]
+def nor_rfid_memories() -> list[TagMemory]:
+    return [TagMemory(uid, data.ljust(112, b"\0"), 7) for uid, data in stack_tags()]
+
+
+def iso28560_2_memories() -> list[TagMemory]:
+    annex_d = iso28560_2.Iso28560_2Tag(
+        "123456789012",
+        "US-InU-Mu",
+        12,
+        3,
+        other=(iso28560_2.DataSet(6, Compaction.SIX_BIT, "QA268.L55"),),
+        data_set_order=(1, 2, 4, 6, 3),
+    )
+    data = iso28560_2.encode(annex_d).ljust(112, b"\0")
+    return [TagMemory(make_uid(n), data, 7, dsfid=0) for n in range(1, STACK + 1)]
+
+
+def decodes_per_second(memories: list[TagMemory], seconds: float = 1.0) -> float:
     count = 0
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
@@ -92,6 +114,17 @@ def decodes_per_second(seconds: float = 1.0) -> float:
             decode_pad_tag(memory)
         count += len(memories)
     return count / (time.perf_counter() - started)
+
+
+def interleaved_decodes(rounds: int = 5, seconds: float = 0.2) -> tuple[float, float]:
+    """Median decodes per second of the NOR-RFID reference and of the ISO 28560-2 tags, rounds alternating."""
+    reference, candidate = nor_rfid_memories(), iso28560_2_memories()
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(rounds):
+        ours.append(decodes_per_second(reference, seconds))
+        theirs.append(decodes_per_second(candidate, seconds))
+    return statistics.median(ours), statistics.median(theirs)
 
 
 def main() -> None:
@@ -102,6 +135,7 @@ def main() -> None:
     runs = [asyncio.run(one_run(timing)) for _ in range(args.runs)]
     measured = statistics.median(runs)
     bound = lower_bound(timing)
+    nor_rfid, iso_2 = interleaved_decodes()
     print(
         json.dumps(
             {
@@ -112,7 +146,9 @@ def main() -> None:
                 "runs_seconds": [round(r, 4) for r in runs],
                 "lower_bound_seconds": round(bound, 4),
                 "ratio": round(measured / bound, 3),
-                "decodes_per_second": round(decodes_per_second()),
+                "decodes_per_second": round(nor_rfid),
+                "decodes_per_second_iso28560_2": round(iso_2),
+                "iso28560_2_ratio": round(iso_2 / nor_rfid, 3),
             },
             indent=2,
         )

@@ -21,6 +21,8 @@ import enum
 
 from drivers.tags.errors import TagEncodeError
 
+__all__ = ["BIT_WIDTHS", "TEXT_SCHEMES", "Compaction", "best_compaction", "compact", "decompact"]
+
 
 class Compaction(enum.IntEnum):
     APPLICATION = 0

@@ -25,6 +25,8 @@ import enum
 
 from drivers.tags.errors import TagEncodeError
 
+__all__ = ["ISIL_CHARACTERS", "ISIL_MAX_LENGTH", "decode_isil", "encode_isil", "is_isil_text"]
+
 
 class _Set(enum.IntEnum):
     UPPER = 0

@@ -49,8 +49,16 @@ from drivers.tags.errors import BlankTag, MalformedTag, ShortRead, TagEncodeErro
 from drivers.tags.isil import decode_isil, encode_isil
 
 __all__ = [
+    "BLOCK_SIZE",
     "DSFIDS_ISO28560_2",
     "DSFID_ISO28560_2",
+    "OID_CONTENT_PARAMETER",
+    "OID_ILL_BORROWING_INSTITUTION",
+    "OID_OWNER_INSTITUTION",
+    "OID_PRIMARY_ITEM_ID",
+    "OID_SET_INFORMATION",
+    "OID_SHELF_LOCATION",
+    "OID_TYPE_OF_USAGE",
     "Compaction",
     "DataSet",
     "Iso28560_2Tag",
