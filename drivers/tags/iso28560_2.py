@@ -295,6 +295,14 @@ def encode(tag: Iso28560_2Tag, *, align: bool = True) -> bytes:
     for data_set in tag.other:
         if data_set.oid in sets or data_set.oid == OID_CONTENT_PARAMETER or data_set.oid < 1:
             raise TagEncodeError(f"OID {data_set.oid} cannot be written as an extra data set here")
+        if (
+            data_set.oid in _ISIL_OIDS
+            and isinstance(data_set.value, str)
+            and data_set.compaction is Compaction.APPLICATION
+        ):
+            data_set = DataSet(
+                data_set.oid, Compaction.APPLICATION, encode_isil(data_set.value)
+            )  # as decoded
         sets[data_set.oid] = data_set
     later = [oid for oid in sets if oid >= OID_OWNER_INSTITUTION]
     if later:

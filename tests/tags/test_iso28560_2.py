@@ -216,3 +216,13 @@ def test_a_damaged_28560_3_set_of_many_parts_is_not_a_28560_2_item_with_a_67_dig
     memory[4] ^= 0x80
     decoded = decode_any(bytes(memory))
     assert isinstance(decoded, UnreadableTag) and decoded.kind == "damaged", decoded
+
+
+def test_an_ill_borrowing_institution_isil_is_decoded_and_written_back_the_same() -> None:
+    ill = DataSet(
+        iso28560_2.OID_ILL_BORROWING_INSTITUTION, Compaction.APPLICATION, isil.encode_isil("DE-Heu1")
+    )
+    raw = iso28560_2.encode(Iso28560_2Tag("30000123", "US-InU-Mu", other=(ill,)))
+    tag = iso28560_2.decode(raw, strict=True)
+    assert tag.other == (DataSet(11, Compaction.APPLICATION, "DE-Heu1"),)
+    assert iso28560_2.encode(tag) == raw
