@@ -245,3 +245,19 @@ async def test_without_error_detection_a_duplicated_checkout_reply_is_unknown_no
         with pytest.raises(CirculationNoReply, match="another item 'item-1'"):
             await circulation.checkout("P1", "item-2", Transaction.new(T))
         await circulation.close()
+
+
+def test_a_koha_patron_information_may_name_the_card_for_a_user_name() -> None:
+    from server_api.sip2.messages import PatronInformationRequest, PatronInformationResponse
+
+    for echoed, expected in ((False, Reply), (True, Sip2MismatchedReply)):
+        sc = ScConversation(error_detection=False, patron_echoed_in_info=echoed)
+        sc.send(PatronInformationRequest(institution_id="X", patron_identifier="maret"))
+        sc.receive_data(
+            encode(PatronInformationResponse(patron_identifier="2190001"), seq=None, error_detection=False)
+        )
+        if expected is Reply:
+            assert isinstance(sc.next_event(), Reply)
+        else:
+            with pytest.raises(Sip2MismatchedReply):
+                sc.next_event()
