@@ -13,9 +13,11 @@ XOR is zero in both orders, so the order cannot be read off the check; ``parse_e
 tag, from the title blocks (their data must be text, UTF-8: a title that reads as text in one order only
 decides it), and says what it found in ``Extensions.layout``. Titles whose check byte happens to be a
 printable character read as text both ways (``title`` / ``itlem``): then the order in which the title
-starts with a capital letter or a digit is taken where only one does (catalogue titles are capitalised;
-``ult2`` is not), and failing that the standard's order, both with ``layout_certain`` False. Other block
-ids carry binary data whose look proves nothing. ``rewrite`` keeps the bytes as they are
+starts with a capital letter where the other starts with a lower-case one is taken (catalogue titles are
+capitalised: ``Sult``, not ``ult2``), and failing that the standard's order, both with ``layout_certain``
+False. (So a standard block whose title starts with a lower-case letter and whose check byte happens to be
+a capital is misread, 1 in 5 of such rare titles.) Other block ids carry binary data whose look proves
+nothing. ``rewrite`` keeps the bytes as they are
 either way.
 """
 
@@ -109,14 +111,18 @@ def _title_reads(frame: bytes, layout: ExtensionLayout) -> bool:
 
 
 def _capitalised(frame: bytes, layout: ExtensionLayout) -> bool:
+    """Does the title start with a capital where the other order starts with a lower-case letter? (The two
+    readings differ only in their first and last byte: ``Sult`` against ``ult2``.)"""
+    other = ExtensionLayout.STANDARD if layout is ExtensionLayout.CHECK_LAST else ExtensionLayout.CHECK_LAST
     first = _data(frame, layout)[:1].decode("latin-1")
-    return first.isupper() or first.isdigit()
+    return first.isupper() and _data(frame, other)[:1].decode("latin-1").islower()
 
 
 def _layout(frames: list[bytes]) -> tuple[ExtensionLayout, bool]:
     """The order the tag's blocks are in, and whether the data proves it (titles that read as text in only
-    one order). Without proof: the order in which the titles start with a capital or a digit where only one
-    does (catalogue titles do), not certain; else the standard's order, not certain."""
+    one order). Without proof: the order in which a title starts with a capital where the other starts
+    with a lower-case letter (catalogue titles are capitalised), not certain; else the standard's order,
+    not certain."""
     titles = [f for f in frames if int.from_bytes(f[1:3], "little") == ExtensionId.TITLE]
     for test, certain in ((_title_reads, True), (_capitalised, False)):
         votes = {ExtensionLayout.STANDARD: 0, ExtensionLayout.CHECK_LAST: 0}
