@@ -7,8 +7,8 @@ keypad before pressing OK.
 
 Staff: holding the header (the library's name) for `staff_hold` seconds on the welcome screen opens the
 staff screen over the patron's: online or offline, journal entries waiting to be sent, the last sync, the
-conflicts (item and reason, never a patron) and a "Sync now" button. It reads `station.status()` and
-closes itself when a patron starts a session or after a minute without a touch.
+conflicts (item and reason, never a patron) and a "Sync now" button. When it may open, when it closes and
+what it shows are `kiosk.core.staff`'s rules; this file renders its `StaffView` of `station.status()`.
 
 Run it on the station's asyncio loop:
 
@@ -23,6 +23,7 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
@@ -36,7 +37,21 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
-from kiosk.core import Action, Screen, ScreenName, Text
+from kiosk.core import (
+    CARD_NUMBER_MAX_LENGTH,
+    PIN_MAX_DIGITS,
+    STAFF_HOLD,
+    STAFF_REFRESH,
+    SYNCING,
+    Action,
+    Screen,
+    ScreenName,
+    Text,
+    staff_may_open,
+    staff_must_close,
+    staff_view,
+    sync_outcome,
+)
 from kiosk.i18n import format_date
 from ui.text import languages, tr, tr_optional
 from ui.theme import DEFAULT_THEME, Theme
@@ -62,11 +77,6 @@ log = logging.getLogger(__name__)
 
 TILE_SCREENS = {ScreenName.WELCOME, ScreenName.MENU}
 SECONDARY_ACTIONS = {Action.CANCEL, Action.BACK, Action.NO_RECEIPT}
-PIN_MAX = 8
-CARD_MAX = 20
-STAFF_HOLD = 3.0  # seconds on the header that open the staff screen
-STAFF_REFRESH = 2.0  # seconds between refreshes of the staff screen's figures
-STAFF_IDLE_CLOSE = 60.0  # the staff screen closes after this long without a touch
 
 
 class ModalOverlay(AnchorLayout):
@@ -102,7 +112,7 @@ class KioskApp(App):
         size: tuple[int, int] = (1280, 800),
         theme: Theme | None = None,
         library_name: str | None = None,
-        staff_hold: float = STAFF_HOLD,
+        staff_hold: float = STAFF_HOLD.total_seconds(),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -285,8 +295,8 @@ class KioskApp(App):
         if s.idle_warning:
             self.overlay = self._idle_overlay(s)
             self.patron_area.add_widget(self.overlay)
-        if self.staff_view is not None and s.name != ScreenName.WELCOME:
-            self.close_staff()  # a patron has started: the station is theirs
+        if self.staff_view is not None and staff_must_close(s.name, self._staff_idle(), self._syncing):
+            self.close_staff()
         if s.name == ScreenName.OUT_OF_ORDER:
             self.header.canvas.before.children[0].rgba = t.out_of_order_bg  # type: ignore[attr-defined]
         else:
@@ -415,14 +425,18 @@ class KioskApp(App):
             s,
             tr_optional("identify.card_number", s.language),
             masked=False,
-            max_length=CARD_MAX,
+            max_length=CARD_NUMBER_MAX_LENGTH,
             picture=CardOnPadPictogram(self.theme),
             on_ok=lambda card: self._call(self.station.present_card, card),
         )
 
     def _pin(self, s: Screen) -> None:
         self._keypad_screen(
-            s, "", masked=True, max_length=PIN_MAX, on_ok=lambda pin: self._call(self.station.enter_pin, pin)
+            s,
+            "",
+            masked=True,
+            max_length=PIN_MAX_DIGITS,
+            on_ok=lambda pin: self._call(self.station.enter_pin, pin),
         )
 
     def _list(self, s: Screen) -> None:
@@ -478,10 +492,11 @@ class KioskApp(App):
         return str(getattr(self.station, "staff_language", "") or fallback)
 
     def open_staff(self) -> None:
-        """Open the staff screen (a long press on the header). Only between patrons."""
-        if self.staff_view is not None or not hasattr(self.station, "status"):
-            return
-        if self.screen is not None and self.screen.name != ScreenName.WELCOME:
+        """Open the staff screen (a long press on the header), when `kiosk.core.staff` allows it."""
+        patron_screen = self.screen.name if self.screen is not None else None
+        if not hasattr(self.station, "status") or not staff_may_open(
+            patron_screen, self.staff_view is not None
+        ):
             return
         t = self.theme
         lang = self._staff_language()
@@ -529,7 +544,7 @@ class KioskApp(App):
         self._shown_conflicts = None
         self.patron_area.add_widget(overlay)
         self.refresh_staff()
-        self._staff_refresh = Clock.schedule_interval(self._staff_tick, STAFF_REFRESH)
+        self._staff_refresh = Clock.schedule_interval(self._staff_tick, STAFF_REFRESH.total_seconds())
 
     def close_staff(self) -> None:
         if self._staff_refresh is not None:
@@ -539,9 +554,13 @@ class KioskApp(App):
             self.patron_area.remove_widget(self.staff_view)
             self.staff_view = None
 
-    def _staff_tick(self, *_: object) -> None:
+    def _staff_idle(self) -> timedelta:
         view = self.staff_view
-        if view is not None and time.monotonic() - view.last_touch > STAFF_IDLE_CLOSE and not self._syncing:
+        return timedelta(seconds=time.monotonic() - view.last_touch) if view is not None else timedelta(0)
+
+    def _staff_tick(self, *_: object) -> None:
+        patron_screen = self.screen.name if self.screen is not None else None
+        if self.staff_view is not None and staff_must_close(patron_screen, self._staff_idle(), self._syncing):
             self.close_staff()
             return
         self.refresh_staff()
@@ -557,56 +576,47 @@ class KioskApp(App):
         except Exception:
             log.exception("staff screen: station status")
             return
-        self.staff_online.show(
-            tr("staff.state.online" if status.online else "staff.state.offline", lang),
-            alert=not status.online,
-        )
-        self.staff_pending.show(str(status.pending), alert=status.pending > 0)
-        self.staff_conflicts.show(str(len(status.conflicts)), alert=bool(status.conflicts))
-        if status.last_sync is not None:
-            when = f"{format_date(status.last_sync.date(), lang)} {status.last_sync:%H:%M}"
+        view = staff_view(status)
+        for widget, figure in (
+            (self.staff_online, view.online),
+            (self.staff_pending, view.pending),
+            (self.staff_conflicts, view.conflicts),
+        ):
+            widget.show(
+                figure.value if isinstance(figure.value, str) else tr(figure.value, lang), alert=figure.alert
+            )
+        if view.last_sync is not None:
+            when = f"{format_date(view.last_sync.date(), lang)} {view.last_sync:%H:%M}"
             self.staff_last_sync.text = tr("staff.last_sync", lang, when=when)
         else:
             self.staff_last_sync.text = tr("staff.never_synced", lang)
-        ids = tuple(c.id for c in status.conflicts)
-        if ids != self._shown_conflicts:
-            self._shown_conflicts = ids
+        refs = tuple(row.ref for row in view.rows)
+        if refs != self._shown_conflicts:
+            self._shown_conflicts = refs
             self.staff_rows.clear_widgets()
-            if not status.conflicts:
-                self.staff_rows.add_widget(TextLabel(t, tr("staff.no_conflicts", lang), size=t.font_body))
-            for c in status.conflicts:
-                reason = tr_optional(f"staff.reason.{c.reason}", lang) or c.reason
-                what = tr_optional(f"staff.operation.{c.operation}", lang) or c.operation
+            if view.empty is not None:
+                self.staff_rows.add_widget(TextLabel(t, tr(view.empty, lang), size=t.font_body))
+            for row in view.rows:
+                reason = tr_optional(row.reason.key, lang) or row.reason_name
+                what = tr_optional(row.operation.key, lang) or row.operation_name
                 self.staff_rows.add_widget(
-                    ConflictRowWidget(
-                        t, c.item_id, f"{what} {c.at:%d.%m %H:%M}", reason, ref=f"conflict:{c.id}"
-                    )
+                    ConflictRowWidget(t, row.item_id, f"{what} {row.at:%d.%m %H:%M}", reason, ref=row.ref)
                 )
-            self.staff_hint.text = tr("staff.conflict_hint", lang) if status.conflicts else ""
+            self.staff_hint.text = tr(view.hint, lang)
 
     async def _sync_now(self) -> None:
         if self._syncing:
             return
         lang = self._staff_language()
         self._syncing = True
-        self.staff_message.text = tr("staff.syncing", lang)
+        self.staff_message.text = tr(SYNCING, lang)
         try:
             report = await self.station.sync()
         except Exception as error:
             log.exception("staff screen: sync")
-            message = tr("staff.sync_stopped", lang, reason=str(error))
+            message = tr(sync_outcome(None, str(error)), lang)
         else:
-            if report.stopped:
-                message = tr("staff.sync_stopped", lang, reason=report.stopped)
-            else:
-                message = tr(
-                    "staff.sync_done",
-                    lang,
-                    replayed=report.replayed,
-                    reconciled=report.reconciled,
-                    conflicts=report.conflicts,
-                    remaining=report.remaining,
-                )
+            message = tr(sync_outcome(report), lang)
         finally:
             self._syncing = False
         if self.staff_view is not None:

@@ -54,6 +54,19 @@ from kiosk.core.screens import (
 )
 from kiosk.core.session import PatronSession
 from kiosk.core.stack import ItemProgress
+from kiosk.core.staff import (
+    STAFF_HOLD,
+    STAFF_IDLE_CLOSE,
+    STAFF_REFRESH,
+    SYNCING,
+    ConflictLine,
+    Figure,
+    StaffView,
+    staff_may_open,
+    staff_must_close,
+    staff_view,
+    sync_outcome,
+)
 from kiosk.core.tables import (
     FIRST_STAGES,
     HAPPENINGS,
@@ -89,7 +102,11 @@ __all__ = [
     "PRESSES",
     "RESULT_STAGES",
     "SCREENS",
+    "STAFF_HOLD",
+    "STAFF_IDLE_CLOSE",
+    "STAFF_REFRESH",
     "STALE_PRESS",
+    "SYNCING",
     "Action",
     "Authenticate",
     "CardPresented",
@@ -99,8 +116,10 @@ __all__ = [
     "CheckoutDone",
     "CirculationFailed",
     "Command",
+    "ConflictLine",
     "EndPatronSession",
     "Event",
+    "Figure",
     "Happening",
     "IllegalTransition",
     "ItemProgress",
@@ -131,6 +150,7 @@ __all__ = [
     "SessionPolicy",
     "Show",
     "Speak",
+    "StaffView",
     "Stage",
     "TagKind",
     "TagsChanged",
@@ -140,4 +160,8 @@ __all__ = [
     "WriteSecurity",
     "next_mode",
     "next_stage",
+    "staff_may_open",
+    "staff_must_close",
+    "staff_view",
+    "sync_outcome",
 ]

@@ -1,0 +1,150 @@
+"""The staff screen's rules: when it may open, when it closes, what it shows.
+
+Staff hold the header (the library's name) for `STAFF_HOLD` on the welcome screen; a patron's tap is not a
+hold. The screen is only ever opened between patrons, and it closes the moment a patron starts (the station
+is theirs), or after `STAFF_IDLE_CLOSE` without a touch, unless a sync is running. It shows the station's
+status (`kiosk.station.Station.status()`): whether the library system answers, the journal entries it has
+not confirmed, the last sync and the conflicts: item, what was done, when and why, never a patron.
+
+`ui/` renders a `StaffView` and asks `staff_may_open` / `staff_must_close`; it decides nothing itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from kiosk.core.screens import ScreenName, Text
+
+STAFF_HOLD = timedelta(seconds=3)  # holding the header this long opens the staff screen
+STAFF_REFRESH = timedelta(seconds=2)  # between refreshes of the figures while it is open
+STAFF_IDLE_CLOSE = timedelta(seconds=60)  # closes after this long without a touch (not during a sync)
+
+
+class ConflictFacts(Protocol):
+    """One conflict as the station reports it (`kiosk.station.ConflictNote`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def item_id(self) -> str: ...
+    @property
+    def operation(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+
+
+class StatusFacts(Protocol):
+    """The station's status (`kiosk.station.StationStatus`)."""
+
+    @property
+    def online(self) -> bool: ...
+    @property
+    def pending(self) -> int: ...
+    @property
+    def conflicts(self) -> Sequence[ConflictFacts]: ...
+    @property
+    def last_sync(self) -> datetime | None: ...
+
+
+class SyncFacts(Protocol):
+    """What a sync did (`kiosk.journal.SyncReport`)."""
+
+    @property
+    def stopped(self) -> str: ...
+    @property
+    def replayed(self) -> int: ...
+    @property
+    def reconciled(self) -> int: ...
+    @property
+    def conflicts(self) -> int: ...
+    @property
+    def remaining(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One of the three big figures; `alert` marks what staff should act on."""
+
+    value: Text | str  # a text to translate, or a number as it is shown
+    alert: bool
+
+
+@dataclass(frozen=True)
+class ConflictLine:
+    ref: str  # names the row for tests and tooling: "conflict:<journal entry id>"
+    item_id: str
+    operation: Text  # staff.operation.<operation>; the UI shows `operation_name` if a catalogue lacks it
+    operation_name: str
+    at: datetime
+    reason: Text  # staff.reason.<reason>; the UI shows `reason_name` if a catalogue lacks it
+    reason_name: str
+
+
+@dataclass(frozen=True)
+class StaffView:
+    online: Figure
+    pending: Figure
+    conflicts: Figure
+    last_sync: datetime | None  # None: "never synced"; the UI writes the time in the staff language
+    rows: tuple[ConflictLine, ...]
+    empty: Text | None  # shown instead of rows when there is no conflict
+    hint: Text | None  # what staff do about conflicts
+
+
+def staff_may_open(patron_screen: ScreenName | None, already_open: bool) -> bool:
+    """Only between patrons: on the welcome screen (or before the first screen), and only once."""
+    return not already_open and patron_screen in (None, ScreenName.WELCOME)
+
+
+def staff_must_close(patron_screen: ScreenName | None, idle: timedelta, syncing: bool) -> bool:
+    """A patron has started (the station is theirs, even mid-sync), or staff walked away (not mid-sync)."""
+    if patron_screen not in (None, ScreenName.WELCOME):
+        return True
+    return idle > STAFF_IDLE_CLOSE and not syncing
+
+
+def staff_view(status: StatusFacts) -> StaffView:
+    rows = tuple(
+        ConflictLine(
+            ref=f"conflict:{c.id}",
+            item_id=c.item_id,
+            operation=Text(f"staff.operation.{c.operation}"),
+            operation_name=c.operation,
+            at=c.at,
+            reason=Text(f"staff.reason.{c.reason}"),
+            reason_name=c.reason,
+        )
+        for c in status.conflicts
+    )
+    return StaffView(
+        online=Figure(
+            Text("staff.state.online" if status.online else "staff.state.offline"), not status.online
+        ),
+        pending=Figure(str(status.pending), status.pending > 0),
+        conflicts=Figure(str(len(rows)), bool(rows)),
+        last_sync=status.last_sync,
+        rows=rows,
+        empty=None if rows else Text("staff.no_conflicts"),
+        hint=Text("staff.conflict_hint") if rows else None,
+    )
+
+
+def sync_outcome(report: SyncFacts | None, error: str = "") -> Text:
+    """What "Sync now" says when it is over: why it stopped, or what it did."""
+    if report is None or report.stopped:
+        return Text.of("staff.sync_stopped", reason=error if report is None else report.stopped)
+    return Text.of(
+        "staff.sync_done",
+        replayed=report.replayed,
+        reconciled=report.reconciled,
+        conflicts=report.conflicts,
+        remaining=report.remaining,
+    )
+
+
+SYNCING = Text("staff.syncing")

@@ -1,0 +1,90 @@
+"""The staff screen's rules (kiosk.core.staff): when it may open, when it closes, what it shows. The UI
+only renders them; tests/ui/test_ui_staff.py drives the same rules through the real window."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from kiosk.core import (
+    STAFF_HOLD,
+    STAFF_IDLE_CLOSE,
+    ScreenName,
+    Text,
+    staff_may_open,
+    staff_must_close,
+    staff_view,
+    sync_outcome,
+)
+from kiosk.journal import SyncReport
+from kiosk.station import ConflictNote, StationStatus
+
+AT = datetime(2026, 11, 22, 10, 15)
+
+
+def status(online: bool = True, pending: int = 0, conflicts: int = 0) -> StationStatus:
+    notes = tuple(
+        ConflictNote(f"entry-{n}", f"item{n}", "checkout", "item_lost", AT) for n in range(conflicts)
+    )
+    return StationStatus(online=online, pending=pending, conflicts=notes, last_sync=None)
+
+
+def test_staff_hold_the_header_longer_than_a_patrons_tap():
+    assert timedelta(seconds=2) <= STAFF_HOLD
+
+
+def test_the_staff_screen_opens_only_between_patrons_and_only_once():
+    assert staff_may_open(ScreenName.WELCOME, already_open=False)
+    assert staff_may_open(None, already_open=False)  # before the first screen arrives
+    assert not staff_may_open(ScreenName.WELCOME, already_open=True)
+    for name in ScreenName:
+        if name is not ScreenName.WELCOME:
+            assert not staff_may_open(name, already_open=False), name
+
+
+@pytest.mark.parametrize("name", [n for n in ScreenName if n is not ScreenName.WELCOME])
+def test_the_staff_screen_closes_the_moment_a_patron_starts_even_during_a_sync(name: ScreenName):
+    assert staff_must_close(name, timedelta(0), syncing=True)
+
+
+def test_the_staff_screen_closes_after_a_minute_without_a_touch_but_not_during_a_sync():
+    assert not staff_must_close(ScreenName.WELCOME, STAFF_IDLE_CLOSE, syncing=False)
+    assert staff_must_close(ScreenName.WELCOME, STAFF_IDLE_CLOSE + timedelta(seconds=1), syncing=False)
+    assert not staff_must_close(ScreenName.WELCOME, STAFF_IDLE_CLOSE * 5, syncing=True)
+
+
+def test_the_staff_screen_marks_what_staff_should_act_on():
+    calm = staff_view(status())
+    assert calm.online.value == Text("staff.state.online") and not calm.online.alert
+    assert (calm.pending.value, calm.pending.alert) == ("0", False)
+    assert (calm.conflicts.value, calm.conflicts.alert) == ("0", False)
+    assert calm.rows == () and calm.empty == Text("staff.no_conflicts") and calm.hint is None
+    busy = staff_view(status(online=False, pending=2, conflicts=1))
+    assert busy.online.value == Text("staff.state.offline") and busy.online.alert
+    assert (busy.pending.value, busy.pending.alert) == ("2", True)
+    assert (busy.conflicts.value, busy.conflicts.alert) == ("1", True)
+    assert busy.empty is None and busy.hint == Text("staff.conflict_hint")
+
+
+def test_a_conflict_line_says_item_what_when_and_why_and_never_whose():
+    (row,) = staff_view(status(conflicts=1)).rows
+    assert (row.ref, row.item_id, row.at) == ("conflict:entry-0", "item0", AT)
+    assert row.operation == Text("staff.operation.checkout") and row.operation_name == "checkout"
+    assert row.reason == Text("staff.reason.item_lost") and row.reason_name == "item_lost"
+    assert not hasattr(row, "patron_id")
+
+
+def test_the_last_sync_is_shown_or_never_synced():
+    assert staff_view(status()).last_sync is None
+    synced = StationStatus(online=True, pending=0, conflicts=(), last_sync=AT)
+    assert staff_view(synced).last_sync == AT
+
+
+def test_sync_now_says_what_it_did_or_why_it_stopped():
+    done = sync_outcome(SyncReport(replayed=2, reconciled=1, conflicts=0, remaining=0))
+    assert done == Text.of("staff.sync_done", replayed=2, reconciled=1, conflicts=0, remaining=0)
+    stopped = sync_outcome(SyncReport(replayed=1, stopped="library system unreachable"))
+    assert stopped == Text.of("staff.sync_stopped", reason="library system unreachable")
+    failed = sync_outcome(None, "journal is locked")
+    assert failed == Text.of("staff.sync_stopped", reason="journal is locked")
