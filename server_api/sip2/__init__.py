@@ -15,23 +15,32 @@ from .codec import (
     decode_frame,
     encode,
 )
+from .conversation import AcsConversation, ConversationError, ScConversation
 from .errors import (
     Sip2BadReply,
+    Sip2CharsetMismatch,
     Sip2ConnectFailed,
     Sip2ConnectionLost,
     Sip2LoginRefused,
+    Sip2MismatchedReply,
     Sip2RequestNotEncodable,
+    Sip2RequestRejected,
     Sip2Timeout,
     Sip2TlsError,
 )
-from .pool import AccountKey, Sip2Pool, Sip2Pools
+from .pool import AccountKey, PoolReport, Sip2Pool, Sip2Pools
 from .profiles import PROFILES, VendorProfile, get_profile
 
 __all__ = [
     "PROFILES",
     "AccountKey",
+    "AcsConversation",
+    "ConversationError",
     "Framer",
+    "PoolReport",
+    "ScConversation",
     "Sip2BadReply",
+    "Sip2CharsetMismatch",
     "Sip2ChecksumError",
     "Sip2Circulation",
     "Sip2Client",
@@ -43,9 +52,11 @@ __all__ = [
     "Sip2Error",
     "Sip2FrameTooLarge",
     "Sip2LoginRefused",
+    "Sip2MismatchedReply",
     "Sip2Pool",
     "Sip2Pools",
     "Sip2RequestNotEncodable",
+    "Sip2RequestRejected",
     "Sip2Settings",
     "Sip2Timeout",
     "Sip2TlsError",

@@ -14,9 +14,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from .dates import Sip2DateError as Sip2DateError
+from .dates import format_date as format_date
+from .dates import parse_date as parse_date
+from .dates import parse_free_date as parse_free_date
 from .messages import MESSAGE_TYPES, SECRET_CODES, Message, layout
 
 CR = b"\r"
@@ -62,53 +65,6 @@ def verify_checksum(data_through_az: bytes, check: str) -> bool:
     if not text or not re.fullmatch(r"[0-9A-Fa-f]{1,4}", text):
         return False
     return (sum(data_through_az) + int(text, 16)) & 0xFFFF == 0
-
-
-# ---------------------------------------------------------------------------------------------------
-# Dates: YYYYMMDDZZZZHHMMSS. Zone "    " = local time (naive datetime); "   Z" = UTC (aware).
-
-
-def format_date(value: datetime | None) -> str:
-    if value is None:
-        return " " * 18
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-        return value.strftime("%Y%m%d") + "   Z" + value.strftime("%H%M%S")
-    return value.strftime("%Y%m%d") + "    " + value.strftime("%H%M%S")
-
-
-def parse_date(text: str) -> datetime | None:
-    """Parse an 18-character SIP2 date; all blanks -> None. Raises Sip2DecodeError."""
-    if not text.strip():
-        return None
-    m = re.fullmatch(r"(\d{8})(.{4})(\d{6})", text)
-    if m is None:
-        raise Sip2DecodeError(f"not a SIP2 date: {text!r}")
-    try:
-        value = datetime.strptime(m[1] + m[3], "%Y%m%d%H%M%S")
-    except ValueError as exc:
-        raise Sip2DecodeError(f"not a SIP2 date: {text!r}") from exc
-    zone = m[2].strip()
-    if zone in ("Z", "UTC", "GMT"):
-        return value.replace(tzinfo=UTC)
-    return value  # local time, or a zone we do not interpret: keep the wall clock
-
-
-def parse_free_date(text: str | None) -> datetime | None:
-    """Due dates (AH) are free text in the standard: accept the SIP2 form and common ISO forms."""
-    if not text or not text.strip():
-        return None
-    text = text.strip()
-    try:
-        return parse_date(text)
-    except Sip2DecodeError:
-        pass
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    return None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -306,7 +262,7 @@ def _decode_fixed(kind: str, raw: bytes, where: str, strict: bool) -> Any:
     if kind == "date":
         try:
             return parse_date(text)
-        except Sip2DecodeError as exc:
+        except Sip2DateError as exc:
             raise Sip2DecodeError(f"{where}: {exc}") from exc
     return text
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from server_api.sip2.codec import (
     Framer,
     Sip2ChecksumError,
+    Sip2DateError,
     Sip2DecodeError,
     Sip2EncodeError,
     Sip2FrameTooLarge,
@@ -183,7 +184,7 @@ def test_dates() -> None:
     assert parse_date(" " * 18) is None
     assert parse_free_date("2024-03-05") == datetime(2024, 3, 5)
     assert parse_free_date("20240305    235900") == datetime(2024, 3, 5, 23, 59)
-    with pytest.raises(Sip2DecodeError):
+    with pytest.raises(Sip2DateError):
         parse_date("2024-03-05 14:07:0")
 
 

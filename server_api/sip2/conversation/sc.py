@@ -1,55 +1,14 @@
-"""One SIP2 conversation as a sans-IO state machine, for both sides, in the style of h11.
-
-No sockets, no clocks, no logging. The client (`client.Sip2Client`, the SC) and the demo library system's
-server (`demo_ils.server`, the ACS) put a transport around it; every rule about sequence numbers, 96/97
-resends and which reply answers which request lives here, once.
-
-SC side (`ScConversation`)::
-
-    IDLE --send(request)--> AWAITING_REPLY --next_event() is Reply--> IDLE
-    AWAITING_REPLY --next_event() is SendAgain (97, or the request again)--> AWAITING_REPLY
-    any state --an error raised--> CLOSED   (close the transport; `reset()` for a new connection)
-
-- Sequence numbers run 0..9 per connection; a reply must carry the request's number when it carries one.
-- A reply with a wrong or **missing** checksum (error detection on) is answered with 97. Servers answer a
-  97 with sequence number 0 (Koha's resend rebuilds the frame and numbers it 0): after a 97 a reply with
-  another number is accepted when it is the reply we asked for (right message type, valid checksum, and it
-  names the request's item or patron); only when it cannot be told apart from a stale reply is it an error.
-- A 96 makes us send the same bytes again. A second 96 for a request with non-ASCII bytes means the server
-  cannot read our charset: `Sip2CharsetMismatch`, not a third identical resend.
-- Every reply must be about the request's item and patron (when both name one): with error detection off
-  nothing else tells a duplicated reply from the answer.
-- Both kinds of resend are bounded by `resend_limit` (the 98's retries allowed, at most 3).
-
-ACS side (`AcsConversation`)::
-
-    IDLE --next_event() is Request--> HANDLING --respond(reply)--> IDLE
-    IDLE --next_event() is Answer (96 to a damaged request, the last reply again on 97)--> IDLE
-    IDLE --next_event() is BadFrame--> CLOSED
-
-Vectors (the checksum example of ../shared/REFERENCE.md)::
-
-    >>> from server_api.sip2.messages import ScStatus
-    >>> sc = ScConversation()
-    >>> sc.send(ScStatus(max_print_width=0, protocol_version="2.00"))[:15]
-    b'9900002.00AY0AZ'
-    >>> sc.receive_data(b"96AZFEF6\\r"); sc.next_event().why
-    'the server asked for a resend (96)'
-"""
+"""The SC's side of a SIP2 conversation (the kiosk's client): see the package docstring for the rules."""
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 from collections import deque
-from dataclasses import dataclass
 from typing import Final
 
 from server_api.circulation import CirculationError
 
-from .codec import (
+from ..codec import (
     Framer,
-    Sip2CharsetError,
     Sip2ChecksumError,
     Sip2DecodeError,
     Sip2EncodeError,
@@ -57,7 +16,7 @@ from .codec import (
     encode,
     has_trailer,
 )
-from .errors import (
+from ..errors import (
     Sip2CharsetMismatch,
     Sip2ChecksumFailed,
     Sip2ConnectionLost,
@@ -70,9 +29,8 @@ from .errors import (
     Sip2SequenceMismatch,
     Sip2UnexpectedReply,
 )
-from .messages import (
+from ..messages import (
     RESPONSE_FOR,
-    SUPPORTED_MESSAGE_NAMES,
     Message,
     PatronInformationRequest,
     PatronStatusRequest,
@@ -80,76 +38,18 @@ from .messages import (
     RequestScResend,
     layout,
 )
+from .events import (
+    MAX_RESEND_ROUNDS,
+    NEED_DATA,
+    ConversationError,
+    Reply,
+    SendAgain,
+    State,
+    _NeedData,
+    request_name,
+)
 
-MAX_RESEND_ROUNDS: Final = 3  # 97/96 exchanges per request, at most (the 98 may allow fewer)
-_NAMES = {name[-3:-1]: name for name in SUPPORTED_MESSAGE_NAMES}
 IDENTITY_FIELDS: Final = (("item_identifier", "item"), ("patron_identifier", "patron"))
-
-
-class State(enum.Enum):
-    IDLE = "idle"
-    AWAITING_REPLY = "awaiting reply"  # SC: a request is out
-    HANDLING = "handling"  # ACS: a request was handed out, `respond()` is due
-    CLOSED = "closed"  # an error ended the conversation: close the transport
-
-
-class ConversationError(RuntimeError):
-    """An illegal transition (a programming error in the transport around the state machine)."""
-
-
-class _NeedData:
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-NEED_DATA: Final = _NeedData()
-
-
-@dataclass(frozen=True)
-class Reply:
-    """SC: the answer to the request."""
-
-    message: Message
-    raw: bytes  # the frame as it came (for staff logs: redact before writing it anywhere)
-    seq: int | None
-    repaired: tuple[str, ...] = ()  # text fields read with the fallback charset or replacement marks
-    after_resend: bool = False  # it came after our 97
-
-
-@dataclass(frozen=True)
-class SendAgain:
-    """SC: send these bytes now (a 97, or the request again after a 96) and keep waiting."""
-
-    data: bytes
-    why: str
-
-
-@dataclass(frozen=True)
-class Request:
-    """ACS: a request to act on; answer it with `AcsConversation.respond`."""
-
-    message: Message
-    seq: int | None
-    error_detection: bool  # the SC used AY/AZ: answer in kind
-
-
-@dataclass(frozen=True)
-class Answer:
-    """ACS: send these bytes (96 to a damaged request, the last reply again on 97)."""
-
-    data: bytes
-    why: str
-
-
-@dataclass(frozen=True)
-class BadFrame:
-    """ACS: a frame that is not SIP2 at all; hang up."""
-
-    reason: str
-
-
-def request_name(message: Message) -> str:
-    return _NAMES.get(message.CODE, message.CODE)
 
 
 def _same(a: str, b: str) -> bool:
@@ -393,102 +293,4 @@ def _values(value: object) -> tuple[object, ...]:
     return value if isinstance(value, tuple) else (value,)
 
 
-def _fit(message: Message, charset: str) -> Message:
-    """The message with letters its charset lacks replaced by '?', as servers write them."""
-
-    def fit(text: str) -> str:
-        return text.encode(charset, errors="replace").decode(charset)
-
-    changes: dict[str, object] = {}
-    for spec in layout(type(message))[1]:
-        value = getattr(message, spec.name)
-        if isinstance(value, str):
-            changes[spec.name] = fit(value)
-        elif isinstance(value, tuple):
-            changes[spec.name] = tuple(fit(v) for v in value)
-    changes["extra"] = tuple((code, fit(value)) for code, value in message.extra)
-    return dataclasses.replace(message, **changes)  # type: ignore[arg-type]
-
-
-class AcsConversation:
-    """The ACS's side of one connection (the demo library system's server)."""
-
-    def __init__(
-        self, *, charset: str = "utf-8", max_frame: int = 64 * 1024, resend_sequence_zero: bool = False
-    ) -> None:
-        self.charset = charset
-        self.resend_sequence_zero = resend_sequence_zero  # answer 97 numbered 0, as Koha does
-        self.state = State.IDLE
-        self._framer = Framer(max_frame)
-        self._frames: deque[bytes] = deque()
-        self._pending: Request | None = None
-        self._last: tuple[Message, int | None, bool] | None = None  # reply, its seq, error detection
-
-    def receive_data(self, data: bytes) -> None:
-        """Raises `Sip2FrameTooLarge` (a `Sip2DecodeError`) for a peer that never ends its frames."""
-        if self.state is State.CLOSED:
-            raise ConversationError("the conversation is closed")
-        try:
-            self._frames.extend(self._framer.feed(data))
-        except Sip2DecodeError:
-            self.state = State.CLOSED
-            raise
-
-    def next_event(self) -> Request | Answer | BadFrame | _NeedData:
-        if self.state is not State.IDLE:
-            raise ConversationError(f"next_event() while {self.state.value}: respond() first")
-        if not self._frames:
-            return NEED_DATA
-        frame = self._frames.popleft()
-        try:
-            decoded = decode_frame(frame, charset=self.charset)
-        except (Sip2ChecksumError, Sip2CharsetError) as exc:
-            # Not remembered: a 97 must repeat a real answer.
-            return Answer(self._resend_request(), f"asking for a resend (96): {exc}")
-        except Sip2DecodeError as exc:
-            self.state = State.CLOSED
-            return BadFrame(str(exc))
-        if isinstance(decoded.message, RequestAcsResend):
-            return Answer(self._last_again(), "resending the last reply (97)")
-        self._pending = Request(decoded.message, decoded.seq, decoded.checksum is not None)
-        self.state = State.HANDLING
-        return self._pending
-
-    def respond(self, reply: Message) -> bytes:
-        if self.state is not State.HANDLING or self._pending is None:
-            raise ConversationError(f"respond() while {self.state.value}: no request to answer")
-        request, self._pending = self._pending, None
-        self.state = State.IDLE
-        reply = _fit(reply, self.charset)
-        self._last = (reply, request.seq, request.error_detection)
-        return encode(reply, seq=request.seq, charset=self.charset, error_detection=request.error_detection)
-
-    def close(self) -> None:
-        self.state = State.CLOSED
-
-    def _resend_request(self) -> bytes:
-        return encode(RequestScResend(), seq=None, charset=self.charset)
-
-    def _last_again(self) -> bytes:
-        if self._last is None:
-            return self._resend_request()
-        reply, seq, error_detection = self._last
-        if self.resend_sequence_zero and error_detection:
-            seq = 0
-        return encode(reply, seq=seq, charset=self.charset, error_detection=error_detection)
-
-
-__all__ = [
-    "MAX_RESEND_ROUNDS",
-    "NEED_DATA",
-    "AcsConversation",
-    "Answer",
-    "BadFrame",
-    "ConversationError",
-    "Reply",
-    "Request",
-    "ScConversation",
-    "SendAgain",
-    "State",
-    "request_name",
-]
+__all__ = ["IDENTITY_FIELDS", "ScConversation"]
