@@ -128,10 +128,6 @@ class PatronSession:
             commands.append(Show(screen))
         return commands
 
-    def set_offline(self, offline: bool) -> list[Command]:
-        """Kept for callers not yet moved to `handle(OfflineChanged(offline, now))`."""
-        return self.handle(OfflineChanged(offline, self.now))
-
     def screen(self) -> Screen:
         spec = SCREENS[self.mode]
         account = self.identity.account

@@ -19,6 +19,7 @@ from kiosk.core import (
     CheckoutDone,
     CirculationFailed,
     EndPatronSession,
+    OfflineChanged,
     OfflinePolicy,
     Operation,
     PadTag,
@@ -405,7 +406,7 @@ def test_the_staff_slip_says_who_a_hold_is_for_with_what_the_library_system_gave
 
 def offline_session(policy: SessionPolicy | None = None, **memory) -> PatronSession:  # type: ignore[no-untyped-def]
     session = PatronSession(policy or SessionPolicy(), T0, **memory)
-    session.set_offline(True)
+    session.handle(OfflineChanged(True, T0))
     return session
 
 
@@ -472,6 +473,6 @@ def test_an_item_that_never_reached_the_library_system_is_redone_offline():
     session.handle(TagsChanged((item_tag(1), item_tag(2)), at(5)))
     session.handle(CirculationFailed(Operation.CHECKOUT, "item1", "refused", at(6), sent=False))
     session.handle(CirculationFailed(Operation.CHECKOUT, "item2", "no reply", at(6), sent=True))
-    out = session.set_offline(True)
+    out = session.handle(OfflineChanged(True, at(7)))
     assert [c.item_id for c in of(out, Checkout)] == ["item1"]
     assert of(out, Checkout)[0].offline
