@@ -1,0 +1,208 @@
+"""kiosk-update: A/B updates of the kiosk's root (RAUC), between patron sessions, rolled back if unhealthy.
+
+    kiosk-update status [--json]                 the slots, which one runs, versions, a pending update
+    kiosk-update verify BUNDLE [--keyring PEM]   check a bundle's signature and say what it holds
+    kiosk-update install BUNDLE [--wait S] [--no-reboot] [--force]
+    kiosk-update install-pending                 what the station calls between sessions
+    kiosk-update health-check [--timeout S]      after boot: keep the new slot or roll back
+    kiosk-update make-bundle ROOT.ext4 --version V --cert C --key K --out B [--compatible C]
+
+Exit status: 0 done; 2 bad arguments; 3 not now (a patron is at the kiosk); 4 rolled back; 1 failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from deploy.updates import rauc
+from deploy.updates.pi_boot import PiBoot
+from deploy.updates.policy import (
+    Pending,
+    StationState,
+    mark_updating,
+    patron_session_active,
+    station_health,
+)
+
+__all__ = ["main"]
+
+EXIT_BUSY, EXIT_ROLLED_BACK, EXIT_FAILED = 3, 4, 1
+PENDING_BUNDLE = Path("/data/updates/pending.raucb")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk-update", description="A/B updates of the kiosk (RAUC)")
+    parser.add_argument("--conf", type=Path, help="RAUC system.conf (default: RAUC's /etc/rauc/system.conf)")
+    parser.add_argument("--run-dir", type=Path, default=Path("/run/kiosk"), help=argparse.SUPPRESS)
+    parser.add_argument("--pending-file", type=Path, default=Pending().path, help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", required=True)
+    status = commands.add_parser("status", help="slots, versions, the booted one")
+    status.add_argument("--json", action="store_true")
+    verify = commands.add_parser("verify", help="check a bundle's signature")
+    verify.add_argument("bundle", type=Path)
+    verify.add_argument("--keyring", type=Path, help="default: the kiosk's /etc/rauc/keyring.pem")
+    install = commands.add_parser("install", help="install a bundle between patron sessions")
+    install.add_argument("bundle", type=Path)
+    install.add_argument("--wait", type=float, default=0, help="seconds to wait for the patron to finish")
+    install.add_argument("--no-reboot", action="store_true", help="install, but reboot later")
+    install.add_argument("--force", action="store_true", help="even while a patron is at the kiosk")
+    commands.add_parser(
+        "install-pending", help="install the downloaded update now (station: between sessions)"
+    )
+    health = commands.add_parser("health-check", help="keep the booted slot, or roll back")
+    health.add_argument("--timeout", type=float, default=300)
+    health.add_argument("--settle", type=float, default=60)
+    health.add_argument("--no-reboot", action="store_true")
+    bundle = commands.add_parser("make-bundle", help="build a signed bundle from a root file system image")
+    bundle.add_argument("rootfs", type=Path)
+    bundle.add_argument("--version", required=True)
+    bundle.add_argument("--compatible", default="library-kiosk-amd64")
+    bundle.add_argument("--cert", type=Path, required=True)
+    bundle.add_argument("--key", type=Path, required=True)
+    bundle.add_argument("--keyring", type=Path, help="check the new bundle against this keyring")
+    bundle.add_argument("--out", type=Path, required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(_COMMANDS[args.command](args))
+    except rauc.RaucError as error:
+        print(f"kiosk-update: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _status(args: argparse.Namespace) -> int:
+    slots = rauc.slots(conf=args.conf)
+    pending = Pending(args.pending_file).read()
+    if args.json:
+        print(json.dumps({"slots": [vars(slot) for slot in slots], "pending": pending}))
+        return 0
+    for slot in slots:
+        running = "running" if slot.booted else "       "
+        version = slot.version or "factory image"
+        print(f"{slot.bootname} ({slot.name}) {running} {slot.boot_status or 'unknown':7} {version}")
+    if pending:
+        print(f"update to {pending.get('version')} in slot {pending.get('slot')} waits for its health check")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    info = rauc.bundle_info(args.bundle, keyring=args.keyring, conf=args.conf)
+    print(f"{args.bundle}: signature trusted; {info.compatible} version {info.version}")
+    return 0
+
+
+def _install(args: argparse.Namespace) -> int:
+    return _install_bundle(args, args.bundle, wait=args.wait, force=args.force, reboot=not args.no_reboot)
+
+
+def _install_pending(args: argparse.Namespace) -> int:
+    if not PENDING_BUNDLE.exists():
+        print("kiosk-update: no update waiting")
+        return 0
+    code = _install_bundle(args, PENDING_BUNDLE, wait=0, force=False, reboot=True)
+    if code == 0:
+        PENDING_BUNDLE.unlink(missing_ok=True)
+    return code
+
+
+def _install_bundle(args: argparse.Namespace, bundle: Path, *, wait: float, force: bool, reboot: bool) -> int:
+    state = StationState(args.run_dir)
+    info = rauc.bundle_info(bundle, conf=args.conf)  # signature first: nothing untrusted waits around
+    deadline = time.monotonic() + wait
+    while not force and patron_session_active(state):
+        if time.monotonic() >= deadline:
+            print("kiosk-update: a patron is using the kiosk; the update waits for the end of the session")
+            return EXIT_BUSY
+        time.sleep(1)
+    mark_updating(state, True)
+    try:
+        rauc.install(bundle, conf=args.conf)
+    finally:
+        if not reboot:
+            mark_updating(state, False)
+    target = next((slot.bootname for slot in rauc.slots(conf=args.conf) if not slot.booted), "?")
+    Pending(args.pending_file).record(target, info.version)
+    print(f"kiosk-update: installed {info.version} into slot {target}; it is kept only if it boots healthy")
+    if reboot:
+        _reboot()
+    return 0
+
+
+def _health_check(args: argparse.Namespace) -> int:
+    pending_store = Pending(args.pending_file)
+    pending = pending_store.read()
+    booted = next((slot for slot in rauc.slots(conf=args.conf) if slot.booted), None)
+    if booted is None:
+        print("kiosk-update: RAUC does not know which slot is running; nothing to check", file=sys.stderr)
+        return EXIT_FAILED
+    if pending and pending.get("slot") != booted.bootname:
+        pending_store.clear()
+        print(
+            f"kiosk-update: the update to {pending.get('version')} did not boot; "
+            f"running slot {booted.bootname}"
+        )
+        return EXIT_ROLLED_BACK
+    health = station_health(StationState(args.run_dir), timeout=args.timeout, settle=args.settle)
+    if health.healthy:
+        rauc.mark("good", conf=args.conf)
+        pending_store.clear()
+        print(f"kiosk-update: slot {booted.bootname} is good: {health.reason}")
+        return 0
+    if not pending:
+        print(
+            f"kiosk-update: the station is not healthy ({health.reason}), "
+            "but there is nothing to roll back to"
+        )
+        return EXIT_FAILED
+    rauc.mark("bad", conf=args.conf)
+    rauc.mark("active", "other", conf=args.conf)
+    pending_store.clear()
+    print(f"kiosk-update: rolling back from {pending.get('version')}: {health.reason}")
+    if not args.no_reboot:
+        _reboot()
+    return EXIT_ROLLED_BACK
+
+
+def _reboot() -> None:
+    """A Raspberry Pi tries a new slot only when rebooted with the firmware's tryboot flag."""
+    pi = PiBoot()
+    command = pi.reboot_command() if (pi.boot / "config.txt").exists() else ["systemctl", "reboot"]
+    subprocess.run(command, check=False, timeout=60)
+
+
+def _make_bundle(args: argparse.Namespace) -> int:
+    if not args.rootfs.is_file():
+        print(f"kiosk-update: {args.rootfs}: no such root file system image", file=sys.stderr)
+        return 2
+    rauc.make_bundle(
+        args.rootfs,
+        args.out,
+        compatible=args.compatible,
+        version=args.version,
+        cert=args.cert,
+        key=args.key,
+        keyring=args.keyring,
+    )
+    print(f"kiosk-update: wrote {args.out} ({args.compatible} {args.version}), signed with {args.cert}")
+    return 0
+
+
+_COMMANDS = {
+    "status": _status,
+    "verify": _verify,
+    "install": _install,
+    "install-pending": _install_pending,
+    "health-check": _health_check,
+    "make-bundle": _make_bundle,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())
