@@ -28,8 +28,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiosk.cli.common import Commands, print_json
 from kiosk.cli.journal_text import LIST_HEADER, conflict_lines, describe, entry_record, list_row
-from kiosk.cli.output import print_json
 from kiosk.config import ConfigError, JournalSection, StationConfig
 from kiosk.config import load as load_config
 
@@ -268,7 +268,7 @@ def _where(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
     parser.add_argument("--journal", default=default, help="the journal file (overrides --config's)")
 
 
-def add_journal_commands(commands: Any) -> None:
+def register(commands: Commands) -> None:
     """Register `kiosk journal ...` on the top-level subparsers."""
     journal = commands.add_parser("journal", help="the offline journal: entries, conflicts, sync, purge")
     sub = journal.add_subparsers(dest="journal_command", required=True)
@@ -310,4 +310,4 @@ def add_journal_commands(commands: Any) -> None:
     purge.set_defaults(func=_guarded(cmd_purge))
 
 
-__all__ = ["add_journal_commands"]
+__all__ = ["register"]

@@ -15,6 +15,7 @@ from kiosk.demo.scenarios import (
     handle_stack,
     lendable_items,
     log_in,
+    scenario_options,
     transit,
 )
 
@@ -36,5 +37,6 @@ __all__ = [
     "lendable_items",
     "log_in",
     "make_tags",
+    "scenario_options",
     "transit",
 ]

@@ -11,11 +11,12 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
-from kiosk.core import Action, RowState, Screen, ScreenName
+from kiosk.core import Action, OfflinePolicy, RowState, Screen, ScreenName, SessionPolicy
 from kiosk.demo.audit import audit
-from kiosk.demo.environment import DemoEnvironment
+from kiosk.demo.environment import DemoEnvironment, DemoOptions
 from kiosk.station import Observation
 from server_api.demo_ils import data as demo_data
 
@@ -279,6 +280,25 @@ def _audit(env: DemoEnvironment, recorder: Recorder) -> dict[str, Any]:
         and report["unsettled"] == 0
         and told_not_journaled == 0
         and report["original_dates_kept"],
+    }
+
+
+def scenario_options(scenario_name: str) -> DemoOptions:
+    """How `kiosk demo --headless --scenario NAME` sets the demo up for a scenario."""
+    if scenario_name != "bookmobile":
+        return {"policy": SessionPolicy(goodbye_time=timedelta(seconds=1))}
+    # A day compressed into a minute: quick ticks, and a bookmobile's generous offline limits
+    # (its patrons come once a fortnight and borrow for the whole interval).
+    return {
+        "policy": SessionPolicy(
+            goodbye_time=timedelta(0),
+            offline=OfflinePolicy(max_items_per_session=5, max_items_per_patron=1000, loan_days=28),
+        ),
+        "branch": "bookmobile",
+        "tick_interval": 0.05,
+        "poll_interval": 0.01,
+        "probe_interval": 0.5,
+        "sip2_timeout": 2.0,
     }
 
 

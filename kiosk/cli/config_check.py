@@ -1,0 +1,32 @@
+"""`kiosk config check FILE`: refuse a configuration file that `kiosk run` would refuse, in one line."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kiosk.cli.common import Commands, fail
+from kiosk.config import ConfigError
+from kiosk.config import load as load_config
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(Path(args.file))
+        if config.sip2.password_file:
+            config.sip2_password()
+    except ConfigError as error:
+        return fail(f"error: {error}")
+    print(f"{args.file}: OK (station {config.station.name!r}, SIP2 {config.sip2.host}:{config.sip2.port})")
+    return 0
+
+
+def register(commands: Commands) -> None:
+    config = commands.add_parser("config", help="configuration tools")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    check = config_commands.add_parser("check", help="validate a configuration file")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_config_check)
+
+
+__all__ = ["cmd_config_check", "register"]

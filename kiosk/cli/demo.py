@@ -1,0 +1,83 @@
+"""`kiosk demo [--headless --scenario NAME]`: the whole station on demo data and simulated hardware.
+
+The only command of the product that imports `kiosk.demo`, and only when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kiosk.cli.common import Commands, fail, print_json
+
+SCENARIO_NAMES = ("borrow-return", "transit", "bookmobile")
+
+
+def _workdir(given: str | None) -> Path:
+    if given:
+        return Path(given)
+    # A fresh library every time: the demo starts from the same data and leaves nothing behind.
+    return Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
+
+
+async def _demo_headless(scenario_name: str, workdir: Path, sessions: int, quiet: bool) -> int:
+    from kiosk.demo import SCENARIOS, DemoEnvironment, ScenarioFailed, bookmobile, scenario_options
+
+    scenario = SCENARIOS[scenario_name]
+    async with DemoEnvironment(workdir, **scenario_options(scenario_name)) as env:
+        assert env.station is not None
+        if not quiet:
+            env.station.add_observer(lambda observation: print_json(observation.as_record()))
+        summary: dict[str, Any]
+        try:
+            if scenario_name == "bookmobile":
+                summary = await bookmobile(env, sessions=sessions)
+            else:
+                summary = await scenario(env)
+        except (TimeoutError, ScenarioFailed) as error:
+            summary = {
+                "scenario": scenario_name,
+                "ok": False,
+                "error": str(error) or "timed out",
+                "screen": env.station.screen.name.value,
+            }
+    print_json({"kind": "summary", **summary})
+    return 0 if summary.get("ok") else 1
+
+
+async def _demo_window(workdir: Path, fullscreen: bool) -> int:
+    from kiosk.demo import DemoEnvironment
+    from ui.app import KioskApp
+
+    async with DemoEnvironment(workdir) as env:
+        assert env.station is not None and env.ils is not None
+        print(f"Demo library system on 127.0.0.1:{env.ils.port}; receipts in {workdir / 'receipts'}")
+        app = KioskApp(env.station, demo=env, fullscreen=fullscreen)
+        await app.async_run(async_lib="asyncio")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    workdir = _workdir(args.workdir)
+    if args.headless:
+        if not args.scenario:
+            return fail("kiosk demo --headless needs --scenario (borrow-return, transit or bookmobile)", 2)
+        return asyncio.run(_demo_headless(args.scenario, workdir, args.sessions, args.quiet))
+    return asyncio.run(_demo_window(workdir, args.fullscreen))
+
+
+def register(commands: Commands) -> None:
+    demo = commands.add_parser("demo", help="the whole station on demo data and simulated hardware")
+    demo.add_argument("--headless", action="store_true", help="no window: run a scenario, print JSON lines")
+    demo.add_argument("--scenario", choices=SCENARIO_NAMES)
+    demo.add_argument("--sessions", type=int, default=500, help="bookmobile: patron visits while offline")
+    demo.add_argument("--quiet", action="store_true", help="headless: print only the summary line")
+    demo.add_argument("--workdir", help="keep the demo library's database and receipts here")
+    demo.add_argument("--fullscreen", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+
+
+__all__ = ["SCENARIO_NAMES", "cmd_demo", "register"]

@@ -1,0 +1,53 @@
+"""The `kiosk` parser: one sub-command per module, each adding itself with its `register(commands)`.
+
+kiosk run            kiosk.cli.run            the station, from its configuration file
+kiosk demo           kiosk.cli.demo           the whole station on demo data (the only user of kiosk.demo)
+kiosk demo-ils       kiosk.cli.demo_ils       the demo library system alone (SIP2 over TCP)
+kiosk config check   kiosk.cli.config_check   validate a configuration file
+kiosk tag            kiosk.cli.tag            the tagging station for staff (logic: kiosk.cli.tagging)
+kiosk sip2 probe     kiosk.cli.sip2_probe     what a library system's SIP2 server supports
+kiosk journal        kiosk.cli.journal        the offline journal for staff (text: kiosk.cli.journal_text)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+
+from kiosk.cli import config_check, demo, demo_ils, journal, run, sip2_probe, tag
+from kiosk.cli.common import Commands
+
+# Each sub-command adds itself to the parser; in the order `kiosk --help` lists them.
+SUB_COMMANDS: tuple[Callable[[Commands], None], ...] = (
+    demo.register,
+    demo_ils.register,
+    run.register,
+    config_check.register,
+    tag.register,
+    sip2_probe.register,
+    journal.register,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Library self-service station")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (never PINs or passwords)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for register in SUB_COMMANDS:
+        register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return int(args.func(args))
+
+
+__all__ = ["SUB_COMMANDS", "build_parser", "main"]

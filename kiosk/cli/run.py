@@ -1,0 +1,57 @@
+"""`kiosk run --config FILE [--headless | --windowed]`: the station itself, as a kiosk runs it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+
+from kiosk.cli.common import Commands, fail, print_json
+from kiosk.config import ConfigError
+from kiosk.config import load as load_config
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        from kiosk.cli.build import build_station
+
+        config = load_config(Path(args.config))
+        station = build_station(config)
+    except ConfigError as error:
+        return fail(f"error: {error}")
+
+    async def run() -> None:
+        # systemd stops a service with SIGTERM: end like Ctrl-C, through the clean stop below.
+        main_task = asyncio.current_task()
+        assert main_task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+        await station.start()
+        try:
+            if args.headless:
+                station.add_observer(lambda observation: print_json(observation.as_record()))
+                await asyncio.Event().wait()  # until Ctrl-C or SIGTERM
+            else:
+                from ui.app import KioskApp
+
+                await KioskApp(station, fullscreen=not args.windowed).async_run(async_lib="asyncio")
+        finally:
+            # Commit what rides along and close the journal: a clean stop leaves nothing to reconcile.
+            await station.stop()
+            station.journal.close()
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(run())
+    return 0
+
+
+def register(commands: Commands) -> None:
+    run = commands.add_parser("run", help="run a station from its configuration file")
+    run.add_argument("--config", required=True)
+    run.add_argument("--headless", action="store_true", help="no window; print what happens as JSON")
+    run.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    run.set_defaults(func=cmd_run)
+
+
+__all__ = ["cmd_run", "register"]
