@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.core import OfflinePolicy, SecurityFailurePolicy, SessionPolicy
-from kiosk.i18n import LANGUAGES
+from kiosk.i18n import COMPLETE_LANGUAGES, DRAFT_LANGUAGES, LANGUAGES
 from server_api.sip2.client import CHARSETS, Sip2ConfigError, Sip2Settings
 from server_api.sip2.profiles import PROFILES, UnknownProfile
 
@@ -35,6 +35,14 @@ class StationSection:
     library_name: str = ""
     language: str = "nb"
     staff_language: str = "nb"
+    # draft catalogues this library offers too (kiosk.i18n.DRAFT_LANGUAGES), e.g. "se smj"
+    extra_languages: str = ""
+
+    def extra_language_codes(self) -> tuple[str, ...]:
+        """The drafts to enable: those listed, and the starting language when it is a draft."""
+        listed = self.extra_languages.replace(",", " ").split()
+        starting = [self.language] if self.language in DRAFT_LANGUAGES else []
+        return tuple(dict.fromkeys([*listed, *starting]))
 
 
 @dataclass(frozen=True)
@@ -283,9 +291,19 @@ def from_mapping(data: dict[str, Any], source: str = "<mapping>") -> StationConf
         built[section_name] = section_type(**checked)
     config = StationConfig(**built, source=source)
     _check_sip2(config.sip2, source)
+    _check_languages(config.station, source)
     if config.session.idle_warning >= config.session.idle_timeout:
         raise ConfigError(f"{source}: [session] idle_warning must be shorter than idle_timeout")
     return config
+
+
+def _check_languages(s: StationSection, where: str) -> None:
+    for code in s.extra_language_codes():
+        if code not in DRAFT_LANGUAGES:
+            raise ConfigError(
+                f"{where}: [station] extra_languages: {code!r} is not a draft language "
+                f"(drafts: {', '.join(DRAFT_LANGUAGES)}; {', '.join(COMPLETE_LANGUAGES)} are always offered)"
+            )
 
 
 def _library_names(source: str, values: dict[str, Any]) -> dict[str, str]:

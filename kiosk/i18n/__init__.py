@@ -1,105 +1,145 @@
-"""Patron-facing text in the patron's language.
+"""Patron-facing text in the patron's language: gettext catalogues managed and compiled with Babel, and
+dates, numbers and money formatted with Babel in the patron's locale.
 
-Catalogues are gettext `.po` files in this folder (`<language>.po`, msgid = message key). They are read
-directly at start-up: the files are small, and reading the source keeps translators' edits live without a
-compile step on the device. A key missing in a language falls back along `FALLBACKS` (Sámi and Kven
-speakers in Norway read bokmål; Skolt Sámi speakers in Neiden often read Finnish), then English, then
-the key itself, so a gap shows up as a readable English line rather than a crash.
+Messages are keys (`Text("pin.wrong", left=2)`); each language's `<code>.po` in this folder holds their
+wording, with plural forms where a number is counted (`PLURALS`). A key missing in a language falls back
+along the language's chain (Sámi and Kven readers in Norway read bokmål; Skolt Sámi and Kven readers
+often Finnish), then English, then the key itself, so a gap is a readable line, never a crash; the tests
+fail on any gap in a complete catalogue.
+
+What a library system said in its own words (the `ils` parameter of a refusal) is never put into our
+sentences: `library_words(text)` gives it to the UI, which shows it apart, as the library's words.
+
+Which languages a patron is offered: `offered_languages()`. The complete ones always; the drafts only
+after `enable_languages([...])` (the station calls it with `[station] extra_languages`), and only when
+their catalogue has every message. See docs/TRANSLATING.md.
 """
 
 from __future__ import annotations
 
-import functools
-import re
-from datetime import date, datetime
-from pathlib import Path
+from collections.abc import Iterable
 
 from kiosk.core import Text
+from kiosk.i18n.catalogues import PLURALS, CatalogueError, CatalogueStatus, status, translations
+from kiosk.i18n.formatting import format_date, format_money, format_number
+from kiosk.i18n.languages import (
+    COMPLETE_LANGUAGES,
+    DRAFT_LANGUAGES,
+    LANGUAGES,
+    STAFF_LANGUAGES,
+    UnknownLanguage,
+    language,
+)
 
-CATALOGUE_DIR = Path(__file__).parent
+__all__ = [
+    "COMPLETE_LANGUAGES",
+    "DRAFT_LANGUAGES",
+    "LANGUAGES",
+    "LIBRARY_WORDS_PARAM",
+    "PLURALS",
+    "STAFF_LANGUAGES",
+    "CatalogueError",
+    "CatalogueStatus",
+    "UnknownLanguage",
+    "enable_languages",
+    "enabled_drafts",
+    "format_date",
+    "format_money",
+    "format_number",
+    "library_words",
+    "lookup",
+    "offered_languages",
+    "status",
+    "translate",
+]
 
-# Languages the station offers, in the order of the language picker, with their own names.
-LANGUAGES: dict[str, str] = {
-    "nb": "Norsk bokmål",
-    "nn": "Norsk nynorsk",
-    "se": "Davvisámegiella",
-    "smj": "Julevsámegiella",
-    "sma": "Åarjelsaemien",
-    "sms": "Sääʹmǩiõll",
-    "fkv": "Kväänin kieli",
-    "fi": "Suomi",
-    "sv": "Svenska",
-    "ru": "Русский",
-    "en": "English",
-}
+LIBRARY_WORDS_PARAM = "ils"  # a Text parameter holding the library system's own message
 
-FALLBACKS: dict[str, tuple[str, ...]] = {
-    "nn": ("nb",),
-    "se": ("nb",),
-    "smj": ("nb",),
-    "sma": ("nb",),
-    "sms": ("fi", "nb"),
-    "fkv": ("fi", "nb"),
-    "sv": ("nb",),
-}
-
-DATE_FORMATS: dict[str, str] = {
-    "en": "%d %b %Y",
-    "fi": "%d.%m.%Y",
-    "fkv": "%d.%m.%Y",
-    "ru": "%d.%m.%Y",
-    "sv": "%Y-%m-%d",
-}
-DEFAULT_DATE_FORMAT = "%d.%m.%Y"  # Norwegian and Sámi usage
-
-_ENTRY = re.compile(r'^msgid\s+"(?P<id>.*)"\s*\nmsgstr\s+"(?P<str>.*)"', re.MULTILINE)
+_enabled: frozenset[str] = frozenset()
 
 
-def parse_po(text: str) -> dict[str, str]:
-    """Single-line msgid/msgstr pairs; the catalogues are written that way on purpose (one line each)."""
-    entries: dict[str, str] = {}
-    for match in _ENTRY.finditer(text):
-        key, value = match.group("id"), match.group("str")
-        if key and value:
-            entries[key] = value.replace('\\"', '"').replace("\\n", "\n")
-    return entries
+def enable_languages(codes: Iterable[str]) -> tuple[str, ...]:
+    """Offer these draft languages too (from `[station] extra_languages`); returns what is now offered.
+    Raises UnknownLanguage for a code that is not a draft language."""
+    global _enabled
+    wanted = frozenset(codes)
+    for code in sorted(wanted):
+        if language(code).code not in DRAFT_LANGUAGES:
+            raise UnknownLanguage(
+                f"{code!r} is offered already; extra_languages takes draft languages: "
+                + ", ".join(DRAFT_LANGUAGES)
+            )
+    _enabled = wanted
+    translations.cache_clear()
+    return offered_languages()
 
 
-@functools.cache
-def catalogue(language: str) -> dict[str, str]:
-    path = CATALOGUE_DIR / f"{language}.po"
-    if not path.exists():
-        return {}
-    return parse_po(path.read_text(encoding="utf-8"))
+def enabled_drafts() -> frozenset[str]:
+    return _enabled
 
 
-def _chain(language: str) -> tuple[str, ...]:
-    return (language, *FALLBACKS.get(language, ()), "en")
+def offered_languages() -> tuple[str, ...]:
+    """The languages a patron may choose, in the picker's order: complete ones, and enabled drafts whose
+    catalogue has every message (a button that would show another language is never offered)."""
+    patron_keys = _patron_keys()
+    return tuple(
+        code
+        for code in LANGUAGES
+        if code in COMPLETE_LANGUAGES or (code in _enabled and status(code, patron_keys).complete)
+    )
 
 
-def format_date(value: str | date, language: str) -> str:
-    when = value if isinstance(value, date) else datetime.fromisoformat(value)
-    return when.strftime(DATE_FORMATS.get(language, DEFAULT_DATE_FORMAT))
+def _patron_keys() -> set[str]:
+    from kiosk.i18n.template import patron_keys
+
+    return patron_keys()
+
+
+def _raw(key: str, language: str, count: int | None) -> str | None:
+    found = translations(language, _enabled)
+    text = found.ngettext(key, key, count) if count is not None else found.gettext(key)
+    return None if text == key else str(text)
+
+
+def _count(key: str, params: dict[str, str]) -> int | None:
+    name = PLURALS.get(key)
+    if name is None:
+        return None
+    try:
+        return int(params.get(name, ""))
+    except ValueError:
+        return 0  # a count that is not a number reads as the "other" form
 
 
 def lookup(key: str, language: str) -> str | None:
-    for lang in _chain(language):
-        found = catalogue(lang).get(key)
-        if found is not None:
-            return found
-    return None
+    """The message's wording in `language` (or its fallbacks), None when no catalogue has it."""
+    return _raw(key, language, 1 if key in PLURALS else None)
+
+
+def _formatted(params: dict[str, str], language: str) -> dict[str, str]:
+    if params.get("date"):
+        params["date"] = format_date(params["date"], language)
+    if params.get("amount"):
+        params["amount"] = format_money(params["amount"], language, params.get("currency", ""))
+    return params
 
 
 def translate(text: Text, language: str) -> str:
-    """The message in `language`; parameters named `date` are formatted as a local date."""
-    template = lookup(text.key, language)
+    """The message in `language`, with its dates and money in the patron's locale; the library system's
+    own words (`ils`) are left out: see `library_words`."""
+    params = text.kwargs()
+    template = _raw(text.key, language, _count(text.key, params))
     if template is None:
         return text.key
-    params = text.kwargs()
-    if params.get("date"):
-        params["date"] = format_date(params["date"], language)
     try:
-        return template.format(**params)
+        return template.format(**_formatted(params, language))
     except (KeyError, IndexError, ValueError):
-        # A translation with a broken placeholder must not take the screen down.
+        # A translation with a broken placeholder must not take the screen down (the tests catch it).
         return template
+
+
+def library_words(text: Text | None) -> str:
+    """What the library system said in its own words, to be shown apart ("" when it said nothing)."""
+    if text is None:
+        return ""
+    return text.kwargs().get(LIBRARY_WORDS_PARAM, "").strip()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.i18n import format_date
 from server_api.demo_ils import data as demo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,8 +84,8 @@ def test_the_library_system_gave_the_due_dates_shown(borrow_return):
     for item_id, checkout in checkouts.items():
         row = final_rows[item_id]
         assert row["state"] == "done"
-        day = checkout["due"][:10]  # YYYY-MM-DD from the ILS, shown as DD.MM.YYYY in bokmål
-        assert f"{day[8:10]}.{day[5:7]}.{day[0:4]}" in row["text"]
+        day = checkout["due"][:10]  # YYYY-MM-DD from the ILS, shown in bokmål's date format
+        assert format_date(day, "nb") in row["text"]
 
 
 def test_no_pin_reaches_the_transcript(borrow_return):
