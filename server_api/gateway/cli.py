@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import ssl
 import sys
@@ -61,6 +62,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
 
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     config = _config(args)
     problems = config.check()
     if problems:

@@ -87,12 +87,14 @@ def _database(kind: str, request: pytest.FixtureRequest, name: str) -> str:
 
 
 @contextlib.contextmanager
-def running_site(folder: Path, database: str, *, ils_delay: float = 0.0, **config: Any) -> Iterator[Site]:
+def running_site(
+    folder: Path, database: str, *, ils_delay: float = 0.0, log_level: str = "warning", **config: Any
+) -> Iterator[Site]:
     with ThreadedIls(folder / "ils.sqlite", delay=ils_delay) as ils:
         path = make_gateway_config(
             folder / "gw", ils.port, database, extra_gateway="instance_beat = 0.5", **config
         )
-        process = GatewayProcess(path).start()
+        process = GatewayProcess(path, log_level=log_level).start()
         try:
             yield Site(ils, path, database, process)
         finally:
@@ -117,5 +119,6 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture(scope="module")
 def sqlite_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The gateway on SQLite only, for tests whose subject does not depend on the database."""
-    with running_site(tmp_path_factory.mktemp("gateway"), "sqlite:///gateway.sqlite") as site:
+    folder = tmp_path_factory.mktemp("gateway")
+    with running_site(folder, "sqlite:///gateway.sqlite", log_level="debug") as site:
         yield site

@@ -95,6 +95,7 @@ class GatewayProcess:
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    log_level: str = "warning"
 
     @property
     def url(self) -> str:
@@ -107,7 +108,7 @@ class GatewayProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server_api.gateway", "--config", str(self.config_path), "serve",
-             "--port", str(self.port), "--log-level", "warning"],
+             "--port", str(self.port), "--log-level", self.log_level],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
         )  # fmt: skip
         deadline = time.monotonic() + timeout

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -30,7 +31,7 @@ from server_api.client import (
     write_token_file,
 )
 from server_api.demo_ils import DEMO_PATRON_ID, DEMO_PATRON_PIN, TRANSIT_HOLD_ITEM, applied_transactions
-from server_api.demo_ils.data import NOT_FOR_LOAN_ITEM
+from server_api.demo_ils.data import ACCOUNTS, NOT_FOR_LOAN_ITEM, PATRONS
 from server_api.gateway.wire import Heartbeat
 from tests.gateway.conftest import HARSTAD, Site, free_books
 from tests.gateway.servers import enrollment_code, free_port
@@ -200,3 +201,12 @@ async def test_enroll_writes_nothing_but_returns_the_token_once_and_the_code_is_
         assert (await client.offline_data()).library == HARSTAD
     finally:
         await client.close()
+
+
+def test_the_gateway_log_holds_no_pin_token_patron_name_or_sip2_password(sqlite_site: Site) -> None:
+    """Run last in this module: every test above went through this gateway, logging at DEBUG."""
+    log = sqlite_site.process.log_path.read_text(errors="replace") if sqlite_site.process.log_path else ""
+    assert "POST /v1/checkouts" in log  # the log is there and has seen the traffic
+    secrets = [*(p.name for p in PATRONS), *(password for _, password, _ in ACCOUNTS), "kgw1."]
+    assert [s for s in secrets if s in log] == []
+    assert not re.search(rf"\b{DEMO_PATRON_PIN}\b", log)
