@@ -267,6 +267,23 @@ def _decode_fixed(kind: str, raw: bytes, where: str, strict: bool) -> Any:
     return text
 
 
+# What a fixed field the server filled with something unreadable is taken as (lenient mode only). Flags
+# and ok fields have none: whether a loan happened is never guessed.
+_UNREADABLE_FIXED: dict[str, Any] = {"date": None, "int": 0}
+
+
+def _fixed_value(kind: str, raw: bytes, where: str, text: _TextDecoder) -> Any:
+    try:
+        return _decode_fixed(kind, raw, where, text.strict)
+    except Sip2DecodeError:
+        if text.strict or text.fallback is None or kind in ("flag", "ok"):
+            raise
+        text.repaired.append(where)
+        if kind == "text":
+            return raw.decode("ascii", errors="replace").replace("\ufffd", "?")
+        return _UNREADABLE_FIXED[kind]
+
+
 def _parse(cls: type[Message], payload: bytes, *, text: _TextDecoder, strict: bool) -> Message:
     fixed, variable = layout(cls)
     values: dict[str, Any] = {}
@@ -275,7 +292,7 @@ def _parse(cls: type[Message], payload: bytes, *, text: _TextDecoder, strict: bo
         raw = payload[pos : pos + spec.width]
         if len(raw) != spec.width:
             raise Sip2DecodeError(f"{cls.CODE}: truncated in fixed field {spec.name}")
-        values[spec.name] = _decode_fixed(spec.kind, raw, f"{cls.CODE}.{spec.name}", strict)
+        values[spec.name] = _fixed_value(spec.kind, raw, f"{cls.CODE}.{spec.name}", text)
         pos += spec.width
 
     by_code = {v.code: v for v in variable}

@@ -210,3 +210,39 @@ async def test_unmapped_refusal_texts_are_counted_with_digits_folded() -> None:
         o.reason is RefusalReason.OTHER and o.screen_message.startswith("Systemfeil") for o in outcomes
     )
     assert circulation.unmapped_refusals() == [("Systemfeil #", 3)]
+
+
+async def test_a_loan_whose_reply_has_an_unreadable_date_or_count_is_still_a_loan() -> None:
+    def fault(decoded: Decoded, good: bytes, acs: Acs) -> Action:
+        if isinstance(decoded.message, CheckoutRequest):
+            body = good[: good.index(b"AY")]
+            body = body[:6] + b"00000000    000000" + body[24:]  # year 0000: not a date
+            return [encode_raw(body + b"AY" + str(decoded.seq).encode())]
+        return [good]
+
+    async with misbehaving_acs(fault) as acs:
+        circulation = Sip2Circulation(settings(acs.port))
+        outcome = await circulation.checkout("P1", "item-1", Transaction.new(T))
+        await circulation.close()
+    assert outcome.ok and outcome.title == "Sult"  # fixed fields read, the date taken as none
+
+
+def test_the_codec_names_the_fixed_fields_it_could_not_read_and_never_guesses_ok() -> None:
+    from server_api.sip2.codec import Sip2DecodeError, decode_frame
+
+    frame = b"121NUY00000000    000000AOX|AAP|ABi|AJSult|AH|\r"
+    decoded = decode_frame(frame, fallback="")
+    assert decoded.message.ok and decoded.repaired == ("12.transaction_date",)  # type: ignore[attr-defined]
+    counts = b"64" + b" " * 14 + b"000" + b"20240305    140709" + b"00ab" + b"0000" * 5 + b"AOX|AAP|AE|\r"
+    assert decode_frame(counts, fallback="").message.hold_items_count == 0  # type: ignore[attr-defined]
+    with pytest.raises(Sip2DecodeError):
+        decode_frame(b"12X1NUY20240305    140709AOX|AAP|ABi|AJSult|AH|\r", fallback="")  # ok unreadable
+    with pytest.raises(Sip2DecodeError):
+        decode_frame(frame)  # no fallback asked for (the ACS side): still an error
+
+
+def encode_raw(body: bytes) -> bytes:
+    from server_api.sip2.codec import checksum
+
+    through = body + b"AZ"
+    return through + checksum(through).encode() + b"\r"
