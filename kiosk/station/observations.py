@@ -27,6 +27,7 @@ from kiosk.journal import SyncReport
 from server_api.circulation import CheckinOutcome, CheckoutOutcome, RenewOutcome
 
 Outcome = CheckoutOutcome | CheckinOutcome | RenewOutcome
+Record = dict[str, object]  # an observation as the transcript's JSON has it
 
 
 def _plain(value: object) -> object:
@@ -49,8 +50,8 @@ class Observation:
     KIND: ClassVar[str] = ""
     ACTION: ClassVar[str] = ""
 
-    def as_record(self) -> dict[str, Any]:
-        head: dict[str, Any] = {"kind": self.KIND}
+    def as_record(self) -> Record:
+        head: Record = {"kind": self.KIND}
         if self.ACTION:
             head["action"] = self.ACTION
         return head | self._fields()
@@ -58,7 +59,7 @@ class Observation:
     def to_json(self) -> str:
         return json.dumps(self.as_record(), ensure_ascii=False, default=str)
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> Record:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
@@ -75,7 +76,7 @@ class ScreenShown(Observation):
     KIND = "screen"
     screen: Screen
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> Record:
         screen, lang = self.screen, self.screen.language
         return {
             "screen": screen.name.value,
@@ -103,7 +104,7 @@ class SessionSurprised(Observation):
     KIND, ACTION = "session", "unexpected"
     unexpected: Unexpected
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> Record:
         u = self.unexpected
         return {"event": u.event, "mode": u.mode.value, "item_id": u.item_id, "stage": _plain(u.stage)}
 
@@ -119,7 +120,7 @@ class PatronLookup(Observation):
     ok: bool
     error: str = ""
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> Record:
         return {"ok": self.ok, "error": self.error} if self.error else {"ok": self.ok}
 
 
@@ -139,9 +140,9 @@ class Circulated(Observation):
     def ok(self) -> bool:
         return self.outcome.ok
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> Record:
         outcome = self.outcome
-        record: dict[str, Any] = {
+        record: Record = {
             "action": self.operation.value,
             "item_id": self.item_id,
             "ok": outcome.ok,
@@ -171,7 +172,7 @@ class NotCirculated(Observation):
 
     ok: ClassVar[bool] = False
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> Record:
         return {
             "action": self.operation.value,
             "item_id": self.item_id,
@@ -208,7 +209,7 @@ class SecurityWrite(Observation):
     attempts: int
     error: str = ""
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> Record:
         return {
             "item_id": self.item_id,
             "uid": self.uid.hex(),
@@ -230,7 +231,7 @@ class SecurityFailure(Observation):
     policy: str
     error: str
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> Record:
         return {"item_id": self.item_id, "afi": afi_hex(self.afi), "policy": self.policy, "error": self.error}
 
 
@@ -244,7 +245,7 @@ class Printed(Observation):
     error: str = ""
     files: tuple[str, ...] = ()
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> Record:
         if self.ok:
             return {"receipt": self.receipt, "ok": True, "files": list(self.files)}
         return {"receipt": self.receipt, "ok": False, "error": self.error}
@@ -269,7 +270,7 @@ class ReaderHealth(Observation):
     ok: bool
     error: str = ""
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> Record:
         return {"ok": self.ok, "error": self.error} if not self.ok else {"ok": True}
 
 
@@ -326,7 +327,7 @@ class Synced(Observation):
     KIND = "sync"
     report: SyncReport
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> Record:
         return self.report.as_dict()
 
 
@@ -338,9 +339,9 @@ class Replayed(Observation):
     entry_id: str
     item_id: str
     result: str
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, object] = field(default_factory=dict)
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> Record:
         return {"id": self.entry_id, "item_id": self.item_id, "result": self.result, **self.details}
 
 
@@ -357,7 +358,7 @@ class ConflictFound(Observation):
     reason: str
     screen_message: str
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> Record:
         fields = super()._fields()
         return {"id": fields.pop("entry_id"), **fields}
 

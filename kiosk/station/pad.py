@@ -23,7 +23,7 @@ from drivers.rfid.base import Reader, ReaderError, ReaderUnavailable, TagMemory
 from drivers.tags.model import ItemTag, PatronCardTag, decode_any
 from kiosk.core import PadTag, TagKind, TagsChanged
 from kiosk.station.observations import ReaderHealth, UnreadableTagSeen
-from kiosk.station.tasks import Shell
+from kiosk.station.tasks import Shell, report_fault
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +124,11 @@ class PadPoller:
 
     async def run(self) -> None:
         while True:
-            if await self._scan():
-                self._shell.feed(TagsChanged(tuple(self.watcher.tags.values()), self._shell.clock()))
+            try:
+                if await self._scan():
+                    self._shell.feed(TagsChanged(tuple(self.watcher.tags.values()), self._shell.clock()))
+            except Exception as error:  # a bug must not end the loop: the station would go blind
+                report_fault(self._shell, error)
             await asyncio.sleep(self.poll_interval)
 
     async def _scan(self) -> bool:

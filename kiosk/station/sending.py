@@ -26,11 +26,11 @@ replays it later.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from kiosk.core import (
     Checkin,
@@ -86,7 +86,7 @@ def _reconciled(command: ItemCommand) -> Outcome:
     return RenewOutcome(command.item_id, ok=True)
 
 
-def _outcome_record(outcome: Outcome) -> dict[str, Any]:
+def _outcome_record(outcome: Outcome) -> dict[str, object]:
     if isinstance(outcome, CheckinOutcome):
         return {"route": outcome.route.kind.value, "destination": outcome.route.destination_id}
     return {"due": outcome.due.isoformat() if outcome.due else None}
@@ -178,23 +178,32 @@ class ExactlyOnce:
             outcome = found
         else:
             self._liveness.note_success()
-        details: dict[str, Any] = {
-            "reason": str(outcome.reason or ""),
-            "screen_message": outcome.screen_message,
-            "outcome": _outcome_record(outcome),
-        }
+        reason, message, record = str(outcome.reason or ""), outcome.screen_message, _outcome_record(outcome)
         if outcome.ok:
             # Done: rides along. Lost in a crash, the reconciliation finds it done and says so.
-            self._journal.settle(entry.id, State.DONE, **details)
+            self._journal.settle(entry.id, State.DONE, reason=reason, screen_message=message, outcome=record)
         else:
-            await self._settle_before_telling(entry.id, State.REFUSED, **details)
+            await self._settle_before_telling(
+                entry.id, State.REFUSED, reason=reason, screen_message=message, outcome=record
+            )
         self._tell(command, txn, outcome)
 
-    async def _settle_before_telling(self, entry_id: uuid.UUID, state: State, **details: Any) -> None:
+    async def _settle_before_telling(
+        self,
+        entry_id: uuid.UUID,
+        state: State,
+        *,
+        outcome: dict[str, object],
+        reason: str = "",
+        screen_message: str = "",
+    ) -> None:
         """Commit an outcome before the patron hears "no" (step 4). Off the event loop: it waits for an
         fsync."""
+        settle = functools.partial(
+            self._journal.settle, reason=reason, screen_message=screen_message, outcome=outcome, durable=True
+        )
         try:
-            await asyncio.to_thread(self._journal.settle, entry_id, state, durable=True, **details)
+            await asyncio.to_thread(settle, entry_id, state)
         except (OSError, sqlite3.Error) as error:
             # Still waiting to ride along with the next commit; the patron is told the truth anyway.
             log.error("journal: the outcome of %s is not on disk yet: %s", entry_id, error)

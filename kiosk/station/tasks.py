@@ -20,7 +20,7 @@ from kiosk.station.observations import Observation, Observer, StationFault
 
 log = logging.getLogger(__name__)
 
-Work = Coroutine[Any, Any, Any]
+Work = Coroutine[Any, Any, object]
 
 
 @dataclass(frozen=True)
@@ -54,14 +54,14 @@ class Tasks:
     """The station's command tasks: started, awaited, cancelled together."""
 
     def __init__(self) -> None:
-        self._running: set[asyncio.Task[Any]] = set()
+        self._running: set[asyncio.Task[object]] = set()
 
     def spawn(self, work: Work, name: str) -> None:
         task = asyncio.create_task(work, name=name)
         self._running.add(task)
         task.add_done_callback(self._done)
 
-    def _done(self, task: asyncio.Task[Any]) -> None:
+    def _done(self, task: asyncio.Task[object]) -> None:
         self._running.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("station task %s failed", task.get_name(), exc_info=task.exception())
@@ -71,7 +71,7 @@ class Tasks:
         while self._running:
             await asyncio.gather(*list(self._running), return_exceptions=True)
 
-    async def cancel(self, *others: asyncio.Task[Any]) -> None:
+    async def cancel(self, *others: asyncio.Task[object]) -> None:
         """Cancel every task (and these loops), and wait until they are gone."""
         doomed = [*others, *self._running]
         for task in doomed:
@@ -94,9 +94,14 @@ async def never_hanging(
     except asyncio.CancelledError:
         raise
     except Exception as error:
-        log.exception("station: unexpected error")
-        shell.observe(StationFault(repr(error)))
+        report_fault(shell, error)
         shell.feed(failed(f"internal error: {error!r}"))
 
 
-__all__ = ["Observers", "Shell", "Tasks", "Work", "never_hanging"]
+def report_fault(shell: Shell, error: Exception) -> None:
+    """A bug, for the technician: in the log with its traceback, and to the observers."""
+    log.error("station: unexpected error", exc_info=error)
+    shell.observe(StationFault(repr(error)))
+
+
+__all__ = ["Observers", "Shell", "Tasks", "Work", "never_hanging", "report_fault"]

@@ -20,7 +20,7 @@ from kiosk.core import Tick
 from kiosk.journal import Journal, JournalUpkeep
 from kiosk.station.observations import JournalPurged
 from kiosk.station.settings import StationSettings
-from kiosk.station.tasks import Shell
+from kiosk.station.tasks import Shell, report_fault
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,11 @@ class Heartbeat:
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self.tick_interval)
-            self._shell.feed(Tick(self._shell.clock()))
-            await self.journal_upkeep()
+            try:
+                self._shell.feed(Tick(self._shell.clock()))
+                await self.journal_upkeep()
+            except Exception as error:  # a bug must not end the loop: idle sessions would never end
+                report_fault(self._shell, error)
 
     async def journal_upkeep(self) -> None:
         """Every tick: commit what rides along after a quiet spell with no session; purge once a day."""
