@@ -44,7 +44,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.journal import GroupCommit, Journal, JournalUpkeep, Operation, Replayer, State
+from kiosk.core import Operation
+from kiosk.journal import GroupCommit, Journal, JournalUpkeep, Replayer, State
 from server_api.circulation import Transaction
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.server import DemoIls, applied_transactions

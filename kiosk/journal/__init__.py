@@ -9,7 +9,6 @@
 - `sync`: the replay, exactly once, in order per item.
 """
 
-from kiosk.core import Operation
 from kiosk.journal.entry import Entry, NewEntry, took_effect
 from kiosk.journal.group_commit import GroupCommit
 from kiosk.journal.journal import Journal
@@ -41,7 +40,6 @@ __all__ = [
     "JournalError",
     "JournalUpkeep",
     "NewEntry",
-    "Operation",  # kiosk.core.Operation itself (the one enum), for the journal's callers
     "Replayer",
     "State",
     "SyncReport",

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli import main
-from kiosk.journal import Journal, Operation, State
+from kiosk.core import Operation
+from kiosk.journal import Journal, State
 from server_api.circulation import Transaction
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.server import DemoIls, applied_transactions

@@ -86,7 +86,8 @@ CHILD = textwrap.dedent(
     import sys, time
     from datetime import datetime
     from pathlib import Path
-    from kiosk.journal import Journal, Operation, State
+    from kiosk.core import Operation
+    from kiosk.journal import Journal, State
     from server_api.circulation import Transaction
 
     journal = Journal(Path(sys.argv[1]))

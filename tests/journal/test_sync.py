@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.journal import TOLD_FAILED, Journal, Operation, Replayer, State
+from kiosk.core import Operation
+from kiosk.journal import TOLD_FAILED, Journal, Replayer, State
 from server_api.circulation import Transaction
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.data import iso
