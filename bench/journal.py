@@ -7,7 +7,7 @@
 (b) commits (fsyncs) per circulation action: a simulated day at a station (simulated clock, real journal
     calls) with sessions of card + items, stacks and one-by-one; counted with the journal's commit
     counter. The station's policy is the real code: records through `kiosk.journal.GroupCommit` as
-    `Station._circulate` makes them (a stack's items recorded concurrently, one task each), and
+    `ExactlyOnce.circulate` makes them (a stack's items recorded concurrently, one task each), and
     `kiosk.journal.JournalUpkeep` (what `Station` runs at every tick and at a session's end), driven with
     the simulated clock. For comparison: the quiet spell alone (no flush at a session's end), the
     previous station (a commit per record), the rule before it (flush at every idle tick), and
@@ -144,9 +144,9 @@ async def _station_day(journal: Journal, sessions: int, policy: str, rng: random
     sent (reply after 0.1-0.5 s), settled, and its AFI written and noted (rides along); it is in flight
     from the record until the AFI is noted (`PatronSession.busy`). The session is active from the card to
     the return to the welcome screen, as `Station.session_active` says. Ticks every second
-    (Station.tick_interval).
+    (StationTiming.tick_interval).
 
-    Records go the station's way (`Station._circulate`): one task per item, each asking
+    Records go the station's way (`ExactlyOnce.circulate`): one task per item, each asking
     `GroupCommit.unsettled()` and then `await GroupCommit.record(...)`; a stack's tasks start together,
     as when one pad inventory brings all its items, so they share one group commit. A stack's replies come
     one after another (one SIP2 connection).
