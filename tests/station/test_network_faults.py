@@ -15,6 +15,7 @@ from kiosk.core import Action, SessionPolicy
 from kiosk.demo.audit import audit
 from kiosk.demo.environment import DemoEnvironment
 from kiosk.demo.scenarios import finish_visit, handle_stack, log_in
+from kiosk.station import Observation
 from server_api.faulty_link import FaultPlan
 from tests.crash import workload
 
@@ -49,7 +50,7 @@ async def test_a_bad_network_loses_nothing_and_doubles_nothing(tmp_path: Path) -
     ) as env:
         assert env.station is not None and env.ils is not None and env.link is not None
         station = env.station
-        seen: list[dict] = []
+        seen: list[Observation] = []
         station.add_observer(seen.append)
         await station.settle()
         plan = workload.make_workload(random.Random(3), workload.lendable_items(env.ils.db_path), VISITS)
