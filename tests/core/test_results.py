@@ -22,12 +22,14 @@ from kiosk.core import (
     Event,
     Mode,
     OfflineChanged,
+    OfflinePolicy,
     Operation,
     PadTag,
     PatronLoaded,
     PatronSession,
     PinEntered,
     Pressed,
+    Renew,
     RenewDone,
     ScreenName,
     SecurityFailurePolicy,
@@ -40,7 +42,7 @@ from kiosk.core import (
     Tick,
     Unexpected,
 )
-from server_api.circulation import CheckinOutcome, CheckoutOutcome, PatronAccount, RenewOutcome
+from server_api.circulation import CheckinOutcome, CheckoutOutcome, Loan, PatronAccount, RenewOutcome
 
 T0 = datetime(2026, 11, 22, 10, 0, 0)
 DUE = datetime(2026, 12, 13, 23, 59, 0)
@@ -258,3 +260,40 @@ def test_coming_back_online_redoes_nothing():
     session.handle(TagsChanged((item_tag(1),), at(5)))
     out = session.handle(OfflineChanged(False, at(6)))
     assert of(out, Checkout) == [] and of(out, Checkin) == []
+
+
+def test_a_renewal_that_never_reached_the_library_system_waits_for_the_network_offline():
+    account = PatronAccount("N001", True, True, may_borrow=True, loans=(Loan("loan1", "Giellagáldu", DUE),))
+    session = _feed(
+        PatronSession(SessionPolicy(), T0),
+        CardPresented("N001", at(1)),
+        PinEntered("1234", at(2)),
+        PatronLoaded(account, at(3)),
+        Pressed(Action.ACCOUNT, at(4)),
+        Pressed(Action.RENEW_ALL, at(5)),
+        CirculationFailed(Operation.RENEW, "loan1", "refused to connect", at(6), sent=False),
+    )
+    out = session.handle(OfflineChanged(True, at(7)))
+    assert of(out, Renew) == []
+    assert (
+        session.items["loan1"].stage is Stage.REFUSED and session.items["loan1"].text.key == "renew.offline"
+    )
+
+
+def test_a_loan_that_never_reached_the_library_system_is_refused_offline_over_the_offline_limit():
+    session = PatronSession(
+        SessionPolicy(offline=OfflinePolicy(max_items_per_patron=1)), T0, offline_loans={"N001": 1}
+    )
+    _feed(
+        session,
+        Pressed(Action.BORROW, at(1)),
+        CardPresented("N001", at(2)),
+        PinEntered("1234", at(3)),
+        PatronLoaded(PATRON, at(4)),
+    )
+    session.handle(TagsChanged((item_tag(1),), at(5)))
+    session.handle(CirculationFailed(Operation.CHECKOUT, "item1", "refused to connect", at(6), sent=False))
+    out = session.handle(OfflineChanged(True, at(7)))
+    assert of(out, Checkout) == []
+    assert session.items["item1"].stage is Stage.REFUSED
+    assert session.items["item1"].text.key == "refusal.offline_limit"

@@ -20,6 +20,7 @@ from kiosk.core import (
     PRESSES,
     SCREENS,
     Action,
+    Authenticate,
     CardPresented,
     CheckinDone,
     CheckoutDone,
@@ -259,3 +260,52 @@ def test_no_sequence_of_events_makes_the_session_leave_its_tables(
                 assert "1234" not in repr(command) and "N001" not in repr(command)
         assert session.mode in SCREENS
         assert all(item.stage in Stage for item in session.items.values())
+
+
+# -------------------------------------------------------------- rows the rule tests elsewhere do not reach
+
+
+@pytest.mark.parametrize(
+    "first", [(), (Pressed(Action.BORROW, at(1)),)], ids=["card on the pad", "after Borrow"]
+)
+def test_without_a_pin_required_the_card_alone_is_checked_with_the_library_system(first: tuple[Event, ...]):
+    session = _then(PatronSession(SessionPolicy(pin_required=False), T0), *first)
+    out = session.handle(CardPresented("N001", at(2)))
+    assert session.mode is Mode.AUTHENTICATING
+    assert [c for c in out if not isinstance(c, Show)] == [Authenticate("N001", None)]
+
+
+def test_offline_a_card_seen_blocked_after_borrow_opens_the_menu_not_borrowing():
+    session = PatronSession(SessionPolicy(), T0, known_blocked={"N001"})
+    session.handle(OfflineChanged(True, at(0)))
+    session.handle(Pressed(Action.BORROW, at(1)))
+    session.handle(CardPresented("N001", at(2)))
+    assert session.mode is Mode.MENU
+    assert session.screen().message is not None and session.screen().message.key == "menu.offline_blocked"
+
+
+@pytest.mark.parametrize(
+    "mode", [m for m in Mode if m not in (Mode.WELCOME, Mode.AUTHENTICATING, Mode.GOODBYE)]
+)
+def test_every_mode_a_patron_can_leave_standing_ends_when_idle(mode: Mode):
+    session = IN_MODE[mode]()
+    session.handle(Tick(at(400)))
+    assert session.mode is Mode.WELCOME
+    assert session.account is None and session.pin is None and session.items == {}
+
+
+@pytest.mark.parametrize(
+    ("first", "back_to"),
+    [((), Mode.WELCOME), ((Pressed(Action.BORROW, at(1)),), Mode.IDENTIFY)],
+    ids=["card on the pad", "after Borrow"],
+)
+def test_a_card_the_library_system_does_not_answer_for_goes_back_where_it_came_and_says_why(
+    first: tuple[Event, ...], back_to: Mode
+):
+    session = _then(
+        PatronSession(SessionPolicy(), T0), *first, CardPresented("N001", at(2)), PinEntered("1234", at(3))
+    )
+    session.handle(CirculationFailed(Operation.PATRON, "", "no reply", at(4)))
+    assert session.mode is back_to and session.pin is None
+    assert session.screen().message is not None
+    assert session.screen().message.key == "identify.service_unavailable"
