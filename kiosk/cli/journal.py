@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kiosk.cli.common import Commands, print_json
 from kiosk.cli.journal_text import LIST_HEADER, conflict_lines, describe, entry_record, list_row
@@ -35,6 +35,7 @@ from kiosk.config import load as load_config
 
 if TYPE_CHECKING:
     from kiosk.journal import Entry, Journal
+    from server_api.circulation import Circulation
 
 
 class JournalCommandError(Exception):
@@ -191,7 +192,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
-def _circulation(config: StationConfig) -> Any:
+def _circulation(config: StationConfig) -> Circulation:
     """The library system, built the way the station builds it (`StationConfig.sip2_settings`)."""
     from server_api.sip2.circulation import Sip2Circulation
 
@@ -263,7 +264,7 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
 
 def _where(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
     # Nested subcommands (conflicts resolve) must not reset what was given before them.
-    default: Any = argparse.SUPPRESS if nested else None
+    default: str | None = argparse.SUPPRESS if nested else None
     parser.add_argument("--config", default=default, help="station configuration: its [journal] path")
     parser.add_argument("--journal", default=default, help="the journal file (overrides --config's)")
 

@@ -25,7 +25,7 @@ from typing import Any
 from kiosk.core import Operation
 from kiosk.journal.entry import Entry, NewEntry, entry_from_row, iso
 from kiosk.journal.states import FINAL, UNSETTLED, State, UnknownEntry, check
-from kiosk.journal.storage import JournalStore
+from kiosk.journal.storage import JournalStore, Params, SqlValue
 from server_api.circulation import Transaction
 
 _INSERT = (
@@ -34,7 +34,7 @@ _INSERT = (
 )
 
 
-def _row(new: NewEntry, now: str) -> tuple[Any, ...]:
+def _row(new: NewEntry, now: str) -> Params:
     txn = new.txn
     return (
         str(txn.id),
@@ -107,7 +107,7 @@ class Journal(JournalStore):
         """Record what became of an entry. Rides along with the next commit unless `durable`.
         Raises `IllegalTransition` (changing nothing) when its state does not allow `state`."""
         sets = "state=?, reason=?, screen_message=?, outcome=?, updated=?"
-        params: list[Any] = [
+        params: list[SqlValue] = [
             state.value,
             reason,
             screen_message,
@@ -181,9 +181,7 @@ class Journal(JournalStore):
 
     # ------------------------------------------------------------ reading
 
-    def _entries(
-        self, where: str = "1", params: tuple[Any, ...] = (), limit: int | None = None
-    ) -> Iterator[Entry]:
+    def _entries(self, where: str = "1", params: Params = (), limit: int | None = None) -> Iterator[Entry]:
         sql = f"SELECT * FROM entries WHERE {where} ORDER BY seq"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"

@@ -23,7 +23,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import sqlite_utils
 
@@ -63,6 +63,9 @@ COMMIT;
 
 _SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
+SqlValue = str | int | float | bytes | None
+Params = tuple[SqlValue, ...]  # the values bound to one SQL statement
+
 
 class JournalBusy(JournalError):
     """The journal is open in another process and this use needs it alone."""
@@ -94,7 +97,7 @@ class JournalStore:
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.db = sqlite_utils.Database(self.conn)
         self._lock = threading.RLock()
-        self._pending_changes: list[tuple[str, tuple[Any, ...]]] = []
+        self._pending_changes: list[tuple[str, Params]] = []
         self.commits = 0  # fsyncs, for the benchmark and the fsync-per-action goal
         with self._lock:
             self.conn.executescript(SCHEMA)
@@ -119,7 +122,7 @@ class JournalStore:
         self._pending_changes.clear()
         self.commits += 1
 
-    def _later(self, sql: str, params: tuple[Any, ...]) -> None:
+    def _later(self, sql: str, params: Params) -> None:
         with self._lock:
             self._pending_changes.append((sql, params))
 
@@ -151,10 +154,10 @@ class JournalStore:
             finally:
                 self.conn.execute("ROLLBACK")
 
-    def pragmas(self) -> dict[str, Any]:
+    def pragmas(self) -> dict[str, str]:
         journal_mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
         synchronous = self.conn.execute("PRAGMA synchronous").fetchone()[0]
-        return {"journal_mode": journal_mode, "synchronous": _SYNCHRONOUS[synchronous]}
+        return {"journal_mode": str(journal_mode), "synchronous": _SYNCHRONOUS[synchronous]}
 
     def close(self) -> None:
         with self._lock:
@@ -165,4 +168,4 @@ class JournalStore:
                 self._lock_file.close()
 
 
-__all__ = ["SCHEMA", "JournalBusy", "JournalStore"]
+__all__ = ["SCHEMA", "JournalBusy", "JournalStore", "Params", "SqlValue"]
