@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Xvfb and GL for Kivy under a virtual screen (tests, headless demo windows); DejaVu has the Sámi and
 # Cyrillic letters receipts need.
-APT_PACKAGES := xvfb xauth libgl1 libegl1 libmtdev1 libgles2 fonts-dejavu-core espeak-ng pcscd vsmartcard-vpcd libpcsclite-dev swig postgresql
+APT_PACKAGES := xvfb xauth libgl1 libegl1 libmtdev1 libgles2 fonts-dejavu-core espeak-ng alsa-utils pcscd vsmartcard-vpcd libpcsclite-dev swig postgresql
 
 .PHONY: demo demo-headless test test-long lint format typecheck system-packages clean
 
