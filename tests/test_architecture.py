@@ -222,10 +222,9 @@ def only_exported_names(imports: list[Import]) -> list[str]:
     for imp in imports:
         if not imp.names or imp.target.split(".")[0] not in ("kiosk", "drivers", "server_api"):
             continue  # ui/ is imported by nobody but the composition root; importing it opens a window
-        is_package = imp.path.endswith("__init__.py")
-        own_package = imp.module if is_package else imp.module.rpartition(".")[0]
-        if own_package.count(".") >= 1 and _within(imp.target, own_package):
-            continue  # inside one package, modules may share what they like
+        own_package = ".".join(imp.module.split(".")[:2])  # kiosk.core, server_api.gateway, drivers.tags ...
+        if own_package.count(".") == 1 and _within(imp.target, own_package):
+            continue  # inside one package (with its subpackages), modules may share what they like
         if imp.target not in cache:
             cache[imp.target] = _exported(imp.target)
         exported = cache[imp.target]
