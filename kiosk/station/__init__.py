@@ -5,29 +5,32 @@
 `Observation` types below; `as_record()` / `to_json()` turn one into the transcript's JSON.
 """
 
+from kiosk.station.device_observations import (
+    JournalTrouble,
+    Printed,
+    ReaderHealth,
+    SecurityFailure,
+    SecurityWrite,
+    StaffSlip,
+    StationFault,
+    UnreadableTagSeen,
+)
 from kiosk.station.observations import (
     Circulated,
     ConflictFound,
     JournalPurged,
-    JournalTrouble,
     NetworkChanged,
     NotCirculated,
     Observation,
     Observer,
     Outcome,
     PatronLookup,
-    Printed,
-    ReaderHealth,
     Reconciling,
     Replayed,
+    ReplayerNote,
     ScreenShown,
-    SecurityFailure,
-    SecurityWrite,
     SessionSurprised,
-    StaffSlip,
-    StationFault,
     Synced,
-    UnreadableTagSeen,
     from_replayer,
 )
 from kiosk.station.pad import (
@@ -65,6 +68,7 @@ __all__ = [
     "ReaderHealth",
     "Reconciling",
     "Replayed",
+    "ReplayerNote",
     "ScreenListener",
     "ScreenShown",
     "SecurityFailure",

@@ -7,7 +7,8 @@ them somewhere (the CLI's JSON lines, a log) turns one into a plain record with 
 then the fields.
 
 PINs are never part of an observation, and a staff slip says *whether* it names a hold patron, not who:
-observations end up in system logs.
+observations end up in system logs. What the devices did (and the station's own faults) is in
+`kiosk.station.device_observations`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from drivers.rfid.base import afi_hex
 from kiosk.core import Operation, Screen, Unexpected
 from kiosk.i18n import translate
 from kiosk.journal import SyncReport
@@ -193,114 +193,6 @@ class Reconciling(Observation):
     error: str
 
 
-# ---------------------------------------------------------------- hardware and the station itself
-
-
-@dataclass(frozen=True)
-class SecurityWrite(Observation):
-    """One tag's AFI written and read back (or not), with the AFI before and after."""
-
-    KIND, ACTION = "hardware", "write_afi"
-    item_id: str
-    uid: bytes
-    afi_before: int | None
-    afi_after: int
-    verified: bool
-    attempts: int
-    error: str = ""
-
-    def _fields(self) -> Record:
-        return {
-            "item_id": self.item_id,
-            "uid": self.uid.hex(),
-            "afi_before": afi_hex(self.afi_before) if self.afi_before is not None else None,
-            "afi_after": afi_hex(self.afi_after),
-            "verified": self.verified,
-            "attempts": self.attempts,
-            "error": self.error,
-        }
-
-
-@dataclass(frozen=True)
-class SecurityFailure(Observation):
-    """An item's security bit could not be set: staff see which, and what the policy did."""
-
-    KIND = "security_failure"
-    item_id: str
-    afi: int
-    policy: str
-    error: str
-
-    def _fields(self) -> Record:
-        return {"item_id": self.item_id, "afi": afi_hex(self.afi), "policy": self.policy, "error": self.error}
-
-
-@dataclass(frozen=True)
-class Printed(Observation):
-    """A receipt or slip went to the printer: the files it made, or why it could not."""
-
-    KIND, ACTION = "hardware", "print"
-    receipt: str
-    ok: bool
-    error: str = ""
-    files: tuple[str, ...] = ()
-
-    def _fields(self) -> Record:
-        if self.ok:
-            return {"receipt": self.receipt, "ok": True, "files": list(self.files)}
-        return {"receipt": self.receipt, "ok": False, "error": self.error}
-
-
-@dataclass(frozen=True)
-class StaffSlip(Observation):
-    """A staff slip for a returned item: where it goes, and whether the slip names a hold patron."""
-
-    KIND = "slip"
-    item_id: str
-    route: str
-    destination: str
-    names_hold_patron: bool
-
-
-@dataclass(frozen=True)
-class ReaderHealth(Observation):
-    """The RFID reader stopped answering (`ok=False`) or answers again."""
-
-    KIND, ACTION = "hardware", "reader"
-    ok: bool
-    error: str = ""
-
-    def _fields(self) -> Record:
-        return {"ok": self.ok, "error": self.error} if not self.ok else {"ok": True}
-
-
-@dataclass(frozen=True)
-class UnreadableTagSeen(Observation):
-    """A tag on the pad that is no item and no card the station can read."""
-
-    KIND, ACTION = "hardware", "unreadable_tag"
-    uid: bytes
-    problem: str
-
-
-@dataclass(frozen=True)
-class StationFault(Observation):
-    """A bug: an unexpected error in a station task, turned into a failure the patron can act on."""
-
-    KIND, ACTION = "hardware", "station"
-    error: str
-    ok: bool = False
-
-
-@dataclass(frozen=True)
-class JournalTrouble(Observation):
-    """The journal could not commit an outcome now (it stays queued for the next commit)."""
-
-    KIND, ACTION = "hardware", "journal"
-    error: str
-    ok: bool = False
-
-
 # ---------------------------------------------------------------- network, journal, replay
 
 
@@ -363,9 +255,22 @@ class ConflictFound(Observation):
         return {"id": fields.pop("entry_id"), **fields}
 
 
+@dataclass(frozen=True)
+class ReplayerNote(Observation):
+    """A report of the replayer's that has no type of its own yet: passed on, never dropped."""
+
+    KIND = "replayer"
+    kind: str
+    details: Mapping[str, object] = field(default_factory=dict)
+
+    def as_record(self) -> Record:
+        return {"kind": self.kind, **self.details}
+
+
 def from_replayer(kind: str, **data: Any) -> Observation:
     """The journal's replayer reports with `observe(kind, **data)` (it cannot import the station's
-    types); this turns its reports into observations."""
+    types); this turns its reports into observations. A kind added there without a type here is passed on
+    as a `ReplayerNote`: a new report must not break a replay."""
     if kind == "sync":
         return Synced(SyncReport(**data))
     if kind == "conflict":
@@ -380,4 +285,4 @@ def from_replayer(kind: str, **data: Any) -> Observation:
     if kind == "replay":
         rest = {k: v for k, v in data.items() if k not in ("id", "item_id", "result")}
         return Replayed(data["id"], data["item_id"], data["result"], rest)
-    raise ValueError(f"the replayer reported an unknown kind {kind!r}: add its observation type")
+    return ReplayerNote(kind, data)

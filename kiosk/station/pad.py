@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from drivers.rfid.base import Reader, ReaderError, ReaderUnavailable, TagMemory
 from drivers.tags.model import ItemTag, PatronCardTag, decode_any
 from kiosk.core import PadTag, TagKind, TagsChanged
-from kiosk.station.observations import ReaderHealth, UnreadableTagSeen
+from kiosk.station.device_observations import ReaderHealth, UnreadableTagSeen
 from kiosk.station.tasks import Shell, report_fault
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from drivers.printer.base import Printer, PrinterError
 from drivers.printer.receipt import Receipt, ReceiptLine
 from kiosk.core import PrintReceipt, PrintStaffSlip, ReceiptPrinted, Text
 from kiosk.i18n import translate
-from kiosk.station.observations import Printed, StaffSlip
+from kiosk.station.device_observations import Printed, StaffSlip
 from kiosk.station.tasks import Shell
 from server_api.circulation import Route, RouteKind
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from drivers.rfid.base import Reader, ReaderError, TagNotPresent, afi_hex
 from kiosk.core import Event, SecurityFailurePolicy, SecurityWritten, WriteSecurity
 from kiosk.journal import Journal
-from kiosk.station.observations import SecurityFailure, SecurityWrite
+from kiosk.station.device_observations import SecurityFailure, SecurityWrite
 from kiosk.station.pad import PadWatcher
 from kiosk.station.tasks import Shell
 

@@ -44,8 +44,9 @@ from kiosk.core import (
     RenewDone,
 )
 from kiosk.journal import TOLD_FAILED, Entry, GroupCommit, Journal, Replayer, State
+from kiosk.station.device_observations import JournalTrouble
 from kiosk.station.liveness import Liveness
-from kiosk.station.observations import Circulated, JournalTrouble, NotCirculated, Outcome, Reconciling
+from kiosk.station.observations import Circulated, NotCirculated, Outcome, Reconciling
 from kiosk.station.tasks import Shell
 from server_api.circulation import (
     CheckinOutcome,

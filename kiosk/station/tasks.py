@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.core import Event
-from kiosk.station.observations import Observation, Observer, StationFault
+from kiosk.station.device_observations import StationFault
+from kiosk.station.observations import Observation, Observer
 
 log = logging.getLogger(__name__)
 

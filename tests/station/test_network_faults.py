@@ -12,9 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from kiosk.core import Action, SessionPolicy
-from kiosk.demo.audit import audit
-from kiosk.demo.environment import DemoEnvironment
-from kiosk.demo.scenarios import finish_visit, handle_stack, log_in
+from kiosk.demo import DemoEnvironment, audit, finish_visit, handle_stack, log_in
 from kiosk.station import Observation
 from server_api.faulty_link import FaultPlan
 from tests.crash import workload

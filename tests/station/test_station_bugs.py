@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.core import Action, RowState, ScreenName, SessionPolicy
-from kiosk.demo.environment import DemoEnvironment
-from kiosk.demo.scenarios import finish_visit, handle_stack, log_in
+from kiosk.demo import DemoEnvironment, finish_visit, handle_stack, log_in
 from kiosk.station import Observation, StationFault
 
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.core import Action, RowState, Screen
-from kiosk.demo.environment import DemoEnvironment
-from kiosk.demo.scenarios import handle_stack, log_in
+from kiosk.demo import DemoEnvironment, handle_stack, log_in
 from server_api.demo_ils import data as demo_data
 
 

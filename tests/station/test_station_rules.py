@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cli.build import station_settings
+from kiosk.cli import station_settings
 from kiosk.config import NetworkSection, StationConfig, StationSection
 from kiosk.core import CheckoutDone, Mode, SessionPolicy
-from kiosk.demo.environment import DemoEnvironment
+from kiosk.demo import DemoEnvironment
 from kiosk.station import NetworkChanged, Observation, SessionSurprised, StationTiming, Synced
 from server_api.circulation import CheckoutOutcome
 
