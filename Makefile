@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 # Xvfb and GL for Kivy under a virtual screen (tests, headless demo windows); DejaVu has the Sámi and
 # Cyrillic letters receipts need.
 APT_PACKAGES := xvfb xauth libgl1 libegl1 libmtdev1 libgles2 fonts-dejavu-core espeak-ng alsa-utils pcscd vsmartcard-vpcd libpcsclite-dev swig postgresql
+# kiosk-flash and first boot's tests (tests/deploy): partition tables, FAT without mounting, growpart, RAUC
+# bundles (signed with openssl, squashfs inside).
+APT_PACKAGES += fdisk dosfstools mtools cloud-guest-utils rauc squashfs-tools openssl
 
 .PHONY: demo demo-headless test test-long lint format typecheck system-packages clean
 
@@ -53,6 +56,23 @@ test: $(STAMP) lint typecheck
 # The runs of many minutes: 1,000 kills of a working station (about 17 min), and what else is marked `long`.
 test-long: $(STAMP)
 	$(BIN)/pytest -q -m long
+
+# The kiosk's disk image from Debian packages (deploy/image/build.sh, as root): ARCH=amd64|arm64, into
+# IMAGE_OUT. A foreign ARCH needs qemu-user in binfmt_misc (the packages below; build.sh checks it).
+ARCH ?= amd64
+IMAGE_OUT ?= build/image
+IMAGE_PACKAGES := mmdebstrap fdisk dosfstools mtools e2fsprogs openssl $(if $(filter arm64,$(ARCH)),qemu-user-static binfmt-support)
+.PHONY: image test-image
+image: $(STAMP)
+	@deploy/scripts/ensure-system-packages.sh $(IMAGE_PACKAGES)
+	nice -n 19 deploy/image/build.sh --arch $(ARCH) --out $(IMAGE_OUT)
+
+# Boots the amd64 image in QEMU (KVM when it works, else TCG) and checks the running kiosk over SSH.
+TEST_IMAGE_PACKAGES := qemu-system-x86 ovmf openssh-client
+test-image: $(STAMP)
+	@deploy/scripts/ensure-system-packages.sh $(TEST_IMAGE_PACKAGES)
+	@test -f $(IMAGE_OUT)/kiosk-amd64.img || $(MAKE) image ARCH=amd64
+	$(BIN)/python deploy/image/boot_test.py $(IMAGE_OUT)/kiosk-amd64.img
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -29,6 +29,7 @@ install_station() {
 
 install_files() {
     cp -a "$here/overlay/." "$root/"
+    chmod 0440 "$root/etc/sudoers.d/kiosk-technician"
     install -m 0644 "$repo"/deploy/systemd/*.service "$root/etc/systemd/system/"
     install -m 0644 "$repo"/deploy/udev/*.rules "$root/etc/udev/rules.d/"
     mkdir -p "$root/etc/rauc"

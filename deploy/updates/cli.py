@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="check a bundle's signature")
     verify.add_argument("bundle", type=Path)
     verify.add_argument("--keyring", type=Path, help="default: the kiosk's /etc/rauc/keyring.pem")
+    verify.add_argument("--payload", action="store_true", help="also read the whole payload against its hash")
     install = commands.add_parser("install", help="install a bundle between patron sessions")
     install.add_argument("bundle", type=Path)
     install.add_argument("--wait", type=float, default=0, help="seconds to wait for the patron to finish")
@@ -95,7 +96,10 @@ def _status(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     info = rauc.bundle_info(args.bundle, keyring=args.keyring, conf=args.conf)
-    print(f"{args.bundle}: signature trusted; {info.compatible} version {info.version}")
+    if args.payload:
+        rauc.check_payload(args.bundle, keyring=args.keyring, conf=args.conf)
+    checked = "signature trusted, payload intact" if args.payload else "signature trusted"
+    print(f"{args.bundle}: {checked}; {info.compatible} version {info.version}")
     return 0
 
 

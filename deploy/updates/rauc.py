@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BundleInfo", "RaucError", "SlotState", "bundle_info", "install", "make_bundle", "mark", "slots"]
+__all__ = [
+    "BundleInfo",
+    "RaucError",
+    "SlotState",
+    "bundle_info",
+    "check_payload",
+    "install",
+    "make_bundle",
+    "mark",
+    "slots",
+]
 
 
 class RaucError(RuntimeError):
@@ -63,6 +73,16 @@ def bundle_info(bundle: Path, *, keyring: Path | None = None, conf: Path | None 
         args.insert(0, f"--keyring={keyring}")
     data: dict[str, Any] = json.loads(_rauc(args, conf=conf))
     return BundleInfo(compatible=str(data.get("compatible", "")), version=str(data.get("version", "")))
+
+
+def check_payload(bundle: Path, *, keyring: Path | None = None, conf: Path | None = None) -> None:
+    """Read the whole payload through its verity hash tree (RAUC checks only the signature in `info`;
+    an install checks the payload as it writes). Needs room for one root image in the temp folder."""
+    with tempfile.TemporaryDirectory(prefix="kiosk-bundle-check-") as folder:
+        args = ["extract", str(bundle), str(Path(folder) / "content")]
+        if keyring is not None:
+            args.insert(0, f"--keyring={keyring}")
+        _rauc(args, conf=conf, timeout=1800)
 
 
 def install(bundle: Path, *, conf: Path | None = None) -> None:
@@ -116,6 +136,11 @@ def _rauc(args: list[str], *, conf: Path | None, timeout: float = 120) -> str:
     except subprocess.TimeoutExpired as error:
         raise RaucError(f"rauc {args[0]} did not finish in {timeout:.0f} s") from error
     if done.returncode != 0:
-        lines = [line for line in (done.stderr + done.stdout).strip().splitlines() if line.strip()]
-        raise RaucError(f"rauc {args[0]}: {lines[-1] if lines else f'exit status {done.returncode}'}")
+        lines = [line for line in (done.stdout + "\n" + done.stderr).strip().splitlines() if line.strip()]
+        said = lines[-1] if lines else f"exit status {done.returncode}"
+        if "signature verification failed" in said:
+            raise RaucError(f"the bundle is not signed by a key this kiosk trusts (RAUC: {said})")
+        if "payload is corrupted" in said:
+            raise RaucError(f"the bundle is damaged: its contents do not match its signed hash ({said})")
+        raise RaucError(f"rauc {args[0]}: {said}")
     return done.stdout
