@@ -28,9 +28,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple
 
-from server_api.sip2.codec import Sip2DecodeError, Sip2EncodeError, redact_bytes
+from server_api.sip2.codec import Sip2DecodeError, Sip2EncodeError
 from server_api.sip2.conversation import AcsConversation, Answer, BadFrame, Request
 from server_api.sip2.messages import CheckoutRequest, Message, RenewRequest
+from server_api.sip2.redaction import redact_bytes
 
 from .data import create_database
 from .ils import DemoLibrarySystem, NotLoggedIn, Session

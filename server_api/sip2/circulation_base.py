@@ -24,7 +24,7 @@ from server_api.circulation import (
 )
 
 from .client import Sip2Client, Sip2Settings
-from .codec import parse_free_date, redact_bytes
+from .codec import parse_free_date
 from .conversation import Reply
 from .messages import (
     AcsStatus,
@@ -38,6 +38,7 @@ from .messages import (
 )
 from .pool import Sip2Pool
 from .profiles import get_profile
+from .redaction import redact_bytes
 from .refusals import RefusalReader
 from .routing import Routing
 from .shown import Cleaning

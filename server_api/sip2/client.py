@@ -27,7 +27,6 @@ import ssl
 
 from server_api.circulation import CirculationNoReply
 
-from .codec import redact_bytes as _redact
 from .conversation import MAX_RESEND_ROUNDS, Reply, SendAgain
 from .errors import (
     Sip2ConnectFailed,
@@ -38,6 +37,7 @@ from .errors import (
     Sip2TlsError,
 )
 from .messages import AcsStatus, LoginRequest, LoginResponse, Message, ScStatus
+from .redaction import redact_bytes as _redact
 from .settings import CHARSETS, Sip2ConfigError, Sip2Settings
 
 log = logging.getLogger(__name__)

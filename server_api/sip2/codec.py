@@ -11,7 +11,6 @@ what this codec itself writes (used by tests and to catch regressions).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from .dates import Sip2DateError as Sip2DateError
 from .dates import format_date as format_date
 from .dates import parse_date as parse_date
 from .dates import parse_free_date as parse_free_date
-from .messages import MESSAGE_TYPES, SECRET_CODES, Message, layout
+from .messages import MESSAGE_TYPES, Message, layout
 
 CR = b"\r"
 CONTROL_CODES = ("96", "97")  # carry AZ but never AY
@@ -331,38 +330,6 @@ def _parse(cls: type[Message], payload: bytes, *, text: _TextDecoder, strict: bo
         if missing:
             raise Sip2DecodeError(f"{cls.CODE}: missing required field(s) {', '.join(missing)}")
     return cls(**values, extra=tuple(extra))
-
-
-# ---------------------------------------------------------------------------------------------------
-# Logging help
-
-
-def redact(message: Message) -> Message:
-    """A copy with patron PIN (AD), terminal password (AC) and login password (CO) masked."""
-    _, variable = layout(type(message))
-    changes: dict[str, Any] = {
-        v.name: "***" for v in variable if v.code in SECRET_CODES and getattr(message, v.name) is not None
-    }
-    extra = tuple((c, "***" if c in SECRET_CODES else val) for c, val in message.extra)
-    return dataclasses.replace(message, **changes, extra=extra)
-
-
-_SECRET_TEXT = re.compile(r"(?<=\|)(AD|AC|CO)[^|\r]*")
-
-
-def redact_bytes(data: bytes, *, charset: str = "utf-8") -> str:
-    """Printable, secret-free text of a raw frame (for transcripts), even if it does not decode."""
-    try:
-        message = decode(data, charset=charset)
-    except Sip2DecodeError:
-        text = data.decode(charset, errors="replace").rstrip("\r\n\x00")
-        # Without a parse we cannot tell where the first field starts: mask after every '|', and
-        # everything after the command if a secret code appears before the first '|'.
-        head, sep, tail = text.partition("|")
-        if any(code in head[2:] for code in SECRET_CODES):
-            head = head[:2] + "***"
-        return head + sep + _SECRET_TEXT.sub(lambda m: m[1] + "***", tail)
-    return encode_body(redact(message), charset=charset).decode(charset, errors="replace")
 
 
 # ---------------------------------------------------------------------------------------------------

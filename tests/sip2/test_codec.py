@@ -23,7 +23,6 @@ from server_api.sip2.codec import (
     format_date,
     parse_date,
     parse_free_date,
-    redact_bytes,
 )
 from server_api.sip2.messages import (
     AcsStatus,
@@ -36,6 +35,7 @@ from server_api.sip2.messages import (
     ScStatus,
     layout,
 )
+from server_api.sip2.redaction import redact_bytes
 
 T = datetime(2024, 3, 5, 14, 7, 9)
 
