@@ -70,7 +70,7 @@ from ui.widgets import (
 )
 
 if TYPE_CHECKING:
-    from kiosk.demo.environment import DemoEnvironment
+    from kiosk.demo import DemoEnvironment
     from kiosk.station import Station
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from drivers.printer.file_printer import FilePrinter
 from drivers.rfid.base import AFI_IN_LIBRARY, AFI_ON_LOAN, TagMemory
 from drivers.rfid.sim import SimulatedPad, make_uid
 from drivers.tags.iso28560_3 import DanishTag, TypeOfUsage, encode
-from kiosk.cli.build import build_station
+from kiosk.cli import build_station
 from kiosk.config import ClockSection, NetworkSection, StationConfig, StationSection
 from kiosk.core import Screen, SessionPolicy
 from kiosk.journal import Journal

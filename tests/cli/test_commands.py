@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cli import build_parser, main
-from kiosk.cli.main import SUB_COMMANDS
+from kiosk.cli import SUB_COMMANDS, build_parser, main
 from tests.paths import ROOT
 
 

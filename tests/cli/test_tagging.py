@@ -31,8 +31,7 @@ from drivers.tags.iso28560_3 import (
     encode_extensions,
     reverse_blocks,
 )
-from kiosk.cli import main
-from kiosk.cli.build import build_station
+from kiosk.cli import build_station, main
 from kiosk.cli.tagging import TaggingFailed, TaggingRefused, read_pad, write_item
 from kiosk.config import ConfigError, RfidSection
 from kiosk.config import load as load_config

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.demo.audit import audit
+from kiosk.demo import audit
 from kiosk.journal import Journal, State
 from server_api.demo_ils.server import DemoIls
 from server_api.faulty_link import FaultyLink

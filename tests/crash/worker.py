@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.core import Action, RowState, SessionPolicy
-from kiosk.demo.environment import DemoEnvironment
-from kiosk.demo.scenarios import finish_visit, handle_stack, log_in
+from kiosk.demo import DemoEnvironment, finish_visit, handle_stack, log_in
 from tests.crash import workload
 
 JOURNAL_POINTS = ("record_many", "settle", "flush", "mark_replaying", "note_security")

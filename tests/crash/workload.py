@@ -19,7 +19,7 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kiosk.demo.audit import ils_events
+from kiosk.demo import ils_events
 from kiosk.journal import Entry, State, took_effect
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.data import BLOCKED_PATRON_ID, FEES_PATRON_ID

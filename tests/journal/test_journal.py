@@ -377,8 +377,7 @@ async def test_an_error_in_the_group_commit_fails_every_caller_in_the_group(jour
 
 async def test_the_station_records_a_stack_with_one_commit_or_sends_none_of_it(tmp_path: Path) -> None:
     from kiosk.core import Action, RowState, SessionPolicy
-    from kiosk.demo.environment import DemoEnvironment
-    from kiosk.demo.scenarios import finish_visit, handle_stack, log_in
+    from kiosk.demo import DemoEnvironment, finish_visit, handle_stack, log_in
 
     policy = SessionPolicy(goodbye_time=timedelta(0))
     async with DemoEnvironment(tmp_path, policy=policy, tick_interval=0.05) as env:
@@ -576,7 +575,7 @@ async def test_a_patron_who_logs_in_with_a_pin_and_borrows_leaves_no_pin_in_the_
     tmp_path: Path,
 ) -> None:
     from kiosk.core import PIN_MAX_DIGITS, Action, RowState, ScreenName
-    from kiosk.demo.environment import DemoEnvironment
+    from kiosk.demo import DemoEnvironment
     from server_api.demo_ils import data as demo_data
 
     pin = (
@@ -712,7 +711,7 @@ class FakeClock:
 
 def station_env(tmp_path: Path, clock: FakeClock) -> Any:
     from kiosk.core import SessionPolicy
-    from kiosk.demo.environment import DemoEnvironment
+    from kiosk.demo import DemoEnvironment
 
     # Ticks come only when the test feeds them: the tick loop's first tick is an hour away.
     return DemoEnvironment(

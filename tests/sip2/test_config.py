@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cli import main
-from kiosk.cli.build import build_station
+from kiosk.cli import build_station, main
 from kiosk.config import load
 from server_api.sip2.circulation import Sip2Circulation
 from server_api.sip2.codec import decode_frame

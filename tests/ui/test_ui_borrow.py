@@ -87,7 +87,7 @@ async def _drive(scenario: str, result_path: Path, screenshot: Path, workdir: Pa
     import asyncio
 
     from kiosk.core import RowState, ScreenName
-    from kiosk.demo.environment import DemoEnvironment
+    from kiosk.demo import DemoEnvironment
     from kiosk.i18n import format_date
     from kiosk.station import Circulated, NotCirculated
     from tests.ui.driver import Finger, running

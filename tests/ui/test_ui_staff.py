@@ -87,7 +87,7 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
     from datetime import datetime, timedelta
 
     from kiosk.core import Operation, ScreenName
-    from kiosk.demo.environment import DemoEnvironment
+    from kiosk.demo import DemoEnvironment
     from kiosk.journal import State
     from server_api.circulation import Transaction
     from server_api.demo_ils import data as demo_data
