@@ -39,7 +39,7 @@ from typing import Any
 from kiosk.core import Operation
 from kiosk.journal.entry import Entry
 from kiosk.journal.journal import Journal
-from kiosk.journal.states import State
+from kiosk.journal.states import IllegalTransition, State
 from server_api.circulation import (
     Circulation,
     CirculationNoReply,
@@ -113,6 +113,13 @@ class Replayer:
                 # for the same item overtakes it; a lost reply usually means the line is bad anyway.
                 report.remaining += len(entries) - index
                 report.stopped = f"no reply while replaying: {error}"
+                break
+            except IllegalTransition as error:
+                # Settled by someone else since it was read (the station's own reply came in): the table
+                # refused the change, so nothing was sent for it. Stop; the next sync reads afresh.
+                log.error("replay: %s; stopping this sync", error)
+                report.remaining += len(entries) - index - 1
+                report.stopped = f"journal changed while replaying: {error}"
                 break
         return report
 

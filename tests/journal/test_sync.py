@@ -205,3 +205,20 @@ async def test_with_the_library_system_gone_nothing_is_settled_and_nothing_is_lo
 
     assert report.remaining == 2 and report.stopped
     assert len(world.journal.unsettled()) == 2
+
+
+async def test_an_entry_settled_while_the_replay_ran_is_not_sent_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (item,) = shelf_items(world, 1)
+    entry = world.record(Operation.CHECKOUT, item, PATRON)
+    read_before = world.journal.unsettled()  # the replay read the journal ...
+    world.journal.settle(entry.id, State.REFUSED, reason="not sent")  # ... then the station settled it
+    monkeypatch.setattr(world.journal, "unsettled", lambda: read_before)
+
+    report = await world.replayer.sync()
+
+    assert "journal changed while replaying" in report.stopped and report.remaining == 0
+    stored = world.journal.get(entry.id)
+    assert stored is not None and stored.state is State.REFUSED
+    assert world.events(item) == []  # the table refused refused -> replaying: nothing went out
