@@ -4,6 +4,9 @@
     response, patron information response) with our codec and with pysip2; messages per second and ratio.
 (b) checkout round trips per second through `Sip2Client` against a local server, compared with a raw
     socket exchanging exactly the same bytes with the same server: our client's overhead ratio.
+(c) fairness of the demo ILS: how long one item-information request of a fifth client takes while four
+    clients have each pipelined 2,000 requests, against the same request on the idle server (the
+    reference), in interleaved rounds; and how many flood requests were served in between.
 
 Run: .venv/bin/python bench/sip2.py [--seconds 1.0]
 """
@@ -14,6 +17,7 @@ import argparse
 import asyncio
 import json
 import platform
+import statistics
 import sys
 import time
 from datetime import datetime
@@ -186,16 +190,18 @@ def bench_codec(seconds: float) -> dict[str, object]:
     }
 
 
-async def bench_round_trips(seconds: float) -> dict[str, object]:
+CHECKOUT = CheckoutRequest(
+    transaction_date=T,
+    institution_id="2190000",
+    patron_identifier="219000000001",
+    item_identifier="21900000000018",
+    terminal_password="",
+)
+
+
+async def canned_server() -> asyncio.Server:
     """A minimal ACS that answers login, status and checkout with pre-encoded bytes (so the server costs
-    the same for both clients), then: our client vs a raw socket sending the client's exact bytes."""
-    checkout = CheckoutRequest(
-        transaction_date=T,
-        institution_id="2190000",
-        patron_identifier="219000000001",
-        item_identifier="21900000000018",
-        terminal_password="",
-    )
+    the same for every client)."""
     answers = {
         b"93": lambda seq: encode(LoginResponse(ok=True), seq=seq),
         b"99": lambda seq: encode(
@@ -218,7 +224,13 @@ async def bench_round_trips(seconds: float) -> dict[str, object]:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return await asyncio.start_server(handle, "127.0.0.1", 0)
+
+
+async def bench_round_trips(seconds: float) -> dict[str, object]:
+    """Our client vs a raw socket sending the client's exact bytes to the canned server."""
+    checkout = CHECKOUT
+    server = await canned_server()
     port = server.sockets[0].getsockname()[1]
     loop = asyncio.get_running_loop()
 
@@ -256,15 +268,69 @@ async def bench_round_trips(seconds: float) -> dict[str, object]:
     }
 
 
+async def bench_fairness(rounds: int) -> dict[str, object]:
+    """One request of a fifth client: on the idle demo ILS (reference) and behind four floods of 2,000."""
+    from server_api.demo_ils import DEMO_BORROW_ITEMS, KIOSK_LOGIN, DemoIls
+    from server_api.sip2.messages import ItemInformationRequest
+
+    login = LoginRequest(login_user_id=KIOSK_LOGIN[0], login_password=KIOSK_LOGIN[1])
+    request = encode(
+        ItemInformationRequest(item_identifier=DEMO_BORROW_ITEMS[0]), seq=None, error_detection=False
+    )
+    flood = encode(login, seq=None, error_detection=False) + request * 2000
+    idle_ms: list[float] = []
+    loaded_ms: list[float] = []
+    served: list[int] = []
+    async with DemoIls() as ils:
+        for _ in range(rounds):
+            for loaded in (False, True):  # interleaved: reference, then under load
+                floods = [
+                    await asyncio.open_connection("127.0.0.1", ils.port) for _ in range(4 if loaded else 0)
+                ]
+                readers = [asyncio.create_task(_drain(r)) for r, _ in floods]
+                for _, w in floods:
+                    w.write(flood)
+                await asyncio.sleep(0.05)
+                reader, writer = await asyncio.open_connection("127.0.0.1", ils.port)
+                writer.write(encode(login, seq=None, error_detection=False))
+                await reader.readuntil(b"\r")
+                before, started = ils.requests_handled, time.perf_counter()
+                writer.write(request)
+                await reader.readuntil(b"\r")
+                (loaded_ms if loaded else idle_ms).append((time.perf_counter() - started) * 1000)
+                if loaded:
+                    served.append(ils.requests_handled - before - 1)
+                for _, w in [*floods, (reader, writer)]:
+                    w.close()
+                for task in readers:
+                    task.cancel()
+                await asyncio.gather(*readers, return_exceptions=True)
+    median = statistics.median
+    return {
+        "rounds": rounds,
+        "idle_request_ms_median": round(median(idle_ms), 2),
+        "request_behind_4x2000_ms_median": round(median(loaded_ms), 2),
+        "request_behind_4x2000_ms_max": round(max(loaded_ms), 2),
+        "flood_requests_served_meanwhile_median": median(served),
+    }
+
+
+async def _drain(reader: asyncio.StreamReader) -> None:
+    while await reader.read(65536):
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=1.0, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=7, help="fairness rounds (each: idle, then loaded)")
     args = parser.parse_args()
     result = {
         "python": platform.python_version(),
         "machine": platform.machine(),
         "codec": bench_codec(args.seconds),
         "checkout_round_trips": asyncio.run(bench_round_trips(args.seconds)),
+        "demo_ils_fairness": asyncio.run(bench_fairness(args.rounds)),
     }
     print(json.dumps(result, indent=2))
 

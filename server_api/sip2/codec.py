@@ -213,7 +213,7 @@ def has_trailer(data: bytes) -> bool:
     """True if the frame ends in an AZ checksum (with or without AY): with error detection on, a frame
     without one is damaged (a truncated reply loses its trailer first)."""
     body = data.rstrip(b"\r\n\x00")
-    return _TRAILER.search(body) is not None
+    return _TRAILER.search(body[-9:]) is not None  # "AY0AZhhhh" is the longest trailer
 
 
 class _TextDecoder:
