@@ -22,6 +22,7 @@ from server_api.circulation import Route, RouteKind
 from .client import Sip2Settings
 from .messages import AcsStatus, CheckinResponse, Message, layout
 from .profiles import VendorProfile
+from .shown import Cleaning
 
 
 class Routing:
@@ -40,7 +41,8 @@ class Routing:
         if status is None or not status.library_name:
             return ""
         if code == status.institution_id or self.is_here(code):
-            return status.library_name  # the library we are logged in to (FOLIO: "here" is a service point)
+            # The library we are logged in to (FOLIO: "here" is a service point).
+            return Cleaning().text(status.library_name)
         return ""
 
     def is_here(self, code: str) -> bool:
@@ -50,7 +52,7 @@ class Routing:
         """The value of a routing role (destination, alert_type, hold_patron_id, hold_patron_name) in the
         field the connection's profile names for it; "" when the profile says the system does not send it."""
         code: str = getattr(self.profile, f"{role}_field")
-        return field_value(reply, code).strip() if code else ""
+        return Cleaning().text(field_value(reply, code), where=code) if code else ""  # it reaches a slip
 
     def hidden(self, reply: CheckinResponse) -> tuple[str, ...]:
         """What the returning patron must not see: who the item is held for."""

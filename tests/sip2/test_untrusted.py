@@ -246,3 +246,27 @@ def encode_raw(body: bytes) -> bytes:
 
     through = body + b"AZ"
     return through + checksum(through).encode() + b"\r"
+
+
+async def test_routing_fields_that_reach_the_staff_slip_are_cleaned_too() -> None:
+    from server_api.circulation import RouteKind
+    from server_api.sip2.messages import CheckinRequest, CheckinResponse
+
+    def returned(request: CheckinRequest) -> CheckinResponse:
+        return CheckinResponse(
+            ok=True,
+            alert=True,
+            transaction_date=T,
+            item_identifier=request.item_identifier,
+            alert_type="02",
+            destination_location="2190100\x1b[5m\x7f",
+            hold_patron_name="Niillas\x0b\tSomby" + "!" * 500,
+        )
+
+    async with misbehaving_acs(answering({CheckinRequest: returned})) as acs:  # type: ignore[arg-type]
+        circulation = Sip2Circulation(settings(acs.port))
+        outcome = await circulation.checkin("item-1", Transaction.new(T))
+        await circulation.close()
+    route = outcome.route
+    assert route.kind is RouteKind.TRANSIT and route.destination_id == "2190100"
+    assert route.hold_patron_name.startswith("Niillas Somby!") and len(route.hold_patron_name) <= 200
