@@ -22,7 +22,7 @@ from kiosk.journal.states import (
     UnknownEntry,
 )
 from kiosk.journal.storage import JournalBusy
-from kiosk.journal.sync import TOLD_FAILED, Replayer, SyncReport, log
+from kiosk.journal.sync import TOLD_FAILED, Replayer, SyncReport
 from kiosk.journal.upkeep import PURGE_EVERY, QUIET_SPELL, JournalUpkeep
 
 __all__ = [
@@ -44,6 +44,5 @@ __all__ = [
     "State",
     "SyncReport",
     "UnknownEntry",
-    "log",
     "took_effect",
 ]
