@@ -14,6 +14,8 @@ from kiosk.journal import QUIET_SPELL
 
 @dataclass(frozen=True)
 class StationTiming:
+    """How often the station looks and ticks; the demo and tests compress it."""
+
     poll_interval: float = 0.1  # seconds between inventories of the pad
     tick_interval: float = 1.0  # seconds between ticks (idle timeouts, journal upkeep)
     probe_interval: float = 15.0  # seconds between tries while offline
@@ -22,6 +24,8 @@ class StationTiming:
 
 @dataclass(frozen=True)
 class StationSettings:
+    """Everything about the station that is not a device or the session's policy."""
+
     library_name: str = ""  # printed on receipts and slips
     staff_language: str = "nb"  # of the staff slips
     security_attempts: int = 3  # AFI writes (each read back) before the security bit counts as failed

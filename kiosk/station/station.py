@@ -97,6 +97,13 @@ class StationStatus:
 
 
 class Station:
+    """The station on one asyncio loop: `start()`, then input from the UI (`press`, `enter_pin`,
+    `present_card`, `set_language`), screens to listeners and observations to observers, `stop()`.
+
+    Built from its devices, the session policy and `StationSettings`; `kiosk.cli.build.build_station`
+    does it from a configuration file. The jobs are reachable for tests and tools: `sending`, `security`,
+    `printing`, `liveness`, `watcher` (the pad's picture), `upkeep` (the journal's), `replayer`."""
+
     def __init__(
         self,
         *,
