@@ -96,7 +96,8 @@ rauc_config() {
     local dev_a=/dev/disk/by-partuuid/$uuid_a dev_b=/dev/disk/by-partuuid/$uuid_b bootloader
     if [ "$arch" = arm64 ]; then
         dev_a=/dev/disk/by-partuuid/$disk_id-02 dev_b=/dev/disk/by-partuuid/$disk_id-03
-        bootloader="bootloader=custom"$'\n'"[handlers]"$'\n'"bootloader-custom-backend=/opt/kiosk/venv/bin/kiosk-pi-boot"
+        bootloader="bootloader=custom"$'\n\n'"[handlers]"$'\n'"bootloader-custom-backend=/opt/kiosk/venv/bin/kiosk-pi-boot"
+        bootloader+=$'\n'"post-install=/usr/lib/kiosk/rauc-post-install"
     else
         bootloader="bootloader=grub"$'\n'"grubenv=$boot/EFI/kiosk/grubenv"
     fi
@@ -152,12 +153,16 @@ boot_files() {
         in_root grub-editenv /tmp/grubenv set ORDER="A B" A_OK=1 A_TRY=0 B_OK=0 B_TRY=0
         mv "$root/tmp/grubenv" "$work/boot/EFI/kiosk/grubenv"
     else
-        # raspi-firmware put the firmware, kernel, initrd and device trees into /boot/firmware.
+        # The Pi's firmware from raspi-firmware at the top; slot A's kernel, initrd, device trees and
+        # cmdline.txt in a/ (os_prefix, see deploy/updates/pi_boot.py), so an update can put B's in b/.
         mkdir -p "$work/boot"
-        cp -a "$root/boot/firmware/." "$work/boot/"
-        printf 'console=tty1 root=PARTUUID=%s-02 ro rootwait rauc.slot=A quiet panic=10\n' "$disk_id" \
-            >"$work/boot/cmdline.txt"
-        cat "$here/config-pi.txt" >>"$work/boot/config.txt"
+        find "$root/usr/lib/raspi-firmware" -maxdepth 1 -type f \( -name '*.elf' -o -name '*.dat' -o -name '*.bin' \) \
+            -exec cp {} "$work/boot/" \;
+        KIOSK_PI_BOOT="$work/boot" PYTHONPATH="$repo" python3 -m deploy.updates.pi_boot \
+            install-kernel A "$root" "$disk_id-02"
+        printf 'os_prefix=a/\n' >"$work/boot/slot.txt"
+        { printf '[all]\nkernel=vmlinuz\ninitramfs initrd.img followkernel\ninclude slot.txt\n'
+          cat "$here/config-pi.txt"; } >"$work/boot/config.txt"
     fi
     mkdir -p "$work/boot/kiosk"
     cp "$repo/deploy/flash/device-example.toml" "$work/boot/kiosk/device-example.toml"

@@ -7,18 +7,21 @@ reports healthy it becomes the one config.txt names; when it fails or hangs, the
 reads config.txt again and runs the old slot. That is the boot-count fallback with a count of one.
 
 RAUC calls: ``get-primary``, ``set-primary SLOT``, ``get-state SLOT``, ``set-state SLOT good|bad``,
-``get-current``. State lives in kiosk/slots.json on the boot partition.
+``get-current``. State lives in kiosk/slots.json on the boot partition. ``install-kernel SLOT ROOT PARTUUID``
+puts a slot's kernel into its folder (the build, and RAUC's post-install handler after each update).
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PiBoot", "main"]
+__all__ = ["PiBoot", "install_kernel", "main"]
 
 SLOTS = {"A": "a/", "B": "b/"}
 
@@ -111,6 +114,48 @@ class PiBoot:
         os.replace(temporary, path)  # FAT: a rename within one folder replaces the entry in one write
 
 
+CMDLINE = "console=tty1 root=PARTUUID={partuuid} ro rootwait rauc.slot={slot} quiet panic=10\n"
+
+
+def install_kernel(boot: Path, slot: str, root: Path, partuuid: str) -> list[str]:
+    """Copy a root slot's kernel, initrd, device trees and overlays into its folder on the boot partition
+    (a/ or b/), with a cmdline.txt naming that slot: what the firmware loads through os_prefix."""
+    _check(slot)
+    target = boot / SLOTS[slot]
+    staging = boot / f".{SLOTS[slot].rstrip('/')}.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    copied = []
+    for name in ("vmlinuz", "initrd.img"):
+        source = _inside(root, root / name)
+        shutil.copyfile(source, staging / name)
+        copied.append(name)
+    modules = sorted(glob.glob(str(root / "usr/lib/linux-image-*")))
+    if not modules:
+        raise RuntimeError(f"{root}: no usr/lib/linux-image-* with the device trees")
+    for dtb in sorted(Path(modules[-1]).glob("broadcom/bcm27*.dtb")):
+        shutil.copyfile(dtb, staging / dtb.name)
+        copied.append(dtb.name)
+    if (Path(modules[-1]) / "overlays").is_dir():
+        shutil.copytree(Path(modules[-1]) / "overlays", staging / "overlays")
+        copied.append("overlays/")
+    (staging / "cmdline.txt").write_text(CMDLINE.format(partuuid=partuuid, slot=slot))
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return copied
+
+
+def _inside(root: Path, link: Path) -> Path:
+    """Follow a symlink (such as /vmlinuz -> boot/vmlinuz-6.1...) inside a root that is not mounted at /."""
+    path = link
+    for _ in range(10):
+        if not path.is_symlink():
+            return path
+        target = Path(os.readlink(path))
+        path = root / target.relative_to("/") if target.is_absolute() else path.parent / target
+    raise RuntimeError(f"{link}: too many symbolic links")
+
+
 def _check(slot: str) -> None:
     if slot not in SLOTS:
         raise ValueError(f"unknown slot {slot!r}: the kiosk has A and B")
@@ -131,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                 boot.set_state(slot, verdict)
             case ["get-current"]:
                 print(boot.current())
+            case ["install-kernel", slot, root, partuuid]:
+                print(", ".join(install_kernel(boot.boot, slot, Path(root), partuuid)))
             case _:
                 print(
                     "usage: kiosk-pi-boot get-primary | set-primary SLOT | get-state SLOT | "

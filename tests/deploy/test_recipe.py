@@ -111,9 +111,16 @@ def test_the_grub_menu_is_valid_grub_script(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
 
 
+def _is_script(path: Path) -> bool:
+    return path.is_file() and path.read_bytes()[:2] == b"#!"
+
+
 @pytest.mark.parametrize(
     "script",
-    [*sorted((DEPLOY / "image").glob("*.sh")), *sorted((DEPLOY / "image" / "overlay").rglob("kiosk-data"))],
+    [
+        *sorted((DEPLOY / "image").glob("*.sh")),
+        *(path for path in sorted((DEPLOY / "image" / "overlay").rglob("*")) if _is_script(path)),
+    ],
     ids=lambda path: path.name,
 )
 def test_shell_scripts_parse(script: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from deploy.updates.cli import EXIT_BUSY
 from deploy.updates.cli import main as kiosk_update
-from deploy.updates.pi_boot import PiBoot
+from deploy.updates.pi_boot import PiBoot, install_kernel
 from deploy.updates.pi_boot import main as pi_boot_main
 from deploy.updates.policy import Pending, StationState, patron_session_active, station_health
 
@@ -197,3 +197,27 @@ def test_the_pi_backend_speaks_raucs_custom_protocol(
         assert pi_boot_main(["frobnicate"]) == 2
     finally:
         del os.environ["KIOSK_PI_BOOT"]
+
+
+def test_a_slots_kernel_goes_into_its_own_folder_with_a_cmdline_naming_the_slot(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "boot").mkdir(parents=True)
+    (root / "boot" / "vmlinuz-6.1.0-50-arm64").write_bytes(b"kernel")
+    (root / "boot" / "initrd.img-6.1.0-50-arm64").write_bytes(b"initrd")
+    (root / "vmlinuz").symlink_to("boot/vmlinuz-6.1.0-50-arm64")
+    (root / "initrd.img").symlink_to("/boot/initrd.img-6.1.0-50-arm64")  # absolute: inside the root
+    trees = root / "usr/lib/linux-image-6.1.0-50-arm64"
+    (trees / "broadcom").mkdir(parents=True)
+    (trees / "overlays").mkdir()
+    (trees / "broadcom" / "bcm2711-rpi-4-b.dtb").write_bytes(b"dtb")
+    (trees / "overlays" / "vc4-kms-v3d.dtbo").write_bytes(b"overlay")
+    boot = tmp_path / "firmware"
+    copied = install_kernel(boot, "B", root, "1a2b3c4d-03")
+    assert copied == ["vmlinuz", "initrd.img", "bcm2711-rpi-4-b.dtb", "overlays/"]
+    assert (boot / "b" / "vmlinuz").read_bytes() == b"kernel" and (
+        boot / "b" / "initrd.img"
+    ).read_bytes() == b"initrd"
+    assert (boot / "b" / "overlays" / "vc4-kms-v3d.dtbo").exists()
+    cmdline = (boot / "b" / "cmdline.txt").read_text()
+    assert "root=PARTUUID=1a2b3c4d-03" in cmdline and "rauc.slot=B" in cmdline
+    assert not (boot / "a").exists()
