@@ -50,7 +50,7 @@ class Gateway:
     tokens: TokenCheck
     device_limit: RateLimiter
     card_limit: RateLimiter
-    enroll_limit: RateLimiter = field(default_factory=lambda: RateLimiter(30))
+    enroll_limit: RateLimiter
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -72,6 +72,7 @@ class Gateway:
             tokens=TokenCheck(engine),
             device_limit=RateLimiter(config.limits.device_requests_per_minute),
             card_limit=RateLimiter(config.limits.card_lookups_per_minute),
+            enroll_limit=RateLimiter(config.limits.enrollments_per_minute),
         )
 
     async def start(self) -> None:

@@ -128,6 +128,9 @@ class LibraryConfig(_Section):
 class Limits(_Section):
     device_requests_per_minute: int = Field(default=1200, ge=10, le=100_000)
     card_lookups_per_minute: int = Field(default=20, ge=1, le=10_000)
+    enrollments_per_minute: int = Field(
+        default=30, ge=1, le=10_000
+    )  # per client address; also staff sign-ins
     pin_failures: int = Field(
         default=5, ge=1, le=100
     )  # wrong PINs per card, across all kiosks, before a cool-down

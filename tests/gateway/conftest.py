@@ -92,7 +92,12 @@ def running_site(
 ) -> Iterator[Site]:
     with ThreadedIls(folder / "ils.sqlite", delay=ils_delay) as ils:
         path = make_gateway_config(
-            folder / "gw", ils.port, database, extra_gateway="instance_beat = 0.5", **config
+            folder / "gw",
+            ils.port,
+            database,
+            extra_gateway="instance_beat = 0.5",
+            extra_limits="enrollments_per_minute = 5000",
+            **config,
         )
         process = GatewayProcess(path, log_level=log_level).start()
         try:
@@ -108,7 +113,7 @@ def database_for(request: pytest.FixtureRequest) -> str:
     return _database(request.param, request, f"gw_{uuid.uuid4().hex[:10]}")
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="session", params=BACKENDS)
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The gateway on SQLite and on PostgreSQL: a test that takes it runs on both."""
     folder = tmp_path_factory.mktemp(f"gateway-{request.param}")
@@ -116,7 +121,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         yield site
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sqlite_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The gateway on SQLite only, for tests whose subject does not depend on the database."""
     folder = tmp_path_factory.mktemp("gateway")

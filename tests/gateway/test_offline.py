@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from server_api.demo_ils import BLOCKED_PATRON_ID, DEMO_PATRON_ID, DEMO_PATRON_PIN
+from server_api.demo_ils import BLOCKED_PATRON_ID, DEMO_PATRON_ID
 from server_api.demo_ils.data import PATRONS
 from tests.gateway.conftest import HARSTAD, TROMSO, Site, txn
 from tests.gateway.test_devices import _staff
 
 PIN_TEST_CARD = PATRONS[6]  # Per Arne Olsen: used by no other test
+KNOWN_CARD = PATRONS[2].card
 
 
 def lookup(kiosk: object, card: str, pin: str | None) -> dict[str, object]:
@@ -34,7 +35,7 @@ def digest(data: dict[str, object], card: str) -> str:
 
 def test_offline_data_carries_policy_card_rules_and_hashed_cards_never_a_card_number(site: Site) -> None:
     with site.client(library=TROMSO) as tromso, site.client(library=HARSTAD) as harstad:
-        lookup(tromso, DEMO_PATRON_ID, None)
+        lookup(tromso, KNOWN_CARD, None)
         lookup(tromso, BLOCKED_PATRON_ID, None)  # a Harstad card, blocked, seen at a Tromsø kiosk
         answer = tromso.get("/v1/offline-data")
         theirs = harstad.get("/v1/offline-data").json()
@@ -44,14 +45,14 @@ def test_offline_data_carries_policy_card_rules_and_hashed_cards_never_a_card_nu
         and data["policy"]["borrowing"] is True
         and data["policy"]["loan_days"] == 14
     )
-    assert any(DEMO_PATRON_ID.startswith(p.strip("^")[:4]) for p in data["card_rules"]["patterns"])
+    assert any(KNOWN_CARD.startswith(p.strip("^")[:4]) for p in data["card_rules"]["patterns"])
     assert (
         digest(data, DEMO_PATRON_ID) in data["known"] and digest(data, DEMO_PATRON_ID) not in data["blocked"]
     )
     assert digest(data, BLOCKED_PATRON_ID) in data["blocked"]
     assert digest(theirs, BLOCKED_PATRON_ID) in theirs["blocked"]  # one card, valid (and blocked) everywhere
     assert theirs["hashing"]["key"] != data["hashing"]["key"]  # each library has its own key
-    assert DEMO_PATRON_ID not in answer.text and BLOCKED_PATRON_ID not in answer.text
+    assert KNOWN_CARD not in answer.text and BLOCKED_PATRON_ID not in answer.text
 
 
 def test_wrong_pins_are_counted_per_card_across_kiosks_and_cool_the_card_down(site: Site) -> None:
@@ -59,7 +60,7 @@ def test_wrong_pins_are_counted_per_card_across_kiosks_and_cool_the_card_down(si
     with site.client(site.token(TROMSO, "A")) as first, site.client(site.token(HARSTAD, "B")) as second:
         answers = [lookup(kiosk, card, "0000") for kiosk in (first, second, first, second, first)]
         after_right_pin = lookup(second, card, PIN_TEST_CARD.pin)
-        other_card = lookup(first, DEMO_PATRON_ID, DEMO_PATRON_PIN)
+        other_card = lookup(first, PATRONS[3].card, PATRONS[3].pin)
     assert [a["account"]["pin_ok"] for a in answers] == [False] * 5  # type: ignore[index]
     assert answers[-1]["cooldown_seconds"] == 15 * 60
     assert after_right_pin["account"]["pin_ok"] is False  # type: ignore[index]
