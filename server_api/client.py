@@ -271,11 +271,18 @@ class HttpCirculation:
             raise _status_error(response)
 
 
-async def enroll(url: str, code: str, *, ca_file: str = "", timeout: float = 15.0) -> EnrollAnswer:
+async def enroll(
+    url: str,
+    code: str,
+    *,
+    ca_file: str = "",
+    client_cert: str = "",
+    client_key: str = "",
+    timeout: float = 15.0,
+) -> EnrollAnswer:
     """Exchange a one-time enrollment code for a device token (`kiosk enroll URL CODE`)."""
-    verify: ssl.SSLContext | bool = (
-        ssl.create_default_context(cafile=ca_file or None) if url.startswith("https") else True
-    )
+    tls = GatewaySettings(url, ca_file=ca_file, client_cert=client_cert, client_key=client_key)
+    verify: ssl.SSLContext | bool = tls.ssl_context() if url.startswith("https") else True
     async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=timeout, verify=verify) as client:
         try:
             response = await client.post("/v1/enroll", json={"code": code})
