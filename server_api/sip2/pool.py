@@ -10,7 +10,9 @@ Rules:
   is served by whichever comes first, so a slow login never holds up a request another connection can take.
 - A server with fewer workers than our `max_size` leaves the extra connections unserved (their login
   times out). The pool then degrades to the connections that work and tries the others again after
-  `pool_retry_interval`; only when no connection works at all does the caller get the error.
+  `pool_retry_interval`. A connection refused or closed while others work (a network cut) does not shrink
+  the pool; the next try waits `FAILED_RETRY`. Only when no connection works at all does the caller get
+  the error.
 - A connection is handed out only when it is healthy (connected, not closed by the ACS) — or fresh and
   logged in. A connection whose request failed is closed and thrown away, never handed out again; its
   slot is refilled by a new connection on demand.
@@ -28,9 +30,12 @@ from dataclasses import dataclass
 
 from .client import Sip2Client, Sip2Settings
 from .conversation import Reply
+from .errors import Sip2ConnectFailed, Sip2LoginRefused, Sip2Timeout
 from .messages import AcsStatus, Message
 
 log = logging.getLogger(__name__)
+
+FAILED_RETRY = 1.0  # seconds before another connection is tried after one failed while others work
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,8 @@ class Sip2Pool:
         self.max_size = size or settings.pool_size
         self.min_size = min(min_size or settings.pool_min_size, self.max_size)
         self._limit = self.max_size
-        self._retry_at = 0.0
+        self._retry_at = 0.0  # when to try the full size again after the server left connections unserved
+        self._backoff_until = 0.0  # no new connection before this after one failed while others work
         self._idle: list[Sip2Client] = []
         self._busy: set[Sip2Client] = set()
         self._connecting: set[asyncio.Task[None]] = set()
@@ -191,6 +197,8 @@ class Sip2Pool:
         now = asyncio.get_running_loop().time()
         if self._limit < self.max_size and now >= self._retry_at:
             self._limit = self.max_size
+        if self.open_connections and now < self._backoff_until:
+            return  # a connection just failed while others work: not again at once
         if self.open_connections + len(self._connecting) < self._limit:
             self._start_connecting()
 
@@ -224,9 +232,14 @@ class Sip2Pool:
         working = self.open_connections + len(self._connecting)
         if working == 0:
             return  # nothing works: the waiting callers get the error
+        now = asyncio.get_running_loop().time()
+        if not _unserved(error):  # refused, closed, TLS: the network or the server, not its workers
+            self._backoff_until = now + min(FAILED_RETRY, self.settings.pool_retry_interval)
+            log.info("SIP2 pool %s: a connection failed (%s); working with %d", self.key, error, working)
+            return
         self.unserved += 1
         self._limit = working
-        self._retry_at = asyncio.get_running_loop().time() + self.settings.pool_retry_interval
+        self._retry_at = now + self.settings.pool_retry_interval
         log.warning(
             "SIP2 pool %s: a connection was not served (%s); working with %d of %d, trying again in %gs",
             self.key,
@@ -240,6 +253,15 @@ class Sip2Pool:
         self._busy.discard(client)
         self.discarded += 1
         await client.close()
+
+
+def _unserved(error: Exception) -> bool:
+    """A connection the server accepted but did not serve: its connect or login timed out (a server with
+    fewer workers than connections), as opposed to one refused or closed."""
+    cause = error.__cause__
+    if isinstance(error, Sip2LoginRefused):
+        return isinstance(cause, Sip2Timeout)
+    return isinstance(error, Sip2ConnectFailed) and isinstance(cause, TimeoutError)
 
 
 class Sip2Pools:

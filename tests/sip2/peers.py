@@ -38,6 +38,7 @@ class Acs:
     delay: float = 0.0
     charset: str = "utf-8"
     error_detection: bool = True  # False: a server that never sends AY/AZ
+    hang_up_on: set[int] = field(default_factory=set)  # connection numbers (1, 2, ...) closed at once
     status: AcsStatus = field(
         default_factory=lambda: AcsStatus(
             date_time_sync=T, institution_id="X", supported_messages="Y" * 16, retries_allowed=999
@@ -90,6 +91,10 @@ async def misbehaving_acs(
         assert task is not None
         handlers.add(task)
         acs.connections += 1
+        if acs.connections in acs.hang_up_on:
+            handlers.discard(task)
+            writer.close()
+            return
         framer = Framer()
         try:
             while chunk := await reader.read(65536):
