@@ -9,6 +9,7 @@ Uses a stand-in station that records what the person did.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -66,7 +67,12 @@ def sample_screens(language: str = "en") -> list[Screen]:
             RowState.REFUSED,
             Text.of("refusal.item_not_for_loan", ils="Referanseverk"),
         ),
-        ItemRow("03010000123459", "Musikk-CD (2 plater)", RowState.ATTENTION, Text("row.missing_part")),
+        ItemRow(
+            "03010000123459",
+            "Musikk-CD (2 plater)",
+            RowState.ATTENTION,
+            Text.of("row.missing_part", missing=2, parts=2),
+        ),
     )
     s = lambda name, **kw: Screen(name=name, language=language, heading=Text(f"{name.value}.heading"), **kw)  # noqa: E731
     return [
@@ -116,19 +122,44 @@ def sample_screens(language: str = "en") -> list[Screen]:
     ]
 
 
+def _parse_size(text: str) -> tuple[int, int, float]:
+    """ "1280x800@15.4": pixels and the panel's diagonal in inches."""
+    size, _, diagonal = text.partition("@")
+    width, height = (int(v) for v in size.lower().split("x"))
+    return width, height, float(diagonal or 15.6)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shots", type=Path, help="write one PNG per screen into this folder and exit")
-    parser.add_argument("--language", default="en")
+    parser.add_argument("--language", action="append", help="one or more languages (default: en)")
+    parser.add_argument("--size", default="1280x800@15.6", help="WIDTHxHEIGHT@DIAGONAL_INCHES")
+    parser.add_argument("--large", action="store_true", help="large-text mode")
+    parser.add_argument("--screens", default="", help="comma-separated screen names (default: all)")
+    parser.add_argument("--report", type=Path, help="write the labels that overflow their box as JSON")
     parser.add_argument("--demo", action="store_true", help="show the demo side panel")
     args = parser.parse_args(argv)
     os.environ.setdefault("KIVY_NO_ARGS", "1")
+    width, height, diagonal = _parse_size(args.size)
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+    Config.set("graphics", "resizable", "0")
 
     from kivy.clock import Clock
 
+    from drivers.speech import SimulatedSpeaker
     from ui.app import KioskApp
+    from ui.metrics import ScreenGeometry
 
-    screens = sample_screens(args.language)
+    wanted = {name for name in args.screens.split(",") if name}
+    screens = [
+        screen
+        for language in args.language or ["en"]
+        for screen in sample_screens(language)
+        if not wanted or screen.name.value in wanted
+    ]
     station = PreviewStation(screens[0])
 
     class PreviewDemo:
@@ -139,26 +170,43 @@ def main(argv: list[str] | None = None) -> int:
         def place_items(self, ids: list[str]) -> None: ...
         def clear_pad(self) -> None: ...
 
-    app = KioskApp(station, demo=PreviewDemo() if args.demo else None)
+    geometry = ScreenGeometry(width, height, diagonal)
+    app = KioskApp(
+        station, demo=PreviewDemo() if args.demo else None, geometry=geometry, speaker=SimulatedSpeaker()
+    )
+    report: dict[str, list[str]] = {}
     index = 0
 
-    def step(_dt: float) -> None:
+    def shoot(_dt: float) -> None:
         nonlocal index
+        if args.large and not app.theme.large:  # a new session (the welcome screen) resets large text
+            app.toggle_large_text()
+            Clock.schedule_once(shoot, 0.35)
+            return
+        screen = screens[index]
+        suffix = "-idle" if screen.idle_warning else ""
+        name = f"{index:02d}-{screen.name.value}{suffix}-{screen.language}"
+        report[name] = app.overflows()
         if args.shots:
             args.shots.mkdir(parents=True, exist_ok=True)
-            screen = screens[index]
-            suffix = "-idle" if screen.idle_warning else ""
-            app.screenshot(str(args.shots / f"{index:02d}-{screen.name.value}{suffix}.png"))
+            app.screenshot(str(args.shots / f"{name}.png"))
         index += 1
         if index >= len(screens):
+            if args.report:
+                args.report.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
             if args.shots:
                 app.stop()
                 return
             index = 0
         station.show(screens[index])
-        Clock.schedule_once(step, 0.5 if args.shots else 3)
+        Clock.schedule_once(shoot, 0.35 if args.shots else 3)
 
-    Clock.schedule_once(step, 1.0)
+    def start(_dt: float) -> None:
+        if args.large:
+            app.toggle_large_text()
+        Clock.schedule_once(shoot, 0.6)
+
+    Clock.schedule_once(start, 0.6)
     app.run()
     return 0
 

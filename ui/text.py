@@ -15,33 +15,45 @@ message keys too, so the catalogue owns their wording in every language:
                                staff.operation.<operation>, staff.reason.<refusal reason>, ...
 
 Language names are endonyms (each language's name in itself), shown the same whatever the current language,
-so a patron can always find their own; they are data, not translations.
+so a patron can always find their own; they are data, not translations. No flags: a flag stands for a
+country, and Sámi, Kven, Swedish or Russian speakers are not one country each.
+
+What the library system said in its own words (`library_words`) is shown apart, as the library's words.
 """
 
 from __future__ import annotations
 
 from kiosk.core import Text
-from kiosk.i18n import LANGUAGES, lookup, translate
+from kiosk.i18n import LANGUAGES, library_words, lookup, offered_languages, translate
 
-# Flag drawn next to each language's own name (names come from kiosk.i18n.LANGUAGES).
-FLAGS: dict[str, str] = {
-    "nb": "no",
-    "nn": "no",
-    "se": "sami",
-    "smj": "sami",
-    "sma": "sami",
-    "sms": "sami",
-    "fkv": "kven",
-    "fi": "fi",
-    "sv": "se",
-    "ru": "ru",
-    "en": "gb",
-}
+# Messages that report something gone wrong: shown as errors (icon, colour, and the words), never as a
+# plain instruction. Keys or key prefixes.
+ERROR_KEYS = (
+    "identify.card_unknown",
+    "identify.service_unavailable",
+    "pin.wrong",
+    "pin.too_many_attempts",
+    "pin.digits_only",
+    "pin.too_long",
+    "menu.blocked",
+    "menu.offline_blocked",
+    "goodbye.receipt_failed",
+    "out_of_order.",
+    "refusal.",
+    "row.service_error",
+    "row.unreadable",
+)
 
 
-def languages() -> list[tuple[str, str, str]]:
-    """(code, endonym, flag) in the order of the picker."""
-    return [(code, name, FLAGS.get(code, "")) for code, name in LANGUAGES.items()]
+def languages() -> list[tuple[str, str]]:
+    """(code, endonym) of the languages offered to patrons, in the picker's order."""
+    return [(code, LANGUAGES[code]) for code in offered_languages()]
+
+
+def is_error(text: Text | None) -> bool:
+    return text is not None and any(
+        text.key == k or (k.endswith(".") and text.key.startswith(k)) for k in ERROR_KEYS
+    )
 
 
 def tr(text: Text | str | None, language: str, **params: object) -> str:
@@ -56,3 +68,6 @@ def tr(text: Text | str | None, language: str, **params: object) -> str:
 def tr_optional(key: str, language: str) -> str:
     """UI chrome that may be left out while a catalogue lacks it (the icon still says it): "" if missing."""
     return translate(Text(key), language) if lookup(key, language) is not None else ""
+
+
+__all__ = ["ERROR_KEYS", "is_error", "languages", "library_words", "tr", "tr_optional"]

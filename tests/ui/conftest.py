@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
@@ -20,13 +21,14 @@ def _free_display() -> int:
     raise RuntimeError("no free X display number between :90 and :399")
 
 
-@pytest.fixture
-def xvfb_display() -> Iterator[str]:
+@contextlib.contextmanager
+def xvfb(size: tuple[int, int] = SCREEN_SIZE) -> Iterator[str]:
+    """A private Xvfb of `size` for one block; yields its DISPLAY."""
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (apt-get install xvfb): the UI tests need a virtual X server")
     number = _free_display()
     proc = subprocess.Popen(
-        ["Xvfb", f":{number}", "-screen", "0", f"{SCREEN_SIZE[0]}x{SCREEN_SIZE[1]}x24", "-nolisten", "tcp"],
+        ["Xvfb", f":{number}", "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -46,3 +48,9 @@ def xvfb_display() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def xvfb_display() -> Iterator[str]:
+    with xvfb() as display:
+        yield display

@@ -1,0 +1,90 @@
+"""A hardware keyboard or USB numeric keypad does everything a finger does (EN 301 549 5.1.6).
+
+Digits type into the screen's keypad (card number, PIN); Backspace erases; Enter presses OK on a keypad
+screen, else the focused button. Tab / Shift+Tab and the arrow keys move the focus ring between the
+buttons on screen, in reading order. The speech key (F1, the keypad's `*`, `+` or `.`: the keys with a
+tactile mark on common keypads are reachable without sight) repeats what is on screen aloud.
+
+Telephone (1-2-3 on top) and calculator (7-8-9 on top) keypads send the same key codes for the same
+printed digit, so both layouts type what their keys say; the on-screen keypad is the telephone layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ui.widgets import KioskButton
+
+# Kivy key codes (SDL2): 48-57 digits, 256-265 keypad 0-9, 13 Enter, 271 keypad Enter, 8 Backspace,
+# 9 Tab, 32 Space, 273-276 arrows up/down/right/left, 282 F1, 268 keypad *, 270 keypad +, 266 keypad .
+DIGITS = {**{48 + d: str(d) for d in range(10)}, **{256 + d: str(d) for d in range(10)}}
+ENTER = {13, 271}
+BACKSPACE = {8}
+SPACE = {32}
+NEXT = {274, 275}  # down, right
+PREVIOUS = {273, 276}  # up, left
+TAB = 9
+SPEECH = {282, 268, 270, 266}
+
+
+@dataclass
+class KeyTargets:
+    """What the keys act on, given by the app for the screen shown now."""
+
+    buttons: Callable[[], Sequence[KioskButton]]  # the focusable buttons, in reading order
+    keypad: Callable[[], Any]  # the screen's Keypad or None
+    speak: Callable[[], object]  # repeat the screen aloud
+
+
+class KeyboardNavigator:
+    def __init__(self, targets: KeyTargets) -> None:
+        self.targets = targets
+        self.focused: KioskButton | None = None
+
+    def reset(self) -> None:
+        """A new screen: no focus until the first arrow or Tab (a touch user never sees a ring)."""
+        self.focused = None
+
+    def _move(self, step: int) -> None:
+        buttons = list(self.targets.buttons())
+        if not buttons:
+            return
+        if self.focused in buttons:
+            index = (buttons.index(self.focused) + step) % len(buttons)
+        else:
+            index = 0 if step > 0 else len(buttons) - 1
+        if self.focused is not None:
+            self.focused.focused = False
+        self.focused = buttons[index]
+        self.focused.focused = True
+
+    def key(self, code: int, modifiers: Sequence[str] = ()) -> bool:
+        """Handle one key press; True when it was ours."""
+        keypad = self.targets.keypad()
+        if code in DIGITS and keypad is not None:
+            keypad.press(DIGITS[code])
+        elif code in BACKSPACE and keypad is not None:
+            keypad.press("erase")
+        elif (
+            code in ENTER
+            and keypad is not None
+            and (self.focused is None or self.focused.ref.startswith("key:"))
+        ):
+            keypad.press("ok")
+        elif code in ENTER or code in SPACE:
+            if self.focused is None or self.focused.get_root_window() is None:
+                return False
+            self.focused.activate()
+        elif code == TAB:
+            self._move(-1 if "shift" in modifiers else 1)
+        elif code in NEXT:
+            self._move(1)
+        elif code in PREVIOUS:
+            self._move(-1)
+        elif code in SPEECH:
+            self.targets.speak()
+        else:
+            return False
+        return True

@@ -1,0 +1,126 @@
+"""The screen read aloud (EN 301 549 5.1.3): what the patron would read, in the patron's language.
+
+Speech starts when the patron asks for it (the Read aloud button, the keyboard's speech key) and then
+follows every new screen until the session ends, when it stops and the volume is reset for the next
+patron. Results are spoken (5.1.3.16) and each item done or needing the patron gets its own short sound.
+PIN digits are a neutral tone, never the digit (5.1.3.8). In a language without a voice the station
+says so and offers, each in its own language and voice, the languages it can speak.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from drivers.speech import Speaker, SpeechError, Tone
+from kiosk.core import Action, RowState, Screen, ScreenName
+from kiosk.i18n import offered_languages
+from ui.rows import NEEDS_PATRON, summary
+from ui.text import is_error, library_words, tr
+
+log = logging.getLogger(__name__)
+
+
+def phrases(screen: Screen) -> list[str]:
+    """The screen's content in reading order: heading, message, summary, rows, details, buttons."""
+    lang = screen.language
+    said = [tr(screen.heading, lang)]
+    if screen.message is not None:
+        said.append(tr(screen.message, lang))
+        if library_words(screen.message):
+            said.append(f"{tr('library.says', lang)} {library_words(screen.message)}")
+    if screen.rows:
+        said.append(summary(screen.rows, lang))
+    for row in screen.rows:
+        said.append(f"{row.title or row.item_id}: {tr(row.text, lang)}")
+        if library_words(row.text):
+            said.append(f"{tr('library.says', lang)} {library_words(row.text)}")
+    said += [tr(line, lang) for line in screen.details]
+    buttons = [tr(f"action.{a}", lang) for a in screen.actions if a is not Action.MORE_TIME]
+    if buttons:
+        said.append(", ".join(buttons) + ".")
+    return [p for p in said if p]
+
+
+def row_sounds(before: Screen | None, now: Screen) -> list[Tone]:
+    """A sound per item that became done, and a distinct one per item that now needs the patron."""
+    old = {r.item_id: r.state for r in before.rows} if before is not None and before.name == now.name else {}
+    sounds = []
+    for row in now.rows:
+        if old.get(row.item_id) == row.state:
+            continue
+        if row.state is RowState.DONE:
+            sounds.append(Tone.DONE)
+        elif row.state in NEEDS_PATRON:
+            sounds.append(Tone.PROBLEM)
+    if is_error(now.message) and (before is None or before.message != now.message):
+        sounds.append(Tone.PROBLEM)
+    return sounds
+
+
+class ScreenReader:
+    def __init__(self, speaker: Speaker | None, run: Callable[[Any], None]) -> None:
+        self.speaker = speaker
+        self._run = run  # runs a coroutine on the app's loop, logging failures
+        self.active = False
+        self.last: Screen | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.speaker is not None
+
+    def can_speak(self, language: str) -> bool:
+        return self.speaker is not None and language in self.speaker.languages
+
+    def spoken_languages(self) -> list[str]:
+        spoken = self.speaker.languages if self.speaker is not None else frozenset()
+        return [code for code in offered_languages() if code in spoken]
+
+    def start(self, screen: Screen | None, extra: list[str] | None = None) -> None:
+        """The patron asked: speak the screen now, and every screen after it."""
+        if self.speaker is None or screen is None:
+            return
+        self.active = True
+        self._say(screen, extra)
+
+    def shown(self, screen: Screen, extra: list[str] | None = None) -> None:
+        """A new screen: sounds for the rows, speech if it is on; the session's end resets everything."""
+        if self.speaker is None:
+            return
+        for sound in row_sounds(self.last, screen):
+            self._run(self.speaker.tone(sound))
+        self.last = screen
+        if self.active and screen.name is not ScreenName.WELCOME:
+            self._say(screen, extra)
+
+    def key_tone(self) -> None:
+        if self.speaker is not None:
+            self._run(self.speaker.tone(Tone.KEY))
+
+    def end_of_session(self) -> None:
+        self.active = False
+        if self.speaker is not None:
+            self.speaker.reset_volume()
+            self._run(self.speaker.stop())
+
+    def _say(self, screen: Screen, extra: list[str] | None) -> None:
+        assert self.speaker is not None
+        lang = screen.language
+        if self.can_speak(lang):
+            self._run(self._speak(" \n".join([*phrases(screen), *(extra or [])]), lang))
+            return
+        self._run(self._offer_spoken(lang))
+
+    async def _speak(self, text: str, language: str) -> None:
+        assert self.speaker is not None
+        try:
+            await self.speaker.speak(text, language)
+        except SpeechError:
+            log.exception("speech output failed")
+
+    async def _offer_spoken(self, language: str) -> None:
+        """No voice for `language`: each spoken language's offer, in that language and voice."""
+        assert self.speaker is not None
+        for code in self.spoken_languages():
+            await self._speak(tr("speech.offer", code), code)
