@@ -19,6 +19,7 @@ from kiosk.clock import clock_check
 from kiosk.config import StationConfig
 from kiosk.core import SessionPolicy
 from kiosk.hardware import open_reader
+from kiosk.i18n import enable_languages
 from kiosk.journal import QUIET_SPELL, Journal
 from kiosk.station import Station, StationSettings, StationTiming, local_now
 from server_api.circulation import Circulation
@@ -64,6 +65,8 @@ def build_station(
         reader = open_reader(config.rfid, source=config.source)
     if printer is None:
         printer = FilePrinter(Path(config.printer.directory))
+    # [station] extra_languages: the drafts this library offers (each only once its catalogue is complete)
+    enable_languages(config.station.extra_language_codes())
     if journal is None:
         journal = Journal(Path(config.journal.path))  # last: nothing above may fail with it open
     return Station(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Mapping
 from typing import Any, TypeAlias
+
+from drivers.speech import Speaker, SpeechError, open_speaker
 
 # The `commands` of the top-level parser, handed to each sub-command's `register()`.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -24,4 +27,13 @@ def fail(message: str, status: int = 1) -> int:
     return status
 
 
-__all__ = ["Commands", "fail", "print_json"]
+def open_speaker_or_none() -> Speaker | None:
+    """espeak-ng for the patron screen's speech; without it the screen runs silent (logged once)."""
+    try:
+        return open_speaker("espeak")
+    except SpeechError as error:
+        logging.getLogger("kiosk.speech").warning("no speech output: %s", error)
+        return None
+
+
+__all__ = ["Commands", "fail", "open_speaker_or_none", "print_json"]

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kiosk.cli.common import Commands, fail, print_json
+from kiosk.cli.common import Commands, fail, open_speaker_or_none, print_json
 
 SCENARIO_NAMES = ("borrow-return", "transit", "bookmobile")
 
@@ -55,7 +55,7 @@ async def _demo_window(workdir: Path, fullscreen: bool) -> int:
     async with DemoEnvironment(workdir) as env:
         assert env.station is not None and env.ils is not None
         print(f"Demo library system on 127.0.0.1:{env.ils.port}; receipts in {workdir / 'receipts'}")
-        app = KioskApp(env.station, demo=env, fullscreen=fullscreen)
+        app = KioskApp(env.station, demo=env, fullscreen=fullscreen, speaker=open_speaker_or_none())
         await app.async_run(async_lib="asyncio")
     return 0
 

@@ -8,7 +8,7 @@ import contextlib
 import signal
 from pathlib import Path
 
-from kiosk.cli.common import Commands, fail, print_json
+from kiosk.cli.common import Commands, fail, open_speaker_or_none, print_json
 from kiosk.config import ConfigError
 from kiosk.config import load as load_config
 
@@ -35,7 +35,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             else:
                 from ui.app import KioskApp
 
-                await KioskApp(station, fullscreen=not args.windowed).async_run(async_lib="asyncio")
+                app = KioskApp(
+                    station,
+                    fullscreen=not args.windowed,
+                    speaker=open_speaker_or_none(),
+                    idle_warning_seconds=config.session.idle_warning,
+                )
+                await app.async_run(async_lib="asyncio")
         finally:
             # Commit what rides along and close the journal: a clean stop leaves nothing to reconcile.
             await station.stop()
