@@ -22,7 +22,14 @@ from kiosk.journal.states import (
     UnknownEntry,
 )
 from kiosk.journal.storage import JournalBusy
-from kiosk.journal.sync import TOLD_FAILED, Replayer, SyncReport
+from kiosk.journal.sync import (
+    TOLD_FAILED,
+    ConflictForStaff,
+    EntryReplayed,
+    Replayer,
+    ReplayReport,
+    SyncReport,
+)
 from kiosk.journal.upkeep import PURGE_EVERY, QUIET_SPELL, JournalUpkeep
 
 __all__ = [
@@ -32,7 +39,9 @@ __all__ = [
     "TOLD_FAILED",
     "TRANSITIONS",
     "UNSETTLED",
+    "ConflictForStaff",
     "Entry",
+    "EntryReplayed",
     "GroupCommit",
     "IllegalTransition",
     "Journal",
@@ -40,6 +49,7 @@ __all__ = [
     "JournalError",
     "JournalUpkeep",
     "NewEntry",
+    "ReplayReport",
     "Replayer",
     "State",
     "SyncReport",

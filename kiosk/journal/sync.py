@@ -67,18 +67,46 @@ class SyncReport:
         return dataclasses.asdict(self)
 
 
+@dataclass(frozen=True)
+class EntryReplayed:
+    """One entry settled by the replay: `result` says how ("done", "already done", "refused, never
+    promised"); `details` what the reply said (operation, due date, route ...)."""
+
+    entry_id: str
+    item_id: str
+    result: str
+    details: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConflictForStaff:
+    """A replayed action the library system refused, or one it has that the patron was told failed."""
+
+    entry_id: str
+    item_id: str
+    operation: str
+    patron_id: str
+    reason: str
+    screen_message: str
+
+
+# What the replayer reports as it goes (the station turns each into its observation); a sync ends with
+# its SyncReport.
+ReplayReport = SyncReport | EntryReplayed | ConflictForStaff
+
+
 class Replayer:
     def __init__(
         self,
         journal: Journal,
         circulation: Circulation,
         *,
-        observe: Callable[..., None] | None = None,
+        observe: Callable[[ReplayReport], None] | None = None,
         clock: Callable[[], datetime] = datetime.now,
     ) -> None:
         self.journal = journal
         self.circulation = circulation
-        self.observe = observe or (lambda kind, **data: None)
+        self.observe = observe or (lambda report: None)
         self.clock = clock
         self._lock = asyncio.Lock()
 
@@ -89,7 +117,7 @@ class Replayer:
         if report.replayed or report.conflicts or report.reconciled:
             self.journal.set_meta("last_sync", self.clock().isoformat())
             await asyncio.to_thread(self.journal.flush)
-        self.observe("sync", **report.as_dict())
+        self.observe(report)
         return report
 
     async def drain_item(self, item_id: str) -> bool:
@@ -144,7 +172,7 @@ class Replayer:
                         replayed=entry.state is State.REPLAYING or entry.offline,
                     )
                     report.reconciled += 1
-                    self.observe("replay", id=str(entry.id), item_id=entry.item_id, result="already done")
+                    self.observe(EntryReplayed(str(entry.id), entry.item_id, "already done"))
                 return
             if told_failed:
                 self.journal.settle(
@@ -192,14 +220,8 @@ class Replayer:
         if ok:
             self.journal.settle(entry.id, State.DONE, screen_message=message, outcome=outcome, replayed=True)
             report.replayed += 1
-            self.observe(
-                "replay",
-                id=str(entry.id),
-                item_id=entry.item_id,
-                operation=entry.operation.value,
-                result="done",
-                **outcome,
-            )
+            details = {"operation": entry.operation.value, **outcome}
+            self.observe(EntryReplayed(str(entry.id), entry.item_id, "done", details))
         elif not promised:
             self.journal.settle(
                 entry.id,
@@ -210,7 +232,7 @@ class Replayer:
                 replayed=True,
             )
             report.abandoned += 1
-            self.observe("replay", id=str(entry.id), item_id=entry.item_id, result="refused, never promised")
+            self.observe(EntryReplayed(str(entry.id), entry.item_id, "refused, never promised"))
         else:
             self._conflict(entry, report, str(reason or "refused"), message, {**outcome, "happened": False})
 
@@ -233,14 +255,15 @@ class Replayer:
         report.conflicts += 1
         report.conflict_ids.append(str(entry.id))
         self.observe(
-            "conflict",
-            id=str(entry.id),
-            item_id=entry.item_id,
-            operation=entry.operation.value,
-            patron_id=entry.patron_id,
-            reason=reason,
-            screen_message=message,
+            ConflictForStaff(
+                entry_id=str(entry.id),
+                item_id=entry.item_id,
+                operation=entry.operation.value,
+                patron_id=entry.patron_id,
+                reason=reason,
+                screen_message=message,
+            )
         )
 
 
-__all__ = ["TOLD_FAILED", "Replayer", "SyncReport"]
+__all__ = ["TOLD_FAILED", "ConflictForStaff", "EntryReplayed", "ReplayReport", "Replayer", "SyncReport"]

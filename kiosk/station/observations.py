@@ -19,11 +19,11 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar, assert_never
 
 from kiosk.core import Operation, Screen, Unexpected
 from kiosk.i18n import translate
-from kiosk.journal import SyncReport
+from kiosk.journal import ConflictForStaff, EntryReplayed, ReplayReport, SyncReport
 from server_api.circulation import CheckinOutcome, CheckoutOutcome, RenewOutcome
 
 Outcome = CheckoutOutcome | CheckinOutcome | RenewOutcome
@@ -255,34 +255,21 @@ class ConflictFound(Observation):
         return {"id": fields.pop("entry_id"), **fields}
 
 
-@dataclass(frozen=True)
-class ReplayerNote(Observation):
-    """A report of the replayer's that has no type of its own yet: passed on, never dropped."""
-
-    KIND = "replayer"
-    kind: str
-    details: Mapping[str, object] = field(default_factory=dict)
-
-    def as_record(self) -> Record:
-        return {"kind": self.kind, **self.details}
-
-
-def from_replayer(kind: str, **data: Any) -> Observation:
-    """The journal's replayer reports with `observe(kind, **data)` (it cannot import the station's
-    types); this turns its reports into observations. A kind added there without a type here is passed on
-    as a `ReplayerNote`: a new report must not break a replay."""
-    if kind == "sync":
-        return Synced(SyncReport(**data))
-    if kind == "conflict":
-        return ConflictFound(
-            entry_id=data["id"],
-            item_id=data["item_id"],
-            operation=data["operation"],
-            patron_id=data["patron_id"],
-            reason=data["reason"],
-            screen_message=data["screen_message"],
-        )
-    if kind == "replay":
-        rest = {k: v for k, v in data.items() if k not in ("id", "item_id", "result")}
-        return Replayed(data["id"], data["item_id"], data["result"], rest)
-    return ReplayerNote(kind, data)
+def from_replayer(report: ReplayReport) -> Observation:
+    """The journal's replayer reports in its own types (it cannot import the station's); this turns each
+    into the station's observation."""
+    match report:
+        case SyncReport():
+            return Synced(report)
+        case EntryReplayed(entry_id, item_id, result, details):
+            return Replayed(entry_id, item_id, result, details)
+        case ConflictForStaff():
+            return ConflictFound(
+                entry_id=report.entry_id,
+                item_id=report.item_id,
+                operation=report.operation,
+                patron_id=report.patron_id,
+                reason=report.reason,
+                screen_message=report.screen_message,
+            )
+    assert_never(report)

@@ -130,7 +130,7 @@ class Station:
         self.replayer = Replayer(
             journal,
             circulation,
-            observe=lambda kind, **data: self._observers(from_replayer(kind, **data)),
+            observe=lambda report: self._observers(from_replayer(report)),
             clock=clock,
         )
         self.liveness = Liveness(shell, circulation, self.replayer, journal, settings)
