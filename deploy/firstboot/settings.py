@@ -74,7 +74,8 @@ def _write_ssh_keys(layout: Layout, keys: tuple[str, ...]) -> None:
         layout.ssh_keys_file.unlink(missing_ok=True)  # no keys named: SSH stays off
         return
     layout.ssh_keys_file.parent.mkdir(parents=True, exist_ok=True)
-    layout.ssh_keys_file.parent.chmod(0o755)
+    for folder in (layout.ssh_keys_file.parent, layout.ssh_keys_file.parent.parent):
+        folder.chmod(0o755)  # sshd reads authorized keys as the user; the host keys inside stay 0600
     atomic_write(layout.ssh_keys_file, ("\n".join(keys) + "\n").encode(), mode=0o644)
 
 

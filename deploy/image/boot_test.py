@@ -30,6 +30,7 @@ from deploy.flash import disk as disks  # noqa: E402  (run as a script from the 
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 LIBRARY = "2190000"
+RUNNING: list[Kiosk] = []  # killed when the test ends, however it ends
 
 
 @dataclass
@@ -139,6 +140,11 @@ class Kiosk:
                 return time.monotonic() - start
             time.sleep(3)
         return None
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
 
     def power_off(self, limit: float = 180) -> bool:
         self.ssh("sudo /usr/bin/systemctl poweroff")
@@ -275,6 +281,8 @@ def _boot_and_check(image: Path, folder: Path, accel: str | None) -> int:
                          {"first": machine_id, "second": same})  # fmt: skip
             again.power_off()
     finally:
+        for machine in RUNNING:
+            machine.kill()
         gateway.stop()
     print(
         json.dumps(
@@ -289,6 +297,7 @@ def _booted(
 ) -> Kiosk | None:
     for choice in _accels(accel):
         kiosk = Kiosk(disk, folder, key, choice)
+        RUNNING.append(kiosk)
         kiosk.boot()
         limit = 300 if choice == "kvm" else 900
         seconds = kiosk.wait_for_ssh(limit)

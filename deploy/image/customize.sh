@@ -85,7 +85,8 @@ EOF
     touch "$work/data/log/wtmp" "$work/data/log/btmp" "$work/data/log/lastlog"
     echo kiosk >"$work/data/hostname"
     cp -a "$root/var/lib/systemd" "$work/data/var-lib-systemd"
-    chmod 0700 "$work/data/kiosk" "$work/data/wifi" "$work/data/ssh"
+    chmod 0700 "$work/data/kiosk" "$work/data/wifi"
+    chmod 0755 "$work/data/ssh" "$work/data/ssh/authorized_keys"  # sshd reads the keys as the user
     chown "$(in_root id -u kiosk):$(in_root id -g kiosk)" "$work/data/kiosk"
     printf '%s\n' "$root_a" >"$work/root-device"
 }
@@ -125,7 +126,7 @@ EOF
 }
 
 services() {
-    in_root systemctl enable systemd-networkd systemd-resolved systemd-timesyncd pcscd.socket \
+    in_root systemctl enable systemd-networkd systemd-resolved systemd-timesyncd pcscd.socket seatd.service \
         kiosk-firstboot.service kiosk-station.service kiosk-health.service
     in_root systemctl disable wpa_supplicant.service 2>/dev/null || true
     mkdir -p "$root/etc/systemd/system/wpa_supplicant@wlan0.service.d"
