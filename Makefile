@@ -7,8 +7,8 @@ STAMP := $(VENV)/.installed
 # Cyrillic letters receipts need.
 APT_PACKAGES := xvfb xauth libgl1 libegl1 libmtdev1 libgles2 fonts-dejavu-core espeak-ng alsa-utils pcscd vsmartcard-vpcd libpcsclite-dev swig postgresql
 # kiosk-flash and first boot's tests (tests/deploy): partition tables, FAT without mounting, growpart, RAUC
-# bundles (signed with openssl, squashfs inside).
-APT_PACKAGES += fdisk dosfstools mtools cloud-guest-utils rauc squashfs-tools openssl
+# bundles (signed with openssl, squashfs inside), the boot menu's syntax (grub-script-check).
+APT_PACKAGES += fdisk dosfstools mtools cloud-guest-utils rauc squashfs-tools openssl grub-common
 
 .PHONY: demo demo-headless test test-long lint format typecheck system-packages clean
 
