@@ -229,7 +229,7 @@ class HttpCirculation:
 
     async def patron_answer(self, patron_id: str, pin: str | None, txn: Transaction) -> PatronAnswer:
         """The account and, after too many wrong PINs on this card anywhere, `cooldown_seconds`."""
-        body = {"patron_id": patron_id, "pin": pin, "txn": TransactionIn.of(txn).model_dump(mode="json")}
+        body = {"patron_id": patron_id, "pin": pin, "txn": _txn(txn)}
         return await self._json("POST", "/v1/patrons", PatronAnswer, body, retry_sent=False)
 
     async def item_status(self, item_id: str) -> ItemStatus:
@@ -311,10 +311,17 @@ def write_token_file(path: str | Path, token: str) -> Path:
     return target
 
 
+def _txn(txn: Transaction) -> dict[str, Any]:
+    try:
+        return TransactionIn.of(txn).model_dump(mode="json")
+    except ValidationError as exc:
+        raise GatewayRequestRefused(
+            f"transaction {txn.id} cannot be sent: {exc.errors()[0]['msg']}"
+        ) from None
+
+
 def _items(items: Sequence[tuple[str, Transaction]]) -> list[dict[str, Any]]:
-    return [
-        {"item_id": item_id, "txn": TransactionIn.of(txn).model_dump(mode="json")} for item_id, txn in items
-    ]
+    return [{"item_id": item_id, "txn": _txn(txn)} for item_id, txn in items]
 
 
 def _per_item(results: Sequence[Any], items: Sequence[tuple[str, Transaction]]) -> list[Any]:

@@ -58,15 +58,11 @@ class Gateway:
         engine = engine or open_engine(config.database_url())
         ledger = Ledger(engine, beat_seconds=config.gateway.instance_beat)
         telemetry = Telemetry(engine)
-
-        async def counted(device: Device, operation: str, outcome: Any, txn: Any) -> None:
-            await run(telemetry.count_outcome, device, operation, outcome, txn)
-
         return cls(
             config=config,
             engine=engine,
             ledger=ledger,
-            carrier=Carrier(config, ledger, counted),
+            carrier=Carrier(config, ledger, telemetry.count_outcome),
             cards=CardBook(engine, config, config.consortium_key()),
             telemetry=telemetry,
             tokens=TokenCheck(engine),

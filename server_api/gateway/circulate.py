@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
+from sqlalchemy import Connection
 
 from server_api.circulation import (
     CheckinOutcome,
@@ -37,7 +38,7 @@ from server_api.sip2 import Sip2Circulation, Sip2Pools
 
 from .config import GatewayConfig
 from .devices import Device
-from .ledger import Entry, Ledger, State
+from .ledger import Claim, Entry, GroupSettle, Ledger, Settlement, State
 from .storage import run
 from .wire import ItemState, TransactionIn
 
@@ -91,19 +92,21 @@ class Action:
         return str(self.txn.id)
 
 
-OutcomeListener = Callable[[Device, str, Outcome, Transaction], Awaitable[None]]
+# Counts a carried-out action in the statistics, inside the commit that settles it.
+OutcomeCounter = Callable[[Connection, Device, str, Outcome, Transaction], None]
 
 
 class Carrier:
     """Carries actions out over per-library SIP2 circulation, with the ledger in front."""
 
-    def __init__(self, config: GatewayConfig, ledger: Ledger, on_outcome: OutcomeListener) -> None:
+    def __init__(self, config: GatewayConfig, ledger: Ledger, count: OutcomeCounter) -> None:
         self.config = config
         self.ledger = ledger
         self.pools = Sip2Pools()
         self._circulations: dict[str, Sip2Circulation] = {}
         self._events: dict[str, asyncio.Event] = {}
-        self.on_outcome = on_outcome
+        self.count = count
+        self.settler = GroupSettle(ledger)
 
     def circulation(self, library: str) -> Sip2Circulation:
         circulation = self._circulations.get(library)
@@ -118,9 +121,10 @@ class Carrier:
 
     # -- one item -----------------------------------------------------------------------------------------
 
-    async def carry(self, device: Device, action: Action) -> ItemReport:
-        claim = await run(
-            lambda: self.ledger.claim(
+    async def carry_stack(self, device: Device, actions: list[Action]) -> list[ItemReport]:
+        """Every item of a stack: the claims in one commit, then the items concurrently."""
+        rows = [
+            self.ledger.new_row(
                 action.key,
                 library=device.library,
                 device_id=device.id,
@@ -129,7 +133,16 @@ class Carrier:
                 patron_id=action.patron_id,
                 request=action.txn.model_dump(mode="json"),
             )
+            for action in actions
+        ]
+        claims = await run(self.ledger.claim_many, rows)
+        return list(
+            await asyncio.gather(
+                *(self._carry(device, action, claim) for action, claim in zip(actions, claims, strict=True))
+            )
         )
+
+    async def _carry(self, device: Device, action: Action, claim: Claim) -> ItemReport:
         if claim.mine:
             return await self._send(device, action, claim.entry)
         return await self._repeat(device, action, claim.entry)
@@ -203,9 +216,12 @@ class Carrier:
             return await self._settle(entry, State.NOT_APPLIED, ItemState.NO_REPLY, error=str(exc))
         except CirculationError as exc:
             return await self._settle(entry, State.NOT_APPLIED, ItemState.PROTOCOL_ERROR, error=str(exc))
-        report = await self._settle(entry, State.DONE, ItemState.DONE, outcome=outcome)
-        await self.on_outcome(device, action.operation, outcome, action.txn.transaction())
-        return report
+        txn = action.txn.transaction()
+
+        def count(db: Connection) -> None:
+            self.count(db, device, action.operation, outcome, txn)
+
+        return await self._settle(entry, State.DONE, ItemState.DONE, outcome=outcome, also=count)
 
     async def _settle(
         self,
@@ -216,11 +232,10 @@ class Carrier:
         outcome: Outcome | None = None,
         error: str = "",
         reconciled: bool = False,
+        also: Callable[[Connection], None] | None = None,
     ) -> ItemReport:
         stored = None if outcome is None else outcome_json(outcome)
-        await run(
-            lambda: self.ledger.settle(entry.key, state, outcome=stored, error=error, reconciled=reconciled)
-        )
+        await self.settler.settle(Settlement(entry.key, state, stored, error, reconciled, also))
         event = self._events.pop(entry.key, None)
         if event is not None:
             event.set()

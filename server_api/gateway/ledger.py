@@ -23,14 +23,16 @@ Rules:
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .devices import utcnow
@@ -80,6 +82,55 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Settlement:
+    key: str
+    state: State
+    outcome: dict[str, Any] | None = None
+    error: str = ""
+    reconciled: bool = False
+    also: Callable[[Connection], None] | None = None
+
+
+class GroupSettle:
+    """Group commit of settlements: those that arrive while a commit is under way go together into the
+    next one, so the ten replies of a stack (or of ten kiosks) cost two or three commits, not ten. Each
+    caller returns only after the commit that holds its settlement."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._pending: list[tuple[Settlement, asyncio.Future[None]]] = []
+        self._worker: asyncio.Task[None] | None = None
+
+    async def settle(self, settlement: Settlement) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((settlement, done))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+        await asyncio.shield(done)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await asyncio.to_thread(self.ledger.settle_many, [item for item, _ in batch])
+            except Exception as exc:  # every caller hears it; none is told its outcome is kept
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+
+class _Row:
+    """Attribute access to a row dict, so that `Entry.of` reads a claimed row without a SELECT."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+@dataclass(frozen=True)
 class Claim:
     mine: bool  # True: this process inserted the row and must carry the action out
     entry: Entry
@@ -103,7 +154,7 @@ class Ledger:
 
     # -- claims -----------------------------------------------------------------------------------------
 
-    def claim(
+    def new_row(
         self,
         key: str,
         *,
@@ -113,9 +164,9 @@ class Ledger:
         item_id: str,
         patron_id: str,
         request: dict[str, Any],
-    ) -> Claim:
-        """Record `key` as in flight for this process, or return what is already recorded."""
-        values = {
+    ) -> dict[str, Any]:
+        """The ledger row that claims `key` for this process."""
+        return {
             "key": key,
             "library": library,
             "device_id": device_id,
@@ -124,23 +175,35 @@ class Ledger:
             "patron_id": patron_id,
             "request": request,
             "state": State.IN_FLIGHT.value,
+            "outcome": None,
             "error": "",
             "owner": self.instance,
             "claimed_at": utcnow(),
+            "settled_at": None,
             "attempts": 1,
             "reconciled": False,
         }
+
+    def claim_many(self, rows: list[dict[str, Any]]) -> list[Claim]:
+        """Claim every row's key in one commit (a stack); where a key exists already, each on its own."""
         try:
             with self.engine.begin() as db:
-                db.execute(insert(ledger).values(**values))
+                db.execute(insert(ledger), rows)
         except IntegrityError:
-            entry = self.get(key)
-            if entry is None:  # deleted in between: cannot happen (rows are never deleted while young)
+            return [self.claim(row) for row in rows]
+        return [Claim(True, Entry.of(_Row(row))) for row in rows]
+
+    def claim(self, row: dict[str, Any]) -> Claim:
+        """Record `row["key"]` as in flight for this process, or return what is already recorded."""
+        try:
+            with self.engine.begin() as db:
+                db.execute(insert(ledger).values(**row))
+        except IntegrityError:
+            entry = self.get(row["key"])
+            if entry is None:  # rows are never deleted while young: cannot happen
                 raise
             return Claim(False, entry)
-        entry = self.get(key)
-        assert entry is not None
-        return Claim(True, entry)
+        return Claim(True, Entry.of(_Row(row)))
 
     def take_over(self, entry: Entry, *, patron_id: str | None = None) -> Entry | None:
         """Make an UNKNOWN, NOT_APPLIED or orphaned IN_FLIGHT row ours; None when another process won."""
@@ -165,35 +228,31 @@ class Ledger:
             ).rowcount
         return self.get(entry.key) if won == 1 else None
 
-    def settle(
-        self,
-        key: str,
-        state: State,
-        *,
-        outcome: dict[str, Any] | None = None,
-        error: str = "",
-        reconciled: bool = False,
-    ) -> None:
-        """Record the fate of a key this process holds in flight (durable before anyone is answered)."""
-        values: dict[str, Any] = {
-            "state": state.value,
-            "outcome": outcome,
-            "error": error[:500],
-            "settled_at": utcnow(),
-            "reconciled": reconciled,
-        }
-        if state is not State.UNKNOWN:
-            values["patron_id"] = ""
+    def settle_many(self, settlements: list[Settlement]) -> None:
+        """Record the fates of keys this process holds in flight, in one commit (durable before anyone is
+        answered); each settlement's `also` runs in the same commit (the statistics that count it)."""
         with self.engine.begin() as db:
-            db.execute(
-                update(ledger)
-                .where(
-                    ledger.c.key == key,
-                    ledger.c.owner == self.instance,
-                    ledger.c.state == State.IN_FLIGHT.value,
+            for item in settlements:
+                values: dict[str, Any] = {
+                    "state": item.state.value,
+                    "outcome": item.outcome,
+                    "error": item.error[:500],
+                    "settled_at": utcnow(),
+                    "reconciled": item.reconciled,
+                }
+                if item.state is not State.UNKNOWN:
+                    values["patron_id"] = ""
+                db.execute(
+                    update(ledger)
+                    .where(
+                        ledger.c.key == item.key,
+                        ledger.c.owner == self.instance,
+                        ledger.c.state == State.IN_FLIGHT.value,
+                    )
+                    .values(**values)
                 )
-                .values(**values)
-            )
+                if item.also is not None:
+                    item.also(db)
 
     def get(self, key: str) -> Entry | None:
         with self.engine.connect() as db:
@@ -280,4 +339,4 @@ class Ledger:
         return count
 
 
-__all__ = ["Claim", "Entry", "Ledger", "State"]
+__all__ = ["Claim", "Entry", "GroupSettle", "Ledger", "Settlement", "State"]

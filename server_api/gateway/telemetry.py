@@ -19,7 +19,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server_api.circulation import CheckinOutcome, CheckoutOutcome, RenewOutcome, Transaction
@@ -48,9 +48,9 @@ class Telemetry:
             ["operation", "result"],
             registry=self.registry,
         )
-        self.sip2_seconds = Histogram(
-            "gateway_sip2_item_seconds",
-            "Time to carry out one item over SIP2",
+        self.stack_seconds = Histogram(
+            "gateway_stack_seconds",
+            "Time to carry out one stack request (ledger and SIP2)",
             ["operation"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
@@ -81,7 +81,13 @@ class Telemetry:
     def _insert(self, table: Any) -> Any:
         return (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert(table)
 
-    def add(self, device: Device, hour: datetime, cells: list[tuple[str, str, float]]) -> None:
+    def add(
+        self,
+        device: Device,
+        hour: datetime,
+        cells: list[tuple[str, str, float]],
+        db: Connection | None = None,
+    ) -> None:
         if not cells:
             return
         rows = [
@@ -100,11 +106,15 @@ class Telemetry:
             index_elements=["device_id", "hour", "metric", "label"],
             set_={"value": statistics.c.value + statement.excluded.value},
         )
-        with self.engine.begin() as db:
+        if db is not None:
             db.execute(statement, rows)
+            return
+        with self.engine.begin() as own:
+            own.execute(statement, rows)
 
     def count_outcome(
         self,
+        db: Connection,
         device: Device,
         operation: str,
         outcome: CheckoutOutcome | CheckinOutcome | RenewOutcome,
@@ -115,7 +125,7 @@ class Telemetry:
             cells = [(METRIC_FOR[operation], label, 1.0)]
         else:
             cells = [("refusals", str(outcome.reason or "other"), 1.0)]
-        self.add(device, txn.at, cells)
+        self.add(device, txn.at, cells, db)
         self.items.labels(operation, "ok" if outcome.ok else "refused").inc()
 
     def kiosk_hour(self, device: Device, report: HourStatistics) -> None:

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from server_api.circulation import (
     CheckinOutcome,
@@ -31,6 +31,18 @@ LibraryNumber = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-
 ShortText = Annotated[str, Field(max_length=200)]
 
 
+def _plausible(when: datetime) -> datetime:
+    if not 1970 <= when.year <= 2099:
+        raise ValueError("a transaction date must lie between 1970 and 2099")
+    return when
+
+
+# A date the library system can be told: SIP2 writes four-digit years. 1970 stays allowed: a Raspberry Pi
+# without a real-time clock may start there, and its offline actions (marked clock_synchronised=False)
+# must still be recorded.
+CirculationDate = Annotated[datetime, AfterValidator(_plausible)]
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -39,10 +51,10 @@ class TransactionIn(_In):
     """The kiosk journal's record of one action; `id` is the idempotency key."""
 
     id: uuid.UUID
-    at: datetime
+    at: CirculationDate
     offline: bool = False
     clock_synchronised: bool = True
-    due_date: datetime | None = None
+    due_date: CirculationDate | None = None
 
     @classmethod
     def of(cls, txn: Transaction) -> TransactionIn:

@@ -85,14 +85,17 @@ def test_a_key_left_in_flight_that_never_reached_the_library_system_is_sent_once
     token, book, record = slow_site.token(), BOOKS[1], txn()
     engine = open_engine(load(slow_site.config).database_url())
     try:  # a process that claimed the key and died before sending: it never registered a heartbeat
-        Ledger(engine).claim(
-            str(record["id"]),
-            library=TROMSO,
-            device_id=token.split(".")[1],
-            operation="checkout",
-            item_id=book,
-            patron_id=DEMO_PATRON_ID,
-            request=record,
+        ledger = Ledger(engine)
+        ledger.claim(
+            ledger.new_row(
+                str(record["id"]),
+                library=TROMSO,
+                device_id=token.split(".")[1],
+                operation="checkout",
+                item_id=book,
+                patron_id=DEMO_PATRON_ID,
+                request=record,
+            )
         )
     finally:
         engine.dispose()

@@ -78,14 +78,14 @@ def _unique(items: Sequence[StackItem], gateway: Gateway) -> None:
 
 async def _carry_all(gateway: Gateway, device: Device, actions: list[Action], result: type[R]) -> list[R]:
     """All items concurrently; shielded, so a kiosk that hangs up does not leave keys half done."""
-
-    async def one(action: Action) -> R:
-        started = time.perf_counter()
-        report: ItemReport = await gateway.carrier.carry(device, action)
-        gateway.telemetry.sip2_seconds.labels(action.operation).observe(time.perf_counter() - started)
+    started = time.perf_counter()
+    reports: list[ItemReport] = await asyncio.shield(gateway.carrier.carry_stack(device, actions))
+    gateway.telemetry.stack_seconds.labels(actions[0].operation).observe(time.perf_counter() - started)
+    for report, action in zip(reports, actions, strict=True):
         if report.state.value != "done":
             gateway.telemetry.items.labels(action.operation, report.state.value).inc()
-        return result.model_validate(
+    return [
+        result.model_validate(
             {
                 "id": uuid.UUID(report.key),
                 "state": report.state,
@@ -95,8 +95,8 @@ async def _carry_all(gateway: Gateway, device: Device, actions: list[Action], re
                 "reconciled": report.reconciled,
             }
         )
-
-    return await asyncio.shield(asyncio.gather(*(one(action) for action in actions)))
+        for report in reports
+    ]
 
 
 @router.post("/v1/checkouts", response_model=CheckoutResults, responses=ERRORS, tags=["circulation"])

@@ -1,0 +1,309 @@
+"""Gateway benchmarks, printed as JSON (not a timed test). Everything runs on loopback: the demo ILS in its
+own process (behind a FaultyLink that delays every reply when the library system is "far away"), the
+gateway under uvicorn on SQLite in another, the kiosks in this one.
+
+(a) stacks: lending 10 items as one stack through the gateway, against the same 10 items as 10 sequential
+    SIP2 calls straight to the library system (how a kiosk worked before), with the library system 0, 50
+    and 200 ms away; and one item through the gateway (the named reference for "a stack of 10 within
+    1.5x of one item") and one item over SIP2-direct (the gateway's overhead). Interleaved rounds, medians.
+(b) load: N simulated kiosks, each with its own connection and its own patron and item, one circulation
+    action per second (checkout, then checkin, ...), through the gateway and, as the reference, over
+    SIP2-direct (one SIP2 connection per kiosk), in interleaved phases: latency percentiles and errors.
+
+Run: .venv/bin/python bench/gateway.py [--kiosks 200] [--seconds 15] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server_api.circulation import Circulation, Transaction  # noqa: E402
+from server_api.client import GatewaySettings, HttpCirculation  # noqa: E402
+from server_api.demo_ils import create_database  # noqa: E402
+from server_api.demo_ils.data import ACCOUNTS, TROMSO  # noqa: E402
+from server_api.sip2 import Sip2Circulation, Sip2Settings  # noqa: E402
+from tests.gateway.servers import GatewayProcess, enroll, make_gateway_config  # noqa: E402
+
+ILS_SCRIPT = """
+import sys
+from pathlib import Path
+from tests.gateway.servers import ThreadedIls
+with ThreadedIls(Path(sys.argv[1]), delay=float(sys.argv[2])) as ils:
+    print(ils.port, flush=True)
+    sys.stdin.read()
+"""
+PIN = "0000"
+LIMITS = (
+    "device_requests_per_minute = 100000\nenrollments_per_minute = 10000\ncard_lookups_per_minute = 10000"
+)
+
+
+def bench_database(path: Path, kiosks: int) -> None:
+    """The demo database plus one patron and ten items per simulated kiosk."""
+    create_database(path)
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            "INSERT INTO patrons (card, name, pin, home, category, blocked, fees, language)"
+            " VALUES (?, ?, ?, ?, 'adult', '', '0.00', '000')",
+            [(patron(k), f"Bench {k}", PIN, TROMSO) for k in range(kiosks)],
+        )
+        db.executemany(
+            "INSERT INTO items (item_id, title, author, media, parts, owner, home, location)"
+            " VALUES (?, ?, 'Bench', 'book', 1, ?, ?, ?)",
+            [
+                (item(k, i), f"Bench {k}.{i}", TROMSO, TROMSO, TROMSO)
+                for k in range(kiosks)
+                for i in range(10)
+            ],
+        )
+
+
+def patron(kiosk: int) -> str:
+    return f"9990{kiosk:08d}"
+
+
+def item(kiosk: int, n: int) -> str:
+    return f"99{kiosk:06d}{n:06d}"
+
+
+@contextlib.contextmanager
+def ils_process(db: Path, delay: float) -> Iterator[int]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", ILS_SCRIPT, str(db), str(delay)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        yield int(process.stdout.readline())
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(15)
+
+
+@contextlib.contextmanager
+def site(folder: Path, delay: float, kiosks: int, pool_size: int) -> Iterator[tuple[int, GatewayProcess]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    bench_database(folder / "ils.sqlite", kiosks)
+    with ils_process(folder / "ils.sqlite", delay) as port:
+        config = make_gateway_config(
+            folder / "gw",
+            port,
+            "sqlite:///gateway.sqlite",
+            pool_size=pool_size,
+            sip2_timeout=10.0,
+            extra_limits=LIMITS,
+        )
+        gateway = GatewayProcess(config).start()
+        try:
+            yield port, gateway
+        finally:
+            gateway.stop()
+
+
+def direct(port: int, pool_size: int = 1) -> Sip2Circulation:
+    user, password, _ = ACCOUNTS[0]
+    settings = Sip2Settings(
+        "127.0.0.1",
+        port,
+        user,
+        password,
+        location=TROMSO,
+        institution=TROMSO,
+        pool_size=pool_size,
+        timeout=10,
+    )
+    return Sip2Circulation(settings)
+
+
+def txn() -> Transaction:
+    return Transaction.new(datetime.now().replace(microsecond=0))
+
+
+# -- (a) stacks ----------------------------------------------------------------------------------------
+
+
+async def stack_round(gateway: HttpCirculation, sip2: Sip2Circulation, items: list[str]) -> dict[str, float]:
+    card = patron(0)
+
+    async def timed(action: Callable[[], Awaitable[Any]]) -> float:
+        started = time.perf_counter()
+        await action()
+        return (time.perf_counter() - started) * 1000
+
+    async def sequential() -> None:
+        for one in items:
+            await sip2.checkout(card, one, txn())
+
+    async def back() -> None:
+        await gateway.checkin_many([(one, txn()) for one in items])
+
+    variants: dict[str, Callable[[], Awaitable[Any]]] = {
+        "gateway_one_item": lambda: gateway.checkout(card, items[0], txn()),
+        "gateway_stack_of_10": lambda: gateway.checkout_many(card, [(one, txn()) for one in items]),
+        "sip2_direct_10_sequential": sequential,
+        "sip2_direct_one_item": lambda: sip2.checkout(card, items[0], txn()),
+    }
+    order = list(variants)
+    random.shuffle(order)
+    times = {}
+    for name in order:
+        times[name] = await timed(variants[name])
+        await back()
+    return times
+
+
+async def stacks(folder: Path, delay: float, rounds: int) -> dict[str, Any]:
+    with site(folder, delay, kiosks=1, pool_size=10) as (port, gateway_process):
+        token = enroll(gateway_process.url, gateway_process.config_path, TROMSO, "Bench stack")
+        gateway = HttpCirculation(GatewaySettings(gateway_process.url, token=token, timeout=60))
+        sip2 = direct(port)
+        items = [item(0, n) for n in range(10)]
+        try:
+            await stack_round(gateway, sip2, items)  # warm: connections open, pools full
+            samples = [await stack_round(gateway, sip2, items) for _ in range(rounds)]
+        finally:
+            await gateway.close()
+            await sip2.close()
+    medians = {name: round(statistics.median(s[name] for s in samples), 1) for name in samples[0]}
+    return {
+        "library_system_ms_away": round(delay * 1000),
+        "median_ms": medians,
+        "stack_of_10_over_one_item": round(medians["gateway_stack_of_10"] / medians["gateway_one_item"], 2),
+        "sequential_10_over_stack_of_10": round(
+            medians["sip2_direct_10_sequential"] / medians["gateway_stack_of_10"], 2
+        ),
+        "gateway_overhead_one_item_ms": round(
+            medians["gateway_one_item"] - medians["sip2_direct_one_item"], 1
+        ),
+    }
+
+
+# -- (b) many kiosks -------------------------------------------------------------------------------------
+
+
+async def kiosk_loop(
+    k: int, circulation: Circulation, seconds: float, latencies: list[float], errors: list[str]
+) -> None:
+    card, book = patron(k), item(k, 0)
+    await asyncio.sleep(random.random())
+    deadline, borrowed = time.monotonic() + seconds, False
+    while time.monotonic() < deadline:
+        tick = time.monotonic()
+        try:
+            if borrowed:
+                outcome: Any = await circulation.checkin(book, txn())
+            else:
+                outcome = await circulation.checkout(card, book, txn())
+            borrowed = not borrowed if outcome.ok else borrowed
+            if not outcome.ok:
+                errors.append(f"refused: {outcome.reason}")
+        except Exception as exc:  # counted, not fatal: the load goes on
+            errors.append(type(exc).__name__)
+        latencies.append((time.monotonic() - tick) * 1000)
+        await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+
+
+async def load_phase(clients: list[Circulation], seconds: float) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    started = time.monotonic()
+    await asyncio.gather(*(kiosk_loop(k, c, seconds, latencies, errors) for k, c in enumerate(clients)))
+    elapsed = time.monotonic() - started
+    ordered = sorted(latencies)
+
+    def pct(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 1)
+
+    return {
+        "requests": len(latencies),
+        "per_second": round(len(latencies) / elapsed, 1),
+        "p50_ms": pct(50),
+        "p95_ms": pct(95),
+        "p99_ms": pct(99),
+        "max_ms": round(ordered[-1], 1),
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors))[:5],
+    }
+
+
+async def load(folder: Path, kiosks: int, seconds: float, phases: int) -> dict[str, Any]:
+    with site(folder, 0.0, kiosks=kiosks, pool_size=8) as (port, gateway_process):
+        url, config = gateway_process.url, gateway_process.config_path
+        tokens = [enroll(url, config, TROMSO, f"Bench kiosk {k}") for k in range(kiosks)]
+        via_gateway: list[Circulation] = [
+            HttpCirculation(GatewaySettings(url, token=t, timeout=30)) for t in tokens
+        ]
+        sip2_direct: list[Circulation] = [direct(port) for _ in range(kiosks)]
+        results: dict[str, list[dict[str, Any]]] = {"gateway": [], "sip2_direct": []}
+        try:
+            for _ in range(phases):
+                for name, clients in (("sip2_direct", sip2_direct), ("gateway", via_gateway)):
+                    await reset(clients, kiosks)
+                    results[name].append(await load_phase(clients, seconds))
+        finally:
+            for client in (*via_gateway, *sip2_direct):
+                await client.close()
+    return {
+        "kiosks": kiosks,
+        "actions_per_kiosk_per_second": 1,
+        "seconds_per_phase": seconds,
+        "phases": results,
+        "p99_ms_worst_phase": {name: max(p["p99_ms"] for p in runs) for name, runs in results.items()},
+    }
+
+
+async def reset(clients: list[Circulation], kiosks: int) -> None:
+    """Every kiosk's item back on the shelf before a phase."""
+    await asyncio.gather(*(clients[k].checkin(item(k, 0), txn()) for k in range(kiosks)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kiosks", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--phases", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--delays", default="0,0.05,0.2")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-gateway-", dir="/var/tmp"))
+
+    async def run() -> dict[str, Any]:
+        stacks_result = [
+            await stacks(folder / f"stack-{d}", float(d), args.rounds) for d in args.delays.split(",")
+        ]
+        load_result = await load(folder / "load", args.kiosks, args.seconds, args.phases)
+        return {"stacks": stacks_result, "load": load_result}
+
+    result = asyncio.run(run())
+    result["machine"] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average_1_5_15": [round(x, 1) for x in os.getloadavg()],
+        "database": "SQLite (WAL, synchronous=FULL)",
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

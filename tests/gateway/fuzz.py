@@ -1,0 +1,114 @@
+"""Schemathesis over the gateway's published OpenAPI, against the real gateway in front of the demo ILS.
+
+Two runs: as an enrolled kiosk (device token) over the kiosk endpoints, and as a consortium administrator
+(HTTP Basic) over the staff endpoints. A failure is any 5xx: the gateway must answer every request it is
+sent with a valid answer or a `Problem`. Prints JSON with the number of cases.
+
+    python -m tests.gateway.fuzz --examples 100 --phases examples,coverage,fuzzing
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from server_api.gateway.config import load
+from server_api.gateway.devices import add_user
+from server_api.gateway.storage import open_engine
+from tests.gateway.servers import ROOT, GatewayProcess, ThreadedIls, enroll, make_gateway_config
+
+SCHEMATHESIS = str(ROOT / ".venv" / "bin" / "schemathesis")
+ADMIN = ("fuzz-admin", "a long fuzzing password")
+GENEROUS = "\n".join(
+    [
+        "enrollments_per_minute = 10000",
+        "device_requests_per_minute = 100000",
+        "card_lookups_per_minute = 10000",
+    ]
+)
+
+
+def _run(
+    url: str, auth: list[str], include: list[str], args: argparse.Namespace, report: Path
+) -> dict[str, Any]:
+    command = [
+        SCHEMATHESIS, "run", f"{url}/openapi.json", *auth, *include,
+        "--checks", "not_a_server_error", "--max-examples", str(args.examples), "--seed", str(args.seed),
+        "--phases", args.phases, "--no-shrink", "--workers", "2",
+        "--report", "json", "--report-dir", str(report),
+        "--request-timeout", "30", "--warnings", "off",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout, env={**os.environ})
+    reports = sorted(report.glob("json-*.json"))
+    if not reports:
+        raise RuntimeError(f"schemathesis wrote no report: {done.stdout[-2000:]} {done.stderr[-2000:]}")
+    data: dict[str, Any] = json.loads(reports[-1].read_text())
+    reports[-1].unlink()
+    failures = [f for f in data["failures"] if f.get("code") == "ST101"]
+    return {
+        "cases": data["test_cases"]["generated"],
+        "operations": data["operations"]["tested"],
+        "server_errors": sum(f["count"] for f in failures),
+        "failing_operations": sorted({op for f in failures for op in f["operations"]}),
+        "errors": len(data["errors"]),
+        "output": done.stdout[-3000:] if failures or data["errors"] else "",
+    }
+
+
+def fuzz(args: argparse.Namespace) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix="gateway-fuzz-"))
+    with ThreadedIls(folder / "ils.sqlite") as ils:
+        config = make_gateway_config(
+            folder / "gw", ils.port, "sqlite:///gateway.sqlite", extra_limits=GENEROUS
+        )
+        engine = open_engine(load(config).database_url())
+        add_user(engine, *ADMIN, role="admin", library=None, actor="fuzz")
+        engine.dispose()
+        process = GatewayProcess(config).start()
+        try:
+            token = enroll(process.url, config, "2190000", "Fuzz kiosk")
+            kiosk = _run(
+                process.url,
+                ["--header", f"Authorization: Bearer {token}"],
+                ["--exclude-path-regex", "^/v1/admin"],
+                args,
+                folder / "report",
+            )
+            staff = _run(
+                process.url,
+                ["--auth", ":".join(ADMIN)],
+                ["--include-path-regex", "^/v1/admin"],
+                args,
+                folder / "report",
+            )
+            internal = process.log().count("internal error on")
+        finally:
+            process.stop()
+    runs = {"kiosk": kiosk, "staff": staff}
+    return {
+        "examples_per_operation": args.examples,
+        "phases": args.phases,
+        "seed": args.seed,
+        "cases": sum(r["cases"] for r in runs.values()),
+        "server_errors": sum(r["server_errors"] for r in runs.values()),
+        "internal_errors_logged": internal,
+        "runs": runs,
+    }
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    top.add_argument("--examples", type=int, default=100)
+    top.add_argument("--phases", default="examples,coverage,fuzzing")
+    top.add_argument("--seed", type=int, default=1)
+    top.add_argument("--timeout", type=float, default=1800)
+    return top
+
+
+if __name__ == "__main__":
+    print(json.dumps(fuzz(parser().parse_args()), indent=2))
