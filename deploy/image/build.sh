@@ -2,16 +2,20 @@
 # Build the kiosk's disk image from Debian bookworm packages.
 #
 #   deploy/image/build.sh --arch amd64|arm64 --out DIR [--keyring CA.pem] [--mirror URL] [--check]
+#       [--packages FILE] [--extra-source "deb [signed-by=KEY] URL SUITE COMPONENTS"] [--apt-keyring KEY]
 #
 # Steps: check the tools (and, for a foreign architecture, qemu-user in binfmt_misc), build the station's
 # wheels (this repository) and fetch its dependencies' wheels by hash (requirements.lock), make the root
 # file system with mmdebstrap (customize.sh puts the station, units, udev rules and settings in), then lay
 # out the image without loop mounts (layout.sh: sfdisk, mkfs.vfat + mtools, mkfs.ext4 -d).
+# --packages replaces packages-ARCH.txt (e.g. packages-pi5.txt), --extra-source adds an APT source (may be
+# repeated; with --apt-keyring for its key): together they bring in Raspberry Pi OS's kernel for the Pi 5.
 # --check only runs the checks. Needs root (mmdebstrap's root mode keeps file owners for mkfs.ext4 -d).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-arch="" out="" keyring="" check_only=0
+arch="" out="" keyring="" check_only=0 packages_file="" apt_keyring=""
+extra_sources=()
 mirror=${KIOSK_MIRROR:-http://deb.debian.org/debian}
 suite=bookworm
 # The Python that downloads and builds wheels: the project's venv (it has pip and setuptools) if there is one.
@@ -27,6 +31,9 @@ while [ $# -gt 0 ]; do
         --out) [ $# -ge 2 ] || die "--out needs a directory"; out=$2; shift 2 ;;
         --keyring) [ $# -ge 2 ] || die "--keyring needs a PEM file"; keyring=$2; shift 2 ;;
         --mirror) [ $# -ge 2 ] || die "--mirror needs a URL"; mirror=$2; shift 2 ;;
+        --packages) [ $# -ge 2 ] || die "--packages needs a file"; packages_file=$2; shift 2 ;;
+        --extra-source) [ $# -ge 2 ] || die "--extra-source needs a sources line"; extra_sources+=("$2"); shift 2 ;;
+        --apt-keyring) [ $# -ge 2 ] || die "--apt-keyring needs a key file"; apt_keyring=$2; shift 2 ;;
         --check) check_only=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown argument '$1' (try --help)" ;;
@@ -40,6 +47,9 @@ case "$arch" in
 esac
 [ -n "$out" ] || [ "$check_only" = 1 ] || die "--out DIR is required (where the image and its checksum go)"
 if [ -n "$keyring" ] && [ ! -r "$keyring" ]; then die "--keyring '$keyring': cannot read it"; fi
+packages_file=${packages_file:-$here/packages-$arch.txt}
+[ -r "$packages_file" ] || die "--packages '$packages_file': cannot read it"
+if [ -n "$apt_keyring" ] && [ ! -r "$apt_keyring" ]; then die "--apt-keyring '$apt_keyring': cannot read it"; fi
 
 check_tools() {
     local missing=() tool
@@ -121,7 +131,7 @@ signing_keyring() {
 }
 
 package_list() {
-    grep -hv '^\s*#' "$here/packages.txt" "$here/packages-$arch.txt" | grep -v '^\s*$' | paste -sd,
+    grep -hv '^\s*#' "$here/packages.txt" "$packages_file" | sed 's/\s*#.*//' | grep -v '^\s*$' | paste -sd,
 }
 
 wheels
@@ -140,8 +150,9 @@ nice -n 19 mmdebstrap --mode=root --variant=apt --arch="$arch" \
     --include="$(package_list)" \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    ${apt_keyring:+--keyring="$apt_keyring"} \
     --customize-hook="\"$here/customize.sh\" \"\$1\" \"$arch\" \"$work\" \"$repo\"" \
-    "$suite" "$work/rootfs" "$mirror"
+    "$suite" "$work/rootfs" "$mirror" "${extra_sources[@]}"
 
 "$here/layout.sh" "$arch" "$work" "$out/kiosk-$arch.img"
 (cd "$out" && sha256sum "kiosk-$arch.img" >"kiosk-$arch.img.sha256")

@@ -142,6 +142,11 @@ def build(*args: str) -> subprocess.CompletedProcess[str]:
         (["--arch", "amd64", "--frobnicate"], "unknown argument '--frobnicate'"),
         (["--arch", "amd64"], "--out DIR is required"),
         (["--arch", "amd64", "--out", "x", "--keyring", "/nonexistent.pem"], "cannot read it"),
+        (
+            ["--arch", "arm64", "--out", "x", "--packages", "/nonexistent.txt"],
+            "'/nonexistent.txt': cannot read it",
+        ),
+        (["--arch", "arm64", "--out", "x", "--extra-source"], "--extra-source needs a sources line"),
     ],
 )
 def test_build_refuses_bad_arguments_with_the_reason(args: list[str], message: str) -> None:
