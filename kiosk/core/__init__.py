@@ -1,10 +1,21 @@
 """The patron session and what the patron sees: pure rules, no I/O, no clock, no asyncio.
 
-events (what goes in), commands (what comes out, `Unexpected` included), tables (modes, item stages, what
-each screen offers), policy, limits (PIN and card number), identify and stack (the flows), session
-(`PatronSession`), screens (the screen model) and staff (the staff screen's rules).
+cards (how a card arrived, its format, what is remembered of it), events (what goes in), commands (what
+comes out, `Unexpected` included), tables (modes, item stages, what each screen offers), policy, limits (PIN
+and card number), identify and stack (the flows), session (`PatronSession`), screens (the screen model) and
+staff (the staff screen's rules).
 """
 
+from kiosk.core.cards import (
+    CardBook,
+    CardFormat,
+    CardRecord,
+    CardSource,
+    CheckDigit,
+    card_pseudonym,
+    is_physical,
+    pin_rest_until,
+)
 from kiosk.core.commands import (
     Authenticate,
     Checkin,
@@ -109,7 +120,12 @@ __all__ = [
     "SYNCING",
     "Action",
     "Authenticate",
+    "CardBook",
+    "CardFormat",
     "CardPresented",
+    "CardRecord",
+    "CardSource",
+    "CheckDigit",
     "Checkin",
     "CheckinDone",
     "Checkout",
@@ -158,8 +174,11 @@ __all__ = [
     "Tick",
     "Unexpected",
     "WriteSecurity",
+    "card_pseudonym",
+    "is_physical",
     "next_mode",
     "next_stage",
+    "pin_rest_until",
     "staff_may_open",
     "staff_must_close",
     "staff_view",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kiosk.core.cards import CardRecord
 from kiosk.core.screens import Screen, Text
 from kiosk.core.tables import Mode, Stage
 from server_api.circulation import Route
@@ -46,10 +47,14 @@ class Checkin:
 
 @dataclass(frozen=True)
 class RememberCard:
-    """The library system said this card may (not) borrow: remembered for offline use."""
+    """What the station remembers of a card changed (the library system accepted it, said it may not
+    borrow, or a PIN was wrong): `record` under `card_key`, the card's pseudonym (`kiosk.core.cards`).
+    `card_id` and `blocked` are for a journal that still keeps card numbers; never logged."""
 
-    card_id: str
+    card_id: str = field(repr=False)
     blocked: bool
+    card_key: str = ""
+    record: CardRecord = field(default_factory=CardRecord)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from kiosk.core.cards import CardSource
 from kiosk.core.screens import Action
 from server_api.circulation import CheckinOutcome, CheckoutOutcome, PatronAccount, RenewOutcome
 
@@ -82,8 +83,13 @@ class LanguageChosen:
 
 @dataclass(frozen=True)
 class CardPresented:
+    """A card number from outside the pad. `source` says how it arrived (`kiosk.core.cards`): anything
+    the UI received as keys is typing (`KEYPAD`), the default; a wedge scanner names its input `device`."""
+
     card_id: str
     now: datetime
+    source: CardSource = CardSource.KEYPAD
+    device: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,16 @@
 """What a library decides for its station: the session policy, the offline policy and what happens to a
-loan whose security could not be set. Read from the station file by `kiosk.config`."""
+loan whose security could not be set. Read from the station file by `kiosk.config`.
+
+The defaults are the safe ones: offline, a loan needs a card that was read (not typed), passes the card
+format and was accepted online here within `known_for`; wrong PINs rest the card for a growing time."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
 from datetime import timedelta
+
+from kiosk.core.cards import CardFormat
 
 
 @dataclass(frozen=True)
@@ -14,6 +19,10 @@ class OfflinePolicy:
     max_items_per_session: int = 5
     max_items_per_patron: int = 10  # offline loans not yet confirmed by the library system
     loan_days: int = 14  # offline due date: this many days ahead, at 23:59
+    physical_card: bool = True  # the card was read (pad, scanner), not typed
+    known_card: bool = True  # accepted online at this station within `known_for`, or on the central list
+    known_for: timedelta = timedelta(days=30)
+    card_format: CardFormat = field(default_factory=CardFormat)  # the library's card numbers
 
 
 class SecurityFailurePolicy(enum.StrEnum):
@@ -29,7 +38,9 @@ class SessionPolicy:
     idle_timeout: timedelta = timedelta(seconds=60)
     idle_warning: timedelta = timedelta(seconds=20)  # shown this long before the timeout
     goodbye_time: timedelta = timedelta(seconds=5)
-    max_pin_attempts: int = 3
+    max_pin_attempts: int = 3  # wrong PINs in a row (across sessions) before the card rests
+    pin_cooldown: timedelta = timedelta(minutes=5)  # the first rest; doubled with every further wrong PIN
+    pin_cooldown_max: timedelta = timedelta(hours=24)
     pin_required: bool = True
     print_staff_slips: bool = True
     offline: OfflinePolicy = field(default_factory=OfflinePolicy)

@@ -25,23 +25,30 @@ Rules
    flight: the session waits for the library system before it forgets the patron.
 8. Items left on the pad when a session ends are not taken by the next patron: they are ignored until
    they have been lifted off the pad.
-9. Wrong PINs: after `max_pin_attempts` the patron is sent to staff (the ILS may block the card too).
-   A PIN is ASCII digits, at most `kiosk.core.limits.PIN_MAX_DIGITS`.
+9. Wrong PINs are counted per card across sessions (`kiosk.core.cards`): after `max_pin_attempts` in a row
+   the card rests for `pin_cooldown`, doubled with each further wrong PIN (up to `pin_cooldown_max`), and
+   the patron is told for how long; a resting card's PIN never reaches the library system. The right PIN
+   clears the count. A PIN is ASCII digits, at most `kiosk.core.limits.PIN_MAX_DIGITS`.
 10. Offline (the station says the library system cannot be reached, `OfflineChanged`): returns are always
-    accepted; borrowing only if the offline policy allows it, within its limits per session and per patron
-    (the latter counted across sessions by the journal), with the offline due date; cards the station has
-    seen blocked are refused; no PIN is asked (it cannot be checked, and PINs are never stored);
-    renewals wait for the network. An action that certainly did not reach the library system when the
-    station went offline is redone offline; one whose fate is unknown is never redone here.
+    accepted; borrowing only if the offline policy allows it and vouches for the card: by default it was
+    read from the pad or a scanner (not typed), its number passes the library's `CardFormat`, this
+    station saw it accepted online within `known_for` (or it is on the central list), and it was not seen
+    blocked; otherwise the patron may return and is told why not borrow. Loans stay within the limits per
+    session and per patron (the latter counted across sessions by the journal), with the offline due date;
+    no PIN is asked (it cannot be checked, and PINs are never stored); renewals wait for the network. An
+    action that certainly did not reach the library system when the station went offline is redone
+    offline; one whose fate is unknown is never redone here.
 11. Nothing is dropped silently: input a mode does not take is a listed no-op (`tables.NO_OPS`, stale
     presses); a result the session cannot take where it stands comes out as an `Unexpected` command.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import secrets
+from datetime import datetime, timedelta
 from typing import assert_never
 
+from kiosk.core.cards import CardBook, CardSource, card_pseudonym
 from kiosk.core.commands import Command, EndPatronSession, Show, Unexpected
 from kiosk.core.events import (
     RESULTS,
@@ -83,7 +90,10 @@ class PatronSession:
         offline: bool = False,
         known_blocked: set[str] | None = None,
         offline_loans: dict[str, int] | None = None,
+        cards: CardBook | None = None,
     ) -> None:
+        """`cards`: the remembered cards under the station's pseudonym; without it, a book under a key
+        made for this run (nothing of it outlives the process), holding `known_blocked`."""
         self.policy = policy
         self.mode = Mode.WELCOME
         self.language = policy.language
@@ -92,7 +102,9 @@ class PatronSession:
         self.mode_entered = now
         self.idle_warning = False
         self.message: Text | None = None
-        self.identity = Identity(policy, set(known_blocked or ()))
+        if cards is None:
+            cards = CardBook.with_blocked(card_pseudonym(secrets.token_bytes(32)), known_blocked or ())
+        self.identity = Identity(policy, cards)
         self.stack = Stack(policy, dict(offline_loans or {}))
         self.pad: tuple[PadTag, ...] = ()
         self.stale_uids: set[bytes] = set()  # on the pad when the last session ended (rule 8)
@@ -172,7 +184,10 @@ class PatronSession:
             case LanguageChosen():
                 self.language = event.language
             case CardPresented():
-                self._apply(self.identity.card(event.card_id, self.offline, out), event.now, out)
+                move = self.identity.card(
+                    event.card_id, event.source, event.device, self.offline, event.now, out
+                )
+                self._apply(move, event.now, out)
             case PinEntered():
                 self._apply(self.identity.pin_entered(event.pin, out), event.now, out)
             case TagsChanged():
@@ -229,10 +244,15 @@ class PatronSession:
             out.append(EndPatronSession(self.identity.account.patron_id))
         self.stale_uids = {tag.uid for tag in self.pad}
         self.identity.forget()
+        self.identity.cards.forget_before(now - self._remembered_for())
         self.stack.items = {}
         self.language = self.policy.language
         self._go(via, now)
         self.last_activity = now
+
+    def _remembered_for(self) -> timedelta:
+        """How long a card's record matters to a rule: being known offline, or a PIN rest."""
+        return max(self.policy.offline.known_for, self.policy.pin_cooldown_max)
 
     def _press(self, action: Action, now: datetime, out: list[Command]) -> None:
         if action in NO_OP_PRESSES or action not in self.screen().actions:
@@ -274,9 +294,9 @@ class PatronSession:
             out.append(Unexpected(type(event).__name__, self.mode))
             return
         if isinstance(event, PatronLoaded):
-            self._apply(self.identity.loaded(event.account, out), event.now, out)
+            self._apply(self.identity.loaded(event.account, event.now, out), event.now, out)
         else:
-            self._apply(self.identity.not_reached(self.offline), event.now, out)
+            self._apply(self.identity.not_reached(self.offline, event.now), event.now, out)
 
     # ------------------------------------------------------------ the pad
 
@@ -289,7 +309,8 @@ class PatronSession:
         if self.mode in (Mode.WELCOME, Mode.IDENTIFY):
             cards = [t for t in new if t.kind is TagKind.PATRON_CARD and t.uid not in self.stale_uids]
             if cards:
-                self._apply(self.identity.card(cards[0].item_id, self.offline, out), event.now, out)
+                move = self.identity.card(cards[0].item_id, CardSource.PAD, "", self.offline, event.now, out)
+                self._apply(move, event.now, out)
             elif self.mode is Mode.WELCOME and any(t.kind is TagKind.ITEM for t in new):
                 self.message = Text("welcome.items_on_pad")
             return

@@ -12,7 +12,10 @@ from kiosk.core import (
     AFI_ON_LOAN,
     Action,
     Authenticate,
+    CardBook,
     CardPresented,
+    CardRecord,
+    CardSource,
     Checkin,
     CheckinDone,
     Checkout,
@@ -36,8 +39,10 @@ from kiosk.core import (
     Show,
     TagKind,
     TagsChanged,
+    Text,
     Tick,
     WriteSecurity,
+    card_pseudonym,
 )
 from server_api.circulation import (
     CheckinOutcome,
@@ -203,7 +208,7 @@ def test_a_refused_return_leaves_the_security_bit_as_it_was():
     assert session.screen().rows[0].state is RowState.REFUSED
 
 
-def test_wrong_pins_are_counted_and_end_in_a_referral_to_staff():
+def test_wrong_pins_are_counted_and_end_with_the_card_resting_for_the_cooldown():
     session = PatronSession(SessionPolicy(max_pin_attempts=3), T0)
     session.handle(CardPresented("N001", at(1)))
     for attempt in range(1, 4):
@@ -213,7 +218,7 @@ def test_wrong_pins_are_counted_and_end_in_a_referral_to_staff():
             assert session.screen().name is ScreenName.PIN
             assert session.screen().message.kwargs() == {"left": str(3 - attempt)}
     assert session.screen().name is ScreenName.WELCOME
-    assert session.screen().message.key == "pin.too_many_attempts"
+    assert session.screen().message == Text.of("pin.resting", minutes=5)
     assert session.pin is None
 
 
@@ -404,16 +409,27 @@ def test_the_staff_slip_says_who_a_hold_is_for_with_what_the_library_system_gave
 # ---------------------------------------------------------------- offline (rule 10)
 
 
+KEY = card_pseudonym(b"a station's secret, 32 bytes ...")
+
+
+def known_cards(*cards: str, blocked: bool = False) -> CardBook:
+    """Cards the station saw accepted online yesterday."""
+    yesterday = T0 - timedelta(days=1)
+    return CardBook(KEY, {KEY(c): CardRecord(blocked, authenticated_at=yesterday) for c in cards})
+
+
 def offline_session(policy: SessionPolicy | None = None, **memory) -> PatronSession:  # type: ignore[no-untyped-def]
+    memory.setdefault("cards", known_cards("N001"))
     session = PatronSession(policy or SessionPolicy(), T0, **memory)
     session.handle(OfflineChanged(True, T0))
     return session
 
 
 def offline_borrower(policy: SessionPolicy | None = None, **memory) -> PatronSession:  # type: ignore[no-untyped-def]
+    """The patron of a known card, scanned with the station's serial scanner, after pressing Borrow."""
     session = offline_session(policy, **memory)
     session.handle(Pressed(Action.BORROW, at(1)))
-    out = session.handle(CardPresented("N001", at(2)))
+    out = session.handle(CardPresented("N001", at(2), CardSource.SERIAL_SCANNER))
     assert of(out, Authenticate) == []  # nothing to ask: the library system is out of reach
     assert session.screen().name is ScreenName.BORROW  # and no PIN: it could not be checked
     return session
@@ -445,8 +461,8 @@ def test_offline_loans_count_what_the_patron_borrowed_offline_before():
 
 
 def test_offline_a_card_the_library_system_called_blocked_may_return_but_not_borrow():
-    session = offline_session(known_blocked={"N001"})
-    session.handle(CardPresented("N001", at(2)))
+    session = offline_session(cards=known_cards("N001", blocked=True))
+    session.handle(CardPresented("N001", at(2), CardSource.PAD))
     screen = session.screen()
     assert screen.name is ScreenName.MENU and screen.message is not None
     assert screen.message.key == "menu.offline_blocked"

@@ -25,7 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from kiosk.core import Action, RowState, SessionPolicy
+from kiosk.core import Action, OfflinePolicy, RowState, SessionPolicy
 from kiosk.demo import DemoEnvironment, finish_visit, handle_stack, log_in
 from tests.crash import workload
 
@@ -96,8 +96,10 @@ async def live(args: argparse.Namespace) -> int:
     env = DemoEnvironment(
         args.workdir,
         ils_address=("127.0.0.1", args.ils_port),
-        # Patrons in a hurry: no goodbye screen to wait out, a pad polled often.
-        policy=SessionPolicy(goodbye_time=timedelta(0)),
+        # Patrons in a hurry: no goodbye screen to wait out, a pad polled often. A life that starts
+        # offline has seen nobody online yet: its patrons' cards count as known (the card rules are
+        # tests/core's subject; this harness is about losing nothing).
+        policy=SessionPolicy(goodbye_time=timedelta(0), offline=OfflinePolicy(known_card=False)),
         poll_interval=0.01,
         failure_budget=1,
         probe_interval=0.5,

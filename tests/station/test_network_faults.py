@@ -11,7 +11,7 @@ import random
 from datetime import timedelta
 from pathlib import Path
 
-from kiosk.core import Action, SessionPolicy
+from kiosk.core import Action, OfflinePolicy, SessionPolicy
 from kiosk.demo import DemoEnvironment, audit, finish_visit, handle_stack, log_in
 from kiosk.station import Observation
 from server_api.faulty_link import FaultPlan
@@ -37,7 +37,9 @@ async def test_a_bad_network_loses_nothing_and_doubles_nothing(tmp_path: Path) -
     faults = FaultPlan(drop_connection=0.06, swallow_reply=0.04, delay_reply=0.1, delay_seconds=0.4)
     async with DemoEnvironment(
         tmp_path,
-        policy=SessionPolicy(goodbye_time=timedelta(0)),
+        # A visit that finds the station offline borrows with the card alone: the card rules are
+        # tests/core's subject (a patron's first visit may come in a spell offline).
+        policy=SessionPolicy(goodbye_time=timedelta(0), offline=OfflinePolicy(known_card=False)),
         poll_interval=0.01,
         tick_interval=0.05,
         failure_budget=3,
