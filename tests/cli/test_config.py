@@ -62,10 +62,11 @@ def test_the_warning_must_come_before_the_timeout(tmp_path):
 def test_the_password_comes_from_its_own_file(tmp_path):
     secret = tmp_path / "sip2-password"
     secret.write_text("s3cret\n", encoding="utf-8")
+    secret.chmod(0o600)
     config = load(write(tmp_path, f'[sip2]\npassword_file = "{secret}"\n'))
     assert config.sip2_password() == "s3cret"
     missing = load(write(tmp_path, f'[sip2]\npassword_file = "{tmp_path / "nope"}"\n'))
-    with pytest.raises(ConfigError, match=r"password_file .*No such file"):
+    with pytest.raises(ConfigError, match=r"password_file: .*No such file or directory: create it"):
         missing.sip2_password()
 
 
@@ -84,6 +85,7 @@ def test_config_check_command_exits_non_zero_with_a_one_line_reason(tmp_path, ca
 def sip2_file(tmp_path: Path, lines: str) -> Path:
     secret = tmp_path / "sip2-password"
     secret.write_text("s3cret-pw\n", encoding="utf-8")
+    secret.chmod(0o600)
     return write(tmp_path, f'[sip2]\npassword_file = "{secret}"\n{lines}')
 
 
@@ -113,8 +115,8 @@ def test_an_unknown_profile_lists_the_known_ones(tmp_path):
     ("lines", "words"),
     [
         ('charset = "latin-99"', r"charset: 'latin-99' is not a known character set \(tested: utf-8, cp850"),
-        ("pool_size = 0", r"pool_size: must be at least 1, got 0"),
-        ("timeout = 0", r"timeout: must be more than 0 seconds"),
+        ("pool_size = 0", r"pool_size: 0 is out of range: use a whole number from 1 to 16"),
+        ("timeout = 0", r"timeout: 0 is out of range: use a number from 0.5 to 120 seconds"),
         ('client_key = "k.pem"', r"client_key is set without client_cert"),
         ('tls = true\nca_file = "/nonexistent/ca.pem"', r"ca_file '/nonexistent/ca.pem': no such file"),
         (
@@ -122,7 +124,7 @@ def test_an_unknown_profile_lists_the_known_ones(tmp_path):
             r"client_cert '/nonexistent/kiosk.pem': no such file",
         ),
         ('ca_file = "ca.pem"', r"ca_file set but tls = false: set tls = true \(the connection would be"),
-        ("keepalive = -5", r"keepalive: must not be negative"),
+        ("keepalive = -5", r"keepalive: -5 is out of range: use a number from 5 to 3600 seconds, or 0 for"),
     ],
     ids=["charset", "pool-size", "timeout", "key-no-cert", "ca-missing", "cert-missing", "tls-off", "ka"],
 )
@@ -146,7 +148,7 @@ def test_tls_files_are_loaded_before_the_station_starts(tmp_path):
 
 
 def test_sip2_settings_need_the_password_file(tmp_path):
-    with pytest.raises(ConfigError, match=r"\[sip2\] password_file is not set"):
+    with pytest.raises(ConfigError, match=r"\[sip2\] password_file: not set: name the file that holds it"):
         load(write(tmp_path, '[sip2]\nprofile = "koha"\n')).sip2_settings()
 
 
@@ -171,6 +173,7 @@ async def test_a_transit_slip_names_the_library_the_file_names(tmp_path):
         user, password = demo_data.KIOSK_LOGIN
         secret = tmp_path / "pw"
         secret.write_text(password, encoding="utf-8")
+        secret.chmod(0o600)
         home = next(it.home for it in demo_data.ITEMS if it.item_id == demo_data.OTHER_LIBRARY_ITEM)
         path = write(
             tmp_path,

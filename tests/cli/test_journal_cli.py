@@ -252,6 +252,7 @@ def write_config(tmp_path: Path, journal: Path, port: int) -> Path:
     user, password = demo_data.KIOSK_LOGIN
     secret = tmp_path / "sip2-password"
     secret.write_text(password + "\n", encoding="utf-8")
+    secret.chmod(0o600)
     config = tmp_path / "kiosk.toml"
     config.write_text(
         f"""

@@ -452,6 +452,7 @@ def test_missing_reader_choices_are_one_line_errors(tmp_path, capsys) -> None:
 def test_kiosk_run_builds_the_configured_reader(tmp_path, sim) -> None:
     password = tmp_path / "sip2.password"
     password.write_text("secret\n", encoding="utf-8")
+    password.chmod(0o600)
     config = tmp_path / "kiosk.toml"
     config.write_text(
         f'[sip2]\npassword_file = "{password}"\n'

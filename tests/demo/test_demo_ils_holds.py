@@ -162,6 +162,7 @@ async def test_probe_against_the_demo_ils_and_a_closed_port(
 ) -> None:
     password = tmp_path / "password"
     password.write_text(KIOSK_LOGIN[1] + "\n")
+    password.chmod(0o600)
     common = {"host": "127.0.0.1", "user": KIOSK_LOGIN[0], "password_file": str(password), "timeout": 2.0}
     code = await asyncio.to_thread(run_probe, port=ils.port, profile="koha", **common)  # type: ignore[arg-type]
     out = capsys.readouterr().out

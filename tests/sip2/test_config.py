@@ -23,6 +23,7 @@ PASSWORD = "login-SECRET"  # a password the scripted ACS accepts
 def station_file(tmp_path: Path, sip2: str) -> Path:
     secret = tmp_path / "sip2-password"
     secret.write_text(PASSWORD + "\n", encoding="utf-8")
+    secret.chmod(0o600)
     path = tmp_path / "kiosk.toml"
     path.write_text(
         f'[sip2]\nuser = "kiosk-tromso"\npassword_file = "{secret}"\nlocation = "2190000"\n{sip2}\n'
@@ -75,6 +76,7 @@ async def test_probe_reads_the_station_file_and_flags_override_it(
         assert PASSWORD not in out + err
     with_secret = station_file(tmp_path, 'host = "127.0.0.1"\nport = 1\n')
     (tmp_path / "sip2-password").write_text("very-SECRET-pw\n", encoding="utf-8")
+    (tmp_path / "sip2-password").chmod(0o600)
     code = await asyncio.to_thread(main, ["sip2", "probe", "--config", str(with_secret), "--timeout", "1"])
     out, err = capsys.readouterr()
     assert code == 1 and err.count("\n") == 1 and "cannot connect" in err

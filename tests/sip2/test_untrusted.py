@@ -137,6 +137,7 @@ def test_a_station_file_with_an_infinite_timeout_is_refused_naming_the_key(
 ) -> None:
     secret = tmp_path / "pw"
     secret.write_text("pw\n", encoding="utf-8")
+    secret.chmod(0o600)
     path = tmp_path / "kiosk.toml"
     path.write_text(
         f'[sip2]\nuser = "u"\npassword_file = "{secret}"\ntimeout = {value}\n'

@@ -19,6 +19,7 @@ async def test_sigterm_stops_the_station_cleanly_and_closes_its_journal(tmp_path
         user, password = demo_data.KIOSK_LOGIN
         secret = tmp_path / "sip2-password"
         secret.write_text(password + "\n", encoding="utf-8")
+        secret.chmod(0o600)
         journal = tmp_path / "journal.sqlite3"
         config = tmp_path / "kiosk.toml"
         config.write_text(

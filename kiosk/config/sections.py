@@ -1,0 +1,206 @@
+"""The sections of the station's file, as frozen dataclasses with the defaults a kiosk uses, and what the
+rest of the station makes of them (`StationConfig.policy`, `.sip2_settings`). Ranges and checks:
+`kiosk.config.checks`; reading a file: `kiosk.config.loading`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from kiosk.config.checks import check_sip2
+from kiosk.config.errors import ConfigError
+from kiosk.config.paths import read_secret
+from kiosk.core import CardFormat, CheckDigit, OfflinePolicy, SecurityFailurePolicy, SessionPolicy
+from kiosk.i18n import DRAFT_LANGUAGES
+from server_api.sip2.client import Sip2ConfigError, Sip2Settings
+from server_api.sip2.profiles import UnknownProfile
+
+
+@dataclass(frozen=True)
+class StationSection:
+    name: str = "Kiosk"
+    library_name: str = ""
+    language: str = "nb"
+    staff_language: str = "nb"
+    # draft catalogues this library offers too (kiosk.i18n.DRAFT_LANGUAGES), e.g. "se smj"
+    extra_languages: str = ""
+
+    def extra_language_codes(self) -> tuple[str, ...]:
+        """The drafts to enable: those listed, and the starting language when it is a draft."""
+        listed = self.extra_languages.replace(",", " ").split()
+        starting = [self.language] if self.language in DRAFT_LANGUAGES else []
+        return tuple(dict.fromkeys([*listed, *starting]))
+
+
+@dataclass(frozen=True)
+class Sip2Section:
+    host: str = "127.0.0.1"
+    port: int = 6001
+    user: str = ""
+    password_file: str = ""
+    institution: str = ""
+    location: str = ""
+    profile: str = "generic"  # vendor profile (server_api.sip2.profiles): defaults and how routing is read
+    charset: str = ""  # "" = the profile's; any Python codec name (utf-8, cp850, iso-8859-1, ascii tested)
+    timeout: float = 5.0
+    error_detection: bool | None = None  # None = the profile's (on for all but FOLIO)
+    pool_size: int = 2  # logged-in connections, so a stack of items is handled in parallel
+    keepalive: float = 0.0  # seconds without traffic before a status request (99); 0 = off
+    tls: bool = False  # TLS with the system's CAs, or only ca_file when that is set
+    ca_file: str = ""  # pin this CA certificate (PEM)
+    client_cert: str = ""  # client certificate (PEM), when the server asks for one
+    client_key: str = ""  # its key (PEM), unless it is inside client_cert
+    tls_server_name: str = ""  # name to verify in the server's certificate ("" = host)
+
+
+@dataclass(frozen=True)
+class SessionSection:
+    idle_timeout: int = 60
+    idle_warning: int = 20
+    goodbye_time: int = 5
+    max_pin_attempts: int = 3  # wrong PINs in a row for one card (across visits) before it rests
+    pin_cooldown: int = 300  # seconds the card rests then; doubled with each further wrong PIN (0 = off)
+    pin_cooldown_max: int = 86400  # the longest rest
+    pin_required: bool = True
+    print_staff_slips: bool = True
+
+
+@dataclass(frozen=True)
+class RfidSection:
+    reader: str = "sim"  # "sim", "feig" (serial, a pad for stacks) or "pcsc" (one tag at a time)
+    security_attempts: int = 3
+    poll_interval: float = 0.1
+    device: str = ""  # feig: the serial device, best a stable /dev/serial/by-id/... path
+    baudrate: int = 38400  # feig
+    feig_address: int = 255  # feig: bus address, 255 = broadcast
+    reversed_blocks: bool = False  # feig: the reader is configured to send each block byte-reversed
+    pcsc_reader: str = ""  # pcsc: part of the PC/SC reader name ("" = the first reader)
+    pcsc_model: str = "generic"  # pcsc: command set (see drivers.rfid.pcsc.READER_MODELS)
+    security_failure: str = "flag"  # loan whose AFI cannot be set: "flag" (keep, tell staff) or "undo"
+    leave_after: int = 2  # inventory rounds a tag must be missing before it counts as lifted off
+
+
+@dataclass(frozen=True)
+class OfflineSection:
+    borrowing: bool = True
+    max_items_per_session: int = 5
+    max_items_per_patron: int = 10
+    loan_days: int = 14
+    physical_card: bool = True  # a loan needs a card read from the pad or a scanner, not a typed number
+    known_card: bool = True  # ... and one this station saw accepted online within known_for_days
+    known_for_days: int = 30
+    card_prefixes: str = ""  # the library's card numbers start with one of these ("" = any), e.g. "2190 N"
+    card_min_length: int = 1
+    card_max_length: int = 20
+    card_check_digit: str = "none"  # none, luhn, mod11-2, mod11-10, verhoeff, damm
+
+
+@dataclass(frozen=True)
+class NetworkSection:
+    failure_budget: int = 2  # consecutive failures before the station works offline
+    probe_interval: float = 15.0  # seconds between tries while offline
+
+
+@dataclass(frozen=True)
+class JournalSection:
+    path: str = "var/journal.sqlite3"
+    purge_after_days: int = 30  # finished entries name patrons: keep them no longer than this
+
+
+@dataclass(frozen=True)
+class ClockSection:
+    trust: str = "kernel"  # kernel: ask ntp_adjtime whether NTP has synchronised; always: trust it
+
+
+@dataclass(frozen=True)
+class PrinterSection:
+    kind: str = "file"
+    directory: str = "var/receipts"
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    station: StationSection = field(default_factory=StationSection)
+    sip2: Sip2Section = field(default_factory=Sip2Section)
+    session: SessionSection = field(default_factory=SessionSection)
+    rfid: RfidSection = field(default_factory=RfidSection)
+    printer: PrinterSection = field(default_factory=PrinterSection)
+    offline: OfflineSection = field(default_factory=OfflineSection)
+    network: NetworkSection = field(default_factory=NetworkSection)
+    journal: JournalSection = field(default_factory=JournalSection)
+    clock: ClockSection = field(default_factory=ClockSection)
+    # Library codes as the library system sends them in routing (CT, AQ) -> names for staff slips
+    # ("send to Harstad bibliotek", not "send to 1902000"). Free-form: one line per library.
+    libraries: dict[str, str] = field(default_factory=dict)
+    source: str = "<defaults>"
+
+    def policy(self) -> SessionPolicy:
+        s = self.session
+        return SessionPolicy(
+            language=self.station.language,
+            idle_timeout=timedelta(seconds=s.idle_timeout),
+            idle_warning=timedelta(seconds=s.idle_warning),
+            goodbye_time=timedelta(seconds=s.goodbye_time),
+            max_pin_attempts=s.max_pin_attempts,
+            pin_cooldown=timedelta(seconds=s.pin_cooldown),
+            pin_cooldown_max=timedelta(seconds=s.pin_cooldown_max),
+            pin_required=s.pin_required,
+            print_staff_slips=s.print_staff_slips,
+            offline=self.offline_policy(),
+            security_failure=SecurityFailurePolicy(self.rfid.security_failure),
+        )
+
+    def offline_policy(self) -> OfflinePolicy:
+        o = self.offline
+        return OfflinePolicy(
+            borrowing=o.borrowing,
+            max_items_per_session=o.max_items_per_session,
+            max_items_per_patron=o.max_items_per_patron,
+            loan_days=o.loan_days,
+            physical_card=o.physical_card,
+            known_card=o.known_card,
+            known_for=timedelta(days=o.known_for_days),
+            card_format=CardFormat(
+                prefixes=tuple(o.card_prefixes.replace(",", " ").split()),
+                min_length=o.card_min_length,
+                max_length=o.card_max_length,
+                check_digit=CheckDigit(o.card_check_digit),
+            ),
+        )
+
+    def sip2_password(self) -> str:
+        """The password from `[sip2] password_file`, which must be set, non-empty and the kiosk user's
+        alone (`kiosk.config.paths`)."""
+        return read_secret(self.source, "sip2", "password_file", self.sip2.password_file)
+
+    def sip2_settings(self) -> Sip2Settings:
+        """The one way [sip2] becomes a SIP2 connection (station, probe): the vendor profile's defaults,
+        overridden by what the file sets; the password read from password_file; TLS files loaded now, so
+        a bad certificate is reported before the first connection."""
+        s = self.sip2
+        check_sip2(s, self.source)
+        options: dict[str, Any] = {
+            "location": s.location,
+            "institution": s.institution,
+            "timeout": s.timeout,
+            "pool_size": s.pool_size,
+            "keepalive_interval": s.keepalive or None,
+            "tls": s.tls,
+            "tls_ca_file": s.ca_file or None,
+            "tls_cert_file": s.client_cert or None,
+            "tls_key_file": s.client_key or None,
+            "tls_server_name": s.tls_server_name or None,
+            "library_names": dict(self.libraries),
+        }
+        if s.charset:
+            options["charset"] = s.charset
+        if s.error_detection is not None:
+            options["error_detection"] = s.error_detection
+        password = self.sip2_password()
+        try:
+            settings = Sip2Settings.for_profile(s.profile, s.host, s.port, s.user, password, **options)
+            settings.ssl_context()
+        except (Sip2ConfigError, UnknownProfile) as error:
+            raise ConfigError(f"{self.source}: [sip2] {error}") from error
+        return settings
