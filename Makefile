@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Xvfb and GL for Kivy under a virtual screen (tests, headless demo windows); DejaVu has the Sámi and
 # Cyrillic letters receipts need.
-APT_PACKAGES := xvfb xauth libgl1 libegl1 libmtdev1 libgles2 fonts-dejavu-core espeak-ng alsa-utils pcscd vsmartcard-vpcd libpcsclite-dev swig postgresql
+APT_PACKAGES := xvfb xauth libgl1 libegl1 libmtdev1 libgles2 fonts-dejavu-core espeak-ng alsa-utils pcscd vsmartcard-vpcd libpcsclite-dev swig postgresql xdotool
 # kiosk-flash and first boot's tests (tests/deploy): partition tables, FAT without mounting, growpart, RAUC
 # bundles (signed with openssl, squashfs inside), the boot menu's syntax (grub-script-check).
 APT_PACKAGES += fdisk dosfstools mtools cloud-guest-utils rauc squashfs-tools openssl grub-common

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.config import Config
 from kivy.core.window import Window
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
@@ -112,6 +113,7 @@ class KioskApp(App, StaffScreen, Inspection):
             Window.left, Window.top = 0, 0  # never partly off-screen
         Window.clearcolor = self.theme.background
         Window.bind(on_key_down=self._on_key_down)
+        self._no_way_out()
         self.root_layout = BoxLayout(orientation="horizontal")
         self.patron_area = FloatLayout()
         self.root_layout.add_widget(self.patron_area)
@@ -352,6 +354,21 @@ class KioskApp(App, StaffScreen, Inspection):
         self.reader.start(self.screen, extra)
         if self.screen is not None and not self.reader.can_speak(self.screen.language):
             self.render(self.screen, announce=False)  # shows that speech is not available, and the offers
+
+    # ---------------------------------------------------------------- no way out for patrons
+
+    use_kivy_settings = False  # Kivy's own settings panel (F1, the menu key) is not for patrons
+
+    def open_settings(self, *_args: Any) -> bool:
+        return False  # never opened, whatever key asks for it
+
+    def _no_way_out(self) -> None:
+        """No key or gesture a patron can reach ends or leaves the app (issue 11, finding 6): not Escape
+        (Kivy's exit_on_escape), not the window manager's close (Alt+F4), not Kivy's settings panel.
+        Only the system service stops it (SIGTERM: `kiosk run` stops the app); console switching and
+        Ctrl+Alt+Del are the device image's job."""
+        Config.set("kivy", "exit_on_escape", "0")
+        Window.bind(on_request_close=lambda *_args, **_kwargs: True)
 
     # ---------------------------------------------------------------- keyboard
 
