@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicCredentials, HTTPBearer
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .circulate import Carrier
 from .config import GatewayConfig
@@ -188,6 +189,33 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+class CountRequests:
+    """Requests by route and status for /metrics (plain ASGI: Starlette's BaseHTTPMiddleware costs a task
+    and a stream per request)."""
+
+    def __init__(self, app: ASGIApp, telemetry: Telemetry) -> None:
+        self.app = app
+        self.telemetry = telemetry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            endpoint = getattr(scope.get("route"), "path", "other")
+            self.telemetry.requests.labels(endpoint, str(status)).inc()
+
+
 def create_app(config: GatewayConfig, engine: Engine | None = None) -> FastAPI:
     """The ASGI application for `config` (uvicorn runs it; tests too)."""
     from .routes import admin, kiosk
@@ -215,14 +243,7 @@ def create_app(config: GatewayConfig, engine: Engine | None = None) -> FastAPI:
     app.include_router(kiosk.router)
     app.include_router(admin.router)
 
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        route = request.scope.get("route")
-        endpoint = getattr(route, "path", "other")
-        gateway.telemetry.requests.labels(endpoint, str(response.status_code)).inc()
-        return response
-
+    app.add_middleware(CountRequests, telemetry=gateway.telemetry)
     return app
 
 

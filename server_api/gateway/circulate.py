@@ -38,7 +38,7 @@ from server_api.sip2 import Sip2Circulation, Sip2Pools
 
 from .config import GatewayConfig
 from .devices import Device
-from .ledger import Claim, Entry, GroupSettle, Ledger, Settlement, State
+from .ledger import Claim, Entry, GroupWriter, Ledger, Settlement, State
 from .storage import run
 from .wire import ItemState, TransactionIn
 
@@ -55,13 +55,18 @@ OUTCOME_TYPES: dict[str, type[Any]] = {
 }
 
 
+# Made once: building a TypeAdapter compiles a schema (milliseconds), validating with one is cheap.
+ADAPTERS: dict[str, TypeAdapter[Any]] = {name: TypeAdapter(kind) for name, kind in OUTCOME_TYPES.items()}
+ADAPTER_FOR: dict[type[Any], TypeAdapter[Any]] = {OUTCOME_TYPES[name]: a for name, a in ADAPTERS.items()}
+
+
 def outcome_json(outcome: Outcome) -> dict[str, Any]:
-    result: dict[str, Any] = TypeAdapter(type(outcome)).dump_python(outcome, mode="json")
+    result: dict[str, Any] = ADAPTER_FOR[type(outcome)].dump_python(outcome, mode="json")
     return result
 
 
 def outcome_of(operation: str, data: dict[str, Any]) -> Outcome:
-    value: Outcome = TypeAdapter(OUTCOME_TYPES[operation]).validate_python(data)
+    value: Outcome = ADAPTERS[operation].validate_python(data)
     return value
 
 
@@ -106,7 +111,7 @@ class Carrier:
         self._circulations: dict[str, Sip2Circulation] = {}
         self._events: dict[str, asyncio.Event] = {}
         self.count = count
-        self.settler = GroupSettle(ledger)
+        self.writer = GroupWriter(ledger)
 
     def circulation(self, library: str) -> Sip2Circulation:
         circulation = self._circulations.get(library)
@@ -135,7 +140,7 @@ class Carrier:
             )
             for action in actions
         ]
-        claims = await run(self.ledger.claim_many, rows)
+        claims = await self.writer.claim_many(rows)
         return list(
             await asyncio.gather(
                 *(self._carry(device, action, claim) for action, claim in zip(actions, claims, strict=True))
@@ -235,7 +240,7 @@ class Carrier:
         also: Callable[[Connection], None] | None = None,
     ) -> ItemReport:
         stored = None if outcome is None else outcome_json(outcome)
-        await self.settler.settle(Settlement(entry.key, state, stored, error, reconciled, also))
+        await self.writer.settle(Settlement(entry.key, state, stored, error, reconciled, also))
         event = self._events.pop(entry.key, None)
         if event is not None:
             event.set()

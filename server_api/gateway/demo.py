@@ -4,9 +4,12 @@ and the tests."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+import socket
 from pathlib import Path
+from typing import Any
 
 from server_api.demo_ils.data import ACCOUNTS, LIBRARIES
 
@@ -79,4 +82,68 @@ def write_demo_config(
     return path
 
 
-__all__ = ["write_demo_config"]
+class DemoGateway:
+    """The gateway on the embedded defaults, in this process's event loop (for `kiosk demo`):
+
+        async with DemoGateway(folder, ils_port=ils.port) as gateway:
+            token = gateway.enroll("2190000", "Demo kiosk")
+            circulation = HttpCirculation(GatewaySettings(gateway.url, token=token))
+
+    Writes the demo configuration into `folder`, migrates its SQLite database, serves under uvicorn on
+    127.0.0.1 (`port` 0: a free one) and enrolls kiosks through a real one-time code."""
+
+    def __init__(
+        self, folder: str | Path, *, ils_port: int, ils_host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.folder = Path(folder)
+        self.ils = (ils_host, ils_port)
+        self.port = port
+        self.url = ""
+        self._server: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> DemoGateway:
+        import uvicorn
+
+        from .app import create_app
+        from .config import load
+        from .storage import migrate, open_engine
+
+        if not self.port:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = probe.getsockname()[1]
+        path = write_demo_config(self.folder, ils_host=self.ils[0], ils_port=self.ils[1], port=self.port)
+        self.config = load(path)
+        self.engine = open_engine(self.config.database_url())
+        await asyncio.to_thread(migrate, self.engine)
+        config = uvicorn.Config(
+            create_app(self.config, self.engine), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises what stopped it
+                raise RuntimeError("the demo gateway stopped before it started")
+            await asyncio.sleep(0.05)
+        self.url = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def enroll(self, library: str, kiosk: str) -> str:
+        """A device token for a new kiosk, through a one-time code as staff would make it."""
+        from .devices import create_enrollment_code, enroll
+
+        code, _ = create_enrollment_code(self.engine, library, kiosk, hours=1, actor="demo")
+        _, token = enroll(self.engine, code)
+        return token
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+        self.engine.dispose()
+
+
+__all__ = ["DemoGateway", "write_demo_config"]

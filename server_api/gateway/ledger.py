@@ -91,36 +91,54 @@ class Settlement:
     also: Callable[[Connection], None] | None = None
 
 
-class GroupSettle:
-    """Group commit of settlements: those that arrive while a commit is under way go together into the
-    next one, so the ten replies of a stack (or of ten kiosks) cost two or three commits, not ten. Each
-    caller returns only after the commit that holds its settlement."""
+class GroupWriter:
+    """Group commit of claims and settlements: whatever arrives while a commit is under way goes into the
+    next one together, so concurrent stacks and kiosks share commits (SQLite has one writer at a time;
+    queuing here is cheaper than its busy-wait). A claim is answered, and a settlement returns, only after
+    the commit that holds it."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        self._pending: list[tuple[Settlement, asyncio.Future[None]]] = []
+        self._claims: list[tuple[list[dict[str, Any]], asyncio.Future[list[Claim]]]] = []
+        self._settlements: list[tuple[Settlement, asyncio.Future[None]]] = []
         self._worker: asyncio.Task[None] | None = None
+
+    async def claim_many(self, rows: list[dict[str, Any]]) -> list[Claim]:
+        done: asyncio.Future[list[Claim]] = asyncio.get_running_loop().create_future()
+        self._claims.append((rows, done))
+        self._kick()
+        return await asyncio.shield(done)
 
     async def settle(self, settlement: Settlement) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((settlement, done))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._drain())
+        self._settlements.append((settlement, done))
+        self._kick()
         await asyncio.shield(done)
 
+    def _kick(self) -> None:
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+
     async def _drain(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
+        while self._claims or self._settlements:
+            claims, self._claims = self._claims, []
+            settlements, self._settlements = self._settlements, []
             try:
-                await asyncio.to_thread(self.ledger.settle_many, [item for item, _ in batch])
-            except Exception as exc:  # every caller hears it; none is told its outcome is kept
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-            else:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
+                results = await asyncio.to_thread(
+                    self.ledger.write_batch, [rows for rows, _ in claims], [item for item, _ in settlements]
+                )
+            except Exception as exc:  # every caller hears it; none is told its claim or outcome is kept
+                waiting: list[asyncio.Future[Any]] = [f for _, f in claims] + [f for _, f in settlements]
+                for future in waiting:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, claimed), result in zip(claims, results, strict=True):
+                if not claimed.done():
+                    claimed.set_result(result)
+            for _, settled in settlements:
+                if not settled.done():
+                    settled.set_result(None)
 
 
 class _Row:
@@ -184,15 +202,6 @@ class Ledger:
             "reconciled": False,
         }
 
-    def claim_many(self, rows: list[dict[str, Any]]) -> list[Claim]:
-        """Claim every row's key in one commit (a stack); where a key exists already, each on its own."""
-        try:
-            with self.engine.begin() as db:
-                db.execute(insert(ledger), rows)
-        except IntegrityError:
-            return [self.claim(row) for row in rows]
-        return [Claim(True, Entry.of(_Row(row))) for row in rows]
-
     def claim(self, row: dict[str, Any]) -> Claim:
         """Record `row["key"]` as in flight for this process, or return what is already recorded."""
         try:
@@ -228,31 +237,51 @@ class Ledger:
             ).rowcount
         return self.get(entry.key) if won == 1 else None
 
+    def write_batch(
+        self, claim_groups: list[list[dict[str, Any]]], settlements: list[Settlement]
+    ) -> list[list[Claim]]:
+        """Claims and settlements in one commit. If a claimed key exists already (a repeat, or the same
+        key twice in the batch), the settlements are committed on their own and each claim alone."""
+        rows = [row for group in claim_groups for row in group]
+        try:
+            with self.engine.begin() as db:
+                if rows:
+                    db.execute(insert(ledger), rows)
+                self._apply(db, settlements)
+        except IntegrityError:
+            if settlements:
+                self.settle_many(settlements)
+            return [[self.claim(row) for row in group] for group in claim_groups]
+        return [[Claim(True, Entry.of(_Row(row))) for row in group] for group in claim_groups]
+
     def settle_many(self, settlements: list[Settlement]) -> None:
         """Record the fates of keys this process holds in flight, in one commit (durable before anyone is
         answered); each settlement's `also` runs in the same commit (the statistics that count it)."""
         with self.engine.begin() as db:
-            for item in settlements:
-                values: dict[str, Any] = {
-                    "state": item.state.value,
-                    "outcome": item.outcome,
-                    "error": item.error[:500],
-                    "settled_at": utcnow(),
-                    "reconciled": item.reconciled,
-                }
-                if item.state is not State.UNKNOWN:
-                    values["patron_id"] = ""
-                db.execute(
-                    update(ledger)
-                    .where(
-                        ledger.c.key == item.key,
-                        ledger.c.owner == self.instance,
-                        ledger.c.state == State.IN_FLIGHT.value,
-                    )
-                    .values(**values)
+            self._apply(db, settlements)
+
+    def _apply(self, db: Connection, settlements: list[Settlement]) -> None:
+        for item in settlements:
+            values: dict[str, Any] = {
+                "state": item.state.value,
+                "outcome": item.outcome,
+                "error": item.error[:500],
+                "settled_at": utcnow(),
+                "reconciled": item.reconciled,
+            }
+            if item.state is not State.UNKNOWN:
+                values["patron_id"] = ""
+            db.execute(
+                update(ledger)
+                .where(
+                    ledger.c.key == item.key,
+                    ledger.c.owner == self.instance,
+                    ledger.c.state == State.IN_FLIGHT.value,
                 )
-                if item.also is not None:
-                    item.also(db)
+                .values(**values)
+            )
+            if item.also is not None:
+                item.also(db)
 
     def get(self, key: str) -> Entry | None:
         with self.engine.connect() as db:
@@ -339,4 +368,4 @@ class Ledger:
         return count
 
 
-__all__ = ["Claim", "Entry", "GroupSettle", "Ledger", "Settlement", "State"]
+__all__ = ["Claim", "Entry", "GroupWriter", "Ledger", "Settlement", "State"]
