@@ -2,6 +2,10 @@
 
 The PNG is what an 80 mm thermal printer would print as a raster image (576 dots wide), drawn with
 DejaVu Sans so Sámi and Cyrillic text comes out right. The text file is the same layout in monospace.
+
+A receipt names titles and times: the folder is the kiosk user's alone (0700), each file 0600, and a
+receipt is deleted `keep` after it was printed (once an hour the folder is swept; 0 keeps none longer
+than the sweep). Naming a receipt looks for its own two names only, never lists the folder.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ import logging
 import os
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -163,6 +169,7 @@ class FilePrinter:
         *,
         font_path: Path | None = None,
         width_px: int = THERMAL_80MM_WIDTH_PX,
+        keep: timedelta = timedelta(hours=24),
     ) -> None:
         if width_chars < 10:
             raise ValueError(f"a receipt needs at least 10 characters per line, got {width_chars}")
@@ -173,6 +180,8 @@ class FilePrinter:
         self._paper_out = False
         self._next_number = 1
         self._naming_lock = threading.Lock()
+        self.keep = keep
+        self._swept_at = float("-inf")  # monotonic time of the last sweep
 
     def simulate_paper_out(self) -> None:
         """Empty the printer: ``print`` raises ``PaperOut``, ``status`` says PAPER_OUT, until refilled."""
@@ -213,7 +222,31 @@ class FilePrinter:
             _write_atomically(image_path, lambda tmp: image.save(tmp, format="PNG"))
         except OSError as error:
             raise PrinterOffline(f"cannot write receipt files in {self.directory}: {error}") from error
+        self._sweep_now_and_then()
         return PrintResult(job_name=stem, files=(text_path, image_path))
+
+    SWEEP_EVERY = 3600.0  # seconds between sweeps of old receipts
+
+    def _sweep_now_and_then(self) -> None:
+        now = time.monotonic()
+        if now - self._swept_at >= self.SWEEP_EVERY:
+            self._swept_at = now
+            self.sweep()
+
+    def sweep(self) -> int:
+        """Delete receipts printed more than `keep` ago (and .tmp leftovers of a crash); how many went."""
+        cutoff = time.time() - self.keep.total_seconds()
+        removed = 0
+        with os.scandir(self.directory) as entries:
+            for entry in entries:
+                if entry.is_file() and entry.name.endswith((".txt", ".png", ".tmp")):
+                    try:
+                        if entry.stat().st_mtime < cutoff:
+                            os.unlink(entry.path)
+                            removed += 1
+                    except FileNotFoundError:
+                        continue
+        return removed
 
     def _claim_stem(self, receipt: Receipt) -> str:
         timestamp = receipt.printed_at.strftime("%Y%m%dT%H%M%S")
@@ -222,14 +255,15 @@ class FilePrinter:
                 stem = f"{timestamp}-{receipt.kind}-{self._next_number}"
                 self._next_number += 1
                 # Skip names left by an earlier run so no receipt is overwritten.
-                if not any(self.directory.glob(f"{stem}.*")):
+                text, image = self.directory / f"{stem}.txt", self.directory / f"{stem}.png"
+                if not text.exists() and not image.exists():
                     # Reserve the name before releasing the lock.
-                    (self.directory / f"{stem}.txt").touch(exist_ok=False)
+                    text.touch(mode=0o600, exist_ok=False)
                     return stem
 
     def _ensure_directory(self) -> None:
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as error:
             raise PrinterOffline(f"cannot create the receipt folder {self.directory}: {error}") from error
         if not os.access(self.directory, os.W_OK):
@@ -239,5 +273,7 @@ class FilePrinter:
 def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     # A crash mid-write leaves a .tmp file, never a truncated receipt under the final name.
     tmp = path.with_name(path.name + ".tmp")
+    tmp.touch(mode=0o600)
+    os.chmod(tmp, 0o600)  # whatever the umask: a receipt is the patron's
     write(tmp)
     os.replace(tmp, path)

@@ -1,8 +1,11 @@
 import asyncio
 import importlib.util
+import os
 import re
+import stat
 import sys
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -237,3 +240,41 @@ def test_renders_with_kivy_font_that_has_no_bold_face(tmp_path: Path) -> None:
     renderer = ReceiptRenderer(find_receipt_font(tmp_path / "absent.ttf"))
     assert renderer.missing_glyphs(LOAN_RECEIPT) == []
     assert ink_rows(renderer.render(LOAN_RECEIPT))
+
+
+async def test_receipts_are_the_kiosk_users_alone_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        result = await FilePrinter(tmp_path / "receipts").print(LOAN_RECEIPT)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "receipts").stat().st_mode) == 0o700
+    assert [stat.S_IMODE(path.stat().st_mode) for path in result.files] == [0o600, 0o600]
+
+
+async def test_receipts_are_kept_only_as_long_as_the_printer_needs_them(tmp_path: Path) -> None:
+    printer = FilePrinter(tmp_path, keep=timedelta(hours=1))
+    old = await printer.print(LOAN_RECEIPT)
+    two_hours_ago = time.time() - 7200
+    for path in old.files:
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    (tmp_path / "left-by-a-crash.png.tmp").write_text("")
+    os.utime(tmp_path / "left-by-a-crash.png.tmp", (two_hours_ago, two_hours_ago))
+    fresh = await printer.print(LOAN_RECEIPT)
+    assert printer.sweep() == 3  # the old receipt's two files and the crash's leftover
+    assert sorted(tmp_path.iterdir()) == sorted(fresh.files)
+
+
+async def test_a_printer_sweeps_at_its_first_print_and_then_once_an_hour(tmp_path: Path) -> None:
+    old = await FilePrinter(tmp_path).print(LOAN_RECEIPT)
+    long_ago = time.time() - 3 * 86400
+    for path in old.files:
+        os.utime(path, (long_ago, long_ago))
+    printer = FilePrinter(tmp_path)  # after a restart: the default keeps a day
+    await printer.print(LOAN_RECEIPT)
+    assert not any(path.exists() for path in old.files)
+    again = await printer.print(LOAN_RECEIPT)
+    for path in again.files:
+        os.utime(path, (long_ago, long_ago))
+    await printer.print(LOAN_RECEIPT)
+    assert all(path.exists() for path in again.files)  # not swept again within the hour
