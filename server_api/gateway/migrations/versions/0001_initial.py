@@ -16,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
+def _create_audit_log() -> None:
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -28,6 +28,9 @@ def upgrade() -> None:
         sa.Column("details", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+
+
+def _create_cards() -> None:
     op.create_table(
         "cards",
         sa.Column("library", sa.String(length=32), nullable=False),
@@ -36,6 +39,9 @@ def upgrade() -> None:
         sa.Column("seen_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("library", "card_hmac"),
     )
+
+
+def _create_devices() -> None:
     op.create_table(
         "devices",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -50,6 +56,8 @@ def upgrade() -> None:
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_devices_library"), ["library"], unique=False)
 
+
+def _create_enrollment_codes() -> None:
     op.create_table(
         "enrollment_codes",
         sa.Column("id", sa.String(length=16), nullable=False),
@@ -63,6 +71,9 @@ def upgrade() -> None:
         sa.Column("device_id", sa.String(length=36), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
+
+
+def _create_heartbeats() -> None:
     op.create_table(
         "heartbeats",
         sa.Column("device_id", sa.String(length=36), nullable=False),
@@ -71,6 +82,9 @@ def upgrade() -> None:
         sa.Column("report", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("device_id"),
     )
+
+
+def _create_instances() -> None:
     op.create_table(
         "instances",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -81,6 +95,9 @@ def upgrade() -> None:
         sa.Column("stopped", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+
+
+def _create_ledger() -> None:
     op.create_table(
         "ledger",
         sa.Column("key", sa.String(length=36), nullable=False),
@@ -103,6 +120,8 @@ def upgrade() -> None:
     with op.batch_alter_table("ledger", schema=None) as batch_op:
         batch_op.create_index("ix_ledger_state", ["state"], unique=False)
 
+
+def _create_pin_failures() -> None:
     op.create_table(
         "pin_failures",
         sa.Column("card_hmac", sa.String(length=64), nullable=False),
@@ -111,6 +130,9 @@ def upgrade() -> None:
         sa.Column("locked_until", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("card_hmac"),
     )
+
+
+def _create_staff_users() -> None:
     op.create_table(
         "staff_users",
         sa.Column("username", sa.String(length=100), nullable=False),
@@ -121,6 +143,9 @@ def upgrade() -> None:
         sa.Column("disabled", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("username"),
     )
+
+
+def _create_statistics() -> None:
     op.create_table(
         "statistics",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -133,6 +158,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("device_id", "hour", "metric", "label", name="uq_statistics_cell"),
     )
+
+
+def upgrade() -> None:
+    _create_audit_log()
+    _create_cards()
+    _create_devices()
+    _create_enrollment_codes()
+    _create_heartbeats()
+    _create_instances()
+    _create_ledger()
+    _create_pin_failures()
+    _create_staff_users()
+    _create_statistics()
 
 
 def downgrade() -> None:
