@@ -10,9 +10,9 @@ Rules:
   is served by whichever comes first, so a slow login never holds up a request another connection can take.
 - A server with fewer workers than our `max_size` leaves the extra connections unserved (their login
   times out). The pool then degrades to the connections that work and tries the others again after
-  `pool_retry_interval`. A connection refused or closed while others work (a network cut) does not shrink
-  the pool; the next try waits `FAILED_RETRY`. Only when no connection works at all does the caller get
-  the error.
+  `pool_retry_interval`. A connection refused or closed while others work (a network cut) is not counted
+  as unserved, and the full size is tried again after `FAILED_RETRY`. Only when no connection works at
+  all does the caller get the error.
 - A connection is handed out only when it is healthy (connected, not closed by the ACS) — or fresh and
   logged in. A connection whose request failed is closed and thrown away, never handed out again; its
   slot is refilled by a new connection on demand.
@@ -81,8 +81,7 @@ class Sip2Pool:
         self.max_size = size or settings.pool_size
         self.min_size = min(min_size or settings.pool_min_size, self.max_size)
         self._limit = self.max_size
-        self._retry_at = 0.0  # when to try the full size again after the server left connections unserved
-        self._backoff_until = 0.0  # no new connection before this after one failed while others work
+        self._retry_at = 0.0  # when to try the full size again after a connection failed while others worked
         self._idle: list[Sip2Client] = []
         self._busy: set[Sip2Client] = set()
         self._connecting: set[asyncio.Task[None]] = set()
@@ -197,8 +196,6 @@ class Sip2Pool:
         now = asyncio.get_running_loop().time()
         if self._limit < self.max_size and now >= self._retry_at:
             self._limit = self.max_size
-        if self.open_connections and now < self._backoff_until:
-            return  # a connection just failed while others work: not again at once
         if self.open_connections + len(self._connecting) < self._limit:
             self._start_connecting()
 
@@ -233,12 +230,12 @@ class Sip2Pool:
         if working == 0:
             return  # nothing works: the waiting callers get the error
         now = asyncio.get_running_loop().time()
+        self._limit = working
         if not _unserved(error):  # refused, closed, TLS: the network or the server, not its workers
-            self._backoff_until = now + min(FAILED_RETRY, self.settings.pool_retry_interval)
+            self._retry_at = now + min(FAILED_RETRY, self.settings.pool_retry_interval)
             log.info("SIP2 pool %s: a connection failed (%s); working with %d", self.key, error, working)
             return
         self.unserved += 1
-        self._limit = working
         self._retry_at = now + self.settings.pool_retry_interval
         log.warning(
             "SIP2 pool %s: a connection was not served (%s); working with %d of %d, trying again in %gs",
