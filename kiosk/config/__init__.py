@@ -23,6 +23,7 @@ from kiosk.config.sections import (
     RfidSection,
     SessionSection,
     Sip2Section,
+    StaffSection,
     StationConfig,
     StationSection,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "RfidSection",
     "SessionSection",
     "Sip2Section",
+    "StaffSection",
     "StationConfig",
     "StationSection",
     "check_for_run",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.config.errors import ConfigError, problem
 from kiosk.core import CheckDigit
+from kiosk.credentials import CredentialKind, hash_problem
 from kiosk.i18n import COMPLETE_LANGUAGES, DRAFT_LANGUAGES, LANGUAGES
 from server_api.sip2.client import CHARSETS
 from server_api.sip2.profiles import PROFILES
@@ -87,6 +88,7 @@ CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("offline", "card_check_digit"): tuple(c.value for c in CheckDigit),
     ("printer", "kind"): ("file",),
     ("clock", "trust"): ("kernel", "always"),
+    ("staff", "kind"): tuple(kind.value for kind in CredentialKind),
 }
 
 TYPE_WORDS = {int: "a whole number", float: "a number", bool: "true or false", str: "text in quotes"}
@@ -132,6 +134,10 @@ def check_together(config: StationConfig) -> None:
             f"{where}: [offline] card_min_length ({o.card_min_length}) is more than card_max_length "
             f"({o.card_max_length})"
         )
+    if config.staff.credential:
+        weak = hash_problem(config.staff.credential)
+        if weak:
+            raise ConfigError(problem(where, "staff", "credential", weak))
     check_sip2(config.sip2, where)
     check_languages(config, where)
 

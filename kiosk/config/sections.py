@@ -120,6 +120,14 @@ class PrinterSection:
 
 
 @dataclass(frozen=True)
+class StaffSection:
+    """The staff screen's credential, only ever as its argon2id hash (`kiosk staff set-credential`)."""
+
+    kind: str = "passphrase"  # "passphrase", or "card_pin": a staff card and a PIN together
+    credential: str = ""  # "" = no credential: the staff screen cannot be opened
+
+
+@dataclass(frozen=True)
 class StationConfig:
     station: StationSection = field(default_factory=StationSection)
     sip2: Sip2Section = field(default_factory=Sip2Section)
@@ -130,6 +138,7 @@ class StationConfig:
     network: NetworkSection = field(default_factory=NetworkSection)
     journal: JournalSection = field(default_factory=JournalSection)
     clock: ClockSection = field(default_factory=ClockSection)
+    staff: StaffSection = field(default_factory=StaffSection)
     # Library codes as the library system sends them in routing (CT, AQ) -> names for staff slips
     # ("send to Harstad bibliotek", not "send to 1902000"). Free-form: one line per library.
     libraries: dict[str, str] = field(default_factory=dict)

@@ -15,6 +15,7 @@ from kiosk.core.cards import (
     card_pseudonym,
     is_physical,
     pin_rest_until,
+    rest_until,
 )
 from kiosk.core.commands import (
     Authenticate,
@@ -66,12 +67,16 @@ from kiosk.core.screens import (
 from kiosk.core.session import PatronSession
 from kiosk.core.stack import ItemProgress
 from kiosk.core.staff import (
+    STAFF_FREE_ATTEMPTS,
     STAFF_HOLD,
     STAFF_IDLE_CLOSE,
+    STAFF_LOCKOUT,
+    STAFF_LOCKOUT_MAX,
     STAFF_REFRESH,
     SYNCING,
     ConflictLine,
     Figure,
+    StaffGate,
     StaffView,
     staff_may_open,
     staff_must_close,
@@ -113,8 +118,11 @@ __all__ = [
     "PRESSES",
     "RESULT_STAGES",
     "SCREENS",
+    "STAFF_FREE_ATTEMPTS",
     "STAFF_HOLD",
     "STAFF_IDLE_CLOSE",
+    "STAFF_LOCKOUT",
+    "STAFF_LOCKOUT_MAX",
     "STAFF_REFRESH",
     "STALE_PRESS",
     "SYNCING",
@@ -166,6 +174,7 @@ __all__ = [
     "SessionPolicy",
     "Show",
     "Speak",
+    "StaffGate",
     "StaffView",
     "Stage",
     "TagKind",
@@ -179,6 +188,7 @@ __all__ = [
     "next_mode",
     "next_stage",
     "pin_rest_until",
+    "rest_until",
     "staff_may_open",
     "staff_must_close",
     "staff_view",

@@ -116,16 +116,22 @@ class CardRecord:
         return self.authenticated_at if self.authenticated_at > self.pin_failed_at else self.pin_failed_at
 
 
+def rest_until(
+    failures: int, failed_at: datetime | None, free_attempts: int, cooldown: timedelta, longest: timedelta
+) -> datetime | None:
+    """When the next try is allowed after `failures` wrong tries in a row, the last at `failed_at`; None:
+    now. The first `free_attempts` cost nothing; then each one doubles the rest, up to `longest`."""
+    beyond = failures - free_attempts
+    if beyond < 0 or failed_at is None:
+        return None
+    return failed_at + min(cooldown * (1 << min(beyond, 30)), longest)
+
+
 def pin_rest_until(
     record: CardRecord, free_attempts: int, cooldown: timedelta, longest: timedelta
 ) -> datetime | None:
-    """When the card may try a PIN again, or None when it may now. The first `free_attempts` wrong PINs
-    cost nothing; then each one doubles the rest, up to `longest`."""
-    beyond = record.pin_failures - free_attempts
-    if beyond < 0 or record.pin_failed_at is None:
-        return None
-    rest = min(cooldown * (1 << min(beyond, 30)), longest)
-    return record.pin_failed_at + rest
+    """When the card may try a PIN again (`rest_until` over its wrong PINs), or None when it may now."""
+    return rest_until(record.pin_failures, record.pin_failed_at, free_attempts, cooldown, longest)
 
 
 class CardBook:
@@ -180,4 +186,5 @@ __all__ = [
     "card_pseudonym",
     "is_physical",
     "pin_rest_until",
+    "rest_until",
 ]

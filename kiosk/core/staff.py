@@ -6,6 +6,11 @@ is theirs), or after `STAFF_IDLE_CLOSE` without a touch, unless a sync is runnin
 status (`kiosk.station.Station.status()`): whether the library system answers, the journal entries it has
 not confirmed, the last sync and the conflicts: item, what was done, when and why, never a patron.
 
+The screen is behind a staff credential (a passphrase, or a staff card plus a PIN), checked by the shell
+against its argon2 hash (`kiosk.credentials`); `StaffGate` holds the rule: after `STAFF_FREE_ATTEMPTS` wrong
+tries in a row the screen stays shut for `STAFF_LOCKOUT`, doubled with each further wrong try up to
+`STAFF_LOCKOUT_MAX`. A station without a credential never opens it (a technician sets one).
+
 `ui/` renders a `StaffView` and asks `staff_may_open` / `staff_must_close`; it decides nothing itself.
 """
 
@@ -16,11 +21,43 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from kiosk.core.cards import rest_until
 from kiosk.core.screens import ScreenName, Text
 
 STAFF_HOLD = timedelta(seconds=3)  # holding the header this long opens the staff screen
 STAFF_REFRESH = timedelta(seconds=2)  # between refreshes of the figures while it is open
 STAFF_IDLE_CLOSE = timedelta(seconds=60)  # closes after this long without a touch (not during a sync)
+STAFF_FREE_ATTEMPTS = 3  # wrong credentials in a row before the staff screen locks
+STAFF_LOCKOUT = timedelta(minutes=1)  # the first lock; doubled with each further wrong try
+STAFF_LOCKOUT_MAX = timedelta(hours=1)
+
+
+@dataclass
+class StaffGate:
+    """Whether the staff credential may be tried now, and what each try did to that (lockout)."""
+
+    has_credential: bool
+    failures: int = 0
+    failed_at: datetime | None = None
+
+    def locked_for(self, now: datetime) -> timedelta | None:
+        """How long the screen stays shut (None: a try is allowed; no credential: shut for good)."""
+        if not self.has_credential:
+            return timedelta.max
+        until = rest_until(
+            self.failures, self.failed_at, STAFF_FREE_ATTEMPTS, STAFF_LOCKOUT, STAFF_LOCKOUT_MAX
+        )
+        return until - now if until is not None and until > now else None
+
+    def tried(self, ok: bool, now: datetime) -> bool:
+        """Note a try the shell checked; True when the screen may open. A try while locked never counts."""
+        if self.locked_for(now) is not None:
+            return False
+        if ok:
+            self.failures, self.failed_at = 0, None
+            return True
+        self.failures, self.failed_at = self.failures + 1, now
+        return False
 
 
 class ConflictFacts(Protocol):

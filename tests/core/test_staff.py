@@ -8,9 +8,13 @@ from datetime import datetime, timedelta
 import pytest
 
 from kiosk.core import (
+    STAFF_FREE_ATTEMPTS,
     STAFF_HOLD,
     STAFF_IDLE_CLOSE,
+    STAFF_LOCKOUT,
+    STAFF_LOCKOUT_MAX,
     ScreenName,
+    StaffGate,
     Text,
     staff_may_open,
     staff_must_close,
@@ -88,3 +92,32 @@ def test_sync_now_says_what_it_did_or_why_it_stopped():
     assert stopped == Text.of("staff.sync_stopped", reason="library system unreachable")
     failed = sync_outcome(None, "journal is locked")
     assert failed == Text.of("staff.sync_stopped", reason="journal is locked")
+
+
+# ------------------------------------------------------------ the credential's lockout (issue 11, finding 5)
+
+T0 = datetime(2026, 12, 1, 9, 0)
+
+
+def test_without_a_credential_the_staff_screen_never_opens():
+    gate = StaffGate(has_credential=False)
+    assert gate.locked_for(T0) == timedelta.max and not gate.tried(True, T0)
+
+
+def test_wrong_staff_credentials_lock_the_screen_for_a_doubling_time():
+    gate = StaffGate(has_credential=True)
+    for n in range(STAFF_FREE_ATTEMPTS - 1):
+        assert not gate.tried(False, T0 + timedelta(seconds=n)) and gate.locked_for(T0) is None
+    last = T0 + timedelta(seconds=10)
+    gate.tried(False, last)
+    assert gate.locked_for(last) == STAFF_LOCKOUT
+    assert not gate.tried(True, last + timedelta(seconds=30))  # not even the right one, while locked
+    after = last + STAFF_LOCKOUT
+    gate.tried(False, after)
+    assert gate.locked_for(after) == 2 * STAFF_LOCKOUT
+    assert gate.tried(True, after + 2 * STAFF_LOCKOUT) and gate.failures == 0
+
+
+def test_the_longest_staff_lockout_is_bounded():
+    gate = StaffGate(has_credential=True, failures=40, failed_at=T0)
+    assert gate.locked_for(T0) == STAFF_LOCKOUT_MAX
