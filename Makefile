@@ -9,6 +9,8 @@ APT_PACKAGES := xvfb xauth libgl1 libegl1 libmtdev1 libgles2 fonts-dejavu-core e
 # kiosk-flash and first boot's tests (tests/deploy): partition tables, FAT without mounting, growpart, RAUC
 # bundles (signed with openssl, squashfs inside), the boot menu's syntax (grub-script-check).
 APT_PACKAGES += fdisk dosfstools mtools cloud-guest-utils rauc squashfs-tools openssl grub-common
+# The staff console's browser tests (tests/console): Debian's Chromium, driven by Selenium.
+APT_PACKAGES += chromium chromium-driver
 
 .PHONY: demo demo-headless test test-long lint format typecheck system-packages clean
 

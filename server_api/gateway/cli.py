@@ -60,7 +60,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .app import create_app
+    from server_api.console.app import create_console_app  # the gateway with its staff console
 
     logging.basicConfig(
         level=args.log_level.upper(),
@@ -88,8 +88,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         tls |= {"ssl_ca_certs": str(config.path(gw.tls_client_ca_file)), "ssl_cert_reqs": ssl.CERT_REQUIRED}
     scheme = "https" if tls else "http"
     print(f"kiosk gateway: {scheme}://{host}:{port} (OpenAPI at /openapi.json)", flush=True)
+    print(f"staff console: {scheme}://{host}:{port}/console/", flush=True)
     uvicorn.run(
-        create_app(config, engine),
+        create_console_app(config, engine),
         host=host,
         port=port,
         log_level=args.log_level,

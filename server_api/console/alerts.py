@@ -1,0 +1,133 @@
+"""E-mail alerts: a kiosk offline longer than `offline_minutes`, a printer out of paper, a reader gone,
+security writes failing. One alert per kiosk and kind while the problem lasts (no mail storm); when the
+problem is gone the alert is closed, and a new one may be raised later.
+
+Mail goes through SMTP (smtplib, in a worker thread) to the library's addresses and the consortium's.
+An alert whose mail could not be sent stays unsent and is tried again on the next round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import Engine, insert, select, update
+
+from server_api.gateway.devices import utcnow
+
+from .accounts import Viewer
+from .fleet import KioskState, fleet
+from .settings import ConsoleSettings
+from .tables import alerts
+
+log = logging.getLogger(__name__)
+EVERYONE = Viewer("alerts", "admin", None)
+# fleet problem -> alert kind
+ALERTING = {"reader": "reader_gone", "printer_out": "paper_out", "security_writes": "security_writes"}
+WORDS = {
+    "offline": "no heartbeat for {minutes:.0f} minutes / ikke meldt seg på {minutes:.0f} minutter",
+    "paper_out": "printer is out of paper or off / skriveren er tom for papir eller av",
+    "reader_gone": "RFID reader is gone / RFID-leseren er borte",
+    "security_writes": "security writes are failing / sikringen av medier feiler",
+}
+
+
+def wanted(kiosk: KioskState, offline_minutes: float) -> set[str]:
+    kinds = {ALERTING[p] for p in kiosk.problems if p in ALERTING}
+    if kiosk.seen_at is None or kiosk.seen_at < utcnow() - timedelta(minutes=offline_minutes):
+        kinds.add("offline")
+    return kinds
+
+
+def check(engine: Engine, settings: ConsoleSettings) -> list[tuple[KioskState, str]]:
+    """Open and close alerts; returns the (kiosk, kind) pairs whose mail is still to be sent."""
+    offline_after = timedelta(seconds=settings.offline_after_seconds)
+    kiosks = {k.id: k for k in fleet(engine, EVERYONE, offline_after)}
+    now = utcnow()
+    with engine.begin() as db:
+        open_rows = db.execute(select(alerts).where(alerts.c.cleared_at.is_(None))).all()
+        have = {(r.device_id, r.kind): r for r in open_rows}
+        for (device_id, kind), row in have.items():
+            kiosk = kiosks.get(device_id)
+            if kiosk is None or kind not in wanted(kiosk, settings.alerts.offline_minutes):
+                db.execute(update(alerts).where(alerts.c.id == row.id).values(cleared_at=now))
+        for kiosk in kiosks.values():
+            for kind in wanted(kiosk, settings.alerts.offline_minutes) - {
+                k for d, k in have if d == kiosk.id
+            }:
+                db.execute(
+                    insert(alerts).values(device_id=kiosk.id, library=kiosk.library, kind=kind, raised_at=now)
+                )
+        unsent = db.execute(
+            select(alerts).where(alerts.c.cleared_at.is_(None), alerts.c.sent_at.is_(None))
+        ).all()
+    return [(kiosks[r.device_id], r.kind) for r in unsent if r.device_id in kiosks]
+
+
+def message_for(kiosk: KioskState, kind: str, settings: ConsoleSettings) -> EmailMessage | None:
+    recipients = [*settings.alerts.consortium, *settings.alerts.libraries.get(kiosk.library, ())]
+    if not recipients:
+        return None
+    minutes = 0.0 if kiosk.seen_at is None else (utcnow() - kiosk.seen_at).total_seconds() / 60
+    mail = EmailMessage()
+    mail["From"] = settings.alerts.sender
+    mail["To"] = ", ".join(recipients)
+    mail["Subject"] = f"[kiosk] {kiosk.name} ({kiosk.library}): {kind}"
+    body = WORDS[kind].format(minutes=minutes)
+    mail.set_content(
+        f"{kiosk.name}, library {kiosk.library}: {body}\n\n"
+        f"See the staff console / se konsollet: /console/kiosks/{kiosk.id}\n"
+    )
+    return mail
+
+
+def send_round(engine: Engine, settings: ConsoleSettings) -> int:
+    """One round: update alerts and mail the new ones; returns how many mails went out."""
+    due = check(engine, settings)
+    if not settings.alerts.smtp_host:
+        return 0
+    sent = 0
+    for kiosk, kind in due:
+        mail = message_for(kiosk, kind, settings)
+        if mail is None:
+            continue
+        try:
+            with smtplib.SMTP(
+                settings.alerts.smtp_host, settings.alerts.smtp_port, timeout=settings.alerts.smtp_timeout
+            ) as smtp:
+                smtp.send_message(mail)
+        except (OSError, smtplib.SMTPException) as exc:
+            log.warning("alert mail for %s could not be sent (%s); trying again later", kiosk.id, exc)
+            return sent
+        with engine.begin() as db:
+            db.execute(
+                update(alerts)
+                .where(alerts.c.device_id == kiosk.id, alerts.c.kind == kind, alerts.c.cleared_at.is_(None))
+                .values(sent_at=utcnow())
+            )
+        sent += 1
+    return sent
+
+
+async def watch(engine: Engine, settings: ConsoleSettings) -> None:
+    """Rounds every `check_seconds`, for as long as the gateway runs."""
+    while True:
+        try:
+            await asyncio.to_thread(send_round, engine, settings)
+        except Exception:  # the database went away for a moment: the next round tries again
+            log.exception("alert round failed")
+        await asyncio.sleep(settings.alerts.check_seconds)
+
+
+def open_alerts(engine: Engine, viewer: Viewer) -> list[dict[str, object]]:
+    from .fleet import visible
+
+    query = select(alerts).where(alerts.c.cleared_at.is_(None), visible(viewer, alerts.c.library))
+    with engine.connect() as db:
+        return [dict(row._mapping) for row in db.execute(query.order_by(alerts.c.raised_at))]
+
+
+__all__ = ["check", "open_alerts", "send_round", "watch"]

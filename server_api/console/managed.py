@@ -1,0 +1,181 @@
+"""The kiosk settings the console manages centrally: each key's type, range or choices, and the rules
+between keys, with the same numbers and words as `kiosk config check` (kiosk/config/checks.py).
+
+This module imports nothing but the standard library, so the kiosk can import it too (server_api never
+imports kiosk/): kiosk/config should take these ranges from here, so that the two cannot drift apart.
+Until it does, tests/console/test_managed.py holds both to the same numbers.
+
+Settings travel as a flat mapping "section.key" -> value (`{"session.idle_timeout": 90}`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# Languages the kiosk has catalogues for (kiosk/i18n/languages.py); drafts only as extra languages.
+LANGUAGES = ("nb", "nn", "se", "smj", "sma", "sms", "fkv", "fi", "sv", "ru", "en")
+STAFF_LANGUAGES = ("nb", "en")
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str  # "section.key"
+    kind: type  # int, float, bool or str
+    low: float | None = None
+    high: float | None = None
+    unit: str = ""
+    choices: tuple[str, ...] = ()
+    zero_means: str = ""  # 0 is allowed below `low` and means this
+    why: str = ""
+
+    @property
+    def section(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    def range_words(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.low is None or self.high is None:
+            return ""
+        kind = "a whole number" if self.kind is int else "a number"
+        text = f"use {kind} from {_num(self.low)} to {_num(self.high)}{' ' + self.unit if self.unit else ''}"
+        if self.zero_means:
+            text += f", or 0 for {self.zero_means}"
+        return text + (f" ({self.why})" if self.why else "")
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+KEYS: tuple[Key, ...] = (
+    Key(
+        "session.idle_timeout",
+        int,
+        10,
+        1800,
+        "seconds",
+        why="the next patron must not find the last one's session",
+    ),
+    Key("session.idle_warning", int, 0, 600, "seconds"),
+    Key("session.goodbye_time", int, 0, 120, "seconds"),
+    Key("session.max_pin_attempts", int, 1, 10),
+    Key("session.pin_cooldown", int, 60, 86400, "seconds", zero_means="no rest after wrong PINs"),
+    Key("session.pin_cooldown_max", int, 60, 7 * 86400, "seconds"),
+    Key("session.pin_required", bool),
+    Key("session.print_staff_slips", bool),
+    Key("station.language", str, choices=LANGUAGES),
+    Key("station.staff_language", str, choices=STAFF_LANGUAGES),
+    Key("station.library_name", str),
+    Key("rfid.security_attempts", int, 1, 10, why="with 0 the security bit would never be written"),
+    Key("rfid.security_failure", str, choices=("flag", "undo")),
+    Key("offline.borrowing", bool),
+    Key("offline.max_items_per_session", int, 1, 100, "items", why="set borrowing = false for none"),
+    Key("offline.max_items_per_patron", int, 1, 1000, "items"),
+    Key("offline.loan_days", int, 1, 365, "days"),
+    Key("offline.known_for_days", int, 1, 365, "days"),
+    Key("network.failure_budget", int, 1, 100, "failed requests"),
+    Key("network.probe_interval", float, 1, 3600, "seconds"),
+    Key("journal.purge_after_days", int, 1, 365, "days", why="finished entries are patrons' reading history"),
+)
+BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}
+# The kiosk's defaults (kiosk/config/sections.py), for the rules between keys when a key is not set.
+DEFAULTS: dict[str, Any] = {
+    "session.idle_timeout": 60,
+    "session.idle_warning": 20,
+    "session.pin_cooldown": 300,
+    "session.pin_cooldown_max": 86400,
+}
+
+
+class SettingsError(ValueError):
+    """Settings the kiosk would refuse; `problems` holds one sentence per key ("key: what is wrong")."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def parse_value(key: Key, text: str) -> Any:
+    """A form's text as the key's type; ValueError says what to write instead."""
+    raw = text.strip()
+    if key.kind is bool:
+        if raw.lower() in ("true", "yes", "1", "on"):
+            return True
+        if raw.lower() in ("false", "no", "0", "off"):
+            return False
+        raise ValueError(f"{key.name}: write true or false, not {raw!r}")
+    if key.kind is str:
+        return raw
+    try:
+        number = int(raw) if key.kind is int else float(raw.replace(",", "."))
+    except ValueError:
+        kind = "a whole number" if key.kind is int else "a number"
+        raise ValueError(f"{key.name}: {raw!r} is not {kind}; {key.range_words()}") from None
+    return number
+
+
+def check_value(key: Key, value: Any) -> str | None:
+    """What is wrong with `value` for `key`, or None."""
+    if key.kind is bool:
+        return None if isinstance(value, bool) else f"{key.name}: write true or false"
+    if key.kind is str:
+        if not isinstance(value, str) or len(value) > 200:
+            return f"{key.name}: text of at most 200 characters"
+        if key.choices and value not in key.choices:
+            return f"{key.name}: {value!r} is not {key.range_words()}"
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{key.name}: {key.range_words()}"
+    if key.kind is int and not isinstance(value, int):
+        return f"{key.name}: {_num(value)} is not a whole number; {key.range_words()}"
+    if not math.isfinite(value):
+        return f"{key.name}: {value} is not a number; {key.range_words()}"
+    assert key.low is not None and key.high is not None
+    if (key.zero_means and value == 0) or key.low <= value <= key.high:
+        return None
+    return f"{key.name}: {_num(value)} is out of range: {key.range_words()}"
+
+
+def check_together(values: Mapping[str, Any]) -> list[str]:
+    """The rules between keys, on the settings as the kiosk would end up with them."""
+    merged = {**DEFAULTS, **values}
+    problems = []
+    if merged["session.idle_warning"] >= merged["session.idle_timeout"]:
+        problems.append(
+            "session.idle_warning must be shorter than session.idle_timeout "
+            f"({merged['session.idle_warning']} >= {merged['session.idle_timeout']} seconds)"
+        )
+    if merged["session.pin_cooldown"] > merged["session.pin_cooldown_max"]:
+        problems.append(
+            f"session.pin_cooldown ({merged['session.pin_cooldown']}) is longer than "
+            f"session.pin_cooldown_max ({merged['session.pin_cooldown_max']})"
+        )
+    return problems
+
+
+def validate(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings if the kiosk would accept them; else `SettingsError` with every problem."""
+    problems = [f"{name}: not a setting the console manages" for name in values if name not in BY_NAME]
+    problems += [p for name, v in values.items() if name in BY_NAME and (p := check_value(BY_NAME[name], v))]
+    if not problems:
+        problems = check_together(values)
+    if problems:
+        raise SettingsError(problems)
+    return dict(values)
+
+
+__all__ = [
+    "BY_NAME",
+    "DEFAULTS",
+    "KEYS",
+    "Key",
+    "SettingsError",
+    "check_together",
+    "check_value",
+    "parse_value",
+    "validate",
+]
