@@ -139,6 +139,7 @@ def test_probe_over_tls(pki: dict[str, str], tmp_path: Path, capsys: pytest.Capt
 
     password = tmp_path / "pw"
     password.write_text(KIOSK_LOGIN[1] + "\n")
+    password.chmod(0o600)  # the CLI refuses a password file others can read
 
     async def scenario() -> int:
         async with DemoIls(ssl=server_context(pki)) as ils:
