@@ -145,7 +145,7 @@ def test_a_station_file_with_an_infinite_timeout_is_refused_naming_the_key(
         f'[journal]\npath = "{tmp_path / "j.sqlite3"}"\n[printer]\ndirectory = "{tmp_path}"\n',
         encoding="utf-8",
     )
-    with pytest.raises(ConfigError, match=r"\[sip2\].*timeout:? must be (more than 0|a positive number)"):
+    with pytest.raises(ConfigError, match=r"\[sip2\]( SIP2)? timeout"):
         load(path).sip2_settings()
 
 
