@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from kiosk.core import Action, ItemRow, RowState, Screen, ScreenName, Text
 
@@ -129,7 +130,63 @@ def _parse_size(text: str) -> tuple[int, int, float]:
     return width, height, float(diagonal or 15.6)
 
 
-def main(argv: list[str] | None = None) -> int:
+class PreviewDemo:
+    demo_borrow_items = ("1", "2", "3")
+    demo_return_items = ("4",)
+
+    def place_patron_card(self) -> None: ...
+    def place_items(self, ids: list[str]) -> None: ...
+    def clear_pad(self) -> None: ...
+
+
+class Shooter:
+    """Shows each screen in turn; records its overflows and (with --shots) saves its PNG."""
+
+    def __init__(
+        self, app: Any, station: PreviewStation, screens: list[Screen], args: argparse.Namespace
+    ) -> None:
+        self.app, self.station, self.screens, self.args = app, station, screens, args
+        self.report: dict[str, list[str]] = {}
+        self.index = 0
+
+    def start(self, _dt: float) -> None:
+        if self.args.large:
+            self.app.toggle_large_text()
+        self._later(0.6)
+
+    def _later(self, seconds: float) -> None:
+        from kivy.clock import Clock
+
+        Clock.schedule_once(self.shoot, seconds)
+
+    def shoot(self, _dt: float) -> None:
+        args, app = self.args, self.app
+        if args.large and not app.theme.large:  # a new session (the welcome screen) resets large text
+            app.toggle_large_text()
+            self._later(0.35)
+            return
+        screen = self.screens[self.index]
+        suffix = "-idle" if screen.idle_warning else ""
+        name = f"{self.index:02d}-{screen.name.value}{suffix}-{screen.language}"
+        self.report[name] = app.overflows()
+        if args.shots:
+            args.shots.mkdir(parents=True, exist_ok=True)
+            app.screenshot(str(args.shots / f"{name}.png"))
+        self.index += 1
+        if self.index >= len(self.screens):
+            if args.report:
+                args.report.write_text(
+                    json.dumps(self.report, ensure_ascii=False, indent=1), encoding="utf-8"
+                )
+            if args.shots:
+                app.stop()
+                return
+            self.index = 0
+        self.station.show(self.screens[self.index])
+        self._later(0.35 if args.shots else 3)
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shots", type=Path, help="write one PNG per screen into this folder and exit")
     parser.add_argument("--language", action="append", help="one or more languages (default: en)")
@@ -138,7 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--screens", default="", help="comma-separated screen names (default: all)")
     parser.add_argument("--report", type=Path, help="write the labels that overflow their box as JSON")
     parser.add_argument("--demo", action="store_true", help="show the demo side panel")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     width, height, diagonal = _parse_size(args.size)
     from kivy.config import Config
@@ -161,52 +222,11 @@ def main(argv: list[str] | None = None) -> int:
         if not wanted or screen.name.value in wanted
     ]
     station = PreviewStation(screens[0])
-
-    class PreviewDemo:
-        demo_borrow_items = ("1", "2", "3")
-        demo_return_items = ("4",)
-
-        def place_patron_card(self) -> None: ...
-        def place_items(self, ids: list[str]) -> None: ...
-        def clear_pad(self) -> None: ...
-
     geometry = ScreenGeometry(width, height, diagonal)
-    app = KioskApp(
-        station, demo=PreviewDemo() if args.demo else None, geometry=geometry, speaker=SimulatedSpeaker()
-    )
-    report: dict[str, list[str]] = {}
-    index = 0
-
-    def shoot(_dt: float) -> None:
-        nonlocal index
-        if args.large and not app.theme.large:  # a new session (the welcome screen) resets large text
-            app.toggle_large_text()
-            Clock.schedule_once(shoot, 0.35)
-            return
-        screen = screens[index]
-        suffix = "-idle" if screen.idle_warning else ""
-        name = f"{index:02d}-{screen.name.value}{suffix}-{screen.language}"
-        report[name] = app.overflows()
-        if args.shots:
-            args.shots.mkdir(parents=True, exist_ok=True)
-            app.screenshot(str(args.shots / f"{name}.png"))
-        index += 1
-        if index >= len(screens):
-            if args.report:
-                args.report.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-            if args.shots:
-                app.stop()
-                return
-            index = 0
-        station.show(screens[index])
-        Clock.schedule_once(shoot, 0.35 if args.shots else 3)
-
-    def start(_dt: float) -> None:
-        if args.large:
-            app.toggle_large_text()
-        Clock.schedule_once(shoot, 0.6)
-
-    Clock.schedule_once(start, 0.6)
+    demo = PreviewDemo() if args.demo else None
+    app = KioskApp(station, demo=demo, geometry=geometry, speaker=SimulatedSpeaker())
+    shooter = Shooter(app, station, screens, args)  # held here: Kivy's Clock keeps only weak references
+    Clock.schedule_once(shooter.start, 0.6)
     app.run()
     return 0
 

@@ -62,7 +62,7 @@ def _layout(
             "KIVY_HOME": str(tmp_path / "kivy-home"),
             "PYTHONPATH": str(ROOT),
         }
-        proc = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     found: dict[str, list[str]] = json.loads(report.read_text(encoding="utf-8"))
     assert found, "the preview rendered no screen"
@@ -89,6 +89,7 @@ def test_large_text_fits_the_smallest_panel(tmp_path: Path) -> None:
 
 @pytest.mark.ui
 @pytest.mark.long
+@pytest.mark.timeout(900)  # 72 screens per run; a busy 2-core machine takes minutes
 @pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
 @pytest.mark.parametrize("panel", sorted(PANELS))
 def test_every_screen_fits_in_every_offered_language(panel: str, large: bool, tmp_path: Path) -> None:
