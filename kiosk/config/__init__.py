@@ -8,10 +8,12 @@ would refuse, so a file `kiosk config check` passed never stops the station. Sec
 live in their own file, readable only by the kiosk user, so the configuration can be shown and shared.
 
 sections (the dataclasses and what they become), checks (types, choices, ranges, keys that must agree),
-paths (directories, the journal, secret files), loading (`load`, `from_mapping`, `check_for_run`).
+paths (directories, the journal, secret files), loading (`load`, `from_mapping`, `check_for_run`),
+editing (`set_section`: one section rewritten, the rest as the technician wrote it).
 """
 
 from kiosk.config.checks import CHOICES, RANGES, Range
+from kiosk.config.editing import set_section, without_section
 from kiosk.config.errors import ConfigError
 from kiosk.config.loading import check_for_run, from_mapping, load, run_problems
 from kiosk.config.sections import (
@@ -48,4 +50,6 @@ __all__ = [
     "from_mapping",
     "load",
     "run_problems",
+    "set_section",
+    "without_section",
 ]

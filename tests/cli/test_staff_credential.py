@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from kiosk.config import ConfigError, load
+from kiosk.config import ConfigError, load, set_section
 from kiosk.credentials import (
     CredentialKind,
     hash_credential,
@@ -70,3 +70,29 @@ def test_the_configuration_refuses_a_credential_that_is_not_a_strong_hash(tmp_pa
     path.write_text('[staff]\nkind = "pin"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[staff\] kind: 'pin' is not one of passphrase, card_pin"):
         load(path)
+
+
+def test_setting_the_credential_rewrites_only_the_staff_section_and_keeps_the_files_mode(tmp_path: Path):
+    path = tmp_path / "kiosk.toml"
+    path.write_text(
+        '# Tromsø main library, kiosk 1\n[station]\nname = "Kiosk 1"  # by the door\n\n'
+        '[staff]\nkind = "passphrase"\ncredential = "old"\n\n[session]\nidle_timeout = 90\n',
+        encoding="utf-8",
+    )
+    path.chmod(0o640)
+    stored = hash_credential("a good long passphrase")
+    config = set_section(path, "staff", {"kind": "passphrase", "credential": stored})
+    assert config.staff.credential == stored and config.session.idle_timeout == 90
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith('# Tromsø main library, kiosk 1\n[station]\nname = "Kiosk 1"  # by the door\n')
+    assert '"old"' not in text and text.count("[staff]") == 1
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_credential_that_would_not_load_leaves_the_file_as_it_was(tmp_path: Path):
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[station]\nname = "Kiosk 1"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[staff\] credential: not an argon2 hash"):
+        set_section(path, "staff", {"kind": "passphrase", "credential": "plain text"})
+    assert path.read_text(encoding="utf-8") == '[station]\nname = "Kiosk 1"\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kiosk.toml"]
