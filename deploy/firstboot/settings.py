@@ -36,6 +36,7 @@ def adopt_device_config(layout: Layout) -> DeviceConfig | None:
         atomic_write(layout.code_file, config.enrollment_code.encode() + b"\n", mode=0o600)
     _write_wifi(layout, config.wifi)
     _write_ssh_keys(layout, config.ssh_keys)
+    _write_display(layout, config.renderer)
     if not layout.station_config.exists():
         atomic_write(layout.station_config, station_config_text(config, layout).encode(), owner=owner)
     atomic_write(layout.data / "hostname", f"{config.hostname}\n".encode(), mode=0o644)
@@ -67,6 +68,15 @@ def _write_wifi(layout: Layout, wifi: Wifi | None) -> None:
         layout.wifi_file.unlink(missing_ok=True)
         return
     atomic_write(layout.wifi_file, wpa_supplicant_text(wifi).encode(), mode=0o600)
+
+
+def _write_display(layout: Layout, renderer: str) -> None:
+    """The screen's settings for kiosk-station.service (EnvironmentFile=-/data/kiosk/display.env)."""
+    display = layout.kiosk / "display.env"
+    if renderer == "auto":
+        display.unlink(missing_ok=True)
+        return
+    atomic_write(display, f"WLR_RENDERER={renderer}\n".encode(), mode=0o644)
 
 
 def _write_ssh_keys(layout: Layout, keys: tuple[str, ...]) -> None:

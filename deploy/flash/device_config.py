@@ -42,7 +42,9 @@ _KNOWN: dict[str, tuple[str, ...]] = {
     "gateway": ("url", "enrollment_code", "enroll_command", "insecure_http"),
     "wifi": ("ssid", "psk", "country"),
     "ssh": ("authorized_keys",),
+    "display": ("renderer",),
 }
+RENDERERS = ("auto", "pixman")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{4,62}[A-Za-z0-9]")
 _HOSTNAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 # Letters NFKD does not take apart into a base letter and a mark.
@@ -81,6 +83,7 @@ class DeviceConfig:
     insecure_http: bool = False
     wifi: Wifi | None = None
     ssh_keys: tuple[str, ...] = field(default_factory=tuple)
+    renderer: str = "auto"  # "pixman": draw in software, for graphics the GPU driver cannot share (VMs)
 
     def with_changes(self, **changes: Any) -> DeviceConfig:
         return replace(self, **changes)
@@ -133,6 +136,7 @@ def from_mapping(data: dict[str, Any], source: str = "<device config>") -> Devic
         insecure_http=insecure,
         wifi=_wifi(data.get("wifi"), source),
         ssh_keys=_ssh_keys(data.get("ssh", {}).get("authorized_keys", []), source),
+        renderer=_renderer(data.get("display", {}).get("renderer", "auto"), source),
     )
 
 
@@ -161,6 +165,8 @@ def to_toml(config: DeviceConfig) -> str:
         lines += _pairs(ssid=config.wifi.ssid, psk=config.wifi.psk, country=config.wifi.country)
     lines += ["", "[ssh]"]
     lines += _pairs(authorized_keys=list(config.ssh_keys))
+    lines += ["", "[display]"]
+    lines += _pairs(renderer=config.renderer)
     return "\n".join(lines) + "\n"
 
 
@@ -288,6 +294,15 @@ def _wifi(value: object, source: str) -> Wifi | None:
             f"{source}: [wifi] country must be the two-letter country code (e.g. 'NO'): the radio needs it"
         )
     return Wifi(ssid=ssid, psk=psk, country=country)
+
+
+def _renderer(value: object, source: str) -> str:
+    if value not in RENDERERS:
+        raise DeviceConfigError(
+            f"{source}: [display] renderer {value!r}: use 'auto' (the GPU) or 'pixman' (software, for "
+            "screens whose driver the compositor cannot use, such as a virtual machine's)"
+        )
+    return str(value)
 
 
 def _ssh_keys(value: object, source: str) -> tuple[str, ...]:

@@ -169,7 +169,9 @@ def flash(image: Path, folder: Path, gateway: Gateway, key: Path) -> Path:
         "insecure_http = true\n"
         f'enrollment_code = "{gateway.enrollment_code("QEMU kiosk 1")}"\n'
         "[ssh]\n"
-        f'authorized_keys = ["{key.with_suffix(".pub").read_text().strip()}"]\n',
+        f'authorized_keys = ["{key.with_suffix(".pub").read_text().strip()}"]\n'
+        "[display]\n"
+        'renderer = "pixman"\n',  # QEMU's VGA cannot share buffers with a GPU renderer
         encoding="utf-8",
     )
     disk = folder / "card.img"
@@ -203,6 +205,12 @@ def inside_checks(kiosk: Kiosk, report: Report, gateway: Gateway) -> str:
     report.check("station service has a watchdog and restart policy",
                  "WatchdogUSec=30s" in station and "Restart=on-failure" in station, station)  # fmt: skip
     report.check("station service is active", "ActiveState=active" in station, station)
+    screen = kiosk.ssh(
+        "journalctl -b -u kiosk-station --no-pager | grep -c 'Unable to create the wlroots backend'"
+    )
+    report.check("cage has the screen", screen.stdout.strip() == "0", screen.stdout.strip())
+    station_process = value("pgrep -u kiosk -f 'kiosk run' || true")
+    report.check("the station runs under cage", bool(station_process), station_process)
     report.check("no login on the screen", value("systemctl is-enabled getty@tty1.service") == "masked")
     report.check("Ctrl+Alt+Del does nothing", value("systemctl is-enabled ctrl-alt-del.target") == "masked")
     report.check("SysRq is off", value("cat /proc/sys/kernel/sysrq") == "0")

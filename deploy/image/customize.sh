@@ -139,7 +139,7 @@ services() {
 }
 
 boot_files() {
-    local cmdline="console=tty1 console=ttyS0,115200 quiet panic=10 sysrq_always_enabled=0"
+    local cmdline="console=tty1 console=ttyS0,115200 quiet panic=10"
     if [ "$arch" = amd64 ]; then
         mkdir -p "$work/boot/EFI/BOOT" "$work/boot/EFI/kiosk"
         sed -e "s/@ROOT_A_UUID@/$uuid_a/" -e "s/@ROOT_B_UUID@/$uuid_b/" -e "s|@CMDLINE@|$cmdline|" \

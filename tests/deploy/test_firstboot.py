@@ -89,6 +89,14 @@ def test_first_boot_moves_the_secrets_enrolls_and_leaves_nothing_on_the_boot_par
     assert 'library_name = "Tromsø bibliotek"' in layout.station_config.read_text()
     assert mode(layout.station_config) == 0o600 and mode(layout.kiosk / "device.toml") == 0o600
     assert status_of(layout)["state"] == "done" and layout.done_file.exists()
+    assert not (layout.kiosk / "display.env").exists()  # the GPU draws unless the settings say otherwise
+
+
+def test_software_drawing_from_the_settings_reaches_the_station_unit(tmp_path: Path, listener: int) -> None:
+    layout = fake_kiosk(tmp_path, f"http://127.0.0.1:{listener}", GOOD_ENROLL)
+    layout.device_file.write_text(layout.device_file.read_text() + '\n[display]\nrenderer = "pixman"\n')
+    assert run(layout, grow_data=False, services=False) == 0
+    assert (layout.kiosk / "display.env").read_text() == "WLR_RENDERER=pixman\n"
 
 
 def test_the_wifi_key_is_the_one_ieee_802_11i_derives_and_the_passphrase_is_not_kept() -> None:
