@@ -1,0 +1,126 @@
+"""The console in a real browser (Debian's Chromium, headless): a member of staff signs in, sees the fleet,
+changes a kiosk's idle timeout (and the kiosk fetches it and reports it runs it), resolves a conflict,
+signs out; every page passes axe-core with 0 serious or critical violations. Screenshots go to
+test-artifacts/console/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.console.browser import axe_violations, chromium, screenshot
+from tests.console.conftest import HARSTAD, PASSWORD, TROMSO, ConsoleSite, unique
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    driver = chromium()
+    driver.set_page_load_timeout(20)
+    driver.set_script_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def accessible(browser: WebDriver, name: str) -> None:
+    screenshot(browser, name)
+    found = axe_violations(browser)
+    summary = [f"{v['id']}: {v['description']} ({len(v['nodes'])} nodes)" for v in found]
+    assert not found, f"{name}: " + "; ".join(summary)
+
+
+def sign_in(browser: WebDriver, site: ConsoleSite, username: str) -> None:
+    browser.delete_all_cookies()
+    browser.get(f"{site.url}/console/login")
+    browser.find_element(By.ID, "username").send_keys(username)
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "sign-in").click()
+    WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/console/"))
+
+
+def test_staff_sign_in_see_the_fleet_change_the_idle_timeout_resolve_a_conflict_and_sign_out(
+    browser: WebDriver, console_site: ConsoleSite
+) -> None:
+    browser.get(f"{console_site.url}/console/login")
+    accessible(browser, "01-login")
+    sign_in(browser, console_site, "tove")
+    fleet = browser.find_element(By.ID, "fleet").text
+    assert "Tromsø 1" in fleet and "Harstad 1" not in fleet
+    accessible(browser, "02-fleet")
+
+    browser.find_element(By.LINK_TEXT, "Tromsø 1").click()
+    accessible(browser, "03-kiosk")
+    browser.find_element(By.LINK_TEXT, "Innstillinger for denne automaten").click()
+    field = browser.find_element(By.ID, "f-session.idle_timeout")
+    field.clear()
+    field.send_keys("5000")  # out of range: refused with the range in words
+    browser.find_element(By.ID, "save").click()
+    assert "10 to 1800 seconds" in browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
+    accessible(browser, "04-config-refused")
+    field = browser.find_element(By.ID, "f-session.idle_timeout")
+    field.clear()
+    field.send_keys("120")
+    browser.find_element(By.ID, "save").click()
+    assert "Lagret" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
+    accessible(browser, "05-config-saved")
+
+    with console_site.kiosk("Tromsø 1") as kiosk:  # what the running kiosk does between sessions
+        wanted = kiosk.get("/v1/console/config").json()
+        assert wanted["settings"]["session.idle_timeout"] == 120
+        kiosk.post("/v1/console/config/report", json={"version": wanted["version"]}).raise_for_status()
+        task = {"key": unique("conflict"), "kind": "conflict", "item_id": "03011234567890",
+                "summary": "Returned offline, but the loan was renewed meanwhile",
+                "ils_message": "Item not checked out"}  # fmt: skip
+        kiosk.post("/v1/console/tasks", json=[task]).raise_for_status()
+    browser.get(f"{console_site.url}/console/")
+    assert wanted["version"] in browser.find_element(By.ID, "fleet").text
+
+    browser.find_element(By.LINK_TEXT, "Oppgaver").click()
+    assert "Item not checked out" in browser.find_element(By.ID, "tasks").text
+    accessible(browser, "06-tasks")
+    row = browser.find_element(By.XPATH, "//tr[td[contains(., '03011234567890')]]")
+    row.find_element(By.CSS_SELECTOR, "input[name=note]").send_keys("Renewal kept, return cancelled")
+    row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    assert "Merket som behandlet" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
+    assert "03011234567890" not in browser.find_element(By.ID, "tasks").text
+    with console_site.kiosk("Tromsø 1") as kiosk:  # the kiosk's staff screen shows it handled
+        mine = [t for t in kiosk.get("/v1/console/tasks").json() if t["key"] == task["key"]]
+    assert mine[0]["handled_by"] == "tove"
+    browser.get(f"{console_site.url}/console/tasks?handled=1")
+    accessible(browser, "07-tasks-handled")
+
+    browser.find_element(By.ID, "logout").click()
+    assert browser.current_url.endswith("/console/login")
+    browser.get(f"{console_site.url}/console/")
+    assert browser.current_url.split("?")[0].endswith("/console/login")
+
+
+def test_every_other_page_passes_axe_in_both_languages(browser: WebDriver, console_site: ConsoleSite) -> None:
+    sign_in(browser, console_site, "ada")
+    kiosk = console_site.ids["Tromsø 1"]
+    pages = {
+        "kiosk-technician": f"/console/kiosks/{kiosk}",
+        "library-config": f"/console/libraries/{TROMSO}/config",
+        "statistics": "/console/statistics",
+        "statistics-library": f"/console/statistics?library={HARSTAD}&days=7",
+        "accounts": "/console/accounts",
+        "audit": "/console/audit",
+        "not-found": "/console/kiosks/no-such-kiosk",
+    }
+    for language in ("nb", "en"):
+        browser.get(f"{console_site.url}/console/language/{language}")
+        for name, path in pages.items():
+            browser.get(f"{console_site.url}{path}")
+            assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == language
+            accessible(browser, f"10-{name}-{language}")
+
+
+def test_the_accessibility_check_finds_what_it_should(browser: WebDriver) -> None:
+    browser.get("data:text/html,<html><body><img src='x.png'><p style='color:%23ddd'>faint</p></body></html>")
+    found = {v["id"] for v in axe_violations(browser)}
+    assert {"image-alt", "html-has-lang"} <= found
