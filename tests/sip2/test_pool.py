@@ -1,0 +1,135 @@
+"""Pools of SIP2 connections over real loopback TCP: parallel stacks on logged-in connections of one
+account, never a broken connection handed out, and servers with fewer workers than the pool."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from server_api.circulation import Transaction
+from server_api.sip2.circulation import Sip2Circulation
+from server_api.sip2.client import Sip2Settings
+from server_api.sip2.codec import Decoded
+from server_api.sip2.errors import Sip2ConnectionLost
+from server_api.sip2.messages import ItemInformationRequest, ItemInformationResponse
+from server_api.sip2.pool import Sip2Pool, Sip2Pools
+from tests.sip2.peers import TIMEOUT, Acs, Action, T, misbehaving_acs
+
+
+def settings(port: int, **kw: object) -> Sip2Settings:
+    options: dict[str, object] = {"timeout": TIMEOUT, **kw}
+    return Sip2Settings("127.0.0.1", port, "u", "pw", **options)  # type: ignore[arg-type]
+
+
+def item(item_id: str) -> ItemInformationRequest:
+    return ItemInformationRequest(transaction_date=T, institution_id="X", item_identifier=item_id)
+
+
+# --- pools ----------------------------------------------------------------------------------------
+
+
+async def test_pool_runs_a_stack_in_parallel_on_logged_in_connections_of_one_account() -> None:
+    async with misbehaving_acs(lambda d, g, a: [g]) as acs:
+        acs.delay = 0.1
+        circ = Sip2Circulation(settings(acs.port, pool_size=4, timeout=2.0))
+        txn = Transaction.new(T)
+        started = time.monotonic()
+        outcomes = await asyncio.gather(*(circ.checkout("P1", f"item-{n}", txn) for n in range(8)))
+        elapsed = time.monotonic() - started
+        assert [o.item_id for o in outcomes] == [f"item-{n}" for n in range(8)] and all(
+            o.ok for o in outcomes
+        )
+        # 4 logins (93+99 = 0.2 s each, in parallel), then 8 checkouts of 0.1 s on 4 connections.
+        assert acs.connections == 4 and acs.count(b"93") == 4
+        assert elapsed < 0.9, f"not parallel: {elapsed:.2f}s for 8 checkouts"
+        assert all(b"CNu|" in f for f in acs.received if f.startswith(b"93"))
+        await circ.close()
+
+
+async def test_pool_never_hands_out_a_broken_connection() -> None:
+    def fault(decoded: Decoded, good: bytes, acs: Acs) -> Action:
+        return ["close"] if decoded.message.item_identifier == "break" else [good]  # type: ignore[attr-defined]
+
+    async with misbehaving_acs(fault) as acs:
+        pool = Sip2Pool(settings(acs.port), size=1)
+        assert isinstance(await pool.request(item("1")), ItemInformationResponse)
+        with pytest.raises(Sip2ConnectionLost):
+            await pool.request(item("break"))
+        assert pool.discarded == 1 and pool.open_connections == 0
+        assert isinstance(await pool.request(item("2")), ItemInformationResponse)
+        assert pool.created == 2
+        # An idle connection the ACS closed is replaced before it is handed out.
+        for task in asyncio.all_tasks():
+            if task.get_coro().__qualname__.startswith("misbehaving_acs.<locals>.handle"):  # type: ignore[union-attr]
+                task.cancel()
+        await asyncio.sleep(0.05)
+        async with pool.connection() as client:
+            assert client.healthy and client.logins == 1
+        assert pool.created == 3 and pool.discarded == 2
+        await pool.close()
+
+
+async def test_pools_are_keyed_by_account() -> None:
+    pools = Sip2Pools(size=2)
+    a = Sip2Settings("h", 1, "kiosk-tromso", "x", location="2190000")
+    b = Sip2Settings("h", 1, "kiosk-alta", "y", location="2201200")
+    assert pools.pool(a) is pools.pool(a) and pools.pool(a) is not pools.pool(b) and len(pools) == 2
+    with pytest.raises(ValueError, match="already pooled"):
+        pools.pool(a.with_(password="other"))
+    await pools.close()
+
+
+async def test_a_pool_degrades_to_the_connections_a_one_worker_server_serves_and_tries_again_later(
+    tmp_path: Path,
+) -> None:
+    from server_api.demo_ils import DEMO_BORROW_ITEMS, DEMO_PATRON_ID, KIOSK_LOGIN, DemoIls, ServerQuirks
+
+    async with DemoIls(tmp_path / "ils.sqlite", quirks=ServerQuirks(workers=1)) as ils:
+        kiosk = Sip2Settings(
+            "127.0.0.1", ils.port, *KIOSK_LOGIN, timeout=0.5, pool_size=2, pool_retry_interval=0.3
+        )
+        circulation = Sip2Circulation(kiosk)
+        assert circulation.pool is not None
+        txn = Transaction.new(T)
+        # Two at once: the second connection is never served; its caller is served by the first one.
+        account, status = await asyncio.gather(
+            circulation.patron(DEMO_PATRON_ID, None, txn), circulation.item_status(DEMO_BORROW_ITEMS[0])
+        )
+        assert account.found and status.found
+        await asyncio.sleep(0.6)  # the unserved login times out meanwhile
+        report = circulation.pool.report()
+        assert (report.working, report.limit, report.max_size, report.unserved) == (1, 1, 2, 1)
+        assert report.degraded and "login" in report.last_error
+        # Within the retry interval nothing new is tried; after it, the pool tries again.
+        for _ in range(2):
+            await asyncio.gather(*(circulation.item_status(item) for item in DEMO_BORROW_ITEMS))
+        await asyncio.sleep(0.35)
+        await asyncio.gather(*(circulation.item_status(item) for item in DEMO_BORROW_ITEMS))
+        await asyncio.sleep(0.6)
+        assert circulation.pool.report().unserved == 2 and circulation.pool.created == 3
+        await circulation.close()
+
+
+async def test_pool_fill_reports_the_size_that_works() -> None:
+    async with misbehaving_acs(lambda d, g, a: [g]) as acs:
+        pool = Sip2Pool(settings(acs.port, pool_size=3, pool_min_size=2))
+        report = await pool.fill()
+        assert (report.working, report.limit, report.min_size, report.max_size) == (3, 3, 2, 3)
+        assert not report.degraded and acs.count(b"93") == 3
+        await pool.close()
+
+
+async def test_a_connection_closed_at_login_while_others_work_is_tried_again_within_a_second() -> None:
+    async with misbehaving_acs(lambda d, g, a: [g]) as acs:
+        acs.delay = 0.05
+        acs.hang_up_on = {2}  # a network blip, not a server without workers
+        pool = Sip2Pool(settings(acs.port, pool_size=2))
+        await asyncio.gather(pool.request(item("1")), pool.request(item("2")))
+        assert pool.report().unserved == 0
+        await asyncio.sleep(1.1)  # FAILED_RETRY: then the full size again, not after pool_retry_interval
+        await asyncio.gather(pool.request(item("3")), pool.request(item("4")))
+        assert pool.created == 3 and pool.open_connections == 2
+        await pool.close()
