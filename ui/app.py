@@ -96,7 +96,9 @@ class KioskApp(App, StaffScreen, Inspection):
         self.idle_warning_seconds = idle_warning_seconds
         self.reader = ScreenReader(speaker, self._run)
         self.keys = KeyboardNavigator(
-            KeyTargets(self.focusable, lambda: self.layout_keypad, self.speak_screen)
+            KeyTargets(
+                self.focusable, lambda: self.layout_keypad, self.speak_screen, self.reader.change_volume
+            )
         )
         self.layout_keypad: Any = None
         self.overlay: Any = None

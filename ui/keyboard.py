@@ -3,7 +3,8 @@
 Digits type into the screen's keypad (card number, PIN); Backspace erases; Enter presses OK on a keypad
 screen, else the focused button. Tab / Shift+Tab and the arrow keys move the focus ring between the
 buttons on screen, in reading order. The speech key (F1, the keypad's `*`, `+` or `.`: the keys with a
-tactile mark on common keypads are reachable without sight) repeats what is on screen aloud.
+tactile mark on common keypads are reachable without sight) repeats what is on screen aloud; the
+keypad's `+` and `-` (or Page Up / Page Down) make the speech louder or softer (EN 301 549 5.1.3.11).
 
 Telephone (1-2-3 on top) and calculator (7-8-9 on top) keypads send the same key codes for the same
 printed digit, so both layouts type what their keys say; the on-screen keypad is the telephone layout.
@@ -18,7 +19,8 @@ from typing import Any
 from ui.widgets import KioskButton
 
 # Kivy key codes (SDL2): 48-57 digits, 256-265 keypad 0-9, 13 Enter, 271 keypad Enter, 8 Backspace,
-# 9 Tab, 32 Space, 273-276 arrows up/down/right/left, 282 F1, 268 keypad *, 270 keypad +, 266 keypad .
+# 9 Tab, 32 Space, 273-276 arrows up/down/right/left, 282 F1, 268 keypad *, 270 keypad +, 269 keypad -,
+# 266 keypad ., 280/281 Page Up/Down
 DIGITS = {**{48 + d: str(d) for d in range(10)}, **{256 + d: str(d) for d in range(10)}}
 ENTER = {13, 271}
 BACKSPACE = {8}
@@ -26,7 +28,10 @@ SPACE = {32}
 NEXT = {274, 275}  # down, right
 PREVIOUS = {273, 276}  # up, left
 TAB = 9
-SPEECH = {282, 268, 270, 266}
+VOLUME_STEP = 0.1
+SPEECH = {282, 268, 266}  # F1, keypad *, keypad .
+LOUDER = {270, 280}  # keypad +, Page Up
+SOFTER = {269, 281}  # keypad -, Page Down
 
 
 @dataclass
@@ -36,6 +41,7 @@ class KeyTargets:
     buttons: Callable[[], Sequence[KioskButton]]  # the focusable buttons, in reading order
     keypad: Callable[[], Any]  # the screen's Keypad or None
     speak: Callable[[], object]  # repeat the screen aloud
+    volume: Callable[[float], object] = lambda _step: None  # louder (+) or softer (-) by this much
 
 
 class KeyboardNavigator:
@@ -85,6 +91,8 @@ class KeyboardNavigator:
             self._move(-1)
         elif code in SPEECH:
             self.targets.speak()
+        elif code in LOUDER or code in SOFTER:
+            self.targets.volume(VOLUME_STEP if code in LOUDER else -VOLUME_STEP)
         else:
             return False
         return True

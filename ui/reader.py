@@ -94,6 +94,13 @@ class ScreenReader:
         if self.active and screen.name is not ScreenName.WELCOME:
             self._say(screen, extra)
 
+    def change_volume(self, step: float) -> None:
+        """Louder or softer for this session (reset at its end); the key tone says how loud it is now."""
+        if self.speaker is None:
+            return
+        self.speaker.set_volume(min(1.0, max(0.1, round(self.speaker.volume + step, 2))))
+        self.key_tone()
+
     def key_tone(self) -> None:
         if self.speaker is not None:
             self._run(self.speaker.tone(Tone.KEY))

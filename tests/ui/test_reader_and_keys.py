@@ -96,3 +96,20 @@ def test_the_speech_key_repeats_the_screen() -> None:
     assert keys.key(282) and keys.key(268)  # F1, keypad *
     assert spoken == ["again", "again"]
     assert not keys.key(65)  # a letter is not ours
+
+
+async def test_keypad_plus_and_minus_change_the_volume_for_the_session() -> None:
+    from drivers.speech import SimulatedSpeaker
+    from ui.reader import ScreenReader
+
+    speaker = SimulatedSpeaker()
+    reader = ScreenReader(speaker, lambda awaitable: awaitable.close())
+    keys = KeyboardNavigator(KeyTargets(lambda: [], lambda: None, lambda: None, reader.change_volume))
+    keys.key(270)  # keypad +
+    keys.key(270)
+    assert speaker.volume == 0.9
+    for _ in range(20):
+        keys.key(269)  # keypad -
+    assert speaker.volume == 0.1  # never silent by accident
+    reader.end_of_session()
+    assert speaker.volume == 0.7
