@@ -130,3 +130,15 @@ async def test_a_request_the_server_cannot_read_in_its_charset_is_a_charset_mism
         assert "probe --test-patron" in str(caught.value)
         assert ils.requests_handled == 4  # 94, 98, then 96 twice: resent once, not three times
         await circulation.close()
+
+
+async def test_the_faulty_link_corrupts_only_the_share_it_is_told_to(tmp_path: Path) -> None:
+    async with demo(tmp_path) as ils:
+        delayed, noisy = FaultPlan(delay_reply=1.0, delay_seconds=0.0), FaultPlan(corrupt_reply=1.0)
+        for plan, corrupted in ((delayed, False), (noisy, True)):  # noisy: every reply, never a resent one
+            async with FaultyLink("127.0.0.1", ils.port, plan=plan, seed=3) as link:
+                circulation = Sip2Circulation(settings(link.port))
+                for item in DEMO_BORROW_ITEMS:
+                    assert (await circulation.item_status(item)).found
+                await circulation.close()
+            assert (link.stats["corrupted"] > 0) is corrupted and link.stats["replies"] >= 5
