@@ -23,6 +23,7 @@ from kiosk.i18n import enable_languages
 from kiosk.journal import QUIET_SPELL, Journal
 from kiosk.station import Station, StationSettings, StationTiming, local_now
 from server_api.circulation import Circulation
+from server_api.client import HttpCirculation
 from server_api.sip2.circulation import Sip2Circulation
 
 
@@ -44,6 +45,14 @@ def station_settings(config: StationConfig, timing: StationTiming | None = None)
     )
 
 
+def open_circulation(config: StationConfig) -> Circulation:
+    """`[gateway]` set: HTTPS to the consortium's gateway (`HttpCirculation`, no SIP2 password here);
+    otherwise SIP2 straight to the library system (`Sip2Circulation`). Raises `ConfigError`."""
+    if config.gateway.enabled:
+        return HttpCirculation(config.gateway_settings())
+    return Sip2Circulation(config.sip2_settings())
+
+
 def build_station(
     config: StationConfig,
     *,
@@ -56,11 +65,12 @@ def build_station(
     clock: Callable[[], datetime] = local_now,
 ) -> Station:
     """A station as `config` describes it. Each device not handed in is opened from its section:
-    `[sip2]` (a `Sip2Circulation`), `[rfid]` (`kiosk.hardware.open_reader`), `[printer]`, `[journal]`.
+    `[gateway]` or `[sip2]` (`open_circulation`), `[rfid]` (`kiosk.hardware.open_reader`), `[printer]`,
+    `[journal]`.
     `policy` and `timing` replace what `[session]`/`[offline]` and the intervals say (the demo and tests
     compress time). Raises `ConfigError` for a configuration that cannot be used."""
     if circulation is None:
-        circulation = Sip2Circulation(config.sip2_settings())
+        circulation = open_circulation(config)
     if reader is None:
         reader = open_reader(config.rfid, source=config.source)
     if printer is None:
@@ -81,4 +91,4 @@ def build_station(
     )
 
 
-__all__ = ["build_station", "station_settings"]
+__all__ = ["build_station", "open_circulation", "station_settings"]

@@ -4,6 +4,7 @@ kiosk run            kiosk.cli.run            the station, from its configuratio
 kiosk demo           kiosk.cli.demo           the whole station on demo data (the only user of kiosk.demo)
 kiosk demo-ils       kiosk.cli.demo_ils       the demo library system alone (SIP2 over TCP)
 kiosk config check   kiosk.cli.config_check   validate a configuration file
+kiosk enroll         kiosk.cli.enroll         join the consortium's gateway with a one-time code
 kiosk tag            kiosk.cli.tag            the tagging station for staff (logic: kiosk.cli.tagging)
 kiosk sip2 probe     kiosk.cli.sip2_probe     what a library system's SIP2 server supports
 kiosk journal        kiosk.cli.journal        the offline journal for staff (text: kiosk.cli.journal_text)
@@ -16,7 +17,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from kiosk.cli import config_check, demo, demo_ils, journal, run, sip2_probe, tag
+from kiosk.cli import config_check, demo, demo_ils, enroll, journal, run, sip2_probe, tag
 from kiosk.cli.common import Commands
 
 # Each sub-command adds itself to the parser; in the order `kiosk --help` lists them.
@@ -25,6 +26,7 @@ SUB_COMMANDS: tuple[Callable[[Commands], None], ...] = (
     demo_ils.register,
     run.register,
     config_check.register,
+    enroll.register,
     tag.register,
     sip2_probe.register,
     journal.register,

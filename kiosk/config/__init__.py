@@ -12,12 +12,13 @@ paths (directories, the journal, secret files), loading (`load`, `from_mapping`,
 editing (`set_section`: one section rewritten, the rest as the technician wrote it).
 """
 
-from kiosk.config.checks import CHOICES, RANGES, Range
+from kiosk.config.checks import CHOICES, RANGES, Range, check_gateway
 from kiosk.config.editing import set_section, without_section
 from kiosk.config.errors import ConfigError
 from kiosk.config.loading import check_for_run, from_mapping, load, run_problems
 from kiosk.config.sections import (
     ClockSection,
+    GatewaySection,
     JournalSection,
     NetworkSection,
     OfflineSection,
@@ -35,6 +36,7 @@ __all__ = [
     "RANGES",
     "ClockSection",
     "ConfigError",
+    "GatewaySection",
     "JournalSection",
     "NetworkSection",
     "OfflineSection",
@@ -47,6 +49,7 @@ __all__ = [
     "StationConfig",
     "StationSection",
     "check_for_run",
+    "check_gateway",
     "from_mapping",
     "load",
     "run_problems",

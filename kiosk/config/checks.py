@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from kiosk.config.errors import ConfigError, problem
 from kiosk.core import CheckDigit
@@ -55,6 +56,11 @@ RANGES: dict[tuple[str, str], Range] = {
     ("sip2", "timeout"): Range(0.5, 120, "seconds", "how long a patron waits for one answer"),
     ("sip2", "pool_size"): Range(1, 16, "connections"),
     ("sip2", "keepalive"): Range(5, 3600, "seconds", zero_means="no keep-alive"),
+    ("gateway", "timeout"): Range(
+        1, 300, "seconds", "a stack waits on the library system behind the gateway"
+    ),
+    ("gateway", "connect_timeout"): Range(0.5, 60, "seconds"),
+    ("gateway", "heartbeat_interval"): Range(5, 3600, "seconds"),
     ("session", "idle_timeout"): Range(
         10, 1800, "seconds", "the next patron must not find the last one's session"
     ),
@@ -138,8 +144,44 @@ def check_together(config: StationConfig) -> None:
         weak = hash_problem(config.staff.credential)
         if weak:
             raise ConfigError(problem(where, "staff", "credential", weak))
-    check_sip2(config.sip2, where)
+    if config.gateway.enabled:
+        check_gateway(config, where)
+    else:
+        check_sip2(config.sip2, where)
     check_languages(config, where)
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def check_gateway(config: StationConfig, where: str) -> None:
+    """[gateway]: an address the station can use, TLS files that exist, and no SIP2 password beside it:
+    in gateway mode only the gateway holds the library system's passwords."""
+    g = config.gateway
+    url = urlsplit(g.url)
+    if url.scheme not in ("https", "http") or not url.hostname:
+        what = f"{g.url!r} is not an address like https://gateway.example.net:8443"
+        raise ConfigError(problem(where, "gateway", "url", what))
+    if url.scheme == "http" and url.hostname not in _LOOPBACK and not g.insecure_http:
+        what = (
+            f"{g.url!r} is not encrypted: the device token and patrons' card numbers would cross the "
+            "network in clear; use https://"
+        )
+        raise ConfigError(problem(where, "gateway", "url", what))
+    if config.sip2.password_file:
+        raise ConfigError(
+            f"{where}: [sip2] password_file is set beside [gateway] url: a kiosk in gateway mode holds no "
+            "SIP2 password (the gateway logs in for it); remove password_file and delete the file"
+        )
+    if not g.token_file:
+        what = "not set: name the file `kiosk enroll` writes the device token to (mode 0600)"
+        raise ConfigError(problem(where, "gateway", "token_file", what))
+    if g.client_key and not g.client_cert:
+        raise ConfigError(f"{where}: [gateway] client_key is set without client_cert: set both, or neither")
+    for key in ("ca_file", "client_cert"):
+        path = getattr(g, key)
+        if path and not Path(path).is_file():
+            raise ConfigError(problem(where, "gateway", key, f"{path!r}: no such file"))
 
 
 def check_sip2(s: Any, where: str) -> None:
@@ -186,4 +228,4 @@ def check_languages(config: StationConfig, where: str) -> None:
             )
 
 
-__all__ = ["CHOICES", "RANGES", "Range", "check_sip2", "check_together", "check_value"]
+__all__ = ["CHOICES", "RANGES", "Range", "check_gateway", "check_sip2", "check_together", "check_value"]

@@ -96,9 +96,12 @@ def run_problems(config: StationConfig) -> list[str]:
         if receipts:
             found.append(problem(where, "printer", "directory", receipts))
     try:
-        config.sip2_settings()  # the password file, the TLS files and their keys, as the station loads them
-        if config.sip2.client_key:
-            read_secret(where, "sip2", "client_key", config.sip2.client_key)
+        if config.gateway.enabled:
+            config.gateway_settings()  # the token file (0600, not empty), the TLS files and their keys
+        else:
+            config.sip2_settings()  # the password file, the TLS files and their keys, as the station does
+            if config.sip2.client_key:
+                read_secret(where, "sip2", "client_key", config.sip2.client_key)
     except ConfigError as error:
         found.append(str(error))
     return found

@@ -4,6 +4,7 @@ rest of the station makes of them (`StationConfig.policy`, `.sip2_settings`). Ra
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from kiosk.config.errors import ConfigError
 from kiosk.config.paths import read_secret
 from kiosk.core import CardFormat, CheckDigit, OfflinePolicy, SecurityFailurePolicy, SessionPolicy
 from kiosk.i18n import DRAFT_LANGUAGES
+from server_api.client import GatewaySettings
 from server_api.sip2.client import Sip2ConfigError, Sip2Settings
 from server_api.sip2.profiles import UnknownProfile
 
@@ -52,6 +54,26 @@ class Sip2Section:
     client_cert: str = ""  # client certificate (PEM), when the server asks for one
     client_key: str = ""  # its key (PEM), unless it is inside client_cert
     tls_server_name: str = ""  # name to verify in the server's certificate ("" = host)
+
+
+@dataclass(frozen=True)
+class GatewaySection:
+    """The consortium's gateway (docs/GATEWAY.md): set `url` and the station talks HTTPS to it instead of
+    SIP2 to the library system, and holds no SIP2 password. `kiosk enroll URL CODE` writes this section."""
+
+    url: str = ""  # "" = SIP2 straight to the library system ([sip2])
+    token_file: str = ""  # the device token from `kiosk enroll`, mode 0600
+    ca_file: str = ""  # trust only this CA (PEM) for the gateway's certificate; "" = the system's CAs
+    client_cert: str = ""  # client certificate (PEM), if the gateway asks for one
+    client_key: str = ""  # its key (PEM), unless it is inside client_cert
+    timeout: float = 15.0  # seconds for one answer: a stack waits on the library system behind it
+    connect_timeout: float = 3.0
+    heartbeat_interval: float = 60.0  # seconds between the kiosk's reports to the gateway
+    insecure_http: bool = False  # allow http:// to a host other than this machine (a lab, never a library)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
 
 
 @dataclass(frozen=True)
@@ -131,6 +153,7 @@ class StaffSection:
 class StationConfig:
     station: StationSection = field(default_factory=StationSection)
     sip2: Sip2Section = field(default_factory=Sip2Section)
+    gateway: GatewaySection = field(default_factory=GatewaySection)
     session: SessionSection = field(default_factory=SessionSection)
     rfid: RfidSection = field(default_factory=RfidSection)
     printer: PrinterSection = field(default_factory=PrinterSection)
@@ -182,6 +205,33 @@ class StationConfig:
         """The password from `[sip2] password_file`, which must be set, non-empty and the kiosk user's
         alone (`kiosk.config.paths`)."""
         return read_secret(self.source, "sip2", "password_file", self.sip2.password_file)
+
+    def gateway_settings(self) -> GatewaySettings:
+        """The one way [gateway] becomes an `HttpCirculation`'s settings: the token file must be the kiosk
+        user's alone and not empty, and the TLS files load (a bad certificate is reported now)."""
+        g = self.gateway
+        if not g.enabled:
+            raise ConfigError(f"{self.source}: [gateway] url: not set (this station talks SIP2: see [sip2])")
+        read_secret(self.source, "gateway", "token_file", g.token_file)
+        if g.client_key:
+            read_secret(self.source, "gateway", "client_key", g.client_key)
+        settings = GatewaySettings(
+            g.url,
+            token_file=g.token_file,
+            ca_file=g.ca_file,
+            client_cert=g.client_cert,
+            client_key=g.client_key,
+            connect_timeout=g.connect_timeout,
+            timeout=g.timeout,
+        )
+        if g.url.startswith("https://"):
+            try:
+                settings.ssl_context()
+            except (OSError, ssl.SSLError, ValueError) as error:
+                raise ConfigError(
+                    f"{self.source}: [gateway] ca_file/client_cert/client_key: cannot be loaded: {error}"
+                ) from error
+        return settings
 
     def sip2_settings(self) -> Sip2Settings:
         """The one way [sip2] becomes a SIP2 connection (station, probe): the vendor profile's defaults,
