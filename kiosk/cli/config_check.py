@@ -1,4 +1,5 @@
-"""`kiosk config check FILE`: refuse a configuration file that `kiosk run` would refuse, in one line."""
+"""`kiosk config check FILE`: refuse a configuration file that `kiosk run` would refuse, one line per
+problem (`kiosk.config.check_for_run`): a file this passes is one `kiosk run` runs with."""
 
 from __future__ import annotations
 
@@ -6,17 +7,16 @@ import argparse
 from pathlib import Path
 
 from kiosk.cli.common import Commands, fail
-from kiosk.config import ConfigError
+from kiosk.config import ConfigError, check_for_run
 from kiosk.config import load as load_config
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     try:
         config = load_config(Path(args.file))
-        if config.sip2.password_file:
-            config.sip2_password()
+        check_for_run(config)
     except ConfigError as error:
-        return fail(f"error: {error}")
+        return fail("\n".join(f"error: {line}" for line in str(error).splitlines()))
     print(f"{args.file}: OK (station {config.station.name!r}, SIP2 {config.sip2.host}:{config.sip2.port})")
     return 0
 

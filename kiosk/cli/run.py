@@ -5,22 +5,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 from pathlib import Path
 
 from kiosk.cli.common import Commands, fail, open_speaker_or_none, print_json
-from kiosk.config import ConfigError
+from kiosk.config import ConfigError, check_for_run
 from kiosk.config import load as load_config
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # Every file the station writes (journal, lock, receipts) is the kiosk user's alone (issue 11).
+    os.umask(0o077)
     try:
         from kiosk.cli.build import build_station
 
         config = load_config(Path(args.config))
+        check_for_run(config)  # the same refusals as `kiosk config check`, before anything is opened
         station = build_station(config)
     except ConfigError as error:
-        return fail(f"error: {error}")
+        return fail("\n".join(f"error: {line}" for line in str(error).splitlines()))
 
     async def run() -> None:
         # systemd stops a service with SIGTERM: end like Ctrl-C, through the clean stop below.

@@ -75,8 +75,11 @@ def test_config_check_command_exits_non_zero_with_a_one_line_reason(tmp_path, ca
     assert main(["config", "check", str(path)]) == 1
     err = capsys.readouterr().err
     assert "did you mean 'idle_timeout'" in err
-    ok = write(tmp_path, "[station]\nname = 'Alta'\n")
-    assert main(["config", "check", str(ok)]) == 0
+    # A file without the SIP2 password is one `kiosk run` would refuse: so does check (a good file passes:
+    # tests/cli/test_config_bad_files.py).
+    no_password = write(tmp_path, "[station]\nname = 'Alta'\n")
+    assert main(["config", "check", str(no_password)]) == 1
+    assert "[sip2] password_file: not set" in capsys.readouterr().err
 
 
 # --- [sip2]: the keys a technician needs, validated before anything connects -------------------------

@@ -3,12 +3,14 @@ the file, the key and the fix (issue 11, finding 9). What `kiosk config check` p
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from kiosk.cli import main
 from kiosk.config import ConfigError, check_for_run, load
 from kiosk.core import CardFormat, CheckDigit
 
@@ -237,3 +239,29 @@ def test_the_offline_card_rules_and_pin_rest_come_from_the_file(tmp_path: Path) 
 def test_the_defaults_are_the_safe_offline_rules(tmp_path: Path) -> None:
     offline = load(station_file(tmp_path)).policy().offline
     assert offline.physical_card and offline.known_card and offline.known_for == timedelta(days=30)
+
+
+def test_kiosk_config_check_says_every_problem_one_per_line_and_run_refuses_the_same(
+    tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    path = station_file(tmp_path, "[rfid]\npoll_interval = 0\n")
+    assert main(["config", "check", str(path)]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith(f"error: {path}: [rfid] poll_interval: 0 is out of range")
+    path = station_file(tmp_path, secret="")
+    (tmp_path / "var").chmod(0o755)
+    assert main(["config", "check", str(path)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and all(line.startswith(f"error: {path}: [") for line in lines)
+    umask = os.umask(0o022)
+    try:
+        assert main(["run", "--config", str(path), "--headless"]) == 1  # refused before anything opens
+    finally:
+        os.umask(umask)
+    assert capsys.readouterr().err.splitlines() == lines
+    assert not (tmp_path / "var" / "journal.sqlite3").exists()
+
+
+def test_kiosk_config_check_passes_a_good_file(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["config", "check", str(station_file(tmp_path))]) == 0
+    assert "OK" in capsys.readouterr().out
