@@ -12,12 +12,17 @@ visits offline and journals them). Each life ends in a SIGKILL:
 - from inside, at the N-th pass through a failpoint: before/after each journal write, before a request
   goes out, after its reply came back but before the station saw it.
 
+The tags keep their AFI across lives (`tags.json` in the station's folder, as stickers in books keep
+theirs); failpoints sit before `write_afi` and between the write and its read-back.
+
 When the epoch's kills are spent, a last life runs with the network up and no failpoint: it finishes
 the workload and replays everything. Then the library system's own event log is compared with the
-workload: every intended loan and return exactly once, in order per item, and each item with the right
-patron at the end; and a reference copy that some patrons also try to borrow while online (the library
-system refuses it) is never lent by a crash and a replay. kiosk.demo.audit compares the journal with the same
-log as a second opinion.
+workload, and every tag with the library system (`tag_disagreements`: on loan but in-library AFI, or
+back but on-loan AFI, with no staff task naming the item; a loss with `--afi-oracle`). The library
+system's log must show every intended loan and return exactly once, in order per item, and each item
+with the right patron at the end; and a reference copy that some patrons also try to borrow while online
+(the library system refuses it) is never lent by a crash and a replay. kiosk.demo.audit compares the
+journal with the same log as a second opinion.
 
 Prints one JSON object: kills (by kind), lives, lost, duplicated, out_of_order, wrong_final_holder,
 refused_then_lent and the audit's figures. Exit code 0 only when all of those are 0.
@@ -45,7 +50,7 @@ from kiosk.journal import Journal, State
 from server_api.demo_ils.server import DemoIls
 from server_api.faulty_link import FaultyLink
 from tests.crash import workload
-from tests.crash.worker import EXIT_NEEDS_NETWORK, EXIT_REFUSED, FAILPOINTS
+from tests.crash.worker import EXIT_NEEDS_NETWORK, EXIT_REFUSED, FAILPOINTS, TAGS_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS_PER_EPOCH = 10
@@ -74,6 +79,8 @@ class Tally:
     audit_unsettled: int = 0
     replayed: int = 0
     conflicts: int = 0
+    tag_disagreements: int = 0  # tag and library system disagree, and no staff task names the item
+    afi_oracle: bool = False  # count those as losses (issue 11: on once the AFI intent is journalled)
     failures: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -95,6 +102,8 @@ class Tally:
             "audit_duplicated": self.audit_duplicated,
             "audit_unsettled": self.audit_unsettled,
             "conflicts": self.conflicts,
+            "tag_disagreements": self.tag_disagreements,
+            "afi_oracle": self.afi_oracle,
             "failures": self.failures,
         }
 
@@ -109,13 +118,14 @@ class Tally:
             or self.audit_lost
             or self.audit_duplicated
             or self.audit_unsettled
+            or (self.afi_oracle and self.tag_disagreements)
             or self.failures
         )
 
 
 def _passes(failpoint: str) -> int:
     """Roughly how often a life passes this point, so that kills land all along the workload."""
-    per_action = ("record", "settle", "note_security", "circulation.")
+    per_action = ("record", "settle", "note_security", "circulation.", "reader.")
     return 3 * VISITS_PER_EPOCH // 2 if any(p in failpoint for p in per_action) else 3
 
 
@@ -242,8 +252,14 @@ async def _epoch(number: int, seed: int, kills_wanted: int, base: Path, tally: T
             refusals = sum(
                 1 for e in journal.entries(states=(State.REFUSED,)) if e.item_id == workload.REFUSED_ONLINE
             )
+            # Staff tasks: today only the conflicts; security-write tasks come with the journal's AFI intent.
+            staff_items = {e.item_id for e in journal.entries(states=(State.CONFLICT, State.RESOLVED))}
         finally:
             journal.close()
+        tag_afi = (
+            json.loads((station_dir / TAGS_FILE).read_text()) if (station_dir / TAGS_FILE).exists() else {}
+        )
+        disagreeing = workload.tag_disagreements(plan, tag_afi, ils_db, staff_items)
     tally.epochs += 1
     tally.intended += verdict["intended"]
     tally.lost += verdict["lost"]
@@ -257,17 +273,20 @@ async def _epoch(number: int, seed: int, kills_wanted: int, base: Path, tally: T
     tally.audit_unsettled += second_opinion["unsettled"]
     tally.replayed += second_opinion["replayed"]
     tally.conflicts += len(second_opinion["conflicts"])
+    tally.tag_disagreements += disagreeing
     if any(
         verdict[k] for k in ("lost", "duplicated", "out_of_order", "wrong_final_holder", "refused_then_lent")
-    ):
-        tally.failures.append(f"epoch {number} (seed {seed}): {verdict}; kept in {workdir}")
+    ) or (tally.afi_oracle and disagreeing):
+        tally.failures.append(
+            f"epoch {number} (seed {seed}): {verdict}, tags disagreeing: {disagreeing}; kept in {workdir}"
+        )
     return kills
 
 
-async def run(runs: int, seed: int, parallel: int, keep: Path | None) -> Tally:
+async def run(runs: int, seed: int, parallel: int, keep: Path | None, afi_oracle: bool = False) -> Tally:
     """`parallel` epochs at a time, each with its own library system, until `runs` kills are spent.
     An epoch whose workload finishes early hands its unspent kills back to the next one."""
-    tally = Tally()
+    tally = Tally(afi_oracle=afi_oracle)
     with contextlib.ExitStack() as stack:
         base = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crash-")))
         claimed = 0
@@ -293,9 +312,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--parallel", type=int, default=max(2, os.cpu_count() or 1))
     parser.add_argument("--keep", type=Path, help="keep the epochs' files in this directory")
+    parser.add_argument(
+        "--afi-oracle", action="store_true", help="count a tag disagreeing with the library system as a loss"
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
-    tally = asyncio.run(run(args.runs, args.seed, args.parallel, args.keep))
+    tally = asyncio.run(run(args.runs, args.seed, args.parallel, args.keep, args.afi_oracle))
     print(json.dumps({**tally.as_dict(), "seconds": round(time.monotonic() - started, 1), "ok": tally.ok}))
     return 0 if tally.ok else 1
 

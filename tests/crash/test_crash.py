@@ -52,6 +52,9 @@ def test_fifty_kills_lose_nothing_and_double_nothing(tmp_path: Path) -> None:
     # Offline lives happened, and work done offline reached the library system by replay.
     assert summary["offline_lives"] > 0 and summary["replayed"] > 0
     assert summary["returncode"] == 0
+    # Tags keep their AFI across lives and are compared with the library system: reported, not yet
+    # asserted (issue 11: a loss once the AFI intent is journalled; `--afi-oracle` counts it now).
+    assert "tag_disagreements" in summary
 
 
 @pytest.mark.long

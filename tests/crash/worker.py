@@ -31,12 +31,20 @@ from tests.crash import workload
 
 JOURNAL_POINTS = ("record_many", "settle", "flush", "mark_replaying", "note_security")
 CIRCULATION_POINTS = ("checkout", "checkin")
+# reader.write_afi:before is just before the security bit is written; :after is between the write and
+# the read-back that verifies it (the tag has changed, the station does not know yet).
+READER_POINTS = ("write_afi",)
 FAILPOINTS = tuple(
     f"{where}.{name}:{when}"
-    for where, names in (("journal", JOURNAL_POINTS), ("circulation", CIRCULATION_POINTS))
+    for where, names in (
+        ("journal", JOURNAL_POINTS),
+        ("circulation", CIRCULATION_POINTS),
+        ("reader", READER_POINTS),
+    )
     for name in names
     for when in ("before", "after")
 )
+TAGS_FILE = "tags.json"  # every tag's AFI, kept across lives as a physical tag keeps it
 
 EXIT_REFUSED = 3
 EXIT_NEEDS_NETWORK = 4
@@ -87,6 +95,38 @@ class Failpoint:
             setattr(owner, method, wrapped)
 
 
+class TagState:
+    """The tags' AFI outlives the station process, as stickers in books do: written to `path` after
+    every write the pad took (before any failpoint after it), read back at the next life's start over
+    what the demo derives from the library system."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.afi: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
+
+    def restore(self, env: DemoEnvironment) -> None:
+        if not self.afi:  # the first life: the tags as the library system's state put them
+            self.afi = {uid.hex(): afi for uid, afi in env.afi.items()}
+            self._save()
+        env.afi.update({bytes.fromhex(uid): afi for uid, afi in self.afi.items()})
+
+    def follow(self, pad: Any) -> None:
+        original = pad.write_afi
+
+        @functools.wraps(original)
+        async def write_afi(uid: bytes, afi: int) -> None:
+            await original(uid, afi)
+            self.afi[uid.hex()] = afi
+            self._save()
+
+        pad.write_afi = write_afi
+
+    def _save(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.afi))
+        os.replace(tmp, self.path)
+
+
 def report(**data: Any) -> None:
     print(json.dumps(data), flush=True)
 
@@ -110,13 +150,18 @@ async def live(args: argparse.Namespace) -> int:
     if args.failpoint:
         for method in JOURNAL_POINTS:
             failpoint.wrap(env.journal, "journal", method)
+    tags = TagState(args.workdir / TAGS_FILE)
     async with env:
         assert env.station is not None and env.circulation is not None
         station = env.station
+        tags.restore(env)  # before anything is placed on the pad
+        tags.follow(env.pad)
         if args.failpoint:
             # Before the first await: the start-up replay must already pass through the failpoints.
             for method in CIRCULATION_POINTS:
                 failpoint.wrap(env.circulation, "circulation", method)
+            for method in READER_POINTS:
+                failpoint.wrap(env.pad, "reader", method)
         await station.settle()  # the start-up connection check, and the replay if online
 
         done, unknown = workload.progress(plan, env.journal.entries())

@@ -19,7 +19,8 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kiosk.demo import ils_events
+from kiosk.core import AFI_IN_LIBRARY, AFI_ON_LOAN
+from kiosk.demo import ils_events, make_tags
 from kiosk.journal import Entry, State, took_effect
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.data import BLOCKED_PATRON_ID, FEES_PATRON_ID
@@ -167,3 +168,20 @@ def compare(plan: list[Visit], ils_db: Path) -> dict[str, int]:
         "out_of_order": out_of_order,
         "wrong_final_holder": wrong_holder,
     }
+
+
+# ------------------------------------------------------------ the security bit, as the tags tell it
+
+
+def tag_disagreements(plan: list[Visit], tag_afi: dict[str, int], ils_db: Path, staff_items: set[str]) -> int:
+    """Items of the workload whose tag and library system disagree with no staff task naming the item:
+    on loan with the in-library AFI (the gate alarms at the patron), or back with the on-loan AFI (the
+    item sits on the shelf unprotected). `tag_afi` is every tag's AFI (uid in hex), kept across lives."""
+    item_tags, _cards = make_tags()
+    with sqlite3.connect(ils_db) as db:
+        on_loan = {row[0] for row in db.execute("SELECT item_id FROM loans")}
+    wrong = 0
+    for item_id in {step.item_id for step in steps(plan)} - staff_items:
+        want = AFI_ON_LOAN if item_id in on_loan else AFI_IN_LIBRARY
+        wrong += any(tag_afi.get(tag.uid.hex()) != want for tag in item_tags[item_id])
+    return wrong
