@@ -51,6 +51,13 @@ class ConsoleSite:
     mailbox: Mailbox
     tokens: dict[str, str] = field(default_factory=dict)  # kiosk name -> device token
     ids: dict[str, str] = field(default_factory=dict)  # kiosk name -> device id
+    signed_in: dict[str, Staff] = field(default_factory=dict)
+
+    def staff(self, username: str) -> Staff:
+        """A signed-in session of `username`, shared by the tests (argon2 checks take their time)."""
+        if username not in self.signed_in:
+            self.signed_in[username] = Staff(self.url, username)
+        return self.signed_in[username]
 
     def kiosk(self, name: str) -> httpx.Client:
         return httpx.Client(

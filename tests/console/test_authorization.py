@@ -102,7 +102,7 @@ def expected(route: Route, person: str, library: str) -> int:
 
 @pytest.fixture(scope="module")
 def people(console_site: ConsoleSite) -> dict[str, Staff]:
-    return {name: Staff(console_site.url, name) for name in PEOPLE}
+    return {name: console_site.staff(name) for name in PEOPLE}
 
 
 def test_every_route_every_role_own_and_other_library_gets_the_expected_status(

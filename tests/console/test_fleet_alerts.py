@@ -1,0 +1,63 @@
+"""The fleet puts problems first; alerts go out by e-mail (a local aiosmtpd server) and close when the
+problem is gone."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from sqlalchemy import select
+
+from server_api.console.tables import alerts
+from tests.console.conftest import TROMSO, ConsoleSite, unique
+
+
+def wait_for(condition: object, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError("not within the time")
+
+
+def test_problems_come_first_and_alerts_are_mailed_once_and_closed_when_fixed(
+    console_site: ConsoleSite,
+) -> None:
+    silent, no_paper = unique("Stille"), unique("Tom")
+    console_site.enroll(TROMSO, silent)  # never sends a heartbeat: offline
+    console_site.enroll(TROMSO, no_paper)
+    console_site.heartbeat(no_paper, printer="paper_out", conflicts=2)
+    page = console_site.staff("tove").get("/console/").text
+    rows = re.findall(r'<th scope="row"><a href="[^"]+">([^<]+)</a>', page)
+    assert rows.index(silent) < rows.index(no_paper) < rows.index("Tromsø 1")
+    assert "Skriveren er tom for papir eller av" in page and "Frakoblet: ingen livstegn" in page
+
+    def mailed(kiosk: str, kind: str) -> bool:
+        return any(
+            kiosk in str(m["Subject"]) and kind in str(m["Subject"]) for m in console_site.mailbox.messages
+        )
+
+    wait_for(lambda: mailed(no_paper, "paper_out") and mailed(silent, "offline"))
+    mail = next(
+        m for m in console_site.mailbox.messages if f"{no_paper} ({TROMSO}): paper_out" in str(m["Subject"])
+    )
+    assert "tromso@test.invalid" in str(mail["To"]) and "drift@test.invalid" in str(mail["To"])
+    console_site.heartbeat(no_paper, printer="ok")
+    engine = console_site.engine()
+
+    def closed() -> bool:
+        with engine.connect() as db:
+            row = db.execute(
+                select(alerts).where(
+                    alerts.c.device_id == console_site.ids[no_paper], alerts.c.kind == "paper_out"
+                )
+            ).first()
+        return row is not None and row.cleared_at is not None
+
+    wait_for(closed)
+    engine.dispose()
+    time.sleep(1.2)  # two more rounds: no second mail for the same alert
+    subjects = [str(m["Subject"]) for m in console_site.mailbox.messages]
+    # (an "offline" mail may have gone out in the moment between its enrollment and its first heartbeat)
+    assert sum(no_paper in s and "paper_out" in s for s in subjects) == 1, subjects
