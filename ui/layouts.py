@@ -96,9 +96,10 @@ class ScreenLayout:
 
     def _scrolling(self, content: BoxLayout) -> Widget:
         """Content that scrolls when it is taller than the window (large text on a small panel)."""
-        scroll = ScrollView(
-            do_scroll_x=False, bar_width=max(8, self.t.spacing), scroll_type=["bars", "content"]
-        )
+        bar = max(8, self.t.spacing)
+        scroll = ScrollView(do_scroll_x=False, bar_width=bar, scroll_type=["bars", "content"])
+        left, top, right, bottom = content.padding
+        content.padding = [left, top, right + bar + 2, bottom]  # the bar never covers a button
         scroll.add_widget(grows(content))
         return scroll
 

@@ -195,6 +195,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--screens", default="", help="comma-separated screen names (default: all)")
     parser.add_argument("--report", type=Path, help="write the labels that overflow their box as JSON")
     parser.add_argument("--demo", action="store_true", help="show the demo side panel")
+    parser.add_argument("--extra-languages", default="", help="draft languages to enable, e.g. 'se smj'")
     return parser.parse_args(argv)
 
 
@@ -211,9 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     from kivy.clock import Clock
 
     from drivers.speech import SimulatedSpeaker
+    from kiosk.i18n import enable_languages
     from ui.app import KioskApp
     from ui.metrics import ScreenGeometry
 
+    enable_languages(args.extra_languages.replace(",", " ").split())
     wanted = {name for name in args.screens.split(",") if name}
     screens = [
         screen

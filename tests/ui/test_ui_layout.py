@@ -2,8 +2,9 @@
 landscape and portrait, normal and large text; the theme's contrast; EN 301 549 5.1.4's capital H.
 
 The screenshots land in test-artifacts/layout/<panel>/. The full matrix (every screen × every offered
-language × four panels × normal and large text) is marked `long` (`make test-long`); the normal suite
-runs three screens × two languages × four panels, and large text on the smallest panel.
+language and every draft that would be offered when enabled × four panels × normal and large text) is
+marked `long` (`make test-long`); the normal suite runs three screens × two languages × four panels,
+and large text on the smallest panel.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.i18n import offered_languages
+from kiosk.i18n import DRAFT_LANGUAGES, offered_languages, status
+from kiosk.i18n.template import patron_keys
 from tests.paths import ARTIFACTS, ROOT
 from tests.ui.conftest import xvfb
 from ui.metrics import ScreenGeometry
@@ -34,6 +36,7 @@ PANELS = {
 def _layout(
     tmp_path: Path, panel: str, languages: list[str], screens: str = "", large: bool = False
 ) -> dict[str, list[str]]:
+    """Run ui.preview on `panel` (drafts among `languages` enabled as a library would)."""
     g = PANELS[panel]
     shots = ARTIFACTS / "layout" / f"{panel}{'-large' if large else ''}"
     shots.mkdir(parents=True, exist_ok=True)
@@ -52,6 +55,7 @@ def _layout(
     command += [arg for language in languages for arg in ("--language", language)]
     command += ["--screens", screens] if screens else []
     command += ["--large"] if large else []
+    command += ["--extra-languages", " ".join(code for code in languages if code in DRAFT_LANGUAGES)]
     with xvfb((g.width_px, g.height_px)) as display:
         env = {
             **os.environ,
@@ -67,6 +71,11 @@ def _layout(
     found: dict[str, list[str]] = json.loads(report.read_text(encoding="utf-8"))
     assert found, "the preview rendered no screen"
     return found
+
+
+def complete_drafts() -> list[str]:
+    """The drafts a library could enable and see offered (every patron message drafted): se today."""
+    return [code for code in DRAFT_LANGUAGES if status(code, patron_keys()).complete]
 
 
 def _problems(found: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -93,8 +102,9 @@ def test_large_text_fits_the_smallest_panel(tmp_path: Path) -> None:
 @pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
 @pytest.mark.parametrize("panel", sorted(PANELS))
 def test_every_screen_fits_in_every_offered_language(panel: str, large: bool, tmp_path: Path) -> None:
-    found = _layout(tmp_path, panel, list(offered_languages()), large=large)
-    assert len(found) == 12 * len(offered_languages())
+    languages = list(offered_languages()) + complete_drafts()
+    found = _layout(tmp_path, panel, languages, large=large)
+    assert len(found) == 12 * len(languages)
     assert _problems(found) == {}
 
 
