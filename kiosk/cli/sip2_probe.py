@@ -3,21 +3,25 @@
 Either `--config FILE` (its `[sip2]` section) or `--host`, `--port`, `--user` and `--password-file`; flags
 given with `--config` override the file. Built the one way configuration becomes a connection
 (`StationConfig.sip2_settings`), so what the probe finds is what the station will meet.
+`--test-patron CARD` also finds the server's character set and refusal texts no rule maps; `--json` prints
+the findings (charset, pool size that works, hints, unmapped refusals, warnings) as one object.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from kiosk.cli.common import Commands, fail
+from kiosk.cli.common import Commands, fail, print_json
 from kiosk.config import ConfigError, StationConfig
 from kiosk.config import load as load_config
 
 if TYPE_CHECKING:
     from server_api.sip2 import Sip2Settings
+    from server_api.sip2.probe import ProbeReport
 
 _REQUIRED = {"host": "--host", "port": "--port", "user": "--user", "password_file": "--password-file"}
 
@@ -53,14 +57,50 @@ def probe_settings(args: argparse.Namespace) -> Sip2Settings:
     return replace(config, sip2=sip2).sip2_settings()
 
 
+def probe_record(report: ProbeReport) -> dict[str, Any]:
+    """The probe's findings as one JSON object (`--json`): what the printed lines say, as data."""
+    charset = report.charset
+    pool = report.pool
+    return {
+        "ok": report.ok,
+        "reason": report.reason,
+        "charset": None
+        if charset is None
+        else {
+            "configured": charset.configured,
+            "found": charset.found,
+            "matches": charset.matches,
+            "repaired_fields": list(charset.repaired_fields),
+        },
+        "pool": None
+        if pool is None
+        else {
+            "working": pool.working,
+            "min_size": pool.min_size,
+            "max_size": pool.max_size,
+            "limit": pool.limit,
+            "unserved": pool.unserved,
+            "degraded": pool.degraded,
+        },
+        "hints": list(report.hints),
+        "unmapped_refusals": [{"text": text, "count": count} for text, count in report.unmapped_refusals],
+        "warnings": list(report.warnings),
+        "lines": list(report.lines),
+    }
+
+
 def cmd_sip2_probe(args: argparse.Namespace) -> int:
-    from server_api.sip2.probe import report_probe
+    from server_api.sip2.probe import probe, report_probe
 
     try:
         settings = probe_settings(args)
     except ConfigError as error:
         return fail(f"sip2 probe: {error}", 2)
-    return report_probe(settings)
+    if not args.json:
+        return report_probe(settings, test_patron=args.test_patron)
+    report = asyncio.run(probe(settings, test_patron=args.test_patron))
+    print_json(probe_record(report))  # the password is not in the report
+    return 0 if report.ok else 1
 
 
 def register(commands: Commands) -> None:
@@ -88,7 +128,14 @@ def register(commands: Commands) -> None:
     probe.add_argument("--location", help="location code (CP) sent at login")
     probe.add_argument("--institution")
     probe.add_argument("--timeout", type=float)
+    probe.add_argument(
+        "--test-patron",
+        metavar="CARD",
+        help="a test patron's card: read its patron information to find the server's charset, and try a "
+        "checkout of an item that cannot exist to show the refusal text",
+    )
+    probe.add_argument("--json", action="store_true", help="print the findings as one JSON object")
     probe.set_defaults(func=cmd_sip2_probe)
 
 
-__all__ = ["cmd_sip2_probe", "probe_settings", "register"]
+__all__ = ["cmd_sip2_probe", "probe_record", "probe_settings", "register"]
