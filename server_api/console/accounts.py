@@ -27,6 +27,7 @@ from sqlalchemy import Engine, Row, delete, insert, select, update
 from server_api.gateway.devices import audit, utcnow
 from server_api.gateway.schema import staff_users
 
+from .i18n import N_
 from .tables import login_failures, sessions, staff_libraries
 
 ROLES = ("admin", "staff", "technician")
@@ -79,17 +80,17 @@ def add_account(
 ) -> None:
     """A new account; staff need at least one library, an administrator none."""
     if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        raise AccountError(N_("Choose a role: administrator, staff or technician."))
     if len(password) < 12:
-        raise AccountError("a staff password needs at least 12 characters")
+        raise AccountError(N_("A staff password needs at least 12 characters."))
     if not username.strip() or len(username) > 100:
-        raise AccountError("a user name is 1-100 characters")
+        raise AccountError(N_("A user name is 1 to 100 characters."))
     if role == "staff" and not libraries:
-        raise AccountError("library staff need at least one library")
+        raise AccountError(N_("Library staff need at least one library."))
     first = None if role == "admin" or not libraries else libraries[0]
     with engine.begin() as db:
         if db.execute(select(staff_users.c.username).where(staff_users.c.username == username)).first():
-            raise AccountError(f"there is already an account {username!r}")
+            raise AccountError(N_("There is already an account with this user name."))
         db.execute(
             insert(staff_users).values(
                 username=username,
@@ -206,6 +207,19 @@ def close_session(engine: Engine, cookie: str) -> None:
         db.execute(delete(sessions).where(sessions.c.id_hash == _digest(cookie)))
 
 
+def expire_sessions(engine: Engine, idle_minutes: float) -> int:
+    """Forget sessions idle longer than the limit or older than `MAX_AGE` (they could not be used anyway)."""
+    now = utcnow()
+    with engine.begin() as db:
+        gone = db.execute(
+            delete(sessions).where(
+                (sessions.c.seen_at < now - timedelta(minutes=idle_minutes))
+                | (sessions.c.created_at < now - MAX_AGE)
+            )
+        )
+    return int(gone.rowcount)
+
+
 def csrf_ok(viewer: Viewer, token: str) -> bool:
     return bool(viewer.csrf) and secrets.compare_digest(viewer.csrf.encode(), token.encode())
 
@@ -219,6 +233,7 @@ __all__ = [
     "add_account",
     "close_session",
     "csrf_ok",
+    "expire_sessions",
     "open_session",
     "session_viewer",
     "sign_in",

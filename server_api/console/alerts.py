@@ -18,7 +18,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from server_api.gateway.devices import utcnow
 
-from .accounts import Viewer
+from .accounts import Viewer, expire_sessions
 from .fleet import KioskState, fleet
 from .settings import ConsoleSettings
 from .tables import alerts
@@ -113,10 +113,11 @@ def send_round(engine: Engine, settings: ConsoleSettings) -> int:
 
 
 async def watch(engine: Engine, settings: ConsoleSettings) -> None:
-    """Rounds every `check_seconds`, for as long as the gateway runs."""
+    """Rounds every `check_seconds`, for as long as the gateway runs (and forgets dead sessions)."""
     while True:
         try:
             await asyncio.to_thread(send_round, engine, settings)
+            await asyncio.to_thread(expire_sessions, engine, settings.idle_minutes)
         except Exception:  # the database went away for a moment: the next round tries again
             log.exception("alert round failed")
         await asyncio.sleep(settings.alerts.check_seconds)

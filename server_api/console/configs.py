@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from server_api.gateway.devices import audit, utcnow
 
 from . import managed
+from .i18n import N_
 from .tables import config_reports, config_versions, kiosk_credentials
 
 _hasher = PasswordHasher()
@@ -171,9 +172,9 @@ def set_credential(
 ) -> None:
     """The staff-screen login `username` for one kiosk or (device_id "") every kiosk of `library`."""
     if not username.strip() or len(username) > 100:
-        raise ValueError("a user name is 1-100 characters")
+        raise ValueError(N_("A user name is 1 to 100 characters."))
     if len(password) < 8:
-        raise ValueError("a staff-screen password needs at least 8 characters")
+        raise ValueError(N_("A staff-screen password needs at least 8 characters."))
     with engine.begin() as db:
         key = (
             kiosk_credentials.c.library == library,

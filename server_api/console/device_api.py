@@ -22,6 +22,7 @@ from server_api.gateway.storage import run
 from server_api.gateway.wire import Problem
 
 from . import configs, operations
+from .web import RowId
 
 router = APIRouter(prefix="/v1/console", tags=["console"])
 DeviceDep = Annotated[Device, Depends(current_device)]
@@ -106,7 +107,7 @@ async def commands(device: DeviceDep, gateway: GatewayDep) -> list[Command]:
 
 @router.post("/commands/{command_id}", status_code=204, responses=ERRORS)
 async def command_done(
-    command_id: int, body: CommandResult, device: DeviceDep, gateway: GatewayDep
+    command_id: RowId, body: CommandResult, device: DeviceDep, gateway: GatewayDep
 ) -> Response:
     if not await run(operations.finish_command, gateway.engine, device.id, command_id, body.ok, body.output):
         raise problem(404, "unknown_command", "no such command for this kiosk")

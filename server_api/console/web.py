@@ -10,8 +10,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path as FastApiPath
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -22,6 +23,7 @@ from server_api.gateway.storage import run
 
 from . import i18n
 from .accounts import Viewer, csrf_ok, session_viewer
+from .i18n import N_
 from .settings import ConsoleSettings
 
 PREFIX = "/console"
@@ -29,6 +31,7 @@ SESSION_COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"  # the sign-in form's CSRF token (double submit: cookie and field)
 LANGUAGE_COOKIE = "console_lang"
 TEMPLATES = Path(__file__).with_name("templates")
+RowId = Annotated[int, FastApiPath(ge=1, le=2**62)]  # a row's id in a URL (larger ones cannot exist)
 
 
 class ConsoleError(Exception):
@@ -162,6 +165,7 @@ __all__ = [
     "SESSION_COOKIE",
     "Console",
     "ConsoleError",
+    "RowId",
     "SignInNeeded",
     "console_of",
     "form_of",
@@ -175,11 +179,6 @@ __all__ = [
     "set_cookie",
     "viewer",
 ]
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogue whose text is chosen at run time (gettext's convention)."""
-    return message
 
 
 # Shown through `_(value)`: action names in statistics and role names.

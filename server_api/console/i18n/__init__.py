@@ -20,6 +20,11 @@ LANGUAGES = {"nb": "Norsk bokmål", "en": "English"}
 DEFAULT = "nb"
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogue that is translated where it is shown (gettext's convention)."""
+    return message
+
+
 @functools.cache
 def translations(language: str) -> Translations:
     if language not in LANGUAGES:
@@ -45,4 +50,4 @@ def pick(accept_language: str, cookie: str | None) -> str:
     return DEFAULT
 
 
-__all__ = ["DEFAULT", "LANGUAGES", "pick", "translations"]
+__all__ = ["DEFAULT", "LANGUAGES", "N_", "pick", "translations"]

@@ -16,10 +16,15 @@ from ..configs import effective
 from ..fleet import KioskState, fleet, visible
 from ..operations import COMMAND_KINDS, queue_command, recent_commands, staff_tasks
 from ..tables import commands
-from ..web import PREFIX, ConsoleError, console_of, form_of, redirect, render, require, viewer
+from ..web import PREFIX, ConsoleError, RowId, console_of, form_of, redirect, render, require, viewer
 
 router = APIRouter(prefix=PREFIX)
 Person = Annotated[Viewer, Depends(viewer)]
+
+
+@router.get("", include_in_schema=False)
+async def without_slash() -> Response:
+    return redirect(f"{PREFIX}/")
 
 
 @router.get("/")
@@ -76,7 +81,7 @@ async def send_command(request: Request, person: Person, device_id: str) -> Resp
 
 
 @router.get("/kiosks/{device_id}/commands/{command_id}/output")
-async def command_output(request: Request, person: Person, device_id: str, command_id: int) -> Response:
+async def command_output(request: Request, person: Person, device_id: str, command_id: RowId) -> Response:
     kiosk = await visible_kiosk(request, person, device_id)
     require(person, "technician", kiosk.library)
 

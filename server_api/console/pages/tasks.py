@@ -12,7 +12,7 @@ from server_api.gateway.storage import run
 from ..accounts import Viewer
 from ..fleet import fleet
 from ..operations import handle_task, staff_tasks, task_library
-from ..web import PREFIX, ConsoleError, console_of, form_of, redirect, render, require, viewer
+from ..web import PREFIX, ConsoleError, RowId, console_of, form_of, redirect, render, require, viewer
 
 router = APIRouter(prefix=PREFIX)
 Person = Annotated[Viewer, Depends(viewer)]
@@ -28,7 +28,7 @@ async def tasks_page(request: Request, person: Person, handled: int = 0) -> Resp
 
 
 @router.post("/tasks/{task_id}/handle")
-async def handle(request: Request, person: Person, task_id: int) -> Response:
+async def handle(request: Request, person: Person, task_id: RowId) -> Response:
     form = await form_of(request, person)
     engine = console_of(request).engine
     library = await run(task_library, engine, person, task_id)
