@@ -15,7 +15,7 @@ from drivers.rfid.base import (
     afi_hex,
     format_uid,
 )
-from drivers.tags import iso28560_3
+from drivers.tags import iso28560_3, library_number, normalise_library_id, same_library
 from drivers.tags.iso28560_3 import Variant
 from drivers.tags.model import (
     MODEL_28560_3,
@@ -133,7 +133,11 @@ def _plain(value: int | str) -> int | str:
 
 
 def _owner_text(library: str, country: str) -> str:
-    return f"{library or '(none)'}, country {country or '(none)'}"
+    """The owner as one form (``2030000`` for ``02030000`` or ``NO-2030000``), and as written when that
+    differs, so staff compare libraries, not spellings."""
+    number = library_number(library, country) if library else ""
+    written = f" (written {library!r})" if number != library else ""
+    return f"{number or '(none)'}, country {country or '(none)'}{written}"
 
 
 async def read_pad(reader: Reader, *, library: str | None = None) -> list[TagReport]:
@@ -171,8 +175,9 @@ def report_tag(memory: TagMemory, *, library: str | None = None) -> TagReport:
             problems.append(f"written in the {decoded.variant} variant: rewrite it to fix")
     elif isinstance(decoded, ItemTag):
         problems.append(f"{decoded.model} tag: not the NOR-RFID profile (ISO 28560-3)")
-        if library is not None and decoded.owner_library != f"{NOR_RFID_COUNTRY}-{library}":
-            problems.append(f"owner is {decoded.owner_library or 'not given'}, not this library ({library})")
+        if library is not None and not same_library(decoded.owner_library, library, NOR_RFID_COUNTRY):
+            owner = normalise_library_id(decoded.owner_library, NOR_RFID_COUNTRY) or "not given"
+            problems.append(f"owner is {owner}, not this library ({library})")
     elif isinstance(decoded, UnreadableTag):
         reason_type = unreadable_kind(decoded)
     if isinstance(decoded, ItemTag | PatronCardTag) and memory.afi not in (

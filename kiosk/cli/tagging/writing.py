@@ -15,7 +15,7 @@ from drivers.rfid.base import (
     afi_hex,
     format_uid,
 )
-from drivers.tags import iso28560_3
+from drivers.tags import iso28560_3, library_number, normalise_library_id, same_library
 from drivers.tags.errors import (
     TagEncodeError,
 )
@@ -80,7 +80,12 @@ def new_tag(
     country: str = NOR_RFID_COUNTRY,
     type_of_usage: int = TypeOfUsage.CIRCULATING,
 ) -> DanishTag:
-    """The basic block of one part; raises ``TaggingRefused`` when it does not fit NOR-RFID / the model."""
+    """The basic block of one part; raises ``TaggingRefused`` when it does not fit NOR-RFID / the model.
+    ``library`` may be written any way (``02030000``, ``NO-2030000``): the tag holds the 7-digit number. A
+    shorter number is not padded (``705`` is more likely a typo than ``0000705``) and is refused."""
+    given = library.strip()
+    if len(given.partition("-")[2] or given) >= 7:
+        library = library_number(given, country)
     tag = DanishTag(type_of_usage, parts, part_number, item_id, country, library)
     try:
         iso28560_3.encode(tag)
@@ -187,7 +192,7 @@ def _plan(memory: TagMemory, tag: DanishTag) -> tuple[_Plan, str]:
         before += f"library {old.owner_library or '(none)'} ({old.country or 'no country'})"
         if old.is_patron_card:
             conflict = f"is a patron card ({old.primary_item_id}, library {old.owner_library}), not an item"
-        elif (old.country, old.owner_library) != (tag.country, tag.owner_library):
+        elif not _same_owner(old.owner_library, old.country, tag.owner_library, tag.country):
             conflict = (
                 f"belongs to library {old.owner_library or '(none)'} (country {old.country or '(none)'}), "
                 f"not {tag.owner_library} (country {tag.country})"
@@ -198,7 +203,7 @@ def _plan(memory: TagMemory, tag: DanishTag) -> tuple[_Plan, str]:
         isil = f"{tag.country}-{tag.owner_library}"
         item = decoded.item_id if isinstance(decoded, ItemTag) else decoded.card_id
         before = f"{decoded.model} {item!r}, owner {owner or '(none)'}"
-        if owner.upper() != isil.upper():
+        if not same_library(owner, isil):
             conflict = f"is an {decoded.model} tag of {owner or 'an unknown owner'}, not {isil}"
         base = bytes(len(raw))  # another data model: nothing in it is an extension block of ours
         extensions_kept = 0
@@ -222,6 +227,12 @@ def _plan(memory: TagMemory, tag: DanishTag) -> tuple[_Plan, str]:
     if len(new) % BLOCK_SIZE:
         new = new.ljust(len(new) + BLOCK_SIZE - len(new) % BLOCK_SIZE, b"\x00")
     return _Plan(memory.uid, tag, raw, new, before, extensions_kept), conflict
+
+
+def _same_owner(library: str, country: str, ours: str, our_country: str) -> bool:
+    """The same library however the tag spells it (``02030000`` and ``2030000`` in Norway)."""
+    theirs = normalise_library_id(library, country)
+    return bool(theirs) and theirs.casefold() == normalise_library_id(ours, our_country).casefold()
 
 
 async def _write_and_verify(reader: Reader, plan: _Plan, afi: int, attempts: int) -> int:
