@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .circulate import Carrier
 from .config import GatewayConfig
-from .devices import Device, StaffUser, TokenCheck, check_staff
+from .devices import Device, StaffCheck, StaffUser, TokenCheck
 from .ledger import Ledger
 from .offline import CardBook, RateLimiter
 from .storage import open_engine, require_current, run
@@ -49,6 +49,7 @@ class Gateway:
     cards: CardBook
     telemetry: Telemetry
     tokens: TokenCheck
+    staff: StaffCheck
     device_limit: RateLimiter
     card_limit: RateLimiter
     enroll_limit: RateLimiter
@@ -67,6 +68,7 @@ class Gateway:
             cards=CardBook(engine, config, config.consortium_key()),
             telemetry=telemetry,
             tokens=TokenCheck(engine),
+            staff=StaffCheck(engine),
             device_limit=RateLimiter(config.limits.device_requests_per_minute),
             card_limit=RateLimiter(config.limits.card_lookups_per_minute),
             enroll_limit=RateLimiter(config.limits.enrollments_per_minute),
@@ -150,7 +152,7 @@ async def current_staff(
     gateway = gateway_of(request)
     if not gateway.enroll_limit.allow(f"staff:{credentials.username}"):
         raise problem(429, "rate_limited", "too many sign-in attempts; wait a minute", {"Retry-After": "60"})
-    user = await run(check_staff, gateway.engine, credentials.username, credentials.password)
+    user = await run(gateway.staff.user, credentials.username, credentials.password)
     if user is None:
         raise problem(401, "bad_login", "wrong user name or password", challenge)
     return user

@@ -16,7 +16,9 @@ Rules:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -216,9 +218,40 @@ def check_staff(engine: Engine, username: str, password: str) -> StaffUser | Non
     return StaffUser(row.username, row.library, row.role)
 
 
+class StaffCheck:
+    """User name and password -> `StaffUser`. A password verified with argon2 (hundreds of milliseconds
+    by design) is remembered for `remember_seconds` as an HMAC under a key made at start (never written
+    anywhere), so a staff page's several requests cost one argon2; the user row (disabled, library,
+    role) is read every time."""
+
+    def __init__(self, engine: Engine, remember_seconds: float = 60.0) -> None:
+        self.engine = engine
+        self.remember_seconds = remember_seconds
+        self._verified: dict[str, float] = {}
+        self._key = secrets.token_bytes(32)
+
+    def user(self, username: str, password: str) -> StaffUser | None:
+        digest = hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).hexdigest()
+        seen = self._verified.get(digest)
+        if seen is not None and time.monotonic() - seen < self.remember_seconds:
+            with self.engine.connect() as db:
+                row = db.execute(select(staff_users).where(staff_users.c.username == username)).first()
+            if row is not None and not row.disabled:
+                return StaffUser(row.username, row.library, row.role)
+        user = check_staff(self.engine, username, password)
+        if user is None:
+            self._verified.pop(digest, None)
+        else:
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[digest] = time.monotonic()
+        return user
+
+
 __all__ = [
     "Device",
     "EnrollmentRefused",
+    "StaffCheck",
     "StaffUser",
     "TokenCheck",
     "add_user",

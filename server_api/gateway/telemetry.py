@@ -13,7 +13,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -29,6 +29,11 @@ from .schema import devices, heartbeats, statistics
 from .wire import Heartbeat, HourStatistics
 
 METRIC_FOR = {"checkout": "loans", "checkin": "returns", "renew": "renewals"}
+
+
+def as_utc(at: datetime) -> datetime:
+    """Naive UTC, as stored: an aware time is converted, a naive one is taken as UTC already."""
+    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
 
 
 def hour_of(at: datetime) -> datetime:
@@ -198,7 +203,7 @@ class _KioskCollector(Collector):
             if report.get("sip2_rtt_ms") is not None:
                 families["rtt"].add_metric(key, float(report["sip2_rtt_ms"]) / 1000)
             if report.get("oldest_pending_at"):
-                oldest = datetime.fromisoformat(report["oldest_pending_at"]).replace(tzinfo=None)
+                oldest = as_utc(datetime.fromisoformat(report["oldest_pending_at"]))
                 families["pending"].add_metric(key, max(0.0, (now - oldest).total_seconds()))
         yield from families.values()
 

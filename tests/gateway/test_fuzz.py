@@ -8,8 +8,8 @@ from tests.gateway.fuzz import fuzz
 
 
 def test_fuzzing_the_openapi_finds_no_server_error() -> None:
-    result = fuzz(argparse.Namespace(examples=4, phases="fuzzing", seed=7, timeout=240))
-    assert result["cases"] >= 60
+    result = fuzz(argparse.Namespace(examples=3, phases="fuzzing", seed=7, timeout=240))
+    assert result["cases"] >= 45
     assert result["server_errors"] == 0, result["runs"]
     assert result["internal_errors_logged"] == 0
     assert result["runs"]["kiosk"]["operations"] == 15 and result["runs"]["staff"]["operations"] == 5

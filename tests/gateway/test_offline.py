@@ -46,9 +46,7 @@ def test_offline_data_carries_policy_card_rules_and_hashed_cards_never_a_card_nu
         and data["policy"]["loan_days"] == 14
     )
     assert any(KNOWN_CARD.startswith(p.strip("^")[:4]) for p in data["card_rules"]["patterns"])
-    assert (
-        digest(data, DEMO_PATRON_ID) in data["known"] and digest(data, DEMO_PATRON_ID) not in data["blocked"]
-    )
+    assert digest(data, KNOWN_CARD) in data["known"] and digest(data, KNOWN_CARD) not in data["blocked"]
     assert digest(data, BLOCKED_PATRON_ID) in data["blocked"]
     assert digest(theirs, BLOCKED_PATRON_ID) in theirs["blocked"]  # one card, valid (and blocked) everywhere
     assert theirs["hashing"]["key"] != data["hashing"]["key"]  # each library has its own key
@@ -128,3 +126,11 @@ def test_one_card_looked_up_too_often_is_rate_limited(site: Site) -> None:
             for _ in range(21)
         ]
     assert codes[:20] == [200] * 20 and codes[20] == 429
+
+
+def test_the_rate_limiter_allows_a_minute_s_worth_per_key_and_no_more() -> None:
+    from server_api.gateway.offline import RateLimiter
+
+    limiter = RateLimiter(3)
+    assert [limiter.allow("kiosk-a") for _ in range(4)] == [True, True, True, False]
+    assert limiter.allow("kiosk-b")  # each device (or card) has its own minute
