@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from drivers.rfid.base import Reader, ReaderError, ReaderUnavailable, TagMemory
-from drivers.tags.model import ItemTag, PatronCardTag, decode_any
+from drivers.tags.model import DecodedTag, ItemTag, PatronCardTag, UnreadableTag, decode_any
 from kiosk.core import PadTag, TagKind, TagsChanged
 from kiosk.station.device_observations import ReaderHealth, UnreadableTagSeen
 from kiosk.station.tasks import Shell, report_fault
@@ -29,13 +29,17 @@ log = logging.getLogger(__name__)
 
 
 def decode_pad_tag(memory: TagMemory) -> PadTag:
-    decoded = decode_any(memory.data, memory.dsfid)
+    return pad_tag(memory, decode_any(memory.data, memory.dsfid))
+
+
+def pad_tag(memory: TagMemory, decoded: DecodedTag) -> PadTag:
+    """The owner library in one form (`NO-2030000` for `2030000` or `02030000`), so it compares."""
     if isinstance(decoded, PatronCardTag):
         return PadTag(
             uid=memory.uid,
             kind=TagKind.PATRON_CARD,
             item_id=decoded.card_id,
-            owner_library=decoded.owner_library,
+            owner_library=decoded.library_id,
             afi=memory.afi,
         )
     if isinstance(decoded, ItemTag):
@@ -46,9 +50,10 @@ def decode_pad_tag(memory: TagMemory) -> PadTag:
             item_id=decoded.item_id,
             part_number=decoded.part_number,
             parts_in_item=decoded.parts_in_item,
-            owner_library=decoded.owner_library,
+            owner_library=decoded.library_id,
             afi=memory.afi,
         )
+    assert isinstance(decoded, UnreadableTag)
     log.info("unreadable tag %s: %s (raw %s)", memory.uid.hex(), decoded.reason, decoded.raw.hex())
     return PadTag(uid=memory.uid, kind=TagKind.UNREADABLE, afi=memory.afi, problem=decoded.reason)
 
@@ -66,6 +71,8 @@ class PadChange:
 class PadWatcher:
     """Keeps the decoded picture of the pad (``tags``) up to date, one ``scan`` at a time."""
 
+    REREAD_ROUNDS = 3  # inventory rounds a read cut short is read again before the patron sees "unreadable"
+
     def __init__(self, reader: Reader, *, leave_after: int = 2) -> None:
         if leave_after < 1:
             raise ValueError(f"leave_after must be at least 1 round, got {leave_after}")
@@ -73,6 +80,7 @@ class PadWatcher:
         self.leave_after = leave_after
         self.tags: dict[bytes, PadTag] = {}
         self._missing: dict[bytes, int] = {}  # uid -> rounds in a row it was not seen
+        self._short_reads: dict[bytes, int] = {}  # uid -> reads cut short so far
 
     async def scan(self) -> PadChange:
         """One inventory round: read new tags, count absences, report what arrived and what left.
@@ -93,9 +101,15 @@ class PadWatcher:
             except ReaderError as error:
                 log.info("tag %s seen but not read (%s); trying again next round", uid.hex(), error)
                 continue
-            tag = decode_pad_tag(memory)
+            decoded = decode_any(memory.data, memory.dsfid)
+            if isinstance(decoded, UnreadableTag) and decoded.read_again and self._read_again(uid):
+                continue
+            self._short_reads.pop(uid, None)
+            tag = pad_tag(memory, decoded)
             self.tags[uid] = tag
             arrived.append(tag)
+        for uid in [u for u in self._short_reads if u not in seen]:
+            del self._short_reads[uid]
         left: list[PadTag] = []
         for uid in [u for u in self.tags if u not in seen]:
             misses = self._missing.get(uid, 0) + 1
@@ -105,6 +119,22 @@ class PadWatcher:
             else:
                 self._missing[uid] = misses
         return PadChange(tuple(arrived), tuple(left))
+
+    def _read_again(self, uid: bytes) -> bool:
+        """A read cut short (edge of the field, a tag deep in a stack) says nothing about the tag: read it
+        again on the next rounds, up to `REREAD_ROUNDS`; after that the patron is sent to staff."""
+        rounds = self._short_reads.get(uid, 0) + 1
+        if rounds > self.REREAD_ROUNDS:
+            self._short_reads.pop(uid, None)
+            return False
+        self._short_reads[uid] = rounds
+        log.info(
+            "tag %s: read cut short (%d of %d); reading again next round",
+            uid.hex(),
+            rounds,
+            self.REREAD_ROUNDS,
+        )
+        return True
 
     def note_afi(self, uid: bytes, afi: int) -> None:
         """The station wrote (and verified) this AFI: keep the picture true without re-reading."""
