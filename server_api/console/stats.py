@@ -54,6 +54,7 @@ class Summary:
     by_day: dict[str, dict[str, float]]  # day -> action -> count
     by_hour: dict[int, float]  # hour of day -> loans + returns + renewals
     by_kiosk: dict[str, dict[str, float]]  # kiosk name -> metric -> count
+    by_library: dict[str, dict[str, float]]  # library number -> metric -> count
     reasons: dict[str, float]
     languages: dict[str, float]
     offline_minutes: dict[str, float]  # kiosk name -> minutes
@@ -63,6 +64,7 @@ def summarise(data: list[dict[str, Any]]) -> Summary:
     by_day: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(ACTIONS, 0.0))
     by_hour: dict[int, float] = dict.fromkeys(range(24), 0.0)
     by_kiosk: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(ACTIONS, 0.0))
+    by_library: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(ACTIONS, 0.0))
     reasons: dict[str, float] = defaultdict(float)
     languages: dict[str, float] = defaultdict(float)
     offline: dict[str, float] = defaultdict(float)
@@ -73,6 +75,7 @@ def summarise(data: list[dict[str, Any]]) -> Summary:
         if metric in ACTIONS:
             by_day[hour.date().isoformat()][metric] += value
             by_kiosk[kiosk][metric] += value
+            by_library[row["library"]][metric] += value
             if metric != "refusals":
                 by_hour[hour.hour] += value
         if metric == "refusals":
@@ -82,7 +85,13 @@ def summarise(data: list[dict[str, Any]]) -> Summary:
         elif metric == "offline_minutes":
             offline[kiosk] += value
     return Summary(
-        dict(sorted(by_day.items())), by_hour, dict(by_kiosk), dict(reasons), dict(languages), dict(offline)
+        dict(sorted(by_day.items())),
+        by_hour,
+        dict(by_kiosk),
+        dict(sorted(by_library.items())),
+        dict(reasons),
+        dict(languages),
+        dict(offline),
     )
 
 
