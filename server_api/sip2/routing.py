@@ -1,7 +1,8 @@
 """Where a returned item goes, read from the checkin response (10) through the connection's vendor profile.
 
 The profile names the field for each role: destination (CT), alert type (CV), hold patron id (CY) and
-name (DA); a role the system does not send is ignored even when the field is present. Then: alert type
+name (DA); a role the system does not send is ignored even when the field is present. Library codes
+compare in one form (`drivers.tags.same_library`: `2190000`, `02190000`, `NO-2190000` are one). Alert type
 01 -> hold shelf here; 02/03/04 -> transit to the destination; a destination naming another place than
 this kiosk's location/institution -> transit; 02/03/04 without a destination, or an alert without a
 route -> staff; else reshelve. The destination's *name* comes from `Sip2Settings.library_names` (code ->
@@ -17,12 +18,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from drivers.tags import same_library
 from server_api.circulation import Route, RouteKind
 
 from .client import Sip2Settings
 from .messages import AcsStatus, CheckinResponse, Message, layout
 from .profiles import VendorProfile
 from .shown import Cleaning
+
+# Library codes without a country prefix are Norwegian library numbers (Base Bibliotek): 02190000 = 2190000.
+_COUNTRY = "NO"
 
 
 class Routing:
@@ -34,7 +39,14 @@ class Routing:
     def library_name(self, code: str) -> str:
         if not code:
             return ""
-        name = self.settings.library_names.get(code)
+        name = self.settings.library_names.get(code) or next(
+            (
+                name
+                for known, name in self.settings.library_names.items()
+                if same_library(known, code, _COUNTRY)
+            ),
+            "",
+        )
         if name:
             return name
         status = self._acs_status()
@@ -46,7 +58,9 @@ class Routing:
         return ""
 
     def is_here(self, code: str) -> bool:
-        return code in {c for c in (self.settings.location, self.settings.institution) if c}
+        return any(
+            same_library(code, c, _COUNTRY) for c in (self.settings.location, self.settings.institution) if c
+        )
 
     def field(self, reply: CheckinResponse, role: str) -> str:
         """The value of a routing role (destination, alert_type, hold_patron_id, hold_patron_name) in the
