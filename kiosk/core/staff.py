@@ -16,6 +16,7 @@ tries in a row the screen stays shut for `STAFF_LOCKOUT`, doubled with each furt
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -101,6 +102,26 @@ class SyncFacts(Protocol):
     def conflicts(self) -> int: ...
     @property
     def remaining(self) -> int: ...
+
+
+class TaskKind(enum.StrEnum):
+    """What a staff task asks for (`kiosk.journal` keeps them until staff mark them done)."""
+
+    SECURITY_FAILED = "security_failed"  # the security bit could not be set after every attempt
+    SECURITY_UNFINISHED = "security_unfinished"  # the station stopped between a loan/return and its write
+    READER_DEAD = "reader_dead"  # the RFID reader stopped answering
+    SLIP_NOT_PRINTED = "slip_not_printed"  # a staff slip was lost to the printer: its routing is here
+
+
+@dataclass(frozen=True)
+class StaffTask:
+    """Something staff must do at the station: the item (if any), what happened, and when."""
+
+    id: int
+    kind: TaskKind
+    item_id: str
+    detail: str  # for staff: the AFI wanted, the routing of a lost slip, the reader's error
+    at: datetime
 
 
 @dataclass(frozen=True)

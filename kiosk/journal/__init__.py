@@ -4,6 +4,7 @@
 - `entry`: one entry, and whether a settled one took effect at the library system;
 - `storage`: how it is durable (SQLite, WAL, one write path, the lock file);
 - `journal`: recording, settling, reading entries; cards seen blocked;
+- `tasks`: each loan's and return's security intent (recorded with it), and the staff tasks;
 - `group_commit`: the records of a stack in one commit;
 - `upkeep`: when what rides along is committed, and when old entries are purged;
 - `sync`: the replay, exactly once, in order per item.
@@ -30,10 +31,12 @@ from kiosk.journal.sync import (
     ReplayReport,
     SyncReport,
 )
+from kiosk.journal.tasks import INTENDED_AFI, SecurityIntent
 from kiosk.journal.upkeep import PURGE_EVERY, QUIET_SPELL, JournalUpkeep
 
 __all__ = [
     "FINAL",
+    "INTENDED_AFI",
     "PURGE_EVERY",
     "QUIET_SPELL",
     "TOLD_FAILED",
@@ -51,6 +54,7 @@ __all__ = [
     "NewEntry",
     "ReplayReport",
     "Replayer",
+    "SecurityIntent",
     "State",
     "SyncReport",
     "UnknownEntry",

@@ -25,7 +25,8 @@ from typing import Any
 from kiosk.core import Operation
 from kiosk.journal.entry import Entry, NewEntry, entry_from_row, iso
 from kiosk.journal.states import FINAL, UNSETTLED, State, UnknownEntry, check
-from kiosk.journal.storage import JournalStore, Params, SqlValue
+from kiosk.journal.storage import Params, SqlValue
+from kiosk.journal.tasks import SecurityAndTasks, intent_rows
 from server_api.circulation import Transaction
 
 _INSERT = (
@@ -50,8 +51,9 @@ def _row(new: NewEntry, now: str) -> Params:
     )
 
 
-class Journal(JournalStore):
-    """One journal file per station: its entries, the cards seen blocked, and a little metadata.
+class Journal(SecurityAndTasks):
+    """One journal file per station: its entries with their security intents, the staff tasks, the cards
+    seen blocked, and a little metadata.
 
     Thread-safe. `Journal(path, exclusive=True)` (what `kiosk journal sync` uses) refuses to open while
     anyone else has the journal open, so two replays of the same journal never run at once."""
@@ -81,6 +83,12 @@ class Journal(JournalStore):
         with self._lock:
             with self._write():
                 self.conn.executemany(_INSERT, [_row(n, now) for n in new])
+                # The AFI each loan and return is to give its tags, in the same commit (kiosk.journal.tasks).
+                intents = intent_rows([(str(n.txn.id), n.item_id, n.operation) for n in new], now)
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO security_intents (entry_id, item_id, afi, at) VALUES (?,?,?,?)",
+                    intents,
+                )
             ids = [str(n.txn.id) for n in new]
             found = {str(e.id): e for e in self._entries(f"id IN ({','.join('?' * len(ids))})", tuple(ids))}
         return [found[i] for i in ids]
@@ -177,6 +185,10 @@ class Journal(JournalStore):
                 f"DELETE FROM entries WHERE state IN ({','.join('?' * len(FINAL))}) AND updated < ?",
                 (*[s.value for s in FINAL], cutoff),
             )
+            self.conn.execute(
+                "DELETE FROM security_intents WHERE flagged = 1 AND entry_id NOT IN (SELECT id FROM entries)"
+            )
+            self.conn.execute("DELETE FROM tasks WHERE done IS NOT NULL AND done < ?", (cutoff,))
         return cursor.rowcount
 
     # ------------------------------------------------------------ reading

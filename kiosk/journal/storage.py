@@ -58,6 +58,27 @@ CREATE TABLE IF NOT EXISTS cards (
     seen TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS security_intents (
+    entry_id TEXT PRIMARY KEY,
+    item_id TEXT NOT NULL,
+    afi INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    flagged INTEGER NOT NULL DEFAULT 0
+);
+-- Refused, or the library system said leave the security alone: nothing will be written (one statement
+-- with the settle that says so, so the two cannot part in a crash).
+CREATE TRIGGER IF NOT EXISTS security_not_needed AFTER UPDATE OF state, outcome ON entries
+WHEN NEW.state = 'refused' OR json_extract(NEW.outcome, '$.security') = 'leave'
+BEGIN DELETE FROM security_intents WHERE entry_id = NEW.id; END;
+CREATE TABLE IF NOT EXISTS tasks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    item_id TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL,
+    done TEXT,
+    note TEXT NOT NULL DEFAULT ''
+);
 COMMIT;
 """
 

@@ -77,6 +77,19 @@ class StaffSlip(Observation):
 
 
 @dataclass(frozen=True)
+class SlipNotPrinted(Observation):
+    """A staff slip the printer could not print: its routing goes to a staff task instead of the bin."""
+
+    KIND = "slip_not_printed"
+    item_id: str
+    routing: str  # for staff only (it may name the hold patron): never in a transcript
+    error: str
+
+    def _fields(self) -> Record:
+        return {"item_id": self.item_id, "error": self.error}
+
+
+@dataclass(frozen=True)
 class ReaderHealth(Observation):
     """The RFID reader stopped answering (`ok=False`) or answers again."""
 

@@ -12,7 +12,7 @@ from drivers.printer.base import Printer, PrinterError
 from drivers.printer.receipt import Receipt, ReceiptLine
 from kiosk.core import PrintReceipt, PrintStaffSlip, ReceiptPrinted, Text
 from kiosk.i18n import translate
-from kiosk.station.device_observations import Printed, StaffSlip
+from kiosk.station.device_observations import Printed, SlipNotPrinted, StaffSlip
 from kiosk.station.tasks import Shell
 from server_api.circulation import Route, RouteKind
 
@@ -77,19 +77,25 @@ class Printing:
                 names_hold_patron=bool(route.hold_patron_name or route.hold_patron_id),
             )
         )
-        await self._print(receipt, report=False)
+        error = await self._print(receipt, report=False)
+        if error:
+            # The routing must not be lost with the paper: a staff task keeps it (kiosk.station.staff_tasks).
+            routing = " / ".join(line.text for line in lines)
+            self._shell.observe(SlipNotPrinted(command.item_id, routing, error))
 
-    async def _print(self, receipt: Receipt, *, report: bool) -> None:
+    async def _print(self, receipt: Receipt, *, report: bool) -> str:
+        """Print; the printer's error ("" when printed)."""
         try:
             result = await self._printer.print(receipt)
         except PrinterError as error:
             self._shell.observe(Printed(receipt.kind, ok=False, error=str(error)))
             if report:
                 self._shell.feed(ReceiptPrinted(False, self._shell.clock(), str(error)))
-            return
+            return str(error)
         self._shell.observe(Printed(receipt.kind, ok=True, files=tuple(str(p) for p in result.files)))
         if report:
             self._shell.feed(ReceiptPrinted(True, self._shell.clock()))
+        return ""
 
 
 __all__ = ["Printing", "hold_patron_label"]

@@ -10,15 +10,19 @@ undo) decides the loan, and staff see a `SecurityFailure`.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 
 from drivers.rfid.base import Reader, ReaderError, TagNotPresent, afi_hex
-from kiosk.core import Event, SecurityFailurePolicy, SecurityWritten, WriteSecurity
+from kiosk.core import AFI_ON_LOAN, Event, SecurityFailurePolicy, SecurityWritten, TaskKind, WriteSecurity
 from kiosk.journal import Journal
 from kiosk.station.device_observations import SecurityFailure, SecurityWrite
 from kiosk.station.pad import PadWatcher
 from kiosk.station.tasks import Shell
+
+log = logging.getLogger(__name__)
 
 
 class SecurityWriter:
@@ -65,6 +69,9 @@ class SecurityWriter:
                     command.item_id, uid, before, command.afi, verified, attempts, "" if verified else detail
                 )
             )
+        entry = self._entry_of(command.item_id)
+        if all_ok and entry is not None:
+            self._journal.security_done(entry)  # the intent recorded with the action is fulfilled
         if not all_ok:
             # Never silent: staff see which item's security could not be set and what the policy did.
             self._shell.observe(SecurityFailure(command.item_id, command.afi, self._policy.value, detail))
@@ -86,4 +93,20 @@ class SecurityWriter:
         return False, attempts, detail
 
 
-__all__ = ["SecurityWriter"]
+def flag_unfinished_security(journal: Journal, now: datetime) -> int:
+    """At start: every security write the last run did not finish becomes a staff task naming the item
+    (the tag may disagree with the library system: the gate alarms, or the item sits unprotected)."""
+    unfinished = journal.unfinished_security()
+    for intent in unfinished:
+        wanted = "on loan" if intent.afi == AFI_ON_LOAN else "in the library"
+        detail = (
+            f"the station stopped before the security bit ({afi_hex(intent.afi)}, {wanted}) was written and"
+            f" checked on {intent.at:%Y-%m-%d %H:%M}: put the item on a staff pad and check its tag"
+        )
+        log.warning("security of item %s unfinished at the last stop: staff task", intent.item_id)
+        journal.flag_security(intent.entry_id)
+        journal.add_task(TaskKind.SECURITY_UNFINISHED, intent.item_id, detail, now)
+    return len(unfinished)
+
+
+__all__ = ["SecurityWriter", "flag_unfinished_security"]

@@ -59,6 +59,7 @@ from server_api.circulation import (
     RenewOutcome,
     Route,
     RouteKind,
+    SecurityAction,
     Transaction,
 )
 
@@ -88,9 +89,11 @@ def _reconciled(command: ItemCommand) -> Outcome:
 
 
 def _outcome_record(outcome: Outcome) -> dict[str, object]:
+    # "security": leave (SIP2 desensitize N) ends the action's security intent in the journal.
+    security = {"security": "leave"} if getattr(outcome, "security", None) is SecurityAction.LEAVE else {}
     if isinstance(outcome, CheckinOutcome):
-        return {"route": outcome.route.kind.value, "destination": outcome.route.destination_id}
-    return {"due": outcome.due.isoformat() if outcome.due else None}
+        return {"route": outcome.route.kind.value, "destination": outcome.route.destination_id, **security}
+    return {"due": outcome.due.isoformat() if outcome.due else None, **security}
 
 
 class ExactlyOnce:

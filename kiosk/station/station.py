@@ -48,6 +48,7 @@ from kiosk.core import (
     SessionPolicy,
     Show,
     Speak,
+    StaffTask,
     Unexpected,
     WriteSecurity,
 )
@@ -57,9 +58,10 @@ from kiosk.station.observations import Observation, Observer, ScreenShown, Sessi
 from kiosk.station.pad import PadPoller, PadWatcher
 from kiosk.station.patron import authenticate, authentication_failure, end_patron_session
 from kiosk.station.printing import Printing
-from kiosk.station.security import SecurityWriter
+from kiosk.station.security import SecurityWriter, flag_unfinished_security
 from kiosk.station.sending import ExactlyOnce
 from kiosk.station.settings import StationSettings
+from kiosk.station.staff_tasks import StaffTaskMaker
 from kiosk.station.tasks import Observers, Shell, Tasks, never_hanging
 from kiosk.station.upkeep import Heartbeat
 from server_api.circulation import Circulation
@@ -94,6 +96,7 @@ class StationStatus:
     pending: int  # journal entries the library system has not confirmed yet
     conflicts: tuple[ConflictNote, ...]
     last_sync: datetime | None  # the last replay that reached the library system
+    tasks: tuple[StaffTask, ...] = ()  # what staff must do at the station (kiosk.station.staff_tasks)
 
 
 class Station:
@@ -148,6 +151,8 @@ class Station:
             policy=policy.security_failure,
             entry_of=self.sending.latest_entry,
         )
+        # Every case that needs a person becomes a staff task in the journal (and a log line).
+        self._observers.add(StaffTaskMaker(journal, clock, self.sending.latest_entry))
         self.printing = Printing(
             shell, printer, library_name=settings.library_name, staff_language=settings.staff_language
         )
@@ -186,6 +191,7 @@ class Station:
 
     async def start(self) -> None:
         await self._heartbeat.purge(self.clock())
+        flag_unfinished_security(self.journal, self.clock())  # what the last run left half-secured
         self._loops = [
             asyncio.create_task(self._pad.run(), name="pad"),
             asyncio.create_task(self._heartbeat.run(), name="tick"),
@@ -244,6 +250,7 @@ class Station:
                 for e in self.journal.conflicts()
             ),
             last_sync=datetime.fromisoformat(last_sync) if last_sync else None,
+            tasks=tuple(self.journal.tasks()),
         )
 
     # ------------------------------------------------------------ the session's commands

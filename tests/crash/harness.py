@@ -252,8 +252,9 @@ async def _epoch(number: int, seed: int, kills_wanted: int, base: Path, tally: T
             refusals = sum(
                 1 for e in journal.entries(states=(State.REFUSED,)) if e.item_id == workload.REFUSED_ONLINE
             )
-            # Staff tasks: today only the conflicts; security-write tasks come with the journal's AFI intent.
+            # What staff were told about: conflicts, and the staff tasks (security writes failed or unfinished).
             staff_items = {e.item_id for e in journal.entries(states=(State.CONFLICT, State.RESOLVED))}
+            staff_items |= {task.item_id for task in journal.tasks(include_done=True)}
         finally:
             journal.close()
         tag_afi = (
