@@ -10,11 +10,10 @@ ever reaches its own configuration, commands and tasks: each query is filtered b
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from server_api.gateway.app import Gateway, current_device, gateway_of, problem
 from server_api.gateway.devices import Device
@@ -23,65 +22,12 @@ from server_api.gateway.wire import Problem
 
 from . import configs, operations
 from .web import RowId
+from .wire import Command, CommandResult, ConfigReport, Credential, KioskConfig, TaskIn, TaskOut
 
 router = APIRouter(prefix="/v1/console", tags=["console"])
 DeviceDep = Annotated[Device, Depends(current_device)]
 GatewayDep = Annotated[Gateway, Depends(gateway_of)]
 ERRORS: dict[int | str, dict[str, object]] = {code: {"model": Problem} for code in (401, 404, 422, 429)}
-Text = Annotated[str, Field(max_length=500)]
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Credential(BaseModel):
-    username: str
-    password_hash: str  # argon2; replaces a local credential with the same user name
-
-
-class KioskConfig(BaseModel):
-    version: str
-    settings: dict[str, bool | int | float | str]
-    staff_credentials: list[Credential]
-
-
-class ConfigReport(_In):
-    version: Annotated[str, Field(min_length=1, max_length=64)]
-    error: Text = ""  # empty: applied
-
-
-class Command(BaseModel):
-    id: int
-    kind: str
-    message: str
-    created_at: datetime
-
-
-class CommandResult(_In):
-    ok: bool
-    output: Annotated[str, Field(max_length=operations.MAX_LOG)] = ""
-
-
-class TaskIn(_In):
-    key: Annotated[str, Field(min_length=1, max_length=64)]
-    kind: Literal["conflict", "security_write", "lost_slip", "routing"]
-    item_id: Annotated[str, Field(max_length=100)] = ""
-    summary: Annotated[str, Field(max_length=200)] = ""
-    ils_message: Text = ""  # the library system's own words (no patron name: the kiosk leaves it out)
-    at: datetime | None = None
-
-
-class TaskOut(BaseModel):
-    key: str
-    kind: str
-    item_id: str
-    summary: str
-    ils_message: str
-    created_at: datetime
-    handled_at: datetime | None
-    handled_by: str | None
-    handled_note: str
 
 
 @router.get("/config", response_model=KioskConfig, responses=ERRORS)

@@ -22,10 +22,10 @@ from server_api.gateway.devices import audit, utcnow
 from .accounts import Viewer
 from .fleet import visible
 from .tables import commands, tasks
+from .wire import MAX_LOG
 
 COMMAND_KINDS = ("restart", "out_of_order", "in_service", "fetch_logs")
 TASK_KINDS = ("conflict", "security_write", "lost_slip", "routing")
-MAX_LOG = 200_000
 
 
 def queue_command(
