@@ -12,11 +12,10 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from drivers.printer.base import Printer
-from drivers.printer.file_printer import FilePrinter
+from drivers.printer import FontNotFound, Printer, open_printer
 from drivers.rfid.base import Reader
 from kiosk.clock import clock_check
-from kiosk.config import StationConfig
+from kiosk.config import ConfigError, StationConfig
 from kiosk.core import SessionPolicy
 from kiosk.hardware import open_reader
 from kiosk.i18n import enable_languages
@@ -53,6 +52,15 @@ def open_circulation(config: StationConfig) -> Circulation:
     return Sip2Circulation(config.sip2_settings())
 
 
+def open_configured_printer(config: StationConfig) -> Printer:
+    """`[printer]` as a printer (a file printer, or ESC/POS over USB, serial, network or a device); the
+    printer itself is reached at its first status poll. Raises `ConfigError`, also for a missing font."""
+    try:
+        return open_printer(config.printer.settings(config.source))
+    except FontNotFound as error:
+        raise ConfigError(f"{config.source}: [printer]: {error}") from None
+
+
 def build_station(
     config: StationConfig,
     *,
@@ -74,7 +82,7 @@ def build_station(
     if reader is None:
         reader = open_reader(config.rfid, source=config.source)
     if printer is None:
-        printer = FilePrinter(Path(config.printer.directory))
+        printer = open_configured_printer(config)
     # [station] extra_languages: the drafts this library offers (each only once its catalogue is complete)
     enable_languages(config.station.extra_language_codes())
     if journal is None:
@@ -91,4 +99,4 @@ def build_station(
     )
 
 
-__all__ = ["build_station", "open_circulation", "station_settings"]
+__all__ = ["build_station", "open_circulation", "open_configured_printer", "station_settings"]

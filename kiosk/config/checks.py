@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from drivers.printer.settings import BAUD_RATES, DOTS_PER_LINE, Connection, FlowControl
 from kiosk.config.errors import ConfigError, problem
 from kiosk.core import CheckDigit
 from kiosk.credentials import CredentialKind, hash_problem
 from kiosk.i18n import COMPLETE_LANGUAGES, DRAFT_LANGUAGES, LANGUAGES
 from server_api.sip2.client import CHARSETS
-from server_api.sip2.profiles import PROFILES
+from server_api.sip2.profiles import NB_DUE_DATE_CHOICES, PROFILES
 
 if TYPE_CHECKING:
     from kiosk.config.sections import StationConfig
@@ -56,6 +57,14 @@ RANGES: dict[tuple[str, str], Range] = {
     ("sip2", "timeout"): Range(0.5, 120, "seconds", "how long a patron waits for one answer"),
     ("sip2", "pool_size"): Range(1, 16, "connections"),
     ("sip2", "keepalive"): Range(5, 3600, "seconds", zero_means="no keep-alive"),
+    ("sip2", "pool_min_size"): Range(1, 16, "connections"),
+    ("sip2", "pool_retry_interval"): Range(
+        1, 3600, "seconds", "how soon a pool asks an unserved server again"
+    ),
+    ("printer", "port"): Range(1, 65535),
+    ("printer", "timeout"): Range(0.1, 60, "seconds", "each status answer and connection attempt"),
+    ("printer", "usb_vendor_id"): Range(0, 0xFFFF, "", "as lsusb shows it, e.g. 0x04b8"),
+    ("printer", "usb_product_id"): Range(0, 0xFFFF, "", "as lsusb shows it, e.g. 0x0202"),
     ("gateway", "timeout"): Range(
         1, 300, "seconds", "a stack waits on the library system behind the gateway"
     ),
@@ -92,12 +101,24 @@ CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("rfid", "security_failure"): ("flag", "undo"),
     ("rfid", "baudrate"): (9600, 19200, 38400, 57600, 115200),
     ("offline", "card_check_digit"): tuple(c.value for c in CheckDigit),
+    ("sip2", "nb_due_date"): ("", *NB_DUE_DATE_CHOICES),
     ("printer", "kind"): ("file",),
+    ("printer", "connection"): tuple(c.value for c in Connection),
+    ("printer", "flow_control"): tuple(f.value for f in FlowControl),
+    ("printer", "baudrate"): BAUD_RATES,
+    ("printer", "dots_per_line"): DOTS_PER_LINE,
+    ("printer", "cut"): ("partial", "full", "none"),
     ("clock", "trust"): ("kernel", "always"),
     ("staff", "kind"): tuple(kind.value for kind in CredentialKind),
 }
 
-TYPE_WORDS = {int: "a whole number", float: "a number", bool: "true or false", str: "text in quotes"}
+TYPE_WORDS = {
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    str: "text in quotes",
+    list: 'a list in brackets, e.g. ["CP865"]',
+}
 
 
 def check_value(where: str, section: str, key: str, expected: Any, value: Any) -> Any:
@@ -149,6 +170,7 @@ def check_together(config: StationConfig) -> None:
     else:
         check_sip2(config.sip2, where)
     check_languages(config, where)
+    config.printer.settings(where)  # the driver's own checks: profile, code pages, width, connection
 
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -203,6 +225,19 @@ def check_sip2(s: Any, where: str) -> None:
         raise ConfigError(f"{where}: [sip2] timeout: must be more than 0 seconds, got {s.timeout!r}")
     if s.pool_size < 1:
         raise ConfigError(f"{where}: [sip2] pool_size: must be at least 1, got {s.pool_size!r}")
+    if s.pool_min_size > s.pool_size:
+        raise ConfigError(
+            f"{where}: [sip2] pool_min_size ({s.pool_min_size}) is more than pool_size ({s.pool_size}): "
+            "make pool_size at least as large"
+        )
+    if s.fallback_charset and s.fallback_charset != "none":
+        try:
+            codecs.lookup(s.fallback_charset)
+        except LookupError:
+            raise ConfigError(
+                f"{where}: [sip2] fallback_charset: {s.fallback_charset!r} is not a known character set "
+                '(e.g. iso-8859-1 or cp850; "none" for replacement marks; leave it out for the profile\'s)'
+            ) from None
     if s.client_key and not s.client_cert:
         raise ConfigError(f"{where}: [sip2] client_key is set without client_cert: set both, or neither")
     tls_files = {"ca_file": s.ca_file, "client_cert": s.client_cert, "client_key": s.client_key}

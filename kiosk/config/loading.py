@@ -11,11 +11,13 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from drivers.tags import normalise_library_id
 from kiosk.config.checks import check_together, check_value
 from kiosk.config.errors import ConfigError, problem
 from kiosk.config.paths import directory_problem, journal_problem, read_secret
 from kiosk.config.sections import StationConfig
 
+_COUNTRY = "NO"  # library numbers without a prefix are Norwegian (Base Bibliotek)
 _SECTIONS = {f.name: f for f in dataclasses.fields(StationConfig) if f.name not in ("source", "libraries")}
 
 
@@ -39,6 +41,8 @@ def _section(source: str, name: str, values: Any) -> Any:
         expected = hints[key]
         if isinstance(expected, types.UnionType):
             expected = typing.get_args(expected)[0]
+        if typing.get_origin(expected) is tuple:
+            expected = list  # a TOML array; the section keeps it as a tuple
         checked[key] = check_value(source, name, key, expected, value)
     return section_type(**checked)
 
@@ -62,6 +66,15 @@ def _library_names(source: str, values: dict[str, Any]) -> dict[str, str]:
                 f"{source}: [libraries] {code} must be the library's name in quotes, e.g."
                 f' {code} = "Harstad bibliotek"; got {name!r}'
             )
+    seen: dict[str, str] = {}
+    for code in values:
+        # 1902000, 01902000 and NO-1902000 are one library: two names for it would be a coin toss
+        same = normalise_library_id(str(code), _COUNTRY).casefold()
+        if same in seen:
+            raise ConfigError(
+                f"{source}: [libraries] {seen[same]} and {code} are the same library: keep one of them"
+            )
+        seen[same] = str(code)
     return {str(code): name.strip() for code, name in values.items()}
 
 
@@ -91,7 +104,7 @@ def run_problems(config: StationConfig) -> list[str]:
     journal = journal_problem(Path(config.journal.path))
     if journal:
         found.append(problem(where, "journal", "path", journal))
-    if config.printer.kind == "file":
+    if "file" in (config.printer.connection, config.printer.kind):
         receipts = directory_problem(Path(config.printer.directory), private=True)
         if receipts:
             found.append(problem(where, "printer", "directory", receipts))

@@ -5,10 +5,11 @@ rest of the station makes of them (`StationConfig.policy`, `.sip2_settings`). Ra
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any
 
+from drivers.printer import PrinterSettings
 from kiosk.config.checks import check_sip2
 from kiosk.config.errors import ConfigError
 from kiosk.config.paths import read_secret
@@ -54,6 +55,12 @@ class Sip2Section:
     client_cert: str = ""  # client certificate (PEM), when the server asks for one
     client_key: str = ""  # its key (PEM), unless it is inside client_cert
     tls_server_name: str = ""  # name to verify in the server's certificate ("" = host)
+    nb_due_date: str = ""  # "" = the profile's; "blank" (18 spaces) or "transaction" (its timestamp)
+    fallback_charset: str = (
+        ""  # text not valid in charset is read in this; "" = the profile's, "none" = marks
+    )
+    pool_min_size: int = 1  # connections a pool keeps at least, when the server serves them
+    pool_retry_interval: float = 60.0  # seconds before a connection the server did not serve is tried again
 
 
 @dataclass(frozen=True)
@@ -137,8 +144,39 @@ class ClockSection:
 
 @dataclass(frozen=True)
 class PrinterSection:
-    kind: str = "file"
-    directory: str = "var/receipts"
+    """The receipt printer: `drivers.printer.PrinterSettings` under the same names (docs/PRINTERS.md)."""
+
+    connection: str = "file"  # file (PNG + text, no paper), usb, serial, network or device
+    kind: str = ""  # the old name of `connection` (only "file"), so older files still load
+    directory: str = "var/receipts"  # file
+    device: str = ""  # serial: /dev/serial/by-id/...; device: /dev/usb/lp0
+    host: str = ""  # network
+    port: int = 9100  # network
+    usb_vendor_id: int = 0  # usb, as lsusb shows it: 0x04b8
+    usb_product_id: int = 0  # usb: 0x0202
+    baudrate: int = 38400  # serial
+    flow_control: str = "rtscts"  # serial
+    profile: str = "TM-T88V"  # python-escpos printer profile: its code pages and width
+    code_pages: tuple[str, ...] = ("CP865",)  # for text, best first; other lines print as images
+    dots_per_line: int = 512
+    timeout: float = 3.0
+    cut: str = "partial"
+    status: bool = True  # the printer answers real-time status (DLE EOT)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code_pages", tuple(self.code_pages))  # TOML gives a list
+
+    def settings(self, source: str = "<printer>") -> PrinterSettings:
+        """The one way [printer] becomes the driver's settings; `ConfigError` says what to fix."""
+        values: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "kind"}
+        if self.kind:
+            values["connection"] = self.kind
+        if not all(isinstance(page, str) for page in self.code_pages):
+            raise ConfigError(f'{source}: [printer] code_pages: names in quotes, e.g. ["CP865", "CP1252"]')
+        try:
+            return PrinterSettings.from_mapping(values)
+        except ValueError as error:
+            raise ConfigError(f"{source}: [printer] {error}") from None
 
 
 @dataclass(frozen=True)
@@ -244,6 +282,9 @@ class StationConfig:
             "institution": s.institution,
             "timeout": s.timeout,
             "pool_size": s.pool_size,
+            "pool_min_size": s.pool_min_size,
+            "pool_retry_interval": s.pool_retry_interval,
+            "nb_due_date": s.nb_due_date,
             "keepalive_interval": s.keepalive or None,
             "tls": s.tls,
             "tls_ca_file": s.ca_file or None,
@@ -254,6 +295,8 @@ class StationConfig:
         }
         if s.charset:
             options["charset"] = s.charset
+        if s.fallback_charset:
+            options["fallback_charset"] = "" if s.fallback_charset == "none" else s.fallback_charset
         if s.error_detection is not None:
             options["error_detection"] = s.error_detection
         password = self.sip2_password()
