@@ -178,7 +178,8 @@ class Journal(SecurityAndTasks):
         )
 
     def purge(self, older_than: timedelta, now: datetime | None = None) -> int:
-        """Forget finished entries (they name patrons) after the configured number of days."""
+        """Forget finished entries (they name patrons), done staff tasks and cards not seen after the
+        configured number of days; with secure_delete, their bytes are overwritten in the file."""
         cutoff = ((now or datetime.now()) - older_than).isoformat()
         with self._lock, self._write():
             cursor = self.conn.execute(
@@ -189,6 +190,7 @@ class Journal(SecurityAndTasks):
                 "DELETE FROM security_intents WHERE flagged = 1 AND entry_id NOT IN (SELECT id FROM entries)"
             )
             self.conn.execute("DELETE FROM tasks WHERE done IS NOT NULL AND done < ?", (cutoff,))
+            self.conn.execute("DELETE FROM cards WHERE seen < ?", (cutoff,))  # not seen in the retention
         return cursor.rowcount
 
     # ------------------------------------------------------------ reading

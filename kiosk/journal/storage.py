@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -105,6 +106,15 @@ def _lock(path: Path, exclusive: bool) -> IO[str]:
     return lock
 
 
+def owner_only(path: Path) -> None:
+    """The journal, its write-ahead log, shared memory and lock file are the kiosk user's alone, whatever
+    the umask it was created under (it names patrons)."""
+    for companion in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", ".lock"))):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if companion.stat().st_mode & 0o077:
+                os.chmod(companion, 0o600)
+
+
 class JournalStore:
     """The journal's file. Thread-safe; all writes go through one connection and `_write()`."""
 
@@ -116,6 +126,8 @@ class JournalStore:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA foreign_keys=ON")
+        # Purged rows name patrons: overwritten with zeros, not left in free pages (docs/PRIVACY.md).
+        self.conn.execute("PRAGMA secure_delete=ON")
         self.db = sqlite_utils.Database(self.conn)
         self._lock = threading.RLock()
         self._pending_changes: list[tuple[str, Params]] = []
@@ -123,6 +135,7 @@ class JournalStore:
         with self._lock:
             self.conn.executescript(SCHEMA)
             self.commits += 1
+        owner_only(path)
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[None]:
@@ -189,4 +202,4 @@ class JournalStore:
                 self._lock_file.close()
 
 
-__all__ = ["SCHEMA", "JournalBusy", "JournalStore", "Params", "SqlValue"]
+__all__ = ["SCHEMA", "JournalBusy", "JournalStore", "Params", "SqlValue", "owner_only"]
