@@ -7,6 +7,7 @@ kiosk config check   kiosk.cli.config_check   validate a configuration file
 kiosk enroll         kiosk.cli.enroll         join the consortium's gateway with a one-time code
 kiosk tag            kiosk.cli.tag            the tagging station for staff (logic: kiosk.cli.tagging)
 kiosk sip2 probe     kiosk.cli.sip2_probe     what a library system's SIP2 server supports
+kiosk printer test   kiosk.cli.printer        the test page on the configured receipt printer
 kiosk journal        kiosk.cli.journal        the offline journal for staff (text: kiosk.cli.journal_text)
 """
 
@@ -17,7 +18,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from kiosk.cli import config_check, demo, demo_ils, enroll, journal, run, sip2_probe, tag
+from kiosk.cli import config_check, demo, demo_ils, enroll, journal, printer, run, sip2_probe, tag
 from kiosk.cli.common import Commands
 
 # Each sub-command adds itself to the parser; in the order `kiosk --help` lists them.
@@ -29,6 +30,7 @@ SUB_COMMANDS: tuple[Callable[[Commands], None], ...] = (
     enroll.register,
     tag.register,
     sip2_probe.register,
+    printer.register,
     journal.register,
 )
 
