@@ -24,7 +24,7 @@ import contextlib
 import sqlite3
 import sys
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -174,6 +174,44 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tasks(args: argparse.Namespace) -> int:
+    """What staff must do at the station: security writes, a dead reader, lost staff slips."""
+    journal = _open(args)
+    try:
+        tasks = journal.tasks(include_done=args.all)
+    finally:
+        journal.close()
+    if args.json:
+        for t in tasks:
+            print_json(
+                {"id": t.id, "kind": t.kind.value, "item_id": t.item_id, "detail": t.detail, "at": t.at}
+            )
+        return 0
+    if not tasks:
+        print("No staff tasks.")
+        return 0
+    for t in tasks:
+        print(f"{t.id:>5}  {t.at:%Y-%m-%d %H:%M}  {t.kind.value:<20} {t.item_id or '-':<16} {t.detail}")
+    print(f"{len(tasks)} task(s). When one is done: kiosk journal tasks done ID --note TEXT")
+    return 0
+
+
+def cmd_task_done(args: argparse.Namespace) -> int:
+    note = args.note.strip()
+    if not note:
+        raise JournalCommandError("--note must say what was done (it is kept with the task)")
+    journal = _open(args)
+    try:
+        if not journal.finish_task(args.id, note, datetime.now()):
+            raise JournalCommandError(
+                f"there is no open staff task {args.id} (kiosk journal tasks lists them)"
+            )
+    finally:
+        journal.close()
+    print(f"task {args.id} done ({note})")
+    return 0
+
+
 def cmd_purge(args: argparse.Namespace) -> int:
     config = _config(args)
     days = args.days
@@ -297,6 +335,18 @@ def register(commands: Commands) -> None:
     resolve.add_argument("id")
     resolve.add_argument("--note", required=True, help="what staff did (kept with the entry)")
     resolve.set_defaults(func=_guarded(cmd_resolve))
+
+    tasks = sub.add_parser("tasks", help="what staff must do at the station (security, reader, lost slips)")
+    _where(tasks)
+    tasks.add_argument("--all", action="store_true", help="done ones too")
+    tasks.add_argument("--json", action="store_true", help="one JSON object per task")
+    tasks.set_defaults(func=_guarded(cmd_tasks))
+    task_commands = tasks.add_subparsers(dest="tasks_command")
+    done = task_commands.add_parser("done", help="mark a task done, with what was done")
+    _where(done, nested=True)
+    done.add_argument("id", type=int)
+    done.add_argument("--note", required=True, help="what staff did (kept with the task)")
+    done.set_defaults(func=_guarded(cmd_task_done))
 
     sync = sub.add_parser(
         "sync", help="replay what waits to the library system of --config (station stopped)"
