@@ -60,4 +60,13 @@ def load_console_settings(config: GatewayConfig) -> ConsoleSettings:
         raise GatewayConfigError("\n".join(lines)) from None
 
 
-__all__ = ["AlertSettings", "ConsoleSettings", "load_console_settings"]
+__all__ = ["AlertSettings", "ConsoleSettings", "console_problems", "load_console_settings"]
+
+
+def console_problems(config: GatewayConfig) -> list[str]:
+    """What `kiosk-gateway check-config` and `serve` say about console.toml (empty: fine or absent)."""
+    try:
+        load_console_settings(config)
+    except GatewayConfigError as exc:
+        return str(exc).splitlines()
+    return []

@@ -38,8 +38,10 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from server_api.console.settings import console_problems
+
     config = _config(args)
-    problems = config.check()
+    problems = config.check() + console_problems(config)
     for line in problems:
         print(f"problem: {line}", file=sys.stderr)
     if problems:
@@ -61,6 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server_api.console.app import create_console_app  # the gateway with its staff console
+    from server_api.console.settings import console_problems
 
     logging.basicConfig(
         level=args.log_level.upper(),
@@ -68,7 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     config = _config(args)
-    problems = config.check()
+    problems = config.check() + console_problems(config)
     if problems:
         raise CliError("the configuration cannot be served:\n  " + "\n  ".join(problems))
     engine = open_engine(config.database_url())
