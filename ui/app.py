@@ -21,6 +21,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
@@ -36,6 +37,7 @@ from drivers.speech import Speaker
 from kiosk.core import STAFF_HOLD, Action, Screen, ScreenName, Text
 from ui.demo_panel import demo_panel
 from ui.fonts import register_fonts
+from ui.header import Header
 from ui.inspection import Inspection
 from ui.keyboard import KeyboardNavigator, KeyTargets
 from ui.layouts import TILE_SCREENS, Callbacks, ScreenLayout
@@ -45,7 +47,7 @@ from ui.reader import ScreenReader
 from ui.staff import StaffScreen
 from ui.text import tr
 from ui.theme import Theme
-from ui.widgets import HoldArea, KioskButton, TextLabel, paint_background, text_width
+from ui.widgets import KioskButton, TextLabel, paint_background, text_width
 
 if TYPE_CHECKING:
     from kiosk.demo import DemoEnvironment
@@ -78,6 +80,7 @@ class KioskApp(App, StaffScreen, Inspection):
         self.demo = demo
         self.fullscreen = fullscreen
         self.geometry = geometry or ScreenGeometry(*size)
+        self._geometry_given = geometry is not None  # else follow the real window (full screen, or not)
         self.window_size = (self.geometry.width_px, self.geometry.height_px)
         name = library_name if library_name is not None else str(getattr(station, "library_name", "") or "")
         self.base_theme = theme or Theme.for_screen(self.geometry, library_name=name)
@@ -115,6 +118,8 @@ class KioskApp(App, StaffScreen, Inspection):
             Window.left, Window.top = 0, 0  # never partly off-screen
         Window.clearcolor = self.theme.background
         Window.bind(on_key_down=self._on_key_down)
+        self._refit = Clock.create_trigger(self._fit_window, 0.2)
+        Window.bind(size=lambda *_: self._refit())
         self._no_way_out()
         self.root_layout = BoxLayout(orientation="horizontal")
         self.patron_area = FloatLayout()
@@ -136,25 +141,7 @@ class KioskApp(App, StaffScreen, Inspection):
         self.main.clear_widgets()
         self.main.canvas.before.clear()
         paint_background(self.main, t.background)
-        self.header = HoldArea(
-            self.staff_hold,
-            self.open_staff,
-            ref="staff:hold",
-            orientation="horizontal",
-            size_hint_y=None,
-            height=t.header_height,
-            padding=(t.padding, t.spacing // 2),
-            spacing=t.spacing,
-        )
-        self.header_fill = paint_background(self.header, t.header_bg)
-        self.header_name = TextLabel(t, self.library_name, size=t.font_header, color=t.header_text, bold=True)
-        self.header_patron = TextLabel(t, "", size=t.font_small, color=t.header_text, halign="right")
-        self.header_names = BoxLayout(orientation="horizontal", size_hint_y=None, spacing=t.spacing)
-        for label in (self.header_name, self.header_patron):
-            self.header_names.add_widget(label)
-        self.header.add_widget(self.header_names)
-        self.tools = BoxLayout(orientation="horizontal", spacing=t.spacing, size_hint=(None, None))
-        self.header.add_widget(self.tools)
+        self.header = Header(t, self.library_name, self.staff_hold, self.open_staff)
         self.main.add_widget(self.header)
         self.body = BoxLayout(orientation="vertical", padding=(t.padding, t.spacing, t.padding, 0))
         self.main.add_widget(self.body)
@@ -174,55 +161,16 @@ class KioskApp(App, StaffScreen, Inspection):
             self.patron_area.add_widget(self.offline_marker)
 
     def _tool_buttons(self, lang: str) -> None:
-        t = self.theme
-        self.tools.clear_widgets()
         tools = [
             ("ui:speak", "ui.speak", self.speak_screen),
-            ("ui:large_text", "ui.normal_text" if t.large else "ui.large_text", self.toggle_large_text),
+            (
+                "ui:large_text",
+                "ui.normal_text" if self.theme.large else "ui.large_text",
+                self.toggle_large_text,
+            ),
             ("ui:help", "ui.help", self.show_help),
         ]
-        if not self.reader.available:
-            tools = tools[1:]
-        width = 0.0
-        share = (self.patron_area.width - 2 * t.padding) / len(tools) - t.spacing
-        for ref, key, fn in tools:
-            label = tr(key, lang)
-            longest = max(text_width(t, word, t.font_small, bold=True) for word in label.split())
-            whole = text_width(t, label, t.font_small, bold=True)
-            w = max(longest, min(whole, share)) + 2 * t.spacing + 4
-            button = KioskButton(
-                t,
-                label,
-                fn,
-                ref=ref,
-                primary=False,
-                font_size=t.font_small,
-                size_hint_x=None,
-                width=max(w, min(t.button_width, share)),
-                height=t.header_height - t.spacing,
-            )
-            self.tools.add_widget(button)
-            width += button.width + t.spacing
-        self.tools.width = width
-        narrow = self.patron_area.width < width * 1.9  # the tools take a row of their own
-        self.header.orientation = "vertical" if narrow else "horizontal"
-        self.header_names.orientation = "horizontal"
-
-        def fit(*_: object) -> None:
-            tallest = max([b.height for b in self.tools.children] + [0])
-            names = max(self.header_name.height, self.header_patron.height)
-            self.tools.height = tallest
-            self.header_names.height = names
-            if narrow:
-                self.header.height = names + tallest + 3 * t.spacing
-            else:
-                self.header.height = max(t.header_height, tallest + t.spacing, names + t.spacing)
-
-        for child in self.tools.children:
-            child.bind(height=fit)
-        self.header_name.bind(height=fit)
-        self.header_patron.bind(height=fit)
-        fit()
+        self.header.show_tools(tools if self.reader.available else tools[1:], lang, self.patron_area.width)
 
     # ---------------------------------------------------------------- station → screen
 
@@ -246,7 +194,7 @@ class KioskApp(App, StaffScreen, Inspection):
             self._end_of_session()
         self.screen = s
         self._show_offline(s)
-        self.header_patron.text = s.patron_name
+        self.header.patron.text = s.patron_name
         self._tool_buttons(s.language)
         self.body.clear_widgets()
         self.footer.clear_widgets()
@@ -261,7 +209,7 @@ class KioskApp(App, StaffScreen, Inspection):
         self._overlays(s)
         if self.staff_view is not None and self._staff_must_close(s):
             self.close_staff()
-        self.header_fill.rgba = t.out_of_order_bg if s.name is ScreenName.OUT_OF_ORDER else t.header_bg
+        self.header.fill.rgba = t.out_of_order_bg if s.name is ScreenName.OUT_OF_ORDER else t.header_bg
         if announce:
             self.reader.shown(s, self.overlay.spoken() if self.overlay is not None else None)
 
@@ -295,8 +243,10 @@ class KioskApp(App, StaffScreen, Inspection):
         actions = [a for a in s.actions if a != Action.MORE_TIME] if s.name not in TILE_SCREENS else []
         self.footer.add_widget(Widget())
         available = self.patron_area.width - 2 * t.padding
-        width = min(t.button_width * 1.5, available / max(1, len(actions)) - t.spacing)
-        buttons = [layout.action_button(a, size_hint_x=None, width=width) for a in actions]
+        share = available / max(1, len(actions)) - t.spacing
+        buttons = [
+            layout.action_button(a, size_hint_x=None, width=self._button_width(a, s, share)) for a in actions
+        ]
         for button in buttons:
             self.footer.add_widget(button)
 
@@ -307,6 +257,13 @@ class KioskApp(App, StaffScreen, Inspection):
         for button in buttons:
             button.bind(height=fit)
         fit()
+
+    def _button_width(self, action: Action, s: Screen, share: float) -> float:
+        """At most its share of the footer, at least as wide as its longest word ("Gaskkalduhte")."""
+        t = self.theme
+        words = tr(f"action.{action}", s.language).split() or [""]
+        longest = max(text_width(t, word, t.font_button, bold=True) for word in words) + 2 * t.spacing + 6
+        return max(min(t.button_width * 1.5, share), longest)
 
     def _overlays(self, s: Screen) -> None:
         if self.overlay is not None:
@@ -326,6 +283,19 @@ class KioskApp(App, StaffScreen, Inspection):
             self._build_frame()
         self.close_help()
         self.reader.end_of_session()
+
+    def _fit_window(self, *_: object) -> None:
+        """The window's real size (full screen that took, or one that did not): sizes follow it, in mm
+        of the configured panel when one was given, else of the default panel."""
+        width, height = int(Window.width), int(Window.height)
+        if self._geometry_given or (width, height) == (self.geometry.width_px, self.geometry.height_px):
+            return
+        self.geometry = replace(self.geometry, width_px=width, height_px=height)
+        self.base_theme = Theme.for_screen(self.geometry, library_name=self.base_theme.library_name)
+        self.theme = self.base_theme.larger(self.theme.large)
+        self._build_frame()
+        if self.screen is not None:
+            self.render(self.screen, announce=False)
 
     # ---------------------------------------------------------------- the tools on every screen
 

@@ -149,10 +149,15 @@ class ScreenLayout:
         box.add_widget(
             TextLabel(t, tr_optional("language.choose", s.language), size=t.font_small, color=t.muted_text)
         )
-        cols = max(2, min(4, int(self.width // (t.button_width * 1.25))))
+        names = languages()
+        widest = max(text_width(t, "✔ " + name, t.font_small, bold=True) for _code, name in names)
+        cell = max(
+            t.button_width * 1.25, widest + 2 * t.spacing + 8
+        )  # a name never breaks ("Julevsámegi|ella")
+        cols = max(1, min(4, int((self.width + t.spacing) // (cell + t.spacing))))
         grid = GridLayout(cols=cols, spacing=t.spacing, size_hint_y=None)
         grid.bind(minimum_height=grid.setter("height"))
-        for code, name in languages():
+        for code, name in names:
             grid.add_widget(
                 LanguageButton(
                     t,
