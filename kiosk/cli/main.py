@@ -9,6 +9,7 @@ kiosk tag            kiosk.cli.tag            the tagging station for staff (log
 kiosk sip2 probe     kiosk.cli.sip2_probe     what a library system's SIP2 server supports
 kiosk printer test   kiosk.cli.printer        the test page on the configured receipt printer
 kiosk journal        kiosk.cli.journal        the offline journal for staff (text: kiosk.cli.journal_text)
+kiosk staff          kiosk.cli.staff          the staff screen's credential (set-credential)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from kiosk.cli import config_check, demo, demo_ils, enroll, journal, printer, run, sip2_probe, tag
+from kiosk.cli import config_check, demo, demo_ils, enroll, journal, printer, run, sip2_probe, staff, tag
 from kiosk.cli.common import Commands
 
 # Each sub-command adds itself to the parser; in the order `kiosk --help` lists them.
@@ -32,6 +33,7 @@ SUB_COMMANDS: tuple[Callable[[Commands], None], ...] = (
     sip2_probe.register,
     printer.register,
     journal.register,
+    staff.register,
 )
 
 

@@ -3,11 +3,13 @@ argon2id hash in the station's configuration; weak credentials and weak or forei
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 
+from kiosk.cli import main
 from kiosk.config import ConfigError, load, set_section
 from kiosk.credentials import (
     CredentialKind,
@@ -96,3 +98,33 @@ def test_a_credential_that_would_not_load_leaves_the_file_as_it_was(tmp_path: Pa
         set_section(path, "staff", {"kind": "passphrase", "credential": "plain text"})
     assert path.read_text(encoding="utf-8") == '[station]\nname = "Kiosk 1"\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kiosk.toml"]
+
+
+def test_kiosk_staff_set_credential_writes_only_the_hash_and_refuses_a_weak_or_mistyped_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[station]\nname = "Kiosk 1"\n', encoding="utf-8")
+
+    def answers(*lines: str) -> None:
+        monkeypatch.setattr("sys.stdin", io.StringIO("".join(f"{line}\n" for line in lines)))
+
+    answers("short", "short")
+    assert main(["staff", "set-credential", "--config", str(path)]) == 1
+    assert "at least 12 characters (a few words are best): nothing was changed" in capsys.readouterr().err
+    answers("korrekt hest batteri stift", "korrekt hest batteri")
+    assert main(["staff", "set-credential", "--config", str(path)]) == 1
+    assert "the two entries differ" in capsys.readouterr().err
+    assert "[staff]" not in path.read_text(encoding="utf-8")
+    answers("korrekt hest batteri stift", "korrekt hest batteri stift")
+    assert main(["staff", "set-credential", "--config", str(path)]) == 0
+    text = path.read_text(encoding="utf-8")
+    assert "hest" not in text and "$argon2id$" in text
+    assert verify_credential(load(path).staff.credential, "korrekt hest batteri stift")
+    answers("2190009999", "482913", "482913")
+    assert main(["staff", "set-credential", "--config", str(path), "--kind", "card_pin"]) == 0
+    config = load(path)
+    assert config.staff.kind == "card_pin"
+    assert verify_credential(
+        config.staff.credential, secret_of(CredentialKind.CARD_PIN, card="2190009999", pin="482913")
+    )
