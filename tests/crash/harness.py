@@ -24,6 +24,10 @@ with the right patron at the end; and a reference copy that some patrons also tr
 (the library system refuses it) is never lent by a crash and a replay. kiosk.demo.audit compares the
 journal with the same log as a second opinion.
 
+With `--gateway` the station talks to a kiosk-gateway process (SQLite) in front of the library system
+(`tests.crash.gateway_side`), and that gateway is SIGKILLed too, at random moments of half the lives, and
+started again at once: the same verdict must hold.
+
 Prints one JSON object: kills (by kind), lives, lost, duplicated, out_of_order, wrong_final_holder,
 refused_then_lent and the audit's figures. Exit code 0 only when all of those are 0.
 """
@@ -41,6 +45,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +55,7 @@ from kiosk.journal import Journal, State
 from server_api.demo_ils.server import DemoIls
 from server_api.faulty_link import FaultyLink
 from tests.crash import workload
+from tests.crash.gateway_side import GatewaySide
 from tests.crash.worker import EXIT_NEEDS_NETWORK, EXIT_REFUSED, FAILPOINTS, TAGS_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +88,8 @@ class Tally:
     tag_disagreements: int = 0  # tag and library system disagree, and no staff task names the item
     afi_oracle: bool = False  # count those as losses (issue 11: on once the AFI intent is journalled)
     failures: list[str] = field(default_factory=list)
+    gateway: bool = False  # through a gateway, which is killed too
+    gateway_kills: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +113,8 @@ class Tally:
             "tag_disagreements": self.tag_disagreements,
             "afi_oracle": self.afi_oracle,
             "failures": self.failures,
+            "gateway": self.gateway,
+            "gateway_kills": self.gateway_kills,
         }
 
     @property
@@ -130,7 +140,14 @@ def _passes(failpoint: str) -> int:
 
 
 async def _life(
-    workdir: Path, port: int, plan_file: Path, *, failpoint: str | None, hit: int, kill_after: float | None
+    workdir: Path,
+    port: int,
+    plan_file: Path,
+    *,
+    failpoint: str | None,
+    hit: int,
+    kill_after: float | None,
+    extra: tuple[str, ...] = (),
 ) -> tuple[int, str]:
     """Run one station process; return its exit code (-9 when SIGKILLed) and its last output line."""
     command = [
@@ -146,6 +163,7 @@ async def _life(
     ]
     if failpoint:
         command += ["--failpoint", failpoint, "--hit", str(hit)]
+    command += extra
     process = await asyncio.create_subprocess_exec(
         *command,
         cwd=ROOT,
@@ -188,6 +206,16 @@ def _finished(code: int, last: str) -> bool:
 
 
 async def _epoch(number: int, seed: int, kills_wanted: int, base: Path, tally: Tally) -> int:
+    """A `_station_epoch` straight to the library system, or through a gateway that is killed too."""
+    if not tally.gateway:
+        return await _station_epoch(number, seed, kills_wanted, base, tally, None)
+    gateway_rng = random.Random(seed * 7_919 + number)  # its own draws: the SIP2 runs stay as they were
+    return await _station_epoch(number, seed, kills_wanted, base, tally, gateway_rng)
+
+
+async def _station_epoch(
+    number: int, seed: int, kills_wanted: int, base: Path, tally: Tally, gateway_rng: random.Random | None
+) -> int:
     """One workload on a fresh library system and journal, killed up to `kills_wanted` times.
     Returns the kills it spent."""
     rng = random.Random(seed * 100_003 + number)
@@ -195,7 +223,11 @@ async def _epoch(number: int, seed: int, kills_wanted: int, base: Path, tally: T
     workdir.mkdir(parents=True)
     ils_db = workdir / "ils.sqlite3"
     async with DemoIls(db_path=ils_db, host="127.0.0.1", port=0) as ils:
-        async with FaultyLink("127.0.0.1", ils.port) as link:
+        async with (
+            FaultyLink("127.0.0.1", ils.port) as link,
+            _gateway(workdir, link, gateway_rng, tally) as side,
+        ):
+            extra = tuple(side.worker_args()) if side else ()
             plan = workload.make_workload(rng, workload.lendable_items(ils_db), VISITS_PER_EPOCH)
             plan_file = workdir / "workload.json"
             workload.save(plan_file, plan)
@@ -212,9 +244,13 @@ async def _epoch(number: int, seed: int, kills_wanted: int, base: Path, tally: T
                     failpoint = rng.choice(FAILPOINTS)
                     hit, kill_after = rng.randint(1, _passes(failpoint)), None
                     kind = failpoint
-                code, last = await _life(
-                    station_dir, link.port, plan_file, failpoint=failpoint, hit=hit, kill_after=kill_after
-                )
+                life = asyncio.create_task(
+                    _life(station_dir, link.port, plan_file, failpoint=failpoint, hit=hit,
+                          kill_after=kill_after, extra=extra)
+                )  # fmt: skip
+                if side is not None and gateway_rng is not None:
+                    await side.kill_during(gateway_rng, life)
+                code, last = await life
                 tally.lives += 1
                 tally.offline_lives += not online
                 if code == -9:
@@ -237,7 +273,7 @@ async def _epoch(number: int, seed: int, kills_wanted: int, base: Path, tally: T
             while not finished:
                 attempts += 1
                 code, last = await _life(
-                    station_dir, link.port, plan_file, failpoint=None, hit=0, kill_after=None
+                    station_dir, link.port, plan_file, failpoint=None, hit=0, kill_after=None, extra=extra
                 )
                 tally.lives += 1
                 if _finished(code, last):
@@ -252,7 +288,7 @@ async def _epoch(number: int, seed: int, kills_wanted: int, base: Path, tally: T
             refusals = sum(
                 1 for e in journal.entries(states=(State.REFUSED,)) if e.item_id == workload.REFUSED_ONLINE
             )
-            # What staff were told about: conflicts, and the staff tasks (security writes failed or unfinished).
+            # What staff were told about: conflicts, and staff tasks (security writes failed or unfinished).
             staff_items = {e.item_id for e in journal.entries(states=(State.CONFLICT, State.RESOLVED))}
             staff_items |= {task.item_id for task in journal.tasks(include_done=True)}
         finally:
@@ -284,10 +320,28 @@ async def _epoch(number: int, seed: int, kills_wanted: int, base: Path, tally: T
     return kills
 
 
-async def run(runs: int, seed: int, parallel: int, keep: Path | None, afi_oracle: bool = False) -> Tally:
+@contextlib.asynccontextmanager
+async def _gateway(
+    workdir: Path, link: FaultyLink, rng: random.Random | None, tally: Tally
+) -> AsyncIterator[GatewaySide | None]:
+    """The epoch's gateway in front of its link (None: SIP2 direct); its kills are counted."""
+    if rng is None:
+        yield None
+        return
+    side = await GatewaySide(workdir / "gateway", link.port).start()
+    try:
+        yield side
+    finally:
+        tally.gateway_kills += side.kills
+        await side.stop()
+
+
+async def run(
+    runs: int, seed: int, parallel: int, keep: Path | None, afi_oracle: bool = False, gateway: bool = False
+) -> Tally:
     """`parallel` epochs at a time, each with its own library system, until `runs` kills are spent.
     An epoch whose workload finishes early hands its unspent kills back to the next one."""
-    tally = Tally(afi_oracle=afi_oracle)
+    tally = Tally(afi_oracle=afi_oracle, gateway=gateway)
     with contextlib.ExitStack() as stack:
         base = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crash-")))
         claimed = 0
@@ -316,9 +370,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--afi-oracle", action="store_true", help="count a tag disagreeing with the library system as a loss"
     )
+    parser.add_argument(
+        "--gateway", action="store_true", help="through a kiosk-gateway process, which is killed too"
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
-    tally = asyncio.run(run(args.runs, args.seed, args.parallel, args.keep, args.afi_oracle))
+    tally = asyncio.run(run(args.runs, args.seed, args.parallel, args.keep, args.afi_oracle, args.gateway))
     print(json.dumps({**tally.as_dict(), "seconds": round(time.monotonic() - started, 1), "ok": tally.ok}))
     return 0 if tally.ok else 1
 
