@@ -160,9 +160,20 @@ class ReceiptPrinted:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class PrinterChanged:
+    """The receipt printer can print again, or no longer can (paper out, cover open, no answer): the
+    station polls it between sessions and learns it from every print."""
+
+    can_print: bool
+    now: datetime
+    status: str = ""  # the printer's status word (paper_out, ...), for the log
+
+
 Event = (
     Tick
     | OfflineChanged
+    | PrinterChanged
     | Pressed
     | LanguageChosen
     | CardPresented

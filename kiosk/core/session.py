@@ -38,7 +38,9 @@ Rules
     no PIN is asked (it cannot be checked, and PINs are never stored); renewals wait for the network. An
     action that certainly did not reach the library system when the station went offline is redone
     offline; one whose fate is unknown is never redone here.
-11. Nothing is dropped silently: input a mode does not take is a listed no-op (`tables.NO_OPS`, stale
+11. A receipt is only offered when the printer can print (`PrinterChanged`): otherwise the receipt screen
+    says so before the patron chooses, and offers only "no receipt".
+12. Nothing is dropped silently: input a mode does not take is a listed no-op (`tables.NO_OPS`, stale
     presses); a result the session cannot take where it stands comes out as an `Unexpected` command.
 """
 
@@ -64,6 +66,7 @@ from kiosk.core.events import (
     PatronLoaded,
     PinEntered,
     Pressed,
+    PrinterChanged,
     ReceiptPrinted,
     RenewDone,
     SecurityWritten,
@@ -98,6 +101,7 @@ class PatronSession:
         self.mode = Mode.WELCOME
         self.language = policy.language
         self.offline = offline
+        self.printer_can_print = True  # until the station says otherwise (rule 11)
         self.last_activity = now
         self.mode_entered = now
         self.idle_warning = False
@@ -147,11 +151,16 @@ class PatronSession:
         if spec.borrowers_only and not (account and account.may_borrow):
             # Borrowing needs an identified patron who may borrow; returning needs neither.
             actions = tuple(a for a in actions if a is not Action.BORROW)
+        instruction = spec.instruction
+        if self.mode is Mode.RECEIPT and not self.printer_can_print:
+            # Rule 11: told before choosing, and no button that cannot work.
+            actions = tuple(a for a in actions if a is not Action.PRINT_RECEIPT)
+            instruction = Text("receipt.printer_unavailable")
         return Screen(
             name=spec.screen,
             language=self.language,
             heading=Text(f"{spec.screen.value}.heading"),
-            message=self.message or spec.instruction,
+            message=self.message or instruction,
             rows=self.stack.rows() if spec.rows else (),
             actions=actions,
             patron_name=account.name if account and spec.greets_patron else "",
@@ -206,6 +215,8 @@ class PatronSession:
                 self.stack.renew_done(event, self._lending(), out)
             case SecurityWritten():
                 self.stack.security_written(event, self._lending(), out)
+            case PrinterChanged():
+                self.printer_can_print = event.can_print
             case ReceiptPrinted():
                 if not event.ok:
                     self.message = Text("goodbye.receipt_failed")

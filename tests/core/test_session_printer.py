@@ -1,0 +1,79 @@
+"""Rule 11: a receipt is offered only when the printer can print; otherwise the patron is told before
+choosing, and the only choice is no receipt."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from kiosk.core import (
+    Action,
+    CardPresented,
+    CheckoutDone,
+    PadTag,
+    PatronLoaded,
+    PatronSession,
+    PinEntered,
+    Pressed,
+    PrinterChanged,
+    PrintReceipt,
+    ScreenName,
+    SecurityWritten,
+    SessionPolicy,
+    Show,
+    TagKind,
+    TagsChanged,
+    Text,
+)
+from server_api.circulation import CheckoutOutcome, PatronAccount
+
+T0 = datetime(2026, 11, 22, 10, 0, 0)
+DUE = datetime(2026, 12, 13, 23, 59, 0)
+BOOK = PadTag(uid=b"\xe0\x04\x01\x00\x00\x00\x00\x01", kind=TagKind.ITEM, item_id="item1")
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def at_the_receipt_choice(printer_ok: bool):  # type: ignore[no-untyped-def]
+    session = PatronSession(SessionPolicy(), T0)
+    session.handle(PrinterChanged(printer_ok, at(0), "ok" if printer_ok else "paper_out"))
+    session.handle(Pressed(Action.BORROW, at(1)))
+    session.handle(CardPresented("N001", at(2)))
+    session.handle(PinEntered("1234", at(3)))
+    session.handle(PatronLoaded(PatronAccount("N001", True, True, may_borrow=True), at(4)))
+    session.handle(TagsChanged((BOOK,), at(5)))
+    session.handle(CheckoutDone(CheckoutOutcome("item1", ok=True, title="Boka", due=DUE), at(6)))
+    session.handle(SecurityWritten("item1", True, at(7)))
+    session.handle(Pressed(Action.FINISH, at(8)))
+    assert session.screen().name is ScreenName.RECEIPT
+    return session
+
+
+def test_with_the_printer_out_of_paper_the_receipt_choice_says_so_and_offers_only_no_receipt() -> None:
+    session = at_the_receipt_choice(printer_ok=False)
+    screen = session.screen()
+    assert screen.actions == (Action.NO_RECEIPT,)
+    assert screen.message == Text("receipt.printer_unavailable")
+    assert not [
+        c for c in session.handle(Pressed(Action.PRINT_RECEIPT, at(9))) if isinstance(c, PrintReceipt)
+    ]  # a stale press
+    session.handle(Pressed(Action.NO_RECEIPT, at(10)))
+    assert session.screen().name is ScreenName.GOODBYE
+
+
+def test_a_printer_that_comes_back_while_the_patron_chooses_offers_the_receipt_again() -> None:
+    session = at_the_receipt_choice(printer_ok=False)
+    out = session.handle(PrinterChanged(True, at(9), "ok"))
+    (shown,) = [c.screen for c in out if isinstance(c, Show)]
+    assert shown.actions == (Action.PRINT_RECEIPT, Action.NO_RECEIPT)
+    assert shown.message == Text("receipt.instruction")
+    assert [c for c in session.handle(Pressed(Action.PRINT_RECEIPT, at(10))) if isinstance(c, PrintReceipt)]
+
+
+def test_a_printer_that_can_print_changes_nothing_and_the_state_outlives_the_session() -> None:
+    session = at_the_receipt_choice(printer_ok=True)
+    assert session.screen().actions == (Action.PRINT_RECEIPT, Action.NO_RECEIPT)
+    session.handle(PrinterChanged(False, at(9), "cover_open"))
+    session.handle(Pressed(Action.NO_RECEIPT, at(10)))
+    assert session.printer_can_print is False  # the printer's state is the station's, not the patron's
