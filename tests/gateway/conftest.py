@@ -99,11 +99,11 @@ def running_site(
             extra_limits="enrollments_per_minute = 5000",
             **config,
         )
-        process = GatewayProcess(path, log_level=log_level).start()
+        site = Site(ils, path, database, GatewayProcess(path, log_level=log_level).start())
         try:
-            yield Site(ils, path, database, process)
+            yield site
         finally:
-            process.stop()
+            site.process.stop()  # the one running now: a test may have restarted it
 
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
