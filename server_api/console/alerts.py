@@ -9,12 +9,14 @@ An alert whose mail could not be sent stays unsent and is tried again on the nex
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from server_api.gateway.devices import utcnow
 
@@ -42,29 +44,47 @@ def wanted(kiosk: KioskState, offline_minutes: float) -> set[str]:
     return kinds
 
 
-def check(engine: Engine, settings: ConsoleSettings) -> list[tuple[KioskState, str]]:
-    """Open and close alerts; returns the (kiosk, kind) pairs whose mail is still to be sent."""
+def check(engine: Engine, settings: ConsoleSettings) -> list[tuple[int, KioskState, str]]:
+    """Open and close alerts; returns (alert id, kiosk, kind) of those whose mail is still to be sent.
+
+    Several gateway processes may run this at once: an open alert is unique per kiosk and kind (a partial
+    unique index), so the second process's insert fails and is let go."""
     offline_after = timedelta(seconds=settings.offline_after_seconds)
     kiosks = {k.id: k for k in fleet(engine, EVERYONE, offline_after)}
     now = utcnow()
     with engine.begin() as db:
         open_rows = db.execute(select(alerts).where(alerts.c.cleared_at.is_(None))).all()
-        have = {(r.device_id, r.kind): r for r in open_rows}
-        for (device_id, kind), row in have.items():
-            kiosk = kiosks.get(device_id)
-            if kiosk is None or kind not in wanted(kiosk, settings.alerts.offline_minutes):
+        for row in open_rows:
+            kiosk = kiosks.get(row.device_id)
+            if kiosk is None or row.kind not in wanted(kiosk, settings.alerts.offline_minutes):
                 db.execute(update(alerts).where(alerts.c.id == row.id).values(cleared_at=now))
-        for kiosk in kiosks.values():
-            for kind in wanted(kiosk, settings.alerts.offline_minutes) - {
-                k for d, k in have if d == kiosk.id
-            }:
-                db.execute(
-                    insert(alerts).values(device_id=kiosk.id, library=kiosk.library, kind=kind, raised_at=now)
-                )
+    have = {(r.device_id, r.kind) for r in open_rows}
+    for kiosk in kiosks.values():
+        for kind in wanted(kiosk, settings.alerts.offline_minutes):
+            if (kiosk.id, kind) not in have:
+                with contextlib.suppress(IntegrityError), engine.begin() as db:
+                    db.execute(
+                        insert(alerts).values(
+                            device_id=kiosk.id, library=kiosk.library, kind=kind, raised_at=now
+                        )
+                    )
+    with engine.connect() as db:
         unsent = db.execute(
             select(alerts).where(alerts.c.cleared_at.is_(None), alerts.c.sent_at.is_(None))
         ).all()
-    return [(kiosks[r.device_id], r.kind) for r in unsent if r.device_id in kiosks]
+    return [(r.id, kiosks[r.device_id], r.kind) for r in unsent if r.device_id in kiosks]
+
+
+def _claim(engine: Engine, alert_id: int, sent: bool) -> bool:
+    """Mark an alert's mail as sent (True: this process won it) or, after a failure, as unsent again."""
+    with engine.begin() as db:
+        if not sent:
+            db.execute(update(alerts).where(alerts.c.id == alert_id).values(sent_at=None))
+            return False
+        won = db.execute(
+            update(alerts).where(alerts.c.id == alert_id, alerts.c.sent_at.is_(None)).values(sent_at=utcnow())
+        )
+    return bool(won.rowcount)
 
 
 def message_for(kiosk: KioskState, kind: str, settings: ConsoleSettings) -> EmailMessage | None:
@@ -90,9 +110,9 @@ def send_round(engine: Engine, settings: ConsoleSettings) -> int:
     if not settings.alerts.smtp_host:
         return 0
     sent = 0
-    for kiosk, kind in due:
+    for alert_id, kiosk, kind in due:
         mail = message_for(kiosk, kind, settings)
-        if mail is None:
+        if mail is None or not _claim(engine, alert_id, True):  # nobody to tell, or another process did
             continue
         try:
             with smtplib.SMTP(
@@ -100,14 +120,9 @@ def send_round(engine: Engine, settings: ConsoleSettings) -> int:
             ) as smtp:
                 smtp.send_message(mail)
         except (OSError, smtplib.SMTPException) as exc:
+            _claim(engine, alert_id, False)
             log.warning("alert mail for %s could not be sent (%s); trying again later", kiosk.id, exc)
             return sent
-        with engine.begin() as db:
-            db.execute(
-                update(alerts)
-                .where(alerts.c.device_id == kiosk.id, alerts.c.kind == kind, alerts.c.cleared_at.is_(None))
-                .values(sent_at=utcnow())
-            )
         sent += 1
     return sent
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from .pages import admin, auth, config, fleet, statistics, tasks
 from .settings import ConsoleSettings, load_console_settings
 from .web import PREFIX, Console, ConsoleError, SignInNeeded, make_environments, redirect, render
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
 HEADERS = {
     "Content-Security-Policy": (
@@ -63,10 +65,15 @@ def mount_console(app: FastAPI, gateway: Gateway, settings: ConsoleSettings | No
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        response = await call_next(request)
-        if request.url.path.startswith(PREFIX):
-            for name, value in HEADERS.items():
-                response.headers.setdefault(name, value)
+        if not request.url.path.startswith(PREFIX):
+            return await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:  # a page that failed: an HTML page that says so, the details in the log
+            log.exception("console page %s failed", request.url.path)
+            response = render(request, "error.html", 500, error="internal")
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
         return response
 
     inner = app.router.lifespan_context

@@ -10,12 +10,14 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -128,6 +130,15 @@ alerts = Table(
     Column("raised_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
     Column("cleared_at", DateTime),
+    # one open alert per kiosk and kind, also with several gateway processes (migration c002)
+    Index(
+        "uq_console_alert_open",
+        "device_id",
+        "kind",
+        unique=True,
+        sqlite_where=text("cleared_at IS NULL"),
+        postgresql_where=text("cleared_at IS NULL"),
+    ),
 )
 
 __all__ = [

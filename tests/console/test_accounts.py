@@ -57,6 +57,11 @@ def test_a_session_idle_longer_than_the_limit_is_gone_and_sign_out_ends_it(conso
     assert active.get("/console/").status_code == 200
     assert active.post("/console/logout").status_code == 303
     assert active.get("/console/").status_code == 303
+    engine = console_site.engine()
+    with engine.connect() as db:
+        said = set(db.execute(select(audit_log.c.action).where(audit_log.c.actor == "tove")).scalars())
+    engine.dispose()
+    assert {"console.signin", "console.signout"} <= said
 
 
 def test_accounts_need_a_long_password_a_known_role_and_staff_a_library(console_site: ConsoleSite) -> None:

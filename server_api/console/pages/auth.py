@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from server_api.gateway.devices import audit
 from server_api.gateway.storage import run
 
 from ..accounts import SignInRefused, Viewer, close_session, open_session, sign_in
@@ -55,6 +56,7 @@ async def login(request: Request) -> Response:
         return _login_page(request, str(refused), 401, username)
     response = redirect(f"{PREFIX}/")
     set_cookie(response, SESSION_COOKIE, await run(open_session, console.engine, person))
+    await run(lambda: audit(console.engine, person.username, "console.signin", None, person.username))
     response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
     return response
 
@@ -62,7 +64,9 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request, person: Annotated[Viewer, Depends(viewer)]) -> Response:
     await form_of(request, person)
-    await run(close_session, console_of(request).engine, request.cookies.get(SESSION_COOKIE, ""))
+    engine = console_of(request).engine
+    await run(close_session, engine, request.cookies.get(SESSION_COOKIE, ""))
+    await run(lambda: audit(engine, person.username, "console.signout", None, person.username))
     response = redirect(f"{PREFIX}/login")
     response.delete_cookie(SESSION_COOKIE, path=PREFIX, secure=True, httponly=True, samesite="strict")
     return response
