@@ -8,6 +8,7 @@
 from kiosk.station.device_observations import (
     JournalTrouble,
     Printed,
+    PrinterHealth,
     ReaderHealth,
     SecurityFailure,
     SecurityWrite,
@@ -64,6 +65,7 @@ __all__ = [
     "PadWatcher",
     "PatronLookup",
     "Printed",
+    "PrinterHealth",
     "ReaderHealth",
     "Reconciling",
     "Replayed",

@@ -66,6 +66,16 @@ class Printed(Observation):
 
 
 @dataclass(frozen=True)
+class PrinterHealth(Observation):
+    """The printer's status changed (paper near end or out, cover open, an error, no answer, or ok
+    again): what staff and the heartbeat need to know, told once per change."""
+
+    KIND, ACTION = "hardware", "printer"
+    status: str
+    can_print: bool
+
+
+@dataclass(frozen=True)
 class StaffSlip(Observation):
     """A staff slip for a returned item: where it goes, and whether the slip names a hold patron."""
 

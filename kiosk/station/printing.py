@@ -8,13 +8,18 @@ it names someone.
 
 from __future__ import annotations
 
-from drivers.printer.base import Printer, PrinterError
+import asyncio
+import logging
+
+from drivers.printer.base import Printer, PrinterError, PrinterStatus
 from drivers.printer.receipt import Receipt, ReceiptLine
-from kiosk.core import PrintReceipt, PrintStaffSlip, ReceiptPrinted, Text
+from kiosk.core import PrinterChanged, PrintReceipt, PrintStaffSlip, ReceiptPrinted, Text
 from kiosk.i18n import translate
-from kiosk.station.device_observations import Printed, SlipNotPrinted, StaffSlip
-from kiosk.station.tasks import Shell
+from kiosk.station.device_observations import Printed, PrinterHealth, SlipNotPrinted, StaffSlip
+from kiosk.station.tasks import Shell, report_fault
 from server_api.circulation import Route, RouteKind
+
+log = logging.getLogger(__name__)
 
 
 def hold_patron_label(route: Route) -> str:
@@ -27,11 +32,50 @@ def hold_patron_label(route: Route) -> str:
 
 
 class Printing:
-    def __init__(self, shell: Shell, printer: Printer, *, library_name: str, staff_language: str) -> None:
+    """Receipts and slips, and what the printer can do: its status is polled between sessions (`run`,
+    `poll`) and learnt from every print; a change that decides whether a receipt can be offered reaches
+    the session as `PrinterChanged` (rule 11), every change the observers as `PrinterHealth`."""
+
+    def __init__(
+        self,
+        shell: Shell,
+        printer: Printer,
+        *,
+        library_name: str,
+        staff_language: str,
+        poll_interval: float = 30.0,
+    ) -> None:
         self._shell = shell
         self._printer = printer
         self.library_name = library_name
         self.staff_language = staff_language
+        self.poll_interval = poll_interval
+        self.printer_status = PrinterStatus.OK  # the last the printer said (Station.status, the heartbeat)
+
+    async def run(self) -> None:
+        """Ask the printer every `poll_interval` seconds (a bug is reported; the loop goes on)."""
+        while True:
+            try:
+                await self.poll()
+            except Exception as error:
+                report_fault(self._shell, error)
+            await asyncio.sleep(self.poll_interval)
+
+    async def poll(self) -> PrinterStatus:
+        """The printer's status now (never raises for a printer problem: no answer is OFFLINE)."""
+        status = await self._printer.status()
+        self._note(status)
+        return status
+
+    def _note(self, status: PrinterStatus) -> None:
+        before = self.printer_status
+        if status is before:
+            return
+        self.printer_status = status
+        log.log(logging.INFO if status.can_print else logging.WARNING, "receipt printer: %s", status.value)
+        self._shell.observe(PrinterHealth(status.value, status.can_print))
+        if status.can_print != before.can_print:
+            self._shell.feed(PrinterChanged(status.can_print, self._shell.clock(), status.value))
 
     async def receipt(self, command: PrintReceipt) -> None:
         lang = command.language
@@ -88,10 +132,12 @@ class Printing:
         try:
             result = await self._printer.print(receipt)
         except PrinterError as error:
+            self._note(error.status)
             self._shell.observe(Printed(receipt.kind, ok=False, error=str(error)))
             if report:
                 self._shell.feed(ReceiptPrinted(False, self._shell.clock(), str(error)))
             return str(error)
+        self._note(result.status)  # e.g. paper near end after this receipt
         self._shell.observe(Printed(receipt.kind, ok=True, files=tuple(str(p) for p in result.files)))
         if report:
             self._shell.feed(ReceiptPrinted(True, self._shell.clock()))

@@ -97,6 +97,10 @@ class StationStatus:
     conflicts: tuple[ConflictNote, ...]
     last_sync: datetime | None  # the last replay that reached the library system
     tasks: tuple[StaffTask, ...] = ()  # what staff must do at the station (kiosk.station.staff_tasks)
+    printer: str = "ok"  # the receipt printer's last status: paper_near_end, paper_out, cover_open, ...
+    # Refusal texts of the library system no rule maps to a reason, most frequent first (a pattern for the
+    # vendor profile is missing: docs/SIP2.md, refusal reasons)
+    unmapped_refusals: tuple[tuple[str, int], ...] = ()
 
 
 class Station:
@@ -154,7 +158,11 @@ class Station:
         # Every case that needs a person becomes a staff task in the journal (and a log line).
         self._observers.add(StaffTaskMaker(journal, clock, self.sending.latest_entry))
         self.printing = Printing(
-            shell, printer, library_name=settings.library_name, staff_language=settings.staff_language
+            shell,
+            printer,
+            library_name=settings.library_name,
+            staff_language=settings.staff_language,
+            poll_interval=settings.timing.printer_poll_interval,
         )
         self._heartbeat = Heartbeat(shell, journal, settings, session_active=lambda: self.session_active)
         self.upkeep: JournalUpkeep = self._heartbeat.upkeep
@@ -195,6 +203,7 @@ class Station:
         self._loops = [
             asyncio.create_task(self._pad.run(), name="pad"),
             asyncio.create_task(self._heartbeat.run(), name="tick"),
+            asyncio.create_task(self.printing.run(), name="printer"),
         ]
         self._tasks.spawn(self.check_connection(), "connection check at start")
 
@@ -218,6 +227,7 @@ class Station:
         if active and not self.session_active:
             # The session is over: its last outcomes are committed now, not with the next patron's.
             self._tasks.spawn(self._heartbeat.flush(), "journal flush at session end")
+            self._tasks.spawn(self.printing.poll(), "printer status between sessions")
 
     @property
     def session_active(self) -> bool:
@@ -251,6 +261,8 @@ class Station:
             ),
             last_sync=datetime.fromisoformat(last_sync) if last_sync else None,
             tasks=tuple(self.journal.tasks()),
+            printer=self.printing.printer_status.value,
+            unmapped_refusals=unmapped_refusals(self.circulation),
         )
 
     # ------------------------------------------------------------ the session's commands
@@ -293,6 +305,12 @@ class Station:
                     self._observers(SessionSurprised(command))
                 case _:
                     assert_never(command)
+
+
+def unmapped_refusals(circulation: Circulation) -> tuple[tuple[str, int], ...]:
+    """The refusal texts a SIP2 circulation counted (`Sip2Circulation.unmapped_refusals`); none else."""
+    counted: Callable[[], list[tuple[str, int]]] | None = getattr(circulation, "unmapped_refusals", None)
+    return tuple(counted()) if counted is not None else ()
 
 
 def observe_records(observer: Callable[[dict[str, object]], None]) -> Observer:
