@@ -4,12 +4,14 @@
 - `entry`: one entry, and whether a settled one took effect at the library system;
 - `storage`: how it is durable (SQLite, WAL, one write path, the lock file);
 - `journal`: recording, settling, reading entries; cards seen blocked;
+- `cards`: what is remembered of cards, under their pseudonym (HMAC-SHA256, this station's key);
 - `tasks`: each loan's and return's security intent (recorded with it), and the staff tasks;
 - `group_commit`: the records of a stack in one commit;
 - `upkeep`: when what rides along is committed, and when old entries are purged;
 - `sync`: the replay, exactly once, in order per item.
 """
 
+from kiosk.journal.cards import station_key
 from kiosk.journal.entry import Entry, NewEntry, took_effect
 from kiosk.journal.group_commit import GroupCommit
 from kiosk.journal.journal import Journal
@@ -58,5 +60,6 @@ __all__ = [
     "State",
     "SyncReport",
     "UnknownEntry",
+    "station_key",
     "took_effect",
 ]

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk.core import Operation
+from kiosk.journal.cards import RememberedCards
 from kiosk.journal.entry import Entry, NewEntry, entry_from_row, iso
 from kiosk.journal.states import FINAL, UNSETTLED, State, UnknownEntry, check
 from kiosk.journal.storage import Params, SqlValue
@@ -51,7 +52,7 @@ def _row(new: NewEntry, now: str) -> Params:
     )
 
 
-class Journal(SecurityAndTasks):
+class Journal(SecurityAndTasks, RememberedCards):
     """One journal file per station: its entries with their security intents, the staff tasks, the cards
     seen blocked, and a little metadata.
 
@@ -191,6 +192,7 @@ class Journal(SecurityAndTasks):
             )
             self.conn.execute("DELETE FROM tasks WHERE done IS NOT NULL AND done < ?", (cutoff,))
             self.conn.execute("DELETE FROM cards WHERE seen < ?", (cutoff,))  # not seen in the retention
+            self.conn.execute("DELETE FROM card_records WHERE seen < ?", (cutoff,))
         return cursor.rowcount
 
     # ------------------------------------------------------------ reading

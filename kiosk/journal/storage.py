@@ -59,6 +59,12 @@ CREATE TABLE IF NOT EXISTS cards (
     seen TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- kiosk.core.CardRecord as JSON under the card's HMAC pseudonym (kiosk.journal.cards): never a number.
+CREATE TABLE IF NOT EXISTS card_records (
+    card_key TEXT PRIMARY KEY,
+    record TEXT NOT NULL,
+    seen TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS security_intents (
     entry_id TEXT PRIMARY KEY,
     item_id TEXT NOT NULL,
@@ -109,7 +115,7 @@ def _lock(path: Path, exclusive: bool) -> IO[str]:
 def owner_only(path: Path) -> None:
     """The journal, its write-ahead log, shared memory and lock file are the kiosk user's alone, whatever
     the umask it was created under (it names patrons)."""
-    for companion in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", ".lock"))):
+    for companion in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", ".lock", ".key"))):
         with contextlib.suppress(FileNotFoundError, PermissionError):
             if companion.stat().st_mode & 0o077:
                 os.chmod(companion, 0o600)

@@ -131,7 +131,7 @@ class Station:
         self._loops: list[asyncio.Task[None]] = []
         self._shell = shell = Shell(clock, self._observers, self.feed, self._tasks.spawn)
         self.session = PatronSession(
-            policy, clock(), known_blocked=journal.blocked_cards(), offline_loans=journal.offline_loans()
+            policy, clock(), cards=journal.card_book(), offline_loans=journal.offline_loans()
         )
         self.screen: Screen = self.session.screen()
         self.replayer = Replayer(
@@ -296,8 +296,9 @@ class Station:
                     tasks.spawn(self.printing.staff_slip(command), f"slip {command.item_id}")
                 case EndPatronSession(patron_id):
                     tasks.spawn(end_patron_session(self.circulation, patron_id), "end session")
-                case RememberCard(card_id, blocked):
-                    self.journal.remember_card(card_id, blocked, self.clock())
+                case RememberCard():
+                    # Under the card's pseudonym only (kiosk.journal.cards): never the number.
+                    self.journal.remember_card_record(command.card_key, command.record, self.clock())
                 case Speak():
                     pass  # speech output comes with the universal-design work; the UI reads screens aloud
                 case Unexpected():

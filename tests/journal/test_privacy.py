@@ -9,7 +9,7 @@ import stat
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from kiosk.core import Operation
+from kiosk.core import CardRecord, Operation
 from kiosk.journal import Journal, State
 from server_api.circulation import Transaction
 
@@ -24,6 +24,7 @@ def test_the_journal_and_its_companions_are_the_kiosk_users_alone_whatever_the_u
     finally:
         os.umask(old)
     try:
+        journal.card_book()  # makes the station's card key
         for name in ("journal.sqlite3", "journal.sqlite3-wal", "journal.sqlite3-shm", "journal.sqlite3.lock"):
             assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
     finally:
@@ -38,6 +39,7 @@ def test_purged_entries_and_cards_are_gone_from_the_files_bytes(tmp_path: Path):
         entry = journal.record(Transaction.new(NOW), Operation.CHECKOUT, f"item-{n}", patron)
         journal.settle(entry.id, State.DONE)
     journal.remember_card(card, False, NOW)
+    journal.remember_card_record(journal.card_book().pseudonym(card), CardRecord(authenticated_at=NOW), NOW)
     journal.flush()
     journal.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert patron.encode() in path.read_bytes()  # there before the purge
@@ -46,5 +48,6 @@ def test_purged_entries_and_cards_are_gone_from_the_files_bytes(tmp_path: Path):
     journal.close()  # the last close folds the write-ahead log back
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT COUNT(*) FROM cards").fetchone() == (0,)
+        assert db.execute("SELECT COUNT(*) FROM card_records").fetchone() == (0,)
     everything = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert patron.encode() not in everything and card.encode() not in everything
