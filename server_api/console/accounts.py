@@ -106,10 +106,43 @@ def add_account(
     audit(engine, actor, "console.account.add", first, username, after={"role": role, "libraries": libraries})
 
 
-def viewer_of(engine: Engine, username: str, csrf: str = "") -> Viewer | None:
+def set_disabled(engine: Engine, username: str, disabled: bool, *, actor: str) -> bool:
+    """Disable (or enable again) an account; a disabled one's sessions stop at their next request."""
+    with engine.begin() as db:
+        row = db.execute(select(staff_users.c.disabled).where(staff_users.c.username == username)).first()
+        if row is None:
+            return False
+        db.execute(update(staff_users).where(staff_users.c.username == username).values(disabled=disabled))
+        if disabled:
+            db.execute(delete(sessions).where(sessions.c.username == username))
+    audit(engine, actor, "console.account.disable" if disabled else "console.account.enable", None, username,
+          before={"disabled": bool(row.disabled)}, after={"disabled": disabled})  # fmt: skip
+    return True
+
+
+def set_password(engine: Engine, username: str, password: str, *, actor: str) -> bool:
+    """A new password (the old sessions end, the lockout is lifted); never logged."""
+    if len(password) < 12:
+        raise AccountError(N_("A staff password needs at least 12 characters."))
+    with engine.begin() as db:
+        done = db.execute(
+            update(staff_users)
+            .where(staff_users.c.username == username)
+            .values(password_hash=_hasher.hash(password))
+        )
+        if not done.rowcount:
+            return False
+        db.execute(delete(sessions).where(sessions.c.username == username))
+        db.execute(delete(login_failures).where(login_failures.c.username == username))
+    audit(engine, actor, "console.account.password", None, username, before="set", after="new password")
+    return True
+
+
+def viewer_of(engine: Engine, username: str, csrf: str = "", *, disabled_too: bool = False) -> Viewer | None:
+    """The account as a `Viewer` (None if unknown, or disabled unless `disabled_too`)."""
     with engine.connect() as db:
         row = db.execute(select(staff_users).where(staff_users.c.username == username)).first()
-        if row is None or row.disabled:
+        if row is None or (row.disabled and not disabled_too):
             return None
         extra = db.execute(
             select(staff_libraries.c.library).where(staff_libraries.c.username == username)
@@ -236,6 +269,8 @@ __all__ = [
     "expire_sessions",
     "open_session",
     "session_viewer",
+    "set_disabled",
+    "set_password",
     "sign_in",
     "viewer_of",
 ]

@@ -88,3 +88,23 @@ def test_the_demo_accounts_are_made_once_and_sign_in(console_site: ConsoleSite) 
     assert ensure_demo_staff(engine) == lines and "demo-admin / " + DEMO_PASSWORD in lines[0]
     engine.dispose()
     assert Staff(console_site.url, "demo-tromso", DEMO_PASSWORD).session
+
+
+def test_a_disabled_account_is_out_at_once_and_a_new_password_replaces_the_old(
+    console_site: ConsoleSite,
+) -> None:
+    name = unique("leaver")
+    engine = console_site.engine()
+    add_account(engine, name, PASSWORD, role="staff", libraries=[TROMSO], actor="test")
+    engine.dispose()
+    leaver, ada = Staff(console_site.url, name), console_site.staff("ada")
+    assert ada.post(f"/console/accounts/{name}/state", {"disabled": "1"}).status_code == 303
+    assert leaver.get("/console/").status_code == 303  # the open session ends with the account
+    assert Staff(console_site.url, name).login_answer.status_code == 401
+    assert ada.post(f"/console/accounts/{name}/state", {"disabled": "0"}).status_code == 303
+    assert ada.post(f"/console/accounts/{name}/password", {"password": "short"}).status_code == 422
+    assert (
+        ada.post(f"/console/accounts/{name}/password", {"password": "another long one 2"}).status_code == 303
+    )
+    assert Staff(console_site.url, name, "another long one 2").session
+    assert ada.post("/console/accounts/ada/state", {"disabled": "1"}).status_code == 422  # not oneself

@@ -88,6 +88,10 @@ ROUTES = [
           lambda s, site, lib: s.post(f"{lp(lib)}/credentials", CREDENTIAL)),
     Route("handle task", "tasks", True, "POST", 303,
           lambda s, site, lib: s.post(f"/console/tasks/{_task_id(site, lib)}/handle", {"note": "ok"})),
+    Route("disable account", "accounts", False, "POST", 303,
+          lambda s, site, lib: s.post("/console/accounts/mia/state", {"disabled": "1"})),
+    Route("reset password", "accounts", False, "POST", 303,
+          lambda s, site, lib: s.post("/console/accounts/mia/password", {"password": "a new long password"})),
     Route("add account", "accounts", False, "POST", 303,
           lambda s, site, lib: s.post("/console/accounts", {"username": unique("u"), **NEW_ACCOUNT})),
 ]  # fmt: skip

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from server_api.gateway.schema import audit_log, staff_users
 from server_api.gateway.storage import run
 
-from ..accounts import ROLES, AccountError, Viewer, add_account, viewer_of
+from ..accounts import ROLES, AccountError, Viewer, add_account, set_disabled, set_password, viewer_of
 from ..fleet import visible
-from ..web import PREFIX, console_of, form_of, redirect, render, require, viewer
+from ..i18n import N_
+from ..web import PREFIX, ConsoleError, console_of, form_of, redirect, render, require, viewer
 
 router = APIRouter(prefix=PREFIX)
 Person = Annotated[Viewer, Depends(viewer)]
@@ -22,7 +23,7 @@ Person = Annotated[Viewer, Depends(viewer)]
 def _accounts(engine: Any) -> list[Viewer]:
     with engine.connect() as db:
         names = list(db.execute(select(staff_users.c.username).order_by(staff_users.c.username)).scalars())
-    return [v for name in names if (v := viewer_of(engine, name)) is not None]
+    return [v for name in names if (v := viewer_of(engine, name, disabled_too=True)) is not None]
 
 
 async def _page(request: Request, problems: list[str], status: int = 200) -> Response:
@@ -35,6 +36,7 @@ async def _page(request: Request, problems: list[str], status: int = 200) -> Res
         roles=ROLES,
         problems=problems,
         all_libraries=console_of(request).gateway.config.library_names,
+        disabled=await run(_disabled, engine),
     )
 
 
@@ -59,6 +61,40 @@ async def new_account(request: Request, person: Person) -> Response:
     except AccountError as exc:
         return await _page(request, [str(exc)], 422)
     return redirect(f"{PREFIX}/accounts?added=1")
+
+
+def _disabled(engine: Any) -> set[str]:
+    with engine.connect() as db:
+        return set(db.execute(select(staff_users.c.username).where(staff_users.c.disabled)).scalars())
+
+
+@router.post("/accounts/{username}/state")
+async def account_state(request: Request, person: Person, username: str) -> Response:
+    form = await form_of(request, person)
+    require(person, "accounts")
+    disable = form.get("disabled", "") == "1"
+    if username == person.username and disable:
+        return await _page(request, [N_("You cannot disable your own account.")], 422)
+    engine = console_of(request).engine
+    if not await run(lambda: set_disabled(engine, username[:100], disable, actor=person.username)):
+        raise ConsoleError(404, "not_found")
+    return redirect(f"{PREFIX}/accounts?changed=1")
+
+
+@router.post("/accounts/{username}/password")
+async def account_password(request: Request, person: Person, username: str) -> Response:
+    form = await form_of(request, person)
+    require(person, "accounts")
+    engine = console_of(request).engine
+    try:
+        done = await run(
+            lambda: set_password(engine, username[:100], form.get("password", ""), actor=person.username)
+        )
+    except AccountError as exc:
+        return await _page(request, [str(exc)], 422)
+    if not done:
+        raise ConsoleError(404, "not_found")
+    return redirect(f"{PREFIX}/accounts?changed=1")
 
 
 @router.get("/audit")
