@@ -17,13 +17,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypedDict, Unpack
 
-from drivers.printer.file_printer import FilePrinter
 from drivers.rfid.base import AFI_IN_LIBRARY, AFI_ON_LOAN, TagMemory
 from drivers.rfid.sim import SimulatedPad, make_uid
 from drivers.tags.iso28560_3 import DanishTag, TypeOfUsage, encode
 from kiosk.cli import build_station
 from kiosk.config import ClockSection, NetworkSection, StationConfig, StationSection
 from kiosk.core import Screen, SessionPolicy
+from kiosk.demo.printer import DemoPrinter
 from kiosk.journal import Journal
 from kiosk.station import Observation, ScreenShown, Station, StationTiming, local_now
 from server_api.circulation import CirculationError
@@ -118,7 +118,7 @@ class DemoEnvironment:
         self.poll_interval = settings.poll_interval
         self.clock = settings.clock
         self.pad = SimulatedPad()
-        self.printer = FilePrinter(workdir / "receipts")
+        self.printer = DemoPrinter(workdir / "receipts")  # ESC/POS driver -> simulated printer, PNGs
         self.ils_address = settings.ils_address
         self.ils: DemoIls | None = (
             None
@@ -148,6 +148,7 @@ class DemoEnvironment:
 
     async def __aenter__(self) -> DemoEnvironment:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.printer.start()
         if self.ils is not None:
             await self.ils.__aenter__()
             self.link = await FaultyLink(
@@ -207,6 +208,8 @@ class DemoEnvironment:
             await self.link.__aexit__(exc_type, exc, tb)
         if self.ils is not None:
             await self.ils.__aexit__(exc_type, exc, tb)
+        await self.printer.close()
+        self.printer.stop()
 
     async def _set_initial_afi(self) -> None:
         """Tags of items on loan at start carry the on-loan AFI, as they would in a real library.

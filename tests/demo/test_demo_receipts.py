@@ -1,0 +1,45 @@
+"""The demo prints the way a kiosk prints: through the ESC/POS driver on a pty to the simulated printer,
+which renders what it received as PNGs in the demo's receipts folder. A scripted patron borrows a
+Norwegian, a Sámi-titled and a Russian book and takes a receipt: its PNG is there, in the patron's
+language, with the lines no configured code page has sent as raster images."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from PIL import Image
+
+from kiosk.core import Action
+from kiosk.demo import DemoEnvironment, finish_visit, handle_stack, log_in
+
+RASTER = b"\x1dv0"  # GS v 0: a line printed as an image
+
+
+async def test_a_demo_loan_receipt_is_printed_through_the_simulator_and_saved_as_png(tmp_path: Path) -> None:
+    async with DemoEnvironment(tmp_path) as env:
+        assert env.station is not None
+        items = env.demo_borrow_items[:3]  # Sult, Ædnan, Анна Каренина
+        assert await log_in(env)
+        await handle_stack(env, Action.BORROW, items)
+        await finish_visit(env, receipt=True)
+        sim = env.printer.sim
+        printed = "\n".join(sim.text_lines)
+        received = bytes(sim.received)
+    assert "Kvittering" in printed and "Ædnan" in printed and "Sult" in printed  # nb, CP865 text
+    assert "Анна Каренина" not in printed and RASTER in received  # no CP866 here: an image
+    receipts = tmp_path / "receipts"
+    (png,) = sorted(receipts.glob("receipt-*.png"))
+    with Image.open(png) as image:
+        assert image.width == 512 and image.height > 200
+    (text,) = [p for p in receipts.glob("*.txt") if "Анна Каренина" in p.read_text(encoding="utf-8")]
+    assert stat.S_IMODE(png.stat().st_mode) == 0o600 and stat.S_IMODE(receipts.stat().st_mode) == 0o700
+    assert text.stat().st_mode & 0o077 == 0
+
+
+async def test_the_demo_panels_empty_printer_is_paper_out_on_the_simulated_printer(tmp_path: Path) -> None:
+    async with DemoEnvironment(tmp_path) as env:
+        assert env.station is not None
+        env.empty_printer()
+        assert (await env.station.printing.poll()).value == "paper_out"
+        assert env.station.session.printer_can_print is False
