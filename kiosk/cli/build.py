@@ -35,6 +35,8 @@ def station_settings(config: StationConfig, timing: StationTiming | None = None)
         failure_budget=config.network.failure_budget,
         pad_leave_after=config.rfid.leave_after,
         purge_after_days=config.journal.purge_after_days,
+        staff_credential=config.staff.credential,
+        staff_kind=config.staff.kind,
         timing=timing
         or StationTiming(
             poll_interval=config.rfid.poll_interval,

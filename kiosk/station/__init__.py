@@ -41,6 +41,7 @@ from kiosk.station.pad import (
 )
 from kiosk.station.printing import hold_patron_label
 from kiosk.station.settings import StationSettings, StationTiming
+from kiosk.station.staff_access import StaffAccess
 from kiosk.station.station import (
     ConflictNote,
     ScreenListener,
@@ -74,6 +75,7 @@ __all__ = [
     "SecurityFailure",
     "SecurityWrite",
     "SessionSurprised",
+    "StaffAccess",
     "StaffSlip",
     "Station",
     "StationFault",

@@ -33,6 +33,8 @@ class StationSettings:
     failure_budget: int = 2  # consecutive failures to reach the library system before going offline
     pad_leave_after: int = 2  # inventory rounds a tag must be missing before it counts as lifted
     purge_after_days: int | None = 30  # finished journal entries name patrons; None keeps them
+    staff_credential: str = field(default="", repr=False)  # argon2id hash; "" = the staff screen stays shut
+    staff_kind: str = "passphrase"  # or "card_pin"
     timing: StationTiming = field(default_factory=StationTiming)
 
 

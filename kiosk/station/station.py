@@ -52,6 +52,7 @@ from kiosk.core import (
     Unexpected,
     WriteSecurity,
 )
+from kiosk.credentials import CredentialKind
 from kiosk.journal import UNSETTLED, Journal, JournalUpkeep, Replayer, SyncReport
 from kiosk.station.liveness import Liveness
 from kiosk.station.observations import Observation, Observer, ScreenShown, SessionSurprised, from_replayer
@@ -61,6 +62,7 @@ from kiosk.station.printing import Printing
 from kiosk.station.security import SecurityWriter, flag_unfinished_security
 from kiosk.station.sending import ExactlyOnce
 from kiosk.station.settings import StationSettings
+from kiosk.station.staff_access import StaffAccess
 from kiosk.station.staff_tasks import StaffTaskMaker
 from kiosk.station.tasks import Observers, Shell, Tasks, never_hanging
 from kiosk.station.upkeep import Heartbeat
@@ -157,6 +159,7 @@ class Station:
         )
         # Every case that needs a person becomes a staff task in the journal (and a log line).
         self._observers.add(StaffTaskMaker(journal, clock, self.sending.latest_entry))
+        self.staff = StaffAccess(settings.staff_credential, CredentialKind(settings.staff_kind), clock)
         self.printing = Printing(
             shell,
             printer,
