@@ -20,7 +20,7 @@ from kiosk.core import SessionPolicy
 from kiosk.hardware import open_reader
 from kiosk.i18n import enable_languages
 from kiosk.journal import QUIET_SPELL, Journal
-from kiosk.station import Station, StationSettings, StationTiming, local_now
+from kiosk.station import GatewayLink, Station, StationSettings, StationTiming, local_now
 from server_api.circulation import Circulation
 from server_api.client import HttpCirculation
 from server_api.sip2.circulation import Sip2Circulation
@@ -47,10 +47,12 @@ def station_settings(config: StationConfig, timing: StationTiming | None = None)
 
 
 def open_circulation(config: StationConfig) -> Circulation:
-    """`[gateway]` set: HTTPS to the consortium's gateway (`HttpCirculation`, no SIP2 password here);
+    """`[gateway]` set: HTTPS to the consortium's gateway (`HttpCirculation` behind the station's
+    `GatewayLink`: stacks in one request, "what happened to UUID X?"; no SIP2 password here);
     otherwise SIP2 straight to the library system (`Sip2Circulation`). Raises `ConfigError`."""
     if config.gateway.enabled:
-        return HttpCirculation(config.gateway_settings())
+        client = HttpCirculation(config.gateway_settings())
+        return GatewayLink(client, heartbeat_interval=config.gateway.heartbeat_interval)
     return Sip2Circulation(config.sip2_settings())
 
 

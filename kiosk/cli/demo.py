@@ -1,4 +1,6 @@
-"""`kiosk demo [--headless --scenario NAME]`: the whole station on demo data and simulated hardware.
+"""`kiosk demo [--headless --scenario NAME] [--sip2-direct]`: the whole station on demo data and simulated
+hardware. By default as a consortium's kiosk: kiosk -> gateway (HTTPS + JSON, on SQLite) -> demo library
+system (SIP2); `--sip2-direct` talks SIP2 straight to the library system, as a single library's kiosk.
 
 The only command of the product that imports `kiosk.demo`, and only when it runs.
 """
@@ -7,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,12 +26,23 @@ def _workdir(given: str | None) -> Path:
     return Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
 
 
-async def _demo_headless(scenario_name: str, workdir: Path, sessions: int, quiet: bool) -> int:
+def _where(env: Any) -> str:
+    """Where a `kiosk.demo.DemoEnvironment` sends the station's requests."""
+    assert env.ils is not None
+    ils = f"demo library system on 127.0.0.1:{env.ils.port}"
+    return f"gateway on {env.gateway.url} -> {ils}" if env.gateway is not None else f"SIP2 direct -> {ils}"
+
+
+async def _demo_headless(args: argparse.Namespace, workdir: Path) -> int:
     from kiosk.demo import SCENARIOS, DemoEnvironment, ScenarioFailed, bookmobile, scenario_options
 
+    scenario_name, sessions, quiet = args.scenario, args.sessions, args.quiet
     scenario = SCENARIOS[scenario_name]
-    async with DemoEnvironment(workdir, **scenario_options(scenario_name)) as env:
+    options = scenario_options(scenario_name)
+    options["gateway"] = not args.sip2_direct
+    async with DemoEnvironment(workdir, **options) as env:
         assert env.station is not None
+        print(f"Demo: {_where(env)}", file=sys.stderr, flush=True)
         if not quiet:
             env.station.add_observer(lambda observation: print_json(observation.as_record()))
         summary: dict[str, Any]
@@ -48,13 +62,13 @@ async def _demo_headless(scenario_name: str, workdir: Path, sessions: int, quiet
     return 0 if summary.get("ok") else 1
 
 
-async def _demo_window(workdir: Path, fullscreen: bool) -> int:
+async def _demo_window(workdir: Path, fullscreen: bool, sip2_direct: bool) -> int:
     from kiosk.demo import DemoEnvironment
     from ui.app import KioskApp
 
-    async with DemoEnvironment(workdir) as env:
+    async with DemoEnvironment(workdir, gateway=not sip2_direct) as env:
         assert env.station is not None and env.ils is not None
-        print(f"Demo library system on 127.0.0.1:{env.ils.port}; receipts in {workdir / 'receipts'}")
+        print(f"Demo: {_where(env)}; receipts in {workdir / 'receipts'}", flush=True)
         app = KioskApp(env.station, demo=env, fullscreen=fullscreen, speaker=open_speaker_or_none())
         await app.async_run(async_lib="asyncio")
     return 0
@@ -65,8 +79,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.headless:
         if not args.scenario:
             return fail("kiosk demo --headless needs --scenario (borrow-return, transit or bookmobile)", 2)
-        return asyncio.run(_demo_headless(args.scenario, workdir, args.sessions, args.quiet))
-    return asyncio.run(_demo_window(workdir, args.fullscreen))
+        return asyncio.run(_demo_headless(args, workdir))
+    return asyncio.run(_demo_window(workdir, args.fullscreen, args.sip2_direct))
 
 
 def register(commands: Commands) -> None:
@@ -77,6 +91,11 @@ def register(commands: Commands) -> None:
     demo.add_argument("--quiet", action="store_true", help="headless: print only the summary line")
     demo.add_argument("--workdir", help="keep the demo library's database and receipts here")
     demo.add_argument("--fullscreen", action="store_true")
+    demo.add_argument(
+        "--sip2-direct",
+        action="store_true",
+        help="talk SIP2 straight to the library system (a single library) instead of through the gateway",
+    )
     demo.set_defaults(func=cmd_demo)
 
 

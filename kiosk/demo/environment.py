@@ -25,11 +25,13 @@ from kiosk.config import ClockSection, NetworkSection, StationConfig, StationSec
 from kiosk.core import Screen, SessionPolicy
 from kiosk.demo.printer import DemoPrinter
 from kiosk.journal import Journal
-from kiosk.station import Observation, ScreenShown, Station, StationTiming, local_now
-from server_api.circulation import CirculationError
+from kiosk.station import GatewayLink, Observation, ScreenShown, Station, StationTiming, local_now
+from server_api.circulation import Circulation, CirculationError
+from server_api.client import GatewaySettings, HttpCirculation
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.server import DemoIls
 from server_api.faulty_link import FaultPlan, FaultyLink
+from server_api.gateway.demo import DemoGateway
 from server_api.sip2.circulation import Sip2Circulation
 from server_api.sip2.client import Sip2Settings
 
@@ -57,7 +59,12 @@ class DemoSettings:
     """How the demo station runs. `link_plan` makes the network between station and library system
     misbehave (seeded by `link_seed`). `ils_address` connects to a library system someone else runs
     (the crash test's harness keeps it alive while it kills stations): no demo library system or link
-    is started then. `branch` is the kiosk's library ("tromso" or "bookmobile"): its SIP2 login."""
+    is started then. `branch` is the kiosk's library ("tromso" or "bookmobile"): its SIP2 login.
+
+    `gateway`: the station talks to the consortium's gateway (`server_api.gateway.DemoGateway`, in this
+    event loop, on SQLite), which talks SIP2 to the library system through the link; the kiosk enrolls
+    with a one-time code like a real one. `gateway_url` and `gateway_token`: a gateway someone else runs
+    (the crash harness kills it too), enrolled already."""
 
     policy: SessionPolicy = field(default_factory=SessionPolicy)
     poll_interval: float = 0.05
@@ -70,6 +77,9 @@ class DemoSettings:
     link_plan: FaultPlan | None = None
     link_seed: int = 0
     ils_address: tuple[str, int] | None = None
+    gateway: bool = False
+    gateway_url: str = ""
+    gateway_token: str = ""
 
 
 class DemoOptions(TypedDict, total=False):
@@ -86,6 +96,9 @@ class DemoOptions(TypedDict, total=False):
     link_plan: FaultPlan | None
     link_seed: int
     ils_address: tuple[str, int] | None
+    gateway: bool
+    gateway_url: str
+    gateway_token: str
 
 
 def make_tags() -> tuple[dict[str, list[PhysicalTag]], dict[str, PhysicalTag]]:
@@ -141,7 +154,8 @@ class DemoEnvironment:
         self.link_seed = settings.link_seed
         self.failure_budget = settings.failure_budget
         self.probe_interval = settings.probe_interval
-        self.circulation: Sip2Circulation | None = None
+        self.circulation: Circulation | None = None
+        self.gateway: DemoGateway | None = None  # the consortium's gateway, when the demo runs one
         self.station: Station | None = None
 
     # ------------------------------------------------------------ lifecycle
@@ -158,18 +172,7 @@ class DemoEnvironment:
         else:
             assert self.ils_address is not None
             host, port = self.ils_address
-        user, password = self.login
-        settings = Sip2Settings(
-            host=host,
-            port=port,
-            user=user,
-            password=password,
-            location=self.library.number,
-            institution=self.library.number,
-            timeout=self.sip2_timeout,
-            library_names=demo_data.LIBRARY_NAMES,
-        )
-        self.circulation = Sip2Circulation(settings)
+        self.circulation = await _open_circulation(self, host, port)
         await self._set_initial_afi()
         # The demo chooses only what it simulates; the station is built the way `kiosk run` builds one.
         self.station = build_station(
@@ -203,6 +206,8 @@ class DemoEnvironment:
             await self.station.stop()
         if self.circulation is not None:
             await self.circulation.close()
+        if self.gateway is not None:
+            await self.gateway.__aexit__(exc_type, exc, tb)
         self.journal.close()
         if self.link is not None:
             await self.link.__aexit__(exc_type, exc, tb)
@@ -328,3 +333,35 @@ class DemoEnvironment:
         finally:
             station.remove_observer(on_record)
         return station.screen
+
+
+async def _open_circulation(env: DemoEnvironment, host: str, port: int) -> Circulation:
+    """SIP2 to the library system at host:port, or HTTPS to a gateway that talks SIP2 to it."""
+    settings = env.settings
+    if settings.gateway:
+        gateway = DemoGateway(
+            env.workdir / "gateway", ils_host=host, ils_port=port, sip2_timeout=settings.sip2_timeout
+        )
+        env.gateway = await gateway.__aenter__()
+        token = env.gateway.enroll(env.library.number, f"Demo kiosk ({env.library.name})")
+        return _gateway_link(settings, env.gateway.url, token)
+    if settings.gateway_url:
+        return _gateway_link(settings, settings.gateway_url, settings.gateway_token)
+    user, password = env.login
+    sip2 = Sip2Settings(
+        host=host,
+        port=port,
+        user=user,
+        password=password,
+        location=env.library.number,
+        institution=env.library.number,
+        timeout=settings.sip2_timeout,
+        library_names=demo_data.LIBRARY_NAMES,
+    )
+    return Sip2Circulation(sip2)
+
+
+def _gateway_link(settings: DemoSettings, url: str, token: str) -> GatewayLink:
+    # The gateway waits up to its SIP2 timeout for the library system, and asks again once.
+    client = HttpCirculation(GatewaySettings(url, token=token, timeout=max(15.0, 3 * settings.sip2_timeout)))
+    return GatewayLink(client, heartbeat_interval=max(5.0, settings.probe_interval))

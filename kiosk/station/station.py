@@ -9,6 +9,8 @@ dispatch; each job has its own module:
 - `security`: the AFI written to every part and read back;
 - `printing`: receipts and staff slips;
 - `liveness`: online or offline, the probe, the replay on the way back;
+- `gateway`, `gateway_reports`: through the consortium's gateway, a stack in one request, "what happened
+  to UUID X?", heartbeats and the offline data (only when the circulation is a `GatewayLink`);
 - `upkeep`: the tick (idle timeouts) and the journal's commits and purges;
 - `observations`: what the station tells its observers, one type per kind. PINs never reach them.
 
@@ -54,6 +56,8 @@ from kiosk.core import (
 )
 from kiosk.credentials import CredentialKind
 from kiosk.journal import UNSETTLED, Journal, JournalUpkeep, Replayer, SyncReport
+from kiosk.station.gateway import GatewayLink
+from kiosk.station.gateway_reports import gateway_reports
 from kiosk.station.liveness import Liveness
 from kiosk.station.observations import Observation, Observer, ScreenShown, SessionSurprised, from_replayer
 from kiosk.station.pad import PadPoller, PadWatcher
@@ -141,6 +145,7 @@ class Station:
             circulation,
             observe=lambda report: self._observers(from_replayer(report)),
             clock=clock,
+            ledger=circulation.happened if isinstance(circulation, GatewayLink) else None,
         )
         self.liveness = Liveness(shell, circulation, self.replayer, journal, settings)
         self.sending = ExactlyOnce(
@@ -169,6 +174,7 @@ class Station:
         )
         self._heartbeat = Heartbeat(shell, journal, settings, session_active=lambda: self.session_active)
         self.upkeep: JournalUpkeep = self._heartbeat.upkeep
+        self.gateway = gateway_reports(shell, self, clock_synchronised)  # None unless through a gateway
 
     # ------------------------------------------------------------ who hears about it
 
@@ -207,6 +213,7 @@ class Station:
             asyncio.create_task(self._pad.run(), name="pad"),
             asyncio.create_task(self._heartbeat.run(), name="tick"),
             asyncio.create_task(self.printing.run(), name="printer"),
+            *([asyncio.create_task(self.gateway.run(), name="gateway reports")] if self.gateway else []),
         ]
         self._tasks.spawn(self.check_connection(), "connection check at start")
 

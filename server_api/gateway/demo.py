@@ -93,11 +93,18 @@ class DemoGateway:
     127.0.0.1 (`port` 0: a free one) and enrolls kiosks through a real one-time code."""
 
     def __init__(
-        self, folder: str | Path, *, ils_port: int, ils_host: str = "127.0.0.1", port: int = 0
+        self,
+        folder: str | Path,
+        *,
+        ils_port: int,
+        ils_host: str = "127.0.0.1",
+        port: int = 0,
+        sip2_timeout: float = 5.0,
     ) -> None:
         self.folder = Path(folder)
         self.ils = (ils_host, ils_port)
         self.port = port
+        self.sip2_timeout = sip2_timeout
         self.url = ""
         self._server: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -113,7 +120,13 @@ class DemoGateway:
             with socket.socket() as probe:
                 probe.bind(("127.0.0.1", 0))
                 self.port = probe.getsockname()[1]
-        path = write_demo_config(self.folder, ils_host=self.ils[0], ils_port=self.ils[1], port=self.port)
+        path = write_demo_config(
+            self.folder,
+            ils_host=self.ils[0],
+            ils_port=self.ils[1],
+            port=self.port,
+            sip2_timeout=self.sip2_timeout,
+        )
         self.config = load(path)
         self.engine = open_engine(self.config.database_url())
         await asyncio.to_thread(migrate, self.engine)

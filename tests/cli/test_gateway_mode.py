@@ -13,7 +13,7 @@ import pytest
 
 from kiosk.cli import build_station, main
 from kiosk.config import ConfigError, check_for_run, load
-from server_api.client import HttpCirculation
+from kiosk.station import GatewayLink
 from server_api.sip2.circulation import Sip2Circulation
 from tests.gateway.conftest import TROMSO, Site, running_site
 from tests.gateway.servers import enrollment_code, free_port
@@ -48,7 +48,7 @@ def test_a_gateway_section_makes_the_station_talk_https_to_the_gateway(tmp_path:
     check_for_run(config)
     station = build_station(config)
     try:
-        assert isinstance(station.circulation, HttpCirculation)
+        assert isinstance(station.circulation, GatewayLink)
     finally:
         station.journal.close()
 

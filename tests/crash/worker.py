@@ -145,6 +145,8 @@ async def live(args: argparse.Namespace) -> int:
         probe_interval=0.5,
         tick_interval=0.05,
         sip2_timeout=3.0,
+        gateway_url=args.gateway_url,  # through the consortium's gateway (the harness runs and kills it)
+        gateway_token=args.gateway_token,
     )
     failpoint = Failpoint(args.failpoint or "", args.hit)
     if args.failpoint:
@@ -245,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workload", type=Path, required=True)
     parser.add_argument("--failpoint", choices=FAILPOINTS)
     parser.add_argument("--hit", type=int, default=1)
+    parser.add_argument("--gateway-url", default="", help="talk to this gateway instead of SIP2 direct")
+    parser.add_argument("--gateway-token", default="")
     args = parser.parse_args(argv)
     return asyncio.run(live(args))
 

@@ -11,6 +11,8 @@ import random
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from kiosk.core import Action, OfflinePolicy, SessionPolicy
 from kiosk.demo import DemoEnvironment, audit, finish_visit, handle_stack, log_in
 from kiosk.station import Observation
@@ -33,7 +35,10 @@ async def _settle_unknowns(env: DemoEnvironment, plan: list[workload.Visit]) -> 
     raise AssertionError("the station never found out what happened to an unanswered request")
 
 
-async def test_a_bad_network_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("gateway", [False, True], ids=["sip2-direct", "through-the-gateway"])
+async def test_a_bad_network_loses_nothing_and_doubles_nothing(tmp_path: Path, gateway: bool) -> None:
+    """Through the gateway the bad network lies between the gateway and the library system: the
+    gateway's ledger finds out, the station asks the gateway what happened to each UUID."""
     faults = FaultPlan(drop_connection=0.06, swallow_reply=0.04, delay_reply=0.1, delay_seconds=0.4)
     async with DemoEnvironment(
         tmp_path,
@@ -47,6 +52,7 @@ async def test_a_bad_network_loses_nothing_and_doubles_nothing(tmp_path: Path) -
         sip2_timeout=1.0,
         link_plan=faults,
         link_seed=11,
+        gateway=gateway,
     ) as env:
         assert env.station is not None and env.ils is not None and env.link is not None
         station = env.station
