@@ -3,20 +3,27 @@ against the real gateway (kiosk-gateway under uvicorn on 127.0.0.1, SQLite, in f
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import ssl
 import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from kiosk.cli import build_station, main
 from kiosk.config import ConfigError, check_for_run, load
 from kiosk.station import GatewayLink
 from server_api.sip2.circulation import Sip2Circulation
 from tests.gateway.conftest import TROMSO, Site, running_site
-from tests.gateway.servers import enrollment_code, free_port
+from tests.gateway.servers import GatewayProcess, ThreadedIls, enrollment_code, free_port, make_gateway_config
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +174,74 @@ def test_enroll_refuses_a_configuration_holding_a_sip2_password_before_spending_
     assert main(["enroll", gateway.url, code, "--config", str(path)]) == 2
     assert "holds no SIP2 password" in capsys.readouterr().err
     assert main(["enroll", gateway.url, code, "--config", str(station_file(tmp_path / "ok", ""))]) == 0
+
+
+# ------------------------------------------------------------ kiosk enroll over TLS, with a CA the test makes
+
+
+def _certificate(
+    name: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[str, ec.EllipticCurvePrivateKey] | None
+) -> x509.Certificate:
+    now = datetime.now(UTC)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    issuer_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer[0])]) if issuer else subject
+    builder = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
+    )  # fmt: skip
+    if issuer is None:
+        builder = builder.add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+    else:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+    return builder.sign(issuer[1] if issuer else key, hashes.SHA256())
+
+
+def _pem(path: Path, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey | None = None) -> Path:
+    data = cert.public_bytes(serialization.Encoding.PEM)
+    if key is not None:
+        data += key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    path.write_bytes(data)
+    os.chmod(path, 0o600)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tls_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GatewayProcess, Path]]:
+    folder = tmp_path_factory.mktemp("tls-gateway")
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = _pem(folder / "ca.pem", _certificate("Test consortium CA", ca_key, None))
+    server = _pem(
+        folder / "server.pem", _certificate("gateway", server_key, ("Test consortium CA", ca_key)), server_key
+    )
+    with ThreadedIls(folder / "ils.sqlite") as ils:
+        tls = f'tls_cert_file = "{server}"\ntls_key_file = "{server}"'
+        config = make_gateway_config(folder / "gw", ils.port, "sqlite:///gateway.sqlite", extra_gateway=tls)
+        process = GatewayProcess(config).start(verify=ssl.create_default_context(cafile=str(ca)))
+        try:
+            yield process, ca
+        finally:
+            process.stop()
+
+
+def test_enroll_over_tls_needs_the_consortiums_ca_and_says_so(
+    tls_gateway: tuple[GatewayProcess, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    process, ca = tls_gateway
+    assert process.url.startswith("https://")
+    code = enrollment_code(process.config_path, TROMSO, "Tromsø TLS")
+    path = station_file(tmp_path, "")
+    assert main(["enroll", process.url, code, "--config", str(path)]) == 75
+    said = capsys.readouterr().err
+    assert "certificate" in said and "not trusted by the system's CAs" in said and "--ca FILE" in said
+    assert main(["enroll", process.url, code, "--ca", str(ca), "--config", str(path)]) == 0  # not spent
+    config = load(path)
+    assert config.gateway.ca_file == str(ca) and config.gateway.url == process.url
+    check_for_run(config)  # the pinned CA loads as the station will load it
