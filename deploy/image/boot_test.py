@@ -312,8 +312,7 @@ def _booted(
         if seconds is not None:
             report.check(f"{what}: SSH answers ({choice})", True, {"seconds_to_ssh": round(seconds)})
             return kiosk
-        if kiosk.process is not None and kiosk.process.poll() is None:
-            kiosk.process.kill()
+        kiosk.kill()  # and wait: a paused QEMU still holds the card image's lock
         error = (folder / "qemu.err").read_text(errors="replace")
         (folder / "qemu.err").write_text("")
         if "KVM internal error" in error:
