@@ -15,6 +15,9 @@ import httpx
 import pytest
 
 from server_api.demo_ils.data import HOLDS, ITEMS, LOANS, LOST_ITEM, NOT_FOR_LOAN_ITEM
+from server_api.gateway.config import load
+from server_api.gateway.devices import add_user
+from server_api.gateway.storage import open_engine
 from tests.gateway.servers import (
     GatewayProcess,
     PostgresCluster,
@@ -127,3 +130,16 @@ def sqlite_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("gateway")
     with running_site(folder, "sqlite:///gateway.sqlite", log_level="debug") as site:
         yield site
+
+
+STAFF_PASSWORD = "correct horse battery"
+
+
+def add_staff(site: Site, username: str, library: str | None, role: str = "staff") -> tuple[str, str]:
+    """A staff account in the gateway's database, as `kiosk-gateway user add` makes it."""
+    engine = open_engine(load(site.config).database_url())
+    try:
+        add_user(engine, username, STAFF_PASSWORD, role=role, library=library, actor="test")
+    finally:
+        engine.dispose()
+    return username, STAFF_PASSWORD

@@ -9,13 +9,8 @@ import pytest
 
 from server_api.demo_ils import DEMO_PATRON_ID
 from server_api.demo_ils.data import NOT_FOR_LOAN_ITEM
-from server_api.gateway.config import load
-from server_api.gateway.devices import add_user
-from server_api.gateway.storage import open_engine
-from tests.gateway.conftest import HARSTAD, TROMSO, Site, txn
+from tests.gateway.conftest import HARSTAD, STAFF_PASSWORD, TROMSO, Site, add_staff, txn
 from tests.gateway.servers import enrollment_code
-
-STAFF_PASSWORD = "correct horse battery"
 
 
 def body_for(endpoint: str, library: str) -> tuple[str, str, dict[str, Any] | None]:
@@ -83,7 +78,7 @@ def test_no_token_a_bad_token_and_a_revoked_token_are_refused(site: Site) -> Non
     assert httpx.get(f"{site.url}/v1/device").status_code == 401
     bad = httpx.get(f"{site.url}/v1/device", headers={"Authorization": f"Bearer {token[:-2]}xx"})
     assert bad.status_code == 401 and bad.json()["error"] == "bad_token"
-    staff = _staff(site, "tromso-staff", TROMSO)
+    staff = add_staff(site, "tromso-staff", TROMSO)
     device_id = token.split(".")[1]
     with site.client(token) as kiosk:
         assert kiosk.get("/v1/device").status_code == 200
@@ -94,8 +89,8 @@ def test_no_token_a_bad_token_and_a_revoked_token_are_refused(site: Site) -> Non
 
 def test_staff_see_and_change_only_their_own_library(site: Site) -> None:
     harstad_token = site.token(HARSTAD, "Harstad 9")
-    staff = _staff(site, "tromso-only", TROMSO)
-    admin = _staff(site, "consortium-admin", None, role="admin")
+    staff = add_staff(site, "tromso-only", TROMSO)
+    admin = add_staff(site, "consortium-admin", None, role="admin")
     listed = httpx.get(f"{site.url}/v1/admin/devices", auth=staff).json()
     assert listed and {row["library"] for row in listed} == {TROMSO}
     assert httpx.get(f"{site.url}/v1/admin/devices?library={HARSTAD}", auth=staff).status_code == 403
@@ -113,7 +108,7 @@ def test_staff_see_and_change_only_their_own_library(site: Site) -> None:
 
 
 def test_every_staff_change_is_in_the_audit_log_without_secrets(site: Site) -> None:
-    staff = _staff(site, "auditor", TROMSO)
+    staff = add_staff(site, "auditor", TROMSO)
     made = httpx.post(f"{site.url}/v1/admin/enrollment-codes", auth=staff, json={"kiosk_name": "Tromsø 7"})
     assert made.status_code == 200
     code = made.json()["code"]
@@ -127,12 +122,3 @@ def test_every_staff_change_is_in_the_audit_log_without_secrets(site: Site) -> N
     text = str(log)
     assert code not in text and code.split("-")[1] not in text and enrolled["token"] not in text
     assert STAFF_PASSWORD not in text
-
-
-def _staff(site: Site, username: str, library: str | None, role: str = "staff") -> tuple[str, str]:
-    engine = open_engine(load(site.config).database_url())
-    try:
-        add_user(engine, username, STAFF_PASSWORD, role=role, library=library, actor="test")
-    finally:
-        engine.dispose()
-    return username, STAFF_PASSWORD

@@ -12,8 +12,7 @@ import httpx
 
 from server_api.demo_ils import BLOCKED_PATRON_ID, DEMO_PATRON_ID
 from server_api.demo_ils.data import PATRONS
-from tests.gateway.conftest import HARSTAD, TROMSO, Site, txn
-from tests.gateway.test_devices import _staff
+from tests.gateway.conftest import HARSTAD, TROMSO, Site, add_staff, txn
 
 PIN_TEST_CARD = PATRONS[6]  # Per Arne Olsen: used by no other test
 KNOWN_CARD = PATRONS[2].card
@@ -108,7 +107,7 @@ def test_heartbeats_reach_metrics_and_staff_and_statistics_hold_no_patron(site: 
     assert f"kiosk_online{labels} 0.0" in metrics and f"kiosk_conflicts{labels} 2.0" in metrics
     assert f"kiosk_sip2_rtt_seconds{labels} 0.0425" in metrics
     assert "gateway_http_requests_total" in metrics and DEMO_PATRON_ID not in metrics
-    staff = _staff(site, "stats-reader", TROMSO)
+    staff = add_staff(site, "stats-reader", TROMSO)
     rows = httpx.get(f"{site.url}/v1/admin/statistics", auth=staff).json()
     mine = {(r["metric"], r["label"]): r["value"] for r in rows if r["device_id"] == device}
     assert mine[("language", "se")] == 3 and mine[("offline_minutes", "")] == 12.5

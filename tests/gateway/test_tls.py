@@ -15,7 +15,7 @@ from server_api.circulation import CirculationError
 from server_api.client import GatewayNoReply, GatewaySettings, GatewayUnreachable, HttpCirculation, enroll
 from tests.gateway.conftest import TROMSO
 from tests.gateway.servers import GatewayProcess, ThreadedIls, enrollment_code, make_gateway_config
-from tests.sip2.test_tls import _cert, _write
+from tests.pki import make_cert, write_pem
 
 CA = "Demo consortium gateway CA"
 
@@ -25,11 +25,13 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("gateway-pki")
     ca_key = ec.generate_private_key(ec.SECP256R1())
     server_key, client_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    server = _cert("localhost", server_key, (CA, ca_key), server=True)
+    server = make_cert("localhost", server_key, (CA, ca_key), server=True)
     return {
-        "ca": _write(folder / "ca.pem", _cert(CA, ca_key, None, ca=True)),
-        "server": _write(folder / "server.pem", server, server_key),
-        "client": _write(folder / "client.pem", _cert("Tromsø 1", client_key, (CA, ca_key)), client_key),
+        "ca": write_pem(folder / "ca.pem", make_cert(CA, ca_key, None, ca=True)),
+        "server": write_pem(folder / "server.pem", server, server_key),
+        "client": write_pem(
+            folder / "client.pem", make_cert("Tromsø 1", client_key, (CA, ca_key)), client_key
+        ),
     }
 
 

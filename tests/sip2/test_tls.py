@@ -3,88 +3,33 @@ client certificate; and `kiosk sip2 probe` over TLS."""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import ssl
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from server_api.circulation import CirculationUnavailable
 from server_api.demo_ils import KIOSK_LOGIN, DemoIls
 from server_api.sip2.client import Sip2Client, Sip2Settings
 from server_api.sip2.errors import Sip2TlsError
 from server_api.sip2.messages import ScStatus
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _cert(
-    subject: str,
-    key: ec.EllipticCurvePrivateKey,
-    issuer: tuple[str, ec.EllipticCurvePrivateKey] | None,
-    *,
-    ca: bool = False,
-    server: bool = False,
-) -> x509.Certificate:
-    now = dt.datetime.now(dt.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(_name(issuer[0] if issuer else subject))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        ).add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    if issuer:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer[1].public_key()), critical=False
-        )
-    if server:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-    return builder.sign(issuer[1] if issuer else key, hashes.SHA256())
-
-
-def _write(path: Path, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey | None = None) -> str:
-    data = cert.public_bytes(serialization.Encoding.PEM)
-    if key is not None:
-        data += key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    path.write_bytes(data)
-    return str(path)
+from tests.pki import make_cert, write_pem
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     d = tmp_path_factory.mktemp("pki")
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _cert("Demo consortium SIP2 CA", ca_key, None, ca=True)
+    ca = make_cert("Demo consortium SIP2 CA", ca_key, None, ca=True)
     server_key = ec.generate_private_key(ec.SECP256R1())
-    server = _cert("localhost", server_key, ("Demo consortium SIP2 CA", ca_key), server=True)
+    server = make_cert("localhost", server_key, ("Demo consortium SIP2 CA", ca_key), server=True)
     client_key = ec.generate_private_key(ec.SECP256R1())
-    client = _cert("kiosk-tromso", client_key, ("Demo consortium SIP2 CA", ca_key))
+    client = make_cert("kiosk-tromso", client_key, ("Demo consortium SIP2 CA", ca_key))
     return {
-        "ca": _write(d / "ca.pem", ca),
-        "server": _write(d / "server.pem", server, server_key),
-        "client": _write(d / "client.pem", client, client_key),
+        "ca": write_pem(d / "ca.pem", ca),
+        "server": write_pem(d / "server.pem", server, server_key),
+        "client": write_pem(d / "client.pem", client, client_key),
     }
 
 
