@@ -6,7 +6,14 @@ for `kiosk run` and `kiosk demo` alike. This is the one package of kiosk/ that m
 the commands that open a window (`run`, `demo`), and the one that may import kiosk.demo (`demo`, lazily).
 """
 
-from kiosk.cli.build import build_station, station_settings
+from kiosk.cli.build import build_station, open_configured_printer, station_settings
 from kiosk.cli.main import SUB_COMMANDS, build_parser, main
 
-__all__ = ["SUB_COMMANDS", "build_parser", "build_station", "main", "station_settings"]
+__all__ = [
+    "SUB_COMMANDS",
+    "build_parser",
+    "build_station",
+    "main",
+    "open_configured_printer",
+    "station_settings",
+]

@@ -5,7 +5,6 @@
 `Observation` types below; `as_record()` / `to_json()` turn one into the transcript's JSON.
 """
 
-from kiosk.station.central_cards import CentralCardBook, CentralLists
 from kiosk.station.device_observations import (
     JournalTrouble,
     Printed,
@@ -17,8 +16,6 @@ from kiosk.station.device_observations import (
     StationFault,
     UnreadableTagSeen,
 )
-from kiosk.station.gateway import GatewayLink
-from kiosk.station.gateway_reports import GatewayReports
 from kiosk.station.observations import (
     Circulated,
     ConflictFound,
@@ -43,6 +40,7 @@ from kiosk.station.pad import (
     log,
 )
 from kiosk.station.printing import hold_patron_label
+from kiosk.station.receipts import patron_receipts, receipt_labels
 from kiosk.station.settings import StationSettings, StationTiming
 from kiosk.station.staff_access import StaffAccess
 from kiosk.station.station import (
@@ -55,13 +53,9 @@ from kiosk.station.station import (
 )
 
 __all__ = [
-    "CentralCardBook",
-    "CentralLists",
     "Circulated",
     "ConflictFound",
     "ConflictNote",
-    "GatewayLink",
-    "GatewayReports",
     "JournalPurged",
     "JournalTrouble",
     "NetworkChanged",
@@ -97,4 +91,6 @@ __all__ = [
     "local_now",
     "log",
     "observe_records",
+    "patron_receipts",
+    "receipt_labels",
 ]

@@ -16,6 +16,7 @@ from drivers.printer.receipt import Receipt, ReceiptLine
 from kiosk.core import PrinterChanged, PrintReceipt, PrintStaffSlip, ReceiptPrinted, Text
 from kiosk.i18n import translate
 from kiosk.station.device_observations import Printed, PrinterHealth, SlipNotPrinted, StaffSlip
+from kiosk.station.receipts import patron_receipts
 from kiosk.station.tasks import Shell, report_fault
 from server_api.circulation import Route, RouteKind
 
@@ -78,17 +79,13 @@ class Printing:
             self._shell.feed(PrinterChanged(status.can_print, self._shell.clock(), status.value))
 
     async def receipt(self, command: PrintReceipt) -> None:
-        lang = command.language
-        receipt = Receipt(
-            kind="patron",
-            title=translate(command.heading, lang),
-            lines=tuple(ReceiptLine(translate(line, lang)) for line in command.lines),
-            footer=translate(Text("receipt.footer"), lang),
-            library_name=self.library_name,
-            printed_at=self._shell.clock(),
-            language=lang,
-        )
-        await self._print(receipt, report=True)
+        """The visit's receipts (`kiosk.station.receipts`); the session hears whether they printed."""
+        for receipt in patron_receipts(command, self.library_name, self._shell.clock()):
+            error = await self._print(receipt)
+            if error:
+                self._shell.feed(ReceiptPrinted(False, self._shell.clock(), error))
+                return
+        self._shell.feed(ReceiptPrinted(True, self._shell.clock()))
 
     async def staff_slip(self, command: PrintStaffSlip) -> None:
         lang = self.staff_language
@@ -121,26 +118,23 @@ class Printing:
                 names_hold_patron=bool(route.hold_patron_name or route.hold_patron_id),
             )
         )
-        error = await self._print(receipt, report=False)
+        error = await self._print(receipt)
         if error:
             # The routing must not be lost with the paper: a staff task keeps it (kiosk.station.staff_tasks).
             routing = " / ".join(line.text for line in lines)
             self._shell.observe(SlipNotPrinted(command.item_id, routing, error))
 
-    async def _print(self, receipt: Receipt, *, report: bool) -> str:
-        """Print; the printer's error ("" when printed)."""
+    async def _print(self, receipt: Receipt) -> str:
+        """Print; the printer's error ("" when printed). Observed as "patron" or "staff_slip"."""
+        kind = "staff_slip" if receipt.kind in ("staff_slip", "hold_slip", "transit_slip") else "patron"
         try:
             result = await self._printer.print(receipt)
         except PrinterError as error:
             self._note(error.status)
-            self._shell.observe(Printed(receipt.kind, ok=False, error=str(error)))
-            if report:
-                self._shell.feed(ReceiptPrinted(False, self._shell.clock(), str(error)))
+            self._shell.observe(Printed(kind, ok=False, error=str(error)))
             return str(error)
         self._note(result.status)  # e.g. paper near end after this receipt
-        self._shell.observe(Printed(receipt.kind, ok=True, files=tuple(str(p) for p in result.files)))
-        if report:
-            self._shell.feed(ReceiptPrinted(True, self._shell.clock()))
+        self._shell.observe(Printed(kind, ok=True, files=tuple(str(p) for p in result.files)))
         return ""
 
 

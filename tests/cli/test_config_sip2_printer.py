@@ -12,8 +12,7 @@ import pytest
 from drivers.printer import Connection
 from drivers.printer.escpos import EscposPrinter
 from drivers.printer.file_printer import FilePrinter
-from kiosk.cli import main
-from kiosk.cli.build import open_configured_printer
+from kiosk.cli import main, open_configured_printer
 from kiosk.config import ConfigError, check_for_run, load
 
 
