@@ -12,6 +12,7 @@ from pathlib import Path
 from kiosk.cli.common import Commands, fail, open_speaker_or_none, print_json
 from kiosk.config import ConfigError, check_for_run
 from kiosk.config import load as load_config
+from kiosk.service import Notifier, ServiceReporter, ServiceTiming, watchdog_interval
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -32,6 +33,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         assert main_task is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
         await station.start()
+        service = ServiceReporter(
+            station,
+            Notifier.from_environment(),
+            Path(os.environ["KIOSK_RUN_DIR"]) if os.environ.get("KIOSK_RUN_DIR") else None,
+            ServiceTiming(watchdog_interval=watchdog_interval()),
+        )
+        await service.start()  # READY=1 to systemd, then WATCHDOG=1 from this loop
         try:
             if args.headless:
                 station.add_observer(lambda observation: print_json(observation.as_record()))
@@ -47,6 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 )
                 await app.async_run(async_lib="asyncio")
         finally:
+            await service.stop()  # STOPPING=1
             # Commit what rides along and close the journal: a clean stop leaves nothing to reconcile.
             await station.stop()
             station.journal.close()

@@ -1,0 +1,168 @@
+"""The station as a systemd service: READY, the watchdog, STATUS, STOPPING, and what the updater reads.
+
+`ServiceReporter` runs beside the station on its event loop (`kiosk run` starts it once the station
+serves, and stops it first when the station stops):
+
+- `READY=1` once the station has started and shows its first screen;
+- `WATCHDOG=1` every half of $WATCHDOG_USEC, from the event loop itself: a loop that hangs stops the
+  pings and systemd kills and restarts the station (a thread would keep pinging for a hung loop);
+- `STATUS=` lines a technician sees in `systemctl status`: the library system online or offline, the
+  reader answering or not;
+- `STOPPING=1` when the station is told to stop.
+
+The run directory (/run/kiosk on a kiosk; `kiosk run` takes it from $KIOSK_RUN_DIR, nothing is written
+without one) holds what deploy/updates reads (deploy/updates/policy.py):
+
+- `station-state.json`: `{"patron_session": bool, "idle": bool, "online": bool, "pid": int, "at": ISO
+  time}`, rewritten whenever it changes and every few seconds (`at` says it is fresh; removed on a clean
+  stop). `idle` is "may I update now?": no patron session and nothing sent to the library system still
+  in flight (`kiosk update-window` reads it).
+- `healthy`: written once, when the station has served `healthy_after` seconds with its reader answering
+  (kiosk-health.service keeps a new root slot only when it appears).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kiosk.service.notify import Notifier
+from kiosk.station import NetworkChanged, Observation, ReaderHealth, Station
+
+log = logging.getLogger(__name__)
+STATE_FILE = "station-state.json"
+HEALTHY_FILE = "healthy"
+
+
+@dataclass(frozen=True)
+class ServiceTiming:
+    watchdog_interval: float | None = None  # None: systemd set no watchdog
+    state_interval: float = 2.0  # how often the state file is refreshed when nothing changed
+    healthy_after: float = 5.0
+
+
+class ServiceReporter:
+    def __init__(
+        self, station: Station, notifier: Notifier, run_dir: Path | None, timing: ServiceTiming
+    ) -> None:
+        self.station, self.notifier, self.run_dir, self.timing = station, notifier, run_dir, timing
+        self.reader_ok = True
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_state: dict[str, object] | None = None
+        self._status = ""
+        self._written_at = 0.0
+
+    async def start(self) -> None:
+        """The station has started: say READY and start the pings and the state file."""
+        self.station.add_observer(self._observe)
+        self.write_state()
+        self.notifier.send(READY="1", STATUS=self.status_line())
+        self._status = self.status_line()
+        self._tasks = [asyncio.create_task(self._keep_state(), name="service state")]
+        if self.timing.watchdog_interval is not None:
+            self._tasks.append(
+                asyncio.create_task(self._ping(self.timing.watchdog_interval), name="watchdog")
+            )
+
+    async def stop(self) -> None:
+        self.notifier.send(STOPPING="1", STATUS="stopping")
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self.station.remove_observer(self._observe)
+        if self.run_dir is not None:
+            (self.run_dir / STATE_FILE).unlink(missing_ok=True)
+        self.notifier.close()
+
+    # ------------------------------------------------------------ what is reported
+
+    def idle(self) -> bool:
+        """May the kiosk update now? No patron session, and nothing a patron did still in flight (the
+        session is busy while the library system has not answered: `Station.session_active`)."""
+        return not self.station.session_active
+
+    def status_line(self) -> str:
+        network = (
+            "library system online" if self.station.online else "library system offline (working offline)"
+        )
+        reader = "" if self.reader_ok else "; RFID reader not answering"
+        return f"serving patrons; {network}{reader}"
+
+    def write_state(self) -> None:
+        if self.run_dir is None:
+            return
+        idle = self.idle()
+        state: dict[str, object] = {"patron_session": not idle, "idle": idle, "online": self.station.online}
+        if state != self._last_state or self._stale():
+            _write_public(
+                self.run_dir / STATE_FILE,
+                json.dumps({**state, "pid": os.getpid(), "at": datetime.now(UTC).isoformat()}) + "\n",
+            )
+            self._last_state, self._written_at = state, asyncio.get_running_loop().time()
+
+    def _stale(self) -> bool:
+        return asyncio.get_running_loop().time() - self._written_at >= self.timing.state_interval
+
+    # ------------------------------------------------------------ the loops
+
+    def _observe(self, observation: Observation) -> None:
+        if isinstance(observation, ReaderHealth):
+            self.reader_ok = observation.ok
+        if isinstance(observation, (ReaderHealth, NetworkChanged)):
+            self._status = self.status_line()
+            self.notifier.send(STATUS=self._status)
+        self.write_state()  # a screen shown may start or end a patron session
+
+    async def _ping(self, interval: float) -> None:
+        while True:
+            self.notifier.send(WATCHDOG="1")
+            await asyncio.sleep(interval)
+
+    async def _keep_state(self) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        healthy = False
+        while True:
+            await asyncio.sleep(min(0.5, self.timing.state_interval))
+            self.write_state()
+            if not healthy and self.reader_ok and loop.time() - started >= self.timing.healthy_after:
+                healthy = self._report_healthy()
+
+    def _report_healthy(self) -> bool:
+        if self.run_dir is not None:
+            _write_public(
+                self.run_dir / HEALTHY_FILE, json.dumps({"at": datetime.now(UTC).isoformat()}) + "\n"
+            )
+        return True
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the %s loop stopped", task.get_name(), exc_info=task.exception())
+
+
+def _write_public(path: Path, text: str) -> None:
+    """Atomically, readable by the updater and the technician (no patron data in these files)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.chmod(0o644)
+    os.replace(temporary, path)
+
+
+def read_state(run_dir: Path) -> dict[str, object] | None:
+    """The station's last report, or None when it wrote none (not running, or no run directory)."""
+    try:
+        data = json.loads((run_dir / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+__all__ = ["HEALTHY_FILE", "STATE_FILE", "ServiceReporter", "ServiceTiming", "read_state"]

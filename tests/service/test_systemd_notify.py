@@ -1,0 +1,151 @@
+"""`kiosk run` under systemd: READY, WATCHDOG from the event loop, STATUS, STOPPING, the run directory.
+
+systemd's side is a real unix datagram socket the test binds (in the abstract namespace, as `@name`), the
+station a real `kiosk run --headless` process against the demo ILS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from kiosk.service import Notifier, watchdog_interval
+from server_api.demo_ils import data as demo_data
+from server_api.demo_ils.server import DemoIls
+from tests.paths import ROOT
+
+# Runs the station with a SIGUSR1 handler that blocks the main thread (the event loop's) for 1.5 s: the
+# stand-in for a hung loop. A pinger on another thread would go on pinging through it.
+BLOCKING_MAIN = (
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGUSR1, lambda *_: time.sleep(1.5))\n"
+    "from kiosk.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def station_config(tmp_path: Path, port: int) -> Path:
+    user, password = demo_data.KIOSK_LOGIN
+    secret = tmp_path / "sip2-password"
+    secret.write_text(password + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'[sip2]\nport = {port}\nuser = "{user}"\npassword_file = "{secret}"\n'
+        f'location = "{demo_data.KIOSK_LIBRARY.number}"\n'
+        f'[journal]\npath = "{tmp_path / "journal.sqlite3"}"\n[printer]\ndirectory = "{tmp_path / "r"}"\n'
+        '[clock]\ntrust = "always"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+class FakeSystemd:
+    """The receiving end of $NOTIFY_SOCKET: every message with the monotonic time it arrived."""
+
+    def __init__(self) -> None:
+        self.name = f"@kiosk-test-{os.getpid()}-{time.monotonic_ns()}"
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.socket.bind("\0" + self.name[1:])
+        self.socket.setblocking(False)
+        self.messages: list[tuple[float, dict[str, str]]] = []
+
+    def drain(self) -> None:
+        while True:
+            try:
+                data = self.socket.recv(4096)
+            except BlockingIOError:
+                return
+            fields = dict(line.split("=", 1) for line in data.decode().splitlines())
+            self.messages.append((time.monotonic(), fields))
+
+    async def until(self, key: str, seconds: float) -> dict[str, str]:
+        deadline = time.monotonic() + seconds
+        seen = len(self.messages)
+        while time.monotonic() < deadline:
+            self.drain()
+            for _, fields in self.messages[seen:]:
+                if key in fields:
+                    return fields
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no {key} within {seconds} s; got {self.messages[-5:]}")
+
+    def pings(self, since: float = 0.0) -> list[float]:
+        return [at for at, fields in self.messages if "WATCHDOG" in fields and at >= since]
+
+
+async def test_the_station_says_ready_pings_from_its_loop_and_says_stopping(tmp_path: Path) -> None:
+    systemd = FakeSystemd()
+    run_dir = tmp_path / "run"
+    async with DemoIls(db_path=tmp_path / "ils.sqlite3") as ils:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", BLOCKING_MAIN, "run", "--config", str(station_config(tmp_path, ils.port)),
+            "--headless",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "NOTIFY_SOCKET": systemd.name,
+                 "WATCHDOG_USEC": "200000", "KIOSK_RUN_DIR": str(run_dir)},
+        )  # fmt: skip
+        try:
+            ready = await systemd.until("READY", 20)
+            assert ready["READY"] == "1" and "serving patrons" in ready["STATUS"]
+            state = json.loads((run_dir / "station-state.json").read_text())
+            assert state["patron_session"] is False and state["idle"] is True and state["pid"] == process.pid
+            await asyncio.sleep(1.0)
+            systemd.drain()
+            assert len(systemd.pings(time.monotonic() - 1.0)) >= 5  # every 0.1 s: half of WATCHDOG_USEC
+
+            process.send_signal(signal.SIGUSR1)  # the loop hangs for 1.5 s
+            blocked_at = time.monotonic()
+            await asyncio.sleep(1.0)
+            systemd.drain()
+            assert systemd.pings(blocked_at + 0.1) == []  # a hung loop sends nothing: systemd would kill it
+            await asyncio.sleep(1.5)
+            systemd.drain()
+            assert len(systemd.pings(blocked_at + 1.6)) >= 3  # and the pings come back with the loop
+
+            for _ in range(100):  # not draining: a full socket queue must not block the station's loop
+                if (run_dir / "healthy").exists():
+                    break
+                await asyncio.sleep(0.1)
+            assert (run_dir / "healthy").exists(), sorted(os.listdir(run_dir))
+            process.send_signal(signal.SIGTERM)
+            stopping = await systemd.until("STOPPING", 10)
+            assert stopping["STOPPING"] == "1"
+            async with asyncio.timeout(20):
+                _out, err = await process.communicate()
+            assert process.returncode == 0, err.decode()[-2000:]
+            assert not (run_dir / "station-state.json").exists()  # a stopped station blocks no update
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            systemd.socket.close()
+
+
+def test_without_notify_socket_nothing_is_sent_and_without_watchdog_usec_no_pings() -> None:
+    assert not Notifier.from_environment({}).enabled
+    assert Notifier.from_environment({}).send(READY="1") is False
+    assert watchdog_interval({}) is None and watchdog_interval({"WATCHDOG_USEC": "0"}) is None
+    assert watchdog_interval({"WATCHDOG_USEC": "30000000"}) == 15.0
+
+
+def test_a_path_socket_gets_the_message_and_a_missing_one_is_no_error(tmp_path: Path) -> None:
+    path = tmp_path / "notify"
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(path))
+    try:
+        notifier = Notifier(str(path))
+        assert notifier.send(READY="1", STATUS="serving patrons")
+        assert receiver.recv(4096) == b"READY=1\nSTATUS=serving patrons"
+        notifier.close()
+    finally:
+        receiver.close()
+    path.unlink()
+    assert Notifier(str(path)).send(WATCHDOG="1") is False  # systemd gone: logged once, the station goes on
