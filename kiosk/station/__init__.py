@@ -5,6 +5,7 @@
 `Observation` types below; `as_record()` / `to_json()` turn one into the transcript's JSON.
 """
 
+from kiosk.station.central_cards import CentralCardBook, CentralLists
 from kiosk.station.device_observations import (
     JournalTrouble,
     Printed,
@@ -16,6 +17,8 @@ from kiosk.station.device_observations import (
     StationFault,
     UnreadableTagSeen,
 )
+from kiosk.station.gateway import GatewayLink
+from kiosk.station.gateway_reports import GatewayReports
 from kiosk.station.observations import (
     Circulated,
     ConflictFound,
@@ -53,9 +56,13 @@ from kiosk.station.station import (
 )
 
 __all__ = [
+    "CentralCardBook",
+    "CentralLists",
     "Circulated",
     "ConflictFound",
     "ConflictNote",
+    "GatewayLink",
+    "GatewayReports",
     "JournalPurged",
     "JournalTrouble",
     "NetworkChanged",
