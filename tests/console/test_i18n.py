@@ -9,6 +9,8 @@ from babel.messages.pofile import read_po
 
 from server_api.console.i18n import FOLDER, pick, translations
 from server_api.console.i18n.__main__ import extract
+from server_api.console.managed import KEYS
+from server_api.console.pages.config import LABELS
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
 
@@ -35,3 +37,7 @@ def test_the_language_is_the_chosen_one_else_the_browsers_else_bokmaal() -> None
     assert pick("en", "nb") == "nb"
     assert translations("nb").gettext("Sign in") == "Logg inn"
     assert translations("en").gettext("Sign in") == "Sign in"
+
+
+def test_every_managed_setting_has_a_label_for_staff() -> None:
+    assert set(LABELS) == {key.name for key in KEYS}

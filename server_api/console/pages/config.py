@@ -13,10 +13,35 @@ from server_api.gateway.storage import run
 from .. import configs, managed
 from ..accounts import Viewer
 from ..fleet import fleet
+from ..i18n import N_
 from ..web import PREFIX, ConsoleError, console_of, form_of, redirect, render, require, viewer
 from .fleet import visible_kiosk
 
 router = APIRouter(prefix=PREFIX)
+# What staff read above each field (the key itself is shown under it, as in the kiosk's file).
+LABELS = {
+    "session.idle_timeout": N_("Idle timeout: a session ends after this many seconds without a touch"),
+    "session.idle_warning": N_("Warning before the idle timeout (seconds)"),
+    "session.goodbye_time": N_("Goodbye screen (seconds)"),
+    "session.max_pin_attempts": N_("Wrong PINs in a row before the card rests"),
+    "session.pin_cooldown": N_("Rest after wrong PINs (seconds)"),
+    "session.pin_cooldown_max": N_("Longest rest (seconds)"),
+    "session.pin_required": N_("PIN required"),
+    "session.print_staff_slips": N_("Print staff slips"),
+    "station.language": N_("Starting language"),
+    "station.staff_language": N_("Language of the staff screen"),
+    "station.library_name": N_("Library name shown on the kiosk"),
+    "rfid.security_attempts": N_("Tries to set an item's security"),
+    "rfid.security_failure": N_("When security cannot be set: flag (keep the loan) or undo"),
+    "offline.borrowing": N_("Borrowing while offline"),
+    "offline.max_items_per_session": N_("Offline: items per session"),
+    "offline.max_items_per_patron": N_("Offline: items per patron"),
+    "offline.loan_days": N_("Offline: loan period (days)"),
+    "offline.known_for_days": N_("Offline: a card counts as known for (days)"),
+    "network.failure_budget": N_("Failed requests before working offline"),
+    "network.probe_interval": N_("Seconds between tries while offline"),
+    "journal.purge_after_days": N_("Days finished actions are kept on the kiosk"),
+}
 Person = Annotated[Viewer, Depends(viewer)]
 
 
@@ -67,6 +92,7 @@ async def _library_page(
         422 if problems else 200,
         library=library,
         keys=managed.KEYS,
+        labels=LABELS,
         values=values if values is not None else (latest.settings if latest else {}),
         problems=problems,
         history=await run(_history, engine, library, ""),
@@ -137,6 +163,7 @@ async def _kiosk_page(
         422 if problems else 200,
         kiosk=kiosk,
         keys=managed.KEYS,
+        labels=LABELS,
         values=values if values is not None else (own.settings if own else {}),
         inherited=base.settings if base else {},
         problems=problems,
