@@ -17,7 +17,9 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         check_for_run(config)
     except ConfigError as error:
         return fail("\n".join(f"error: {line}" for line in str(error).splitlines()))
-    print(f"{args.file}: OK (station {config.station.name!r}, SIP2 {config.sip2.host}:{config.sip2.port})")
+    g, sip2 = config.gateway, config.sip2
+    talks_to = f"gateway {g.url}" if g.enabled else f"SIP2 {sip2.host}:{sip2.port}"
+    print(f"{args.file}: OK (station {config.station.name!r}, {talks_to})")
     return 0
 
 

@@ -107,7 +107,7 @@ def test_config_check_refuses_a_token_file_others_can_read(
     assert f"chmod 600 {token}" in capsys.readouterr().err
     os.chmod(token, 0o600)
     assert main(["config", "check", str(path)]) == 0
-    assert ": OK" in capsys.readouterr().out
+    assert "OK (station 'Kiosk', gateway https://gw.example.net)" in capsys.readouterr().out
 
 
 def test_config_check_refuses_a_missing_token_and_says_to_enroll(
