@@ -42,7 +42,7 @@ async def _demo_headless(args: argparse.Namespace, workdir: Path) -> int:
     options["gateway"] = not args.sip2_direct
     async with DemoEnvironment(workdir, **options) as env:
         assert env.station is not None
-        print(f"Demo: {_where(env)}", file=sys.stderr, flush=True)
+        print(f"Demo: {_where(env)}; receipts (PNG) in {workdir / 'receipts'}", file=sys.stderr, flush=True)
         if not quiet:
             env.station.add_observer(lambda observation: print_json(observation.as_record()))
         summary: dict[str, Any]
