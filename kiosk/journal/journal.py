@@ -52,6 +52,24 @@ def _row(new: NewEntry, now: str) -> Params:
     )
 
 
+def _written(new: NewEntry, seq: int, updated: datetime) -> Entry:
+    """The entry as `_row` wrote it (the columns not given take their defaults in SCHEMA)."""
+    txn = new.txn
+    return Entry(
+        id=txn.id,
+        operation=new.operation,
+        item_id=new.item_id,
+        patron_id=new.patron_id,
+        at=txn.at,
+        offline=txn.offline,
+        clock_synchronised=txn.clock_synchronised,
+        state=new.state,
+        due_date=txn.due_date,
+        seq=seq,
+        updated=updated,
+    )
+
+
 class Journal(SecurityAndTasks, RememberedCards):
     """One journal file per station: its entries with their security intents, the staff tasks, the cards
     seen blocked, and a little metadata.
@@ -80,19 +98,18 @@ class Journal(SecurityAndTasks, RememberedCards):
         the error is raised. Returns the entries in the order asked."""
         if not new:
             return []
-        now = datetime.now().isoformat()
-        with self._lock:
-            with self._write():
-                self.conn.executemany(_INSERT, [_row(n, now) for n in new])
-                # The AFI each loan and return is to give its tags, in the same commit (kiosk.journal.tasks).
-                intents = intent_rows([(str(n.txn.id), n.item_id, n.operation) for n in new], now)
-                self.conn.executemany(
-                    "INSERT OR REPLACE INTO security_intents (entry_id, item_id, afi, at) VALUES (?,?,?,?)",
-                    intents,
-                )
-            ids = [str(n.txn.id) for n in new]
-            found = {str(e.id): e for e in self._entries(f"id IN ({','.join('?' * len(ids))})", tuple(ids))}
-        return [found[i] for i in ids]
+        moment = datetime.now()
+        now = moment.isoformat()
+        with self._lock, self._write():
+            # One INSERT per row for its seq (no read-back: the entry is what was written).
+            seqs = [self.conn.execute(_INSERT, _row(n, now)).lastrowid or 0 for n in new]
+            # The AFI each loan and return is to give its tags, in the same commit (kiosk.journal.tasks).
+            intents = intent_rows([(str(n.txn.id), n.item_id, n.operation) for n in new], now)
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO security_intents (entry_id, item_id, afi, at) VALUES (?,?,?,?)",
+                intents,
+            )
+        return [_written(n, seq, moment) for n, seq in zip(new, seqs, strict=True)]
 
     def _state_of(self, entry_id: uuid.UUID) -> State:
         """The entry's state as readers see it (with what rides along). Hold `_lock`."""

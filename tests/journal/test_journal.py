@@ -159,6 +159,18 @@ def test_an_entry_survives_a_kill_right_after_record_returns(tmp_path: Path) -> 
 # ---------------------------------------------------------------- (c) outcomes ride along
 
 
+def test_what_record_returns_is_what_a_read_of_the_file_gives(journal: Journal) -> None:
+    # record() builds its Entry from what it wrote (no read-back): it must equal the stored row.
+    due = datetime(2026, 3, 30, 23, 59)
+    stack = [
+        journal.record(txn(due=due), Operation.CHECKOUT, "item-1", "patron-1"),
+        journal.record(txn(offline=True), Operation.CHECKIN, "item-2", state=State.QUEUED),
+        *journal.record_many([]),
+    ]
+    assert stack == [journal.get(e.id) for e in stack]
+    assert stack[0].seq < stack[1].seq
+
+
 def test_an_outcome_is_not_committed_by_itself_but_with_the_next_record(journal: Journal) -> None:
     first = journal.record(txn(), Operation.CHECKOUT, "item-1", "patron-1")
     commits = journal.commits
