@@ -356,8 +356,8 @@ class KioskApp(App, StaffScreen, Inspection):
 
     # ---------------------------------------------------------------- person → station
 
-    def _press(self, action: Action) -> None:
-        self._call(self.station.press, action)
+    def _press(self, action: Action, item_id: str = "") -> None:
+        self._call(self.station.press, action, item_id)
 
     def _run(self, awaitable: Any) -> None:
         self._call(lambda: awaitable)

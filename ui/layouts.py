@@ -34,7 +34,7 @@ SECONDARY_ACTIONS = {Action.CANCEL, Action.BACK, Action.NO_RECEIPT}
 
 @dataclass
 class Callbacks:
-    press: Callable[[Action], None]
+    press: Callable[..., None]  # (action) or (action, item_id) for a row's own button
     set_language: Callable[[str], None]
     present_card: Callable[[str], None]
     enter_pin: Callable[[str], None]
@@ -237,7 +237,7 @@ class ScreenLayout:
         self.heading(box)
         for line in s.details:
             box.add_widget(TextLabel(t, tr(line, s.language), size=t.font_body))
-        rows = RowList(t, s.rows, s.language)
+        rows = RowList(t, s.rows, s.language, press=self.calls.press)
         box.add_widget(rows)
         scroll = self._scrolling(box)
         rows.keep_in_view(scroll)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ and keeps the first row that needs the patron in view, else the newest row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kivy.clock import Clock
@@ -15,10 +16,12 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.scrollview import ScrollView
 
-from kiosk.core import ItemRow, RowState, Text
+from kiosk.core import Action, ItemRow, RowState, Text
 from ui.text import library_words, tr, tr_optional
 from ui.theme import Theme
-from ui.widgets import StateBadge, TextLabel, paint_background, text_width
+from ui.widgets import KioskButton, StateBadge, TextLabel, paint_background, text_width
+
+RowPress = Callable[[Action, str], None]
 
 NEEDS_PATRON = (RowState.REFUSED, RowState.ATTENTION)
 
@@ -47,7 +50,13 @@ class ItemRowWidget(BoxLayout):
     title = StringProperty("")
 
     def __init__(
-        self, theme: Theme, row: ItemRow, language: str, badge_width: int = 0, **kwargs: Any
+        self,
+        theme: Theme,
+        row: ItemRow,
+        language: str,
+        badge_width: int = 0,
+        press: RowPress | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             orientation="horizontal",
@@ -77,10 +86,29 @@ class ItemRowWidget(BoxLayout):
         if words:
             column.add_widget(LibraryWords(theme, words, language))
         column.add_widget(TextLabel(theme, row.item_id, size=theme.font_small, color=theme.muted_text))
+        for action in row.actions:
+            if press is not None:
+                column.add_widget(self._button(theme, action, row, language, press))
         column.bind(minimum_height=column.setter("height"))
         self.add_widget(column)
         self._min = theme.row_min_height
         column.bind(height=lambda *_: setattr(self, "height", max(self._min, column.height)))
+
+    @staticmethod
+    def _button(theme: Theme, action: Action, row: ItemRow, language: str, press: RowPress) -> KioskButton:
+        """A row's own button (renew this loan): pressed with the row's item id."""
+        return KioskButton(
+            theme,
+            tr(f"action.{action}", language),
+            lambda: press(action, row.item_id),
+            ref=f"action:{action}:{row.item_id}",
+            primary=False,
+            size_hint_x=None,
+            width=max(
+                theme.badge_width * 2,
+                text_width(theme, tr(f"action.{action}", language), theme.font_body) + 4 * theme.spacing,
+            ),
+        )
 
     @property
     def needs_patron(self) -> bool:
@@ -107,11 +135,18 @@ class RowList(GridLayout):
     """The rows, at their natural height inside the screen's scrolling body; `keep_in_view(scroll)` shows
     the first row that needs the patron, else the newest (the summary line stays on screen outside)."""
 
-    def __init__(self, theme: Theme, rows: tuple[ItemRow, ...], language: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        theme: Theme,
+        rows: tuple[ItemRow, ...],
+        language: str,
+        press: RowPress | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(cols=1, spacing=theme.spacing // 2, size_hint_y=None, **kwargs)
         self.bind(minimum_height=self.setter("height"))
         badge = badge_width(theme, language)
-        self.widgets = [ItemRowWidget(theme, item, language, badge) for item in rows]
+        self.widgets = [ItemRowWidget(theme, item, language, badge, press) for item in rows]
         for widget in self.widgets:
             self.add_widget(widget)
         self.scroll: ScrollView | None = None

@@ -76,6 +76,7 @@ class Palette:
     state_done: tuple[RGBA, RGBA, str] = (hex_rgba("#1B5E20"), WHITE, "✔")
     state_refused: tuple[RGBA, RGBA, str] = (hex_rgba("#B00020"), WHITE, "✘")
     state_attention: tuple[RGBA, RGBA, str] = (hex_rgba("#FFB300"), INK, "⚠")
+    state_on_loan: tuple[RGBA, RGBA, str] = (hex_rgba("#0D47A1"), WHITE, "•")
 
 
 def contrast_pairs(p: Palette) -> dict[str, tuple[RGBA, RGBA, float]]:
@@ -102,7 +103,7 @@ def contrast_pairs(p: Palette) -> dict[str, tuple[RGBA, RGBA, float]]:
         "focus ring on white": (p.focus, p.background, control),
         "focus ring on rows": (p.focus, p.row_bg, control),
     }
-    for name in ("working", "done", "refused", "attention"):
+    for name in ("working", "done", "refused", "attention", "on_loan"):
         bg, fg, _icon = getattr(p, f"state_{name}")
         pairs[f"{name} badge"] = (fg, bg, text)
     return pairs

@@ -73,6 +73,7 @@ class OfflineChanged:
 class Pressed:
     action: Action
     now: datetime
+    item_id: str = ""  # for a row's own button (`ItemRow.actions`): which row
 
 
 @dataclass(frozen=True)

@@ -141,23 +141,3 @@ class Identity:
         if self.intent is Mode.BORROW and refusal is None:
             return Move(Happening.KNOWN_TO_BORROW)
         return Move(Happening.KNOWN, refusal)
-
-
-def account_lines(account: PatronAccount | None) -> tuple[Text, ...]:
-    """The account screen: loans with due dates, holds ready, fees, blocks."""
-    if account is None:
-        return ()
-    lines = [Text.of("account.loans", count=len(account.loans))]
-    lines += [
-        Text.of(
-            "account.loan",
-            title=loan.title or loan.item_id,
-            date=loan.due.date().isoformat() if loan.due else "",
-        )
-        for loan in account.loans
-    ]
-    lines += [Text.of("account.hold_ready", title=h.title or h.item_id) for h in account.holds_ready]
-    if account.fees:
-        lines.append(Text.of("account.fees", amount=account.fees, currency=account.currency))
-    lines += [Text.of("account.block", block=block) for block in account.blocks]
-    return tuple(lines)

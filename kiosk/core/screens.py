@@ -35,6 +35,7 @@ class Action(enum.StrEnum):
     RETURN = "return"
     ACCOUNT = "account"
     RENEW_ALL = "renew_all"
+    RENEW = "renew"  # one loan: a row's own button (`ItemRow.actions`), pressed with the row's item id
     FINISH = "finish"
     CANCEL = "cancel"
     PRINT_RECEIPT = "print_receipt"
@@ -63,6 +64,7 @@ class RowState(enum.StrEnum):
     DONE = "done"  # borrowed / returned / renewed, security set
     REFUSED = "refused"  # the library system said no; the row says why
     ATTENTION = "attention"  # something the patron must act on (put back, missing part, see staff)
+    ON_LOAN = "on_loan"  # the account screen: a loan, nothing done to it in this session
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class ItemRow:
     state: RowState
     text: Text  # what happened, in words ("Due 13 December", "Put it on the hold shelf trolley", ...)
     due: datetime | None = None
+    actions: tuple[Action, ...] = ()  # the row's own buttons (renew this loan), pressed with `item_id`
 
 
 @dataclass(frozen=True)

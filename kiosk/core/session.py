@@ -50,6 +50,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import assert_never
 
+from kiosk.core.account import account_lines, loan_rows, with_outcome
 from kiosk.core.cards import CardBook, CardSource, card_pseudonym
 from kiosk.core.commands import Command, EndPatronSession, Show, Unexpected
 from kiosk.core.events import (
@@ -74,12 +75,19 @@ from kiosk.core.events import (
     TagsChanged,
     Tick,
 )
-from kiosk.core.identify import Identity, Move, account_lines
+from kiosk.core.identify import Identity, Move
 from kiosk.core.policy import SessionPolicy
 from kiosk.core.screens import Action, Screen, Text
 from kiosk.core.stack import ItemProgress, Lending, Stack
 from kiosk.core.tables import NO_OP_PRESSES, NO_OPS, PATRON_RESULT_MODES, SCREENS, Happening, Mode, next_mode
-from server_api.circulation import PatronAccount
+from server_api.circulation import CheckinOutcome, CheckoutOutcome, PatronAccount, RenewOutcome
+
+
+def _offered(screen: Screen, action: Action, item_id: str) -> bool:
+    """Is `action` on the screen; a row's own button (renew this loan) only on that row."""
+    if item_id:
+        return any(row.item_id == item_id and action in row.actions for row in screen.rows)
+    return action in screen.actions
 
 
 class PatronSession:
@@ -156,17 +164,20 @@ class PatronSession:
             # Rule 11: told before choosing, and no button that cannot work.
             actions = tuple(a for a in actions if a is not Action.PRINT_RECEIPT)
             instruction = Text("receipt.printer_unavailable")
+        rows = self.stack.rows(spec.row_operations) if spec.rows else ()
+        if spec.details:
+            rows = loan_rows(account, self.stack.items, self.offline)
         return Screen(
             name=spec.screen,
             language=self.language,
             heading=Text(f"{spec.screen.value}.heading"),
             message=self.message or instruction,
-            rows=self.stack.rows() if spec.rows else (),
+            rows=rows,
             actions=actions,
             patron_name=account.name if account and spec.greets_patron else "",
             offline=self.offline,
             idle_warning=self.idle_warning,
-            details=account_lines(account) if spec.details else (),
+            details=account_lines(account, self.offline) if spec.details else (),
         )
 
     @property
@@ -189,7 +200,7 @@ class PatronSession:
                 if event.offline:
                     self.stack.went_offline(self._lending(), out)
             case Pressed():
-                self._press(event.action, event.now, out)
+                self._press(event.action, event.now, out, event.item_id)
             case LanguageChosen():
                 self.language = event.language
             case CardPresented():
@@ -209,10 +220,13 @@ class PatronSession:
                 self.stack.failed(event, self._lending(), out)
             case CheckoutDone():
                 self.stack.checkout_done(event, self._lending(), out)
+                self._account_after(event.outcome)
             case CheckinDone():
                 self.stack.checkin_done(event, self._lending(), out)
+                self._account_after(event.outcome)
             case RenewDone():
                 self.stack.renew_done(event, self._lending(), out)
+                self._account_after(event.outcome)
             case SecurityWritten():
                 self.stack.security_written(event, self._lending(), out)
             case PrinterChanged():
@@ -222,6 +236,12 @@ class PatronSession:
                     self.message = Text("goodbye.receipt_failed")
             case _:
                 assert_never(event)
+
+    def _account_after(self, outcome: CheckoutOutcome | CheckinOutcome | RenewOutcome) -> None:
+        """The loan list follows what the library system answered (a new due date, a new loan)."""
+        if outcome.ok and not isinstance(outcome, CheckinOutcome) and not outcome.due:
+            return  # accepted without a date: the list keeps what it knew
+        self.identity.account = with_outcome(self.identity.account, outcome)
 
     def _lending(self) -> Lending:
         return Lending(self.mode, self.offline, self.now, self.identity.account, self.identity.pin)
@@ -265,8 +285,8 @@ class PatronSession:
         """How long a card's record matters to a rule: being known offline, or a PIN rest."""
         return max(self.policy.offline.known_for, self.policy.pin_cooldown_max)
 
-    def _press(self, action: Action, now: datetime, out: list[Command]) -> None:
-        if action in NO_OP_PRESSES or action not in self.screen().actions:
+    def _press(self, action: Action, now: datetime, out: list[Command], item_id: str = "") -> None:
+        if action in NO_OP_PRESSES or not _offered(self.screen(), action, item_id):
             return  # tables.NO_OP_PRESSES, or tables.STALE_PRESS: a press from a screen that is gone
         self.message = None
         if action is Action.CANCEL:
@@ -277,8 +297,8 @@ class PatronSession:
         if action is Action.PRINT_RECEIPT:
             out.append(self.stack.receipt(self.language))
         self._go(action, now)
-        if action is Action.RENEW_ALL:
-            self.stack.renew_all(self._lending(), out)
+        if action in (Action.RENEW_ALL, Action.RENEW):
+            self.stack.renew(self._lending(), out, only=item_id)
         elif action is Action.PRINT_RECEIPT:
             self.message = Text("goodbye.receipt_printed")
         elif action is Action.FINISH and not self.stack.any_done():

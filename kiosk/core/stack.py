@@ -100,6 +100,19 @@ def done_text(item: ItemProgress) -> Text:
     return Text.of("row.renewed" if item.operation is Operation.RENEW else "row.borrowed", date=date)
 
 
+def renewal_key(item_id: str) -> str:
+    """A renewal's place in the stack: apart from the pad's items, so an item renewed on the account
+    screen can still be placed on the pad to be borrowed or returned."""
+    return f"renew:{item_id}"
+
+
+def _key(event: ItemResult, item_id: str) -> str:
+    renewing = isinstance(event, RenewDone) or (
+        isinstance(event, CirculationFailed) and event.operation is Operation.RENEW
+    )
+    return renewal_key(item_id) if renewing else item_id
+
+
 def group_items(tags: Iterable[PadTag]) -> dict[str, list[PadTag]]:
     items: dict[str, list[PadTag]] = {}
     for tag in tags:
@@ -132,8 +145,8 @@ class Stack:
     def any_done(self) -> bool:
         return any(item.stage is Stage.DONE for item in self.items.values())
 
-    def rows(self) -> tuple[ItemRow, ...]:
-        return tuple(item.row() for item in self.items.values())
+    def rows(self, operations: frozenset[Operation] = frozenset(Operation)) -> tuple[ItemRow, ...]:
+        return tuple(item.row() for item in self.items.values() if item.operation in operations)
 
     def take(self, fresh: list[PadTag], operation: Operation, ctx: Lending, out: list[Command]) -> None:
         """Start work on every complete item among `fresh` that this session has not handled yet."""
@@ -178,7 +191,7 @@ class Stack:
         self, event: ItemResult, item_id: str, ctx: Lending, out: list[Command]
     ) -> ItemProgress | None:
         """The item if its stage takes this result; otherwise the result is observed (`Unexpected`)."""
-        item = self.items.get(item_id)
+        item = self.items.get(_key(event, item_id))
         if item is not None and item.stage in RESULT_STAGES[type(event)]:
             return item
         out.append(Unexpected(type(event).__name__, ctx.mode, item_id, item.stage if item else None))
@@ -281,14 +294,15 @@ class Stack:
             if item.stage is Stage.FAILED and item.not_sent:
                 self._redo_offline(item, ctx, out)
 
-    def renew_all(self, ctx: Lending, out: list[Command]) -> None:
+    def renew(self, ctx: Lending, out: list[Command], only: str = "") -> None:
+        """Renew every loan of the patron's (Renew all), or `only` that one (its row's own button)."""
         assert ctx.patron is not None
         for loan in ctx.patron.loans:
-            existing = self.items.get(loan.item_id)
-            if existing is not None and existing.stage in IN_FLIGHT:
+            existing = self.items.get(renewal_key(loan.item_id))
+            if (only and loan.item_id != only) or (existing is not None and existing.stage in IN_FLIGHT):
                 continue
             progress = ItemProgress(loan.item_id, Operation.RENEW, title=loan.title, due=loan.due)
-            self.items[loan.item_id] = progress
+            self.items[renewal_key(loan.item_id)] = progress
             if ctx.offline:
                 self._redo_offline(progress, ctx, out)
                 continue

@@ -38,6 +38,7 @@ from kiosk.core.events import (
     CheckinDone,
     CheckoutDone,
     CirculationFailed,
+    Operation,
     PatronLoaded,
     PinEntered,
     ReceiptPrinted,
@@ -90,10 +91,14 @@ class ModeScreen:
     actions: tuple[Action, ...]  # in the order shown
     instruction: Text | None  # shown when there is no more urgent message
     rows: bool = False  # the stack's rows
+    row_operations: frozenset[Operation] = frozenset(Operation)  # whose rows: a renewal is not a pad row
     greets_patron: bool = False  # the identified patron's own name
-    details: bool = False  # account lines: loans, holds, fees, blocks
+    details: bool = False  # the account: one row per loan (with its renew button), holds, fees, blocks
     borrowers_only: bool = False  # Borrow is offered only to an identified patron who may borrow
+    row_actions: tuple[Action, ...] = ()  # buttons of a row (`ItemRow.actions`), pressed with its item id
 
+
+PAD_OPERATIONS = frozenset({Operation.CHECKOUT, Operation.CHECKIN})
 
 SCREENS: dict[Mode, ModeScreen] = {
     Mode.WELCOME: ModeScreen(ScreenName.WELCOME, (Action.BORROW, Action.RETURN), Text("welcome.instruction")),
@@ -112,6 +117,7 @@ SCREENS: dict[Mode, ModeScreen] = {
         (Action.RETURN, Action.FINISH),
         Text("borrow.instruction"),
         rows=True,
+        row_operations=PAD_OPERATIONS,
         greets_patron=True,
     ),
     Mode.RETURN: ModeScreen(
@@ -119,6 +125,7 @@ SCREENS: dict[Mode, ModeScreen] = {
         (Action.BORROW, Action.FINISH),
         Text("return.instruction"),
         rows=True,
+        row_operations=PAD_OPERATIONS,
         borrowers_only=True,
     ),
     Mode.ACCOUNT: ModeScreen(
@@ -128,6 +135,7 @@ SCREENS: dict[Mode, ModeScreen] = {
         rows=True,
         greets_patron=True,
         details=True,
+        row_actions=(Action.RENEW,),
     ),
     Mode.RECEIPT: ModeScreen(
         ScreenName.RECEIPT, (Action.PRINT_RECEIPT, Action.NO_RECEIPT), Text("receipt.instruction"), rows=True
@@ -149,7 +157,8 @@ PRESSES: dict[tuple[Mode, Action], Mode] = {
     (Mode.BORROW, Action.FINISH): Mode.RECEIPT,
     (Mode.RETURN, Action.BORROW): Mode.BORROW,
     (Mode.RETURN, Action.FINISH): Mode.RECEIPT,
-    (Mode.ACCOUNT, Action.RENEW_ALL): Mode.ACCOUNT,  # the renewals appear as rows
+    (Mode.ACCOUNT, Action.RENEW_ALL): Mode.ACCOUNT,  # the renewals appear in the loans' rows
+    (Mode.ACCOUNT, Action.RENEW): Mode.ACCOUNT,  # one loan's own button
     (Mode.ACCOUNT, Action.BACK): Mode.MENU,
     (Mode.ACCOUNT, Action.FINISH): Mode.RECEIPT,
     (Mode.RECEIPT, Action.PRINT_RECEIPT): Mode.GOODBYE,

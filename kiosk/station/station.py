@@ -192,8 +192,9 @@ class Station:
 
     # ------------------------------------------------------------ input from the UI
 
-    def press(self, action: Action) -> None:
-        self.feed(Pressed(action, self.clock()))
+    def press(self, action: Action, item_id: str = "") -> None:
+        """A button; `item_id` for a row's own button (renew this loan)."""
+        self.feed(Pressed(action, self.clock(), item_id))
 
     def enter_pin(self, pin: str) -> None:
         self.feed(PinEntered(pin, self.clock()))

@@ -118,7 +118,7 @@ def test_there_is_a_way_into_every_mode():
 
 
 def test_every_button_a_screen_offers_is_in_the_table_and_every_listed_button_is_offered():
-    offered = {(mode, action) for mode, spec in SCREENS.items() for action in spec.actions}
+    offered = {(mode, action) for mode, spec in SCREENS.items() for action in spec.actions + spec.row_actions}
     assert offered == set(PRESSES)
 
 
