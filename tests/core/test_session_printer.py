@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from kiosk.core import (
     Action,
     CardPresented,
@@ -77,3 +80,27 @@ def test_a_printer_that_can_print_changes_nothing_and_the_state_outlives_the_ses
     session.handle(PrinterChanged(False, at(9), "cover_open"))
     session.handle(Pressed(Action.NO_RECEIPT, at(10)))
     assert session.printer_can_print is False  # the printer's state is the station's, not the patron's
+
+
+_PRESSES = st.sampled_from(
+    [Action.BORROW, Action.FINISH, Action.PRINT_RECEIPT, Action.NO_RECEIPT, Action.RETURN]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_PRESSES, st.booleans()), max_size=30))
+def test_no_receipt_is_ever_sent_to_a_printer_the_station_said_cannot_print(
+    steps: list[Action | bool],
+) -> None:
+    session = at_the_receipt_choice(printer_ok=True)
+    can_print = True
+    for n, step in enumerate(steps, start=9):
+        if isinstance(step, bool):
+            can_print = step
+            out = session.handle(PrinterChanged(step, at(n)))
+        else:
+            out = session.handle(Pressed(step, at(n)))
+        if not can_print:
+            assert not [c for c in out if isinstance(c, PrintReceipt)]
+        if session.screen().name is ScreenName.RECEIPT:
+            assert (Action.PRINT_RECEIPT in session.screen().actions) is can_print
