@@ -20,6 +20,11 @@ LANGUAGES = ("nb", "nn", "se", "smj", "sma", "sms", "fkv", "fi", "sv", "ru", "en
 STAFF_LANGUAGES = ("nb", "en")
 
 
+def N_(message: str) -> str:
+    """Marks a message for the console's catalogue (gettext's convention; this module stays stdlib-only)."""
+    return message
+
+
 @dataclass(frozen=True)
 class Key:
     name: str  # "section.key"
@@ -58,29 +63,37 @@ KEYS: tuple[Key, ...] = (
         10,
         1800,
         "seconds",
-        why="the next patron must not find the last one's session",
+        why=N_("the next patron must not find the last one's session"),
     ),
-    Key("session.idle_warning", int, 0, 600, "seconds"),
-    Key("session.goodbye_time", int, 0, 120, "seconds"),
+    Key("session.idle_warning", int, 0, 600, N_("seconds")),
+    Key("session.goodbye_time", int, 0, 120, N_("seconds")),
     Key("session.max_pin_attempts", int, 1, 10),
-    Key("session.pin_cooldown", int, 60, 86400, "seconds", zero_means="no rest after wrong PINs"),
-    Key("session.pin_cooldown_max", int, 60, 7 * 86400, "seconds"),
+    Key("session.pin_cooldown", int, 60, 86400, N_("seconds"), zero_means=N_("no rest after wrong PINs")),
+    Key("session.pin_cooldown_max", int, 60, 7 * 86400, N_("seconds")),
     Key("session.pin_required", bool),
     Key("session.print_staff_slips", bool),
     Key("station.language", str, choices=LANGUAGES),
     Key("station.staff_language", str, choices=STAFF_LANGUAGES),
     Key("station.library_name", str),
-    Key("rfid.security_attempts", int, 1, 10, why="with 0 the security bit would never be written"),
+    Key("rfid.security_attempts", int, 1, 10, why=N_("with 0 the security bit would never be written")),
     Key("rfid.security_failure", str, choices=("flag", "undo")),
     Key("offline.borrowing", bool),
-    Key("offline.max_items_per_session", int, 1, 100, "items", why="set borrowing = false for none"),
-    Key("offline.max_items_per_patron", int, 1, 1000, "items"),
-    Key("offline.loan_days", int, 1, 365, "days"),
-    Key("offline.known_for_days", int, 1, 365, "days"),
-    Key("network.failure_budget", int, 1, 100, "failed requests"),
-    Key("network.probe_interval", float, 1, 3600, "seconds"),
-    Key("journal.purge_after_days", int, 1, 365, "days", why="finished entries are patrons' reading history"),
+    Key("offline.max_items_per_session", int, 1, 100, N_("items"), why=N_("set borrowing = false for none")),
+    Key("offline.max_items_per_patron", int, 1, 1000, N_("items")),
+    Key("offline.loan_days", int, 1, 365, N_("days")),
+    Key("offline.known_for_days", int, 1, 365, N_("days")),
+    Key("network.failure_budget", int, 1, 100, N_("failed requests")),
+    Key("network.probe_interval", float, 1, 3600, N_("seconds")),
+    Key(
+        "journal.purge_after_days",
+        int,
+        1,
+        365,
+        N_("days"),
+        why=N_("finished entries are patrons' reading history"),
+    ),
 )
+UNITS = (N_("seconds"), N_("items"), N_("days"), N_("failed requests"))  # for the console's catalogue
 BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}
 # The kiosk's defaults (kiosk/config/sections.py), for the rules between keys when a key is not set.
 DEFAULTS: dict[str, Any] = {

@@ -12,6 +12,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.console.browser import axe_violations, chromium, screenshot
@@ -29,6 +31,13 @@ def browser() -> Iterator[WebDriver]:
         driver.quit()
 
 
+def follow(browser: WebDriver, element: WebElement) -> None:
+    """Click a link or button and wait until the next page has replaced this one."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+
+
 def accessible(browser: WebDriver, name: str) -> None:
     screenshot(browser, name)
     found = axe_violations(browser)
@@ -41,7 +50,7 @@ def sign_in(browser: WebDriver, site: ConsoleSite, username: str) -> None:
     browser.get(f"{site.url}/console/login")
     browser.find_element(By.ID, "username").send_keys(username)
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.ID, "sign-in").click()
+    follow(browser, browser.find_element(By.ID, "sign-in"))
     WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/console/"))
 
 
@@ -68,19 +77,19 @@ def test_staff_sign_in_see_the_fleet_change_the_idle_timeout_resolve_a_conflict_
     assert "Tromsø 1" in fleet and "Harstad 1" not in fleet
     accessible(browser, "02-fleet")
 
-    browser.find_element(By.LINK_TEXT, "Tromsø 1").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "Tromsø 1"))
     accessible(browser, "03-kiosk")
-    browser.find_element(By.LINK_TEXT, "Innstillinger for denne automaten").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "Innstillinger for denne automaten"))
     field = browser.find_element(By.ID, "f-session.idle_timeout")
     field.clear()
     field.send_keys("5000")  # out of range: refused with the range in words
-    browser.find_element(By.ID, "save").click()
+    follow(browser, browser.find_element(By.ID, "save"))
     assert "10 to 1800 seconds" in browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
     accessible(browser, "04-config-refused")
     field = browser.find_element(By.ID, "f-session.idle_timeout")
     field.clear()
     field.send_keys("120")
-    browser.find_element(By.ID, "save").click()
+    follow(browser, browser.find_element(By.ID, "save"))
     assert "Lagret" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
     accessible(browser, "05-config-saved")
 
@@ -95,12 +104,12 @@ def test_staff_sign_in_see_the_fleet_change_the_idle_timeout_resolve_a_conflict_
     browser.get(f"{console_site.url}/console/")
     assert wanted["version"] in browser.find_element(By.ID, "fleet").text
 
-    browser.find_element(By.LINK_TEXT, "Oppgaver").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "Oppgaver"))
     assert "Item not checked out" in browser.find_element(By.ID, "tasks").text
     accessible(browser, "06-tasks")
     row = browser.find_element(By.XPATH, "//tr[td[contains(., '03011234567890')]]")
     row.find_element(By.CSS_SELECTOR, "input[name=note]").send_keys("Renewal kept, return cancelled")
-    row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    follow(browser, row.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     assert "Merket som behandlet" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
     assert "03011234567890" not in browser.find_element(By.ID, "tasks").text
     with console_site.kiosk("Tromsø 1") as kiosk:  # the kiosk's staff screen shows it handled
@@ -109,8 +118,8 @@ def test_staff_sign_in_see_the_fleet_change_the_idle_timeout_resolve_a_conflict_
     browser.get(f"{console_site.url}/console/tasks?handled=1")
     accessible(browser, "07-tasks-handled")
 
-    browser.find_element(By.ID, "logout").click()
-    assert browser.current_url.endswith("/console/login")
+    follow(browser, browser.find_element(By.ID, "logout"))
+    WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/console/login"))
     browser.get(f"{console_site.url}/console/")
     assert browser.current_url.split("?")[0].endswith("/console/login")
 
