@@ -10,6 +10,7 @@ kiosk sip2 probe     kiosk.cli.sip2_probe     what a library system's SIP2 serve
 kiosk printer test   kiosk.cli.printer        the test page on the configured receipt printer
 kiosk journal        kiosk.cli.journal        the offline journal for staff (text: kiosk.cli.journal_text)
 kiosk staff          kiosk.cli.staff          the staff screen's credential (set-credential)
+kiosk doctor         kiosk.cli.doctor         what is wrong with this kiosk, with what to do (kiosk.doctor)
 """
 
 from __future__ import annotations
@@ -19,7 +20,19 @@ import logging
 import sys
 from collections.abc import Callable
 
-from kiosk.cli import config_check, demo, demo_ils, enroll, journal, printer, run, sip2_probe, staff, tag
+from kiosk.cli import (
+    config_check,
+    demo,
+    demo_ils,
+    doctor,
+    enroll,
+    journal,
+    printer,
+    run,
+    sip2_probe,
+    staff,
+    tag,
+)
 from kiosk.cli.common import Commands
 
 # Each sub-command adds itself to the parser; in the order `kiosk --help` lists them.
@@ -34,6 +47,7 @@ SUB_COMMANDS: tuple[Callable[[Commands], None], ...] = (
     printer.register,
     journal.register,
     staff.register,
+    doctor.register,
 )
 
 

@@ -1,0 +1,38 @@
+"""`kiosk doctor`: what is wrong with this kiosk, in plain words, with what to do (docs/TECHNICIANS.md).
+
+`diagnose(config)` runs every check once and returns one `Finding` per check: reader, printer, network,
+gateway (when `[gateway]` is set), library, clock, disk, journal, files. It opens the devices the way the
+station does, so it is meant for a stopped station or one whose devices can be shared (the simulators);
+on a kiosk the running station holds the reader, and the doctor says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from drivers.printer import Printer
+from kiosk.config import ConfigError, StationConfig
+from kiosk.doctor.devices import check_printer, check_reader
+from kiosk.doctor.local import check_clock, check_disk, check_file_modes, check_journal
+from kiosk.doctor.remote import check_gateway, check_sip2
+from kiosk.doctor.result import Finding, Verdict, fail
+
+
+async def diagnose(config: StationConfig, printer: Printer | None) -> list[Finding]:
+    """Every check, in the order a technician reads them. `printer` is None when [printer] is unusable."""
+    journal = Path(config.journal.path)
+    findings = [await check_reader(config)]
+    if printer is None:
+        findings.append(fail("printer", "[printer] cannot be used", "fix [printer] (`kiosk config check`)"))
+    else:
+        findings.append(await check_printer(config, printer))
+    findings += await (check_gateway(config) if config.gateway.enabled else check_sip2(config))
+    findings += [check_clock(config), check_disk(journal), check_journal(journal), check_file_modes(config)]
+    return findings
+
+
+def healthy(findings: list[Finding]) -> bool:
+    return not any(finding.verdict is Verdict.FAIL for finding in findings)
+
+
+__all__ = ["ConfigError", "Finding", "Verdict", "diagnose", "healthy"]
