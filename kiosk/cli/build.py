@@ -9,6 +9,7 @@ comes from the configuration the same way as on a real kiosk.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from server_api.sip2.circulation import Sip2Circulation
 
 
 def station_settings(config: StationConfig, timing: StationTiming | None = None) -> StationSettings:
-    """`[station]`, `[rfid]`, `[network]` and `[journal]` as the station's settings."""
+    """`[station]`, `[rfid]`, `[network]`, `[journal]` and `[receipts]` as the station's settings."""
     return StationSettings(
         library_name=config.station.library_name,
         staff_language=config.station.staff_language,
@@ -35,6 +36,7 @@ def station_settings(config: StationConfig, timing: StationTiming | None = None)
         failure_budget=config.network.failure_budget,
         pad_leave_after=config.rfid.leave_after,
         purge_after_days=config.journal.purge_after_days,
+        receipt_layout=config.receipts.layout(config.station.library_name, config.source),
         staff_credential=config.staff.credential,
         staff_kind=config.staff.kind,
         timing=timing
@@ -88,7 +90,10 @@ def build_station(
     if printer is None:
         printer = open_configured_printer(config)
     # [station] extra_languages: the drafts this library offers (each only once its catalogue is complete)
-    enable_languages(config.station.extra_language_codes())
+    offered = enable_languages(config.station.extra_language_codes())
+    policy = policy if policy is not None else config.policy()
+    # The session refuses a language the station does not offer (a draft not enabled, an unknown code).
+    policy = replace(policy, languages=frozenset(offered) | {policy.language})
     if journal is None:
         journal = Journal(Path(config.journal.path))  # last: nothing above may fail with it open
     return Station(
@@ -96,7 +101,7 @@ def build_station(
         reader=reader,
         printer=printer,
         journal=journal,
-        policy=policy if policy is not None else config.policy(),
+        policy=policy,
         settings=station_settings(config, timing),
         clock=clock,
         clock_synchronised=clock_check(config.clock.trust),

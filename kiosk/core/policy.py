@@ -35,6 +35,10 @@ class SecurityFailurePolicy(enum.StrEnum):
 @dataclass(frozen=True)
 class SessionPolicy:
     language: str = "nb"
+    # What a patron may choose: the station sets the languages it offers (complete catalogues and the drafts
+    # the library enabled, `kiosk.i18n.offered_languages`); a language not listed is refused (no button
+    # that would show another language).
+    languages: frozenset[str] = frozenset({"nb", "nn", "sv", "fi", "ru", "en"})
     idle_timeout: timedelta = timedelta(seconds=60)
     idle_warning: timedelta = timedelta(seconds=20)  # shown this long before the timeout
     goodbye_time: timedelta = timedelta(seconds=5)

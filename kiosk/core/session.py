@@ -52,6 +52,7 @@ from typing import assert_never
 
 from kiosk.core.account import account_lines, loan_rows, with_outcome
 from kiosk.core.cards import CardBook, CardSource, card_pseudonym
+from kiosk.core.choices import offered_actions, receipt_instruction
 from kiosk.core.commands import Command, EndPatronSession, Show, Unexpected
 from kiosk.core.events import (
     RESULTS,
@@ -155,15 +156,12 @@ class PatronSession:
     def screen(self) -> Screen:
         spec = SCREENS[self.mode]
         account = self.identity.account
-        actions = spec.actions
-        if spec.borrowers_only and not (account and account.may_borrow):
-            # Borrowing needs an identified patron who may borrow; returning needs neither.
-            actions = tuple(a for a in actions if a is not Action.BORROW)
+        actions = offered_actions(self.mode, spec, account, self.offline, self.printer_can_print)
         instruction = spec.instruction
-        if self.mode is Mode.RECEIPT and not self.printer_can_print:
-            # Rule 11: told before choosing, and no button that cannot work.
-            actions = tuple(a for a in actions if a is not Action.PRINT_RECEIPT)
-            instruction = Text("receipt.printer_unavailable")
+        if self.mode is Mode.RECEIPT:
+            instruction = receipt_instruction(self.stack.items.values())
+            if not self.printer_can_print:
+                instruction = Text("receipt.printer_unavailable")  # rule 11: told before choosing
         rows = self.stack.rows(spec.row_operations) if spec.rows else ()
         if spec.details:
             rows = loan_rows(account, self.stack.items, self.offline)
@@ -201,6 +199,8 @@ class PatronSession:
                     self.stack.went_offline(self._lending(), out)
             case Pressed():
                 self._press(event.action, event.now, out, event.item_id)
+            case LanguageChosen() if event.language not in self.policy.languages:
+                pass  # tables.NOT_OFFERED_LANGUAGE
             case LanguageChosen():
                 self.language = event.language
             case CardPresented():
@@ -311,6 +311,8 @@ class PatronSession:
             if now - self.mode_entered >= self.policy.goodbye_time:
                 self._end(now, out)
             return
+        if self.mode is Mode.WELCOME and now - self.last_activity >= self.policy.goodbye_time:
+            self.message = None  # nothing of the last patron stays up for the next ("session ended")
         if self.mode is Mode.WELCOME or self.busy:
             return  # nothing to time out, or waiting for the library system (rule 7)
         idle = now - self.last_activity

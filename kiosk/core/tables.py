@@ -170,6 +170,9 @@ NO_OP_PRESSES: dict[Action, str] = {
     Action.MORE_TIME: "answers the idle warning: the touch itself restarts the patron's time",
 }
 STALE_PRESS = "a button the screen on show does not offer: left over from a screen that is gone"
+NOT_OFFERED_LANGUAGE = (
+    "a language the station does not offer (SessionPolicy.languages): the screen stays as it is"
+)
 
 _NOT_WELCOME = tuple(mode for mode in Mode if mode is not Mode.WELCOME)
 
