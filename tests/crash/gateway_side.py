@@ -12,6 +12,9 @@ from pathlib import Path
 from tests.gateway.servers import GatewayProcess, enroll, make_gateway_config
 
 KIOSK_LIBRARY = "2190000"  # the demo kiosk's branch (kiosk.demo: "tromso")
+# A gateway starting after a kill first reconciles what it left in flight through SIP2, before it serves;
+# on two busy cores with four epochs at once that has taken more than 20 s.
+START_TIMEOUT = 90.0
 
 
 class GatewaySide:
@@ -26,7 +29,7 @@ class GatewaySide:
         self.kills = 0
 
     async def start(self) -> GatewaySide:
-        await asyncio.to_thread(self.process.start)
+        await asyncio.to_thread(self.process.start, START_TIMEOUT)
         if not self.token:
             self.token = await asyncio.to_thread(
                 enroll, self.process.url, self.config, KIOSK_LIBRARY, "Crash kiosk"
