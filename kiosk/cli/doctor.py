@@ -19,6 +19,7 @@ from kiosk.cli.common import Commands, fail, print_json
 from kiosk.config import ConfigError, StationConfig
 from kiosk.config import load as load_config
 from kiosk.doctor import diagnose, healthy
+from kiosk.service import RUN_DIR
 
 KIOSK_CONFIG = Path("/data/kiosk/kiosk.toml")  # where the image keeps it (docs/TECHNICIANS.md)
 
@@ -36,7 +37,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         config = load_config(Path(args.config))
     except ConfigError as error:
         return fail(f"doctor: {error}", 2)
-    findings = asyncio.run(diagnose(config, _printer_or_none(config)))
+    findings = asyncio.run(diagnose(config, _printer_or_none(config), Path(args.run_dir)))
     if args.json:
         print_json({"healthy": healthy(findings), "checks": [f.as_record() for f in findings]})
     else:
@@ -52,6 +53,7 @@ def register(commands: Commands) -> None:
         description="One line per check with what to do. Exit code 0 when no check failed.",
     )
     doctor.add_argument("--config", default=str(KIOSK_CONFIG), help=f"station configuration ({KIOSK_CONFIG})")
+    doctor.add_argument("--run-dir", default=str(RUN_DIR), help=argparse.SUPPRESS)  # where a station reports
     doctor.add_argument("--json", action="store_true", help="one JSON object (for the staff console)")
     doctor.set_defaults(func=cmd_doctor)
 

@@ -11,6 +11,7 @@ kiosk printer test   kiosk.cli.printer        the test page on the configured re
 kiosk journal        kiosk.cli.journal        the offline journal for staff (text: kiosk.cli.journal_text)
 kiosk staff          kiosk.cli.staff          the staff screen's credential (set-credential)
 kiosk doctor         kiosk.cli.doctor         what is wrong with this kiosk, with what to do (kiosk.doctor)
+kiosk update-window  kiosk.cli.update_window  may the kiosk update now? (no patron session: kiosk.service)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from kiosk.cli import (
     sip2_probe,
     staff,
     tag,
+    update_window,
 )
 from kiosk.cli.common import Commands
 
@@ -48,6 +50,7 @@ SUB_COMMANDS: tuple[Callable[[Commands], None], ...] = (
     journal.register,
     staff.register,
     doctor.register,
+    update_window.register,
 )
 
 

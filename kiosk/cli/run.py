@@ -12,7 +12,7 @@ from pathlib import Path
 from kiosk.cli.common import Commands, fail, open_speaker_or_none, print_json
 from kiosk.config import ConfigError, check_for_run
 from kiosk.config import load as load_config
-from kiosk.service import Notifier, ServiceReporter, ServiceTiming, watchdog_interval
+from kiosk.service import Notifier, ServiceReporter, ServiceTiming, run_dir_for_station, watchdog_interval
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -36,7 +36,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         service = ServiceReporter(
             station,
             Notifier.from_environment(),
-            Path(os.environ["KIOSK_RUN_DIR"]) if os.environ.get("KIOSK_RUN_DIR") else None,
+            run_dir_for_station(),  # $KIOSK_RUN_DIR or /run/kiosk: what the updater reads
             ServiceTiming(watchdog_interval=watchdog_interval()),
         )
         await service.start()  # READY=1 to systemd, then WATCHDOG=1 from this loop

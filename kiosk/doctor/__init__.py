@@ -3,7 +3,7 @@
 `diagnose(config)` runs every check once and returns one `Finding` per check: reader, printer, network,
 gateway (when `[gateway]` is set), library, clock, disk, journal, files. It opens the devices the way the
 station does, so it is meant for a stopped station or one whose devices can be shared (the simulators);
-on a kiosk the running station holds the reader, and the doctor says so.
+while a station runs (it reports in /run/kiosk), the reader is taken as the station reports it.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from kiosk.doctor.devices import check_printer, check_reader
 from kiosk.doctor.local import check_clock, check_disk, check_file_modes, check_journal
 from kiosk.doctor.remote import check_gateway, check_sip2
 from kiosk.doctor.result import Finding, Verdict, fail
+from kiosk.service import RUN_DIR, station_reporting
 
 
-async def diagnose(config: StationConfig, printer: Printer | None) -> list[Finding]:
-    """Every check, in the order a technician reads them. `printer` is None when [printer] is unusable."""
+async def diagnose(config: StationConfig, printer: Printer | None, run_dir: Path = RUN_DIR) -> list[Finding]:
+    """Every check, in the order a technician reads them. `printer` is None when [printer] is unusable;
+    `run_dir` is where a running station reports (`kiosk.service`)."""
     journal = Path(config.journal.path)
-    findings = [await check_reader(config)]
+    findings = [await check_reader(config, station_reporting(run_dir))]
     if printer is None:
         findings.append(fail("printer", "[printer] cannot be used", "fix [printer] (`kiosk config check`)"))
     else:

@@ -33,8 +33,15 @@ def describe_reader(config: StationConfig) -> str:
     return "simulated pad"
 
 
-async def check_reader(config: StationConfig) -> Finding:
+async def check_reader(config: StationConfig, station: dict[str, object] | None = None) -> Finding:
+    """Asked directly, or, while a station runs (`station`: what it reports), as the station sees it: the
+    station holds the reader, and a second opener would only disturb it."""
     which = describe_reader(config)
+    if station is not None:
+        pid = station.get("pid")
+        if station.get("reader_ok") is False:
+            return fail("reader", f"{which}: the running station (pid {pid}) gets no answer", _READER_ADVICE)
+        return ok("reader", f"{which}: in use by the running station (pid {pid}), answering")
     try:
         reader = open_reader(config.rfid, check_device=True, source=config.source)
     except (ConfigError, ReaderError) as error:

@@ -13,8 +13,8 @@ serves, and stops it first when the station stops):
 The run directory (/run/kiosk on a kiosk; `kiosk run` takes it from $KIOSK_RUN_DIR, nothing is written
 without one) holds what deploy/updates reads (deploy/updates/policy.py):
 
-- `station-state.json`: `{"patron_session": bool, "idle": bool, "online": bool, "pid": int, "at": ISO
-  time}`, rewritten whenever it changes and every few seconds (`at` says it is fresh; removed on a clean
+- `station-state.json`: `{"patron_session": bool, "idle": bool, "online": bool, "reader_ok": bool, "pid":
+  int, "at": ISO time}`, rewritten whenever it changes and every few seconds (`at` says it is fresh; removed on a clean
   stop). `idle` is "may I update now?": no patron session and nothing sent to the library system still
   in flight (`kiosk update-window` reads it).
 - `healthy`: written once, when the station has served `healthy_after` seconds with its reader answering
@@ -98,7 +98,12 @@ class ServiceReporter:
         if self.run_dir is None:
             return
         idle = self.idle()
-        state: dict[str, object] = {"patron_session": not idle, "idle": idle, "online": self.station.online}
+        state: dict[str, object] = {
+            "patron_session": not idle,
+            "idle": idle,
+            "online": self.station.online,
+            "reader_ok": self.reader_ok,
+        }
         if state != self._last_state or self._stale():
             _write_public(
                 self.run_dir / STATE_FILE,

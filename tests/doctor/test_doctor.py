@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,20 @@ async def test_through_a_gateway_that_is_down_the_network_line_says_nothing_list
     assert checks["network"]["said"] == f"127.0.0.1:{port}: nothing listens there"
     assert "gateway is down" in checks["network"]["advice"]
     assert checks["gateway"]["verdict"] == checks["library"]["verdict"] == "skip"
+
+
+async def test_while_a_station_runs_the_reader_is_taken_as_the_station_reports_it(
+    kiosk: Kiosk, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = kiosk.folder / "run"
+    run_dir.mkdir()
+    state = {"patron_session": False, "idle": True, "online": True, "reader_ok": False, "pid": os.getpid(),
+             "at": datetime.now(UTC).isoformat()}  # fmt: skip
+    (run_dir / "station-state.json").write_text(json.dumps(state))
+    argv = ["doctor", "--config", str(kiosk.config()), "--json", "--run-dir", str(run_dir)]
+    code = await asyncio.to_thread(main, argv)
+    checks = {check["check"]: check for check in json.loads(capsys.readouterr().out)["checks"]}
+    assert code == 1 and failed(checks) == ["reader"]
+    assert (
+        checks["reader"]["said"] == f"simulated pad: the running station (pid {os.getpid()}) gets no answer"
+    )

@@ -46,6 +46,17 @@ def station_config(tmp_path: Path, port: int) -> Path:
     return config
 
 
+async def kiosk(*args: str) -> tuple[int, str]:
+    """Another `kiosk` command beside the running station, as deploy/updates runs it."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "kiosk", *args, stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    out, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode().strip()
+
+
 class FakeSystemd:
     """The receiving end of $NOTIFY_SOCKET: every message with the monotonic time it arrived."""
 
@@ -97,6 +108,10 @@ async def test_the_station_says_ready_pings_from_its_loop_and_says_stopping(tmp_
             assert ready["READY"] == "1" and "serving patrons" in ready["STATUS"]
             state = json.loads((run_dir / "station-state.json").read_text())
             assert state["patron_session"] is False and state["idle"] is True and state["pid"] == process.pid
+            assert await kiosk("update-window", "--run-dir", str(run_dir)) == (
+                0,
+                "update window open: the station is idle: no patron session, nothing in flight",
+            )
             await asyncio.sleep(1.0)
             systemd.drain()
             assert len(systemd.pings(time.monotonic() - 1.0)) >= 5  # every 0.1 s: half of WATCHDOG_USEC
@@ -122,6 +137,7 @@ async def test_the_station_says_ready_pings_from_its_loop_and_says_stopping(tmp_
                 _out, err = await process.communicate()
             assert process.returncode == 0, err.decode()[-2000:]
             assert not (run_dir / "station-state.json").exists()  # a stopped station blocks no update
+            assert (await kiosk("update-window", "--run-dir", str(run_dir)))[0] == 0
         finally:
             if process.returncode is None:
                 process.kill()
