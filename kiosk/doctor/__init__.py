@@ -3,7 +3,8 @@
 `diagnose(config)` runs every check once and returns one `Finding` per check: reader, printer, network,
 gateway (when `[gateway]` is set), library, clock, disk, journal, files. It opens the devices the way the
 station does, so it is meant for a stopped station or one whose devices can be shared (the simulators);
-while a station runs (it reports in /run/kiosk), the reader is taken as the station reports it.
+while a station runs (it reports in /run/kiosk), the reader and printer are taken as the station reports
+them (it holds their ports).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ async def diagnose(config: StationConfig, printer: Printer | None, run_dir: Path
     """Every check, in the order a technician reads them. `printer` is None when [printer] is unusable;
     `run_dir` is where a running station reports (`kiosk.service`)."""
     journal = Path(config.journal.path)
-    findings = [await check_reader(config, station_reporting(run_dir))]
+    station = station_reporting(run_dir)
+    findings = [await check_reader(config, station)]
     if printer is None:
         findings.append(fail("printer", "[printer] cannot be used", "fix [printer] (`kiosk config check`)"))
     else:
-        findings.append(await check_printer(config, printer))
+        findings.append(await check_printer(config, printer, station))
     findings += await (check_gateway(config) if config.gateway.enabled else check_sip2(config))
     findings += [check_clock(config), check_disk(journal), check_journal(journal), check_file_modes(config)]
     return findings

@@ -65,8 +65,16 @@ async def _inventory(reader: Reader) -> list[bytes]:
         return await reader.inventory()
 
 
-async def check_printer(config: StationConfig, printer: Printer) -> Finding:
+async def check_printer(
+    config: StationConfig, printer: Printer, station: dict[str, object] | None = None
+) -> Finding:
+    """Asked directly, or as a running station last heard it (it holds the printer's port)."""
     where = config.printer.settings(config.source).describe()
+    if station is not None and str(station.get("printer")) in set(PrinterStatus):
+        await printer.close()
+        return _printer_finding(
+            f"{where} (as the running station reports it)", PrinterStatus(str(station["printer"]))
+        )
     try:
         async with asyncio.timeout(ANSWER_WITHIN):
             status = await printer.status()
@@ -76,6 +84,10 @@ async def check_printer(config: StationConfig, printer: Printer) -> Finding:
         )
     finally:
         await printer.close()
+    return _printer_finding(where, status)
+
+
+def _printer_finding(where: str, status: PrinterStatus) -> Finding:
     if status is PrinterStatus.OK:
         return ok("printer", f"{where}: ready, paper loaded")
     said = f"{where}: {status.value.replace('_', ' ')}"

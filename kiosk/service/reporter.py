@@ -13,10 +13,11 @@ serves, and stops it first when the station stops):
 The run directory (/run/kiosk on a kiosk; `kiosk run` takes it from $KIOSK_RUN_DIR, nothing is written
 without one) holds what deploy/updates reads (deploy/updates/policy.py):
 
-- `station-state.json`: `{"patron_session": bool, "idle": bool, "online": bool, "reader_ok": bool, "pid":
-  int, "at": ISO time}`, rewritten whenever it changes and every few seconds (`at` says it is fresh; removed on a clean
-  stop). `idle` is "may I update now?": no patron session and nothing sent to the library system still
-  in flight (`kiosk update-window` reads it).
+- `station-state.json`: `{"patron_session": bool, "idle": bool, "online": bool, "reader_ok": bool,
+  "printer": its last status, "pid": int, "at": ISO time}`, rewritten whenever it changes and every few
+  seconds (`at` says it is fresh; removed on a clean stop). `idle` is "may I update now?": no patron
+  session and nothing a patron did still in flight (`kiosk update-window` reads it; `kiosk doctor` takes
+  the reader and printer from it while the station holds them).
 - `healthy`: written once, when the station has served `healthy_after` seconds with its reader answering
   (kiosk-health.service keeps a new root slot only when it appears).
 """
@@ -103,6 +104,7 @@ class ServiceReporter:
             "idle": idle,
             "online": self.station.online,
             "reader_ok": self.reader_ok,
+            "printer": self.station.printing.printer_status.value,
         }
         if state != self._last_state or self._stale():
             _write_public(

@@ -180,13 +180,13 @@ async def test_through_a_gateway_that_is_down_the_network_line_says_nothing_list
     assert checks["gateway"]["verdict"] == checks["library"]["verdict"] == "skip"
 
 
-async def test_while_a_station_runs_the_reader_is_taken_as_the_station_reports_it(
+async def test_while_a_station_runs_reader_and_printer_are_taken_as_the_station_reports_them(
     kiosk: Kiosk, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run_dir = kiosk.folder / "run"
     run_dir.mkdir()
     state = {"patron_session": False, "idle": True, "online": True, "reader_ok": False, "pid": os.getpid(),
-             "at": datetime.now(UTC).isoformat()}  # fmt: skip
+             "printer": "paper_near_end", "at": datetime.now(UTC).isoformat()}  # fmt: skip
     (run_dir / "station-state.json").write_text(json.dumps(state))
     argv = ["doctor", "--config", str(kiosk.config()), "--json", "--run-dir", str(run_dir)]
     code = await asyncio.to_thread(main, argv)

@@ -108,6 +108,7 @@ async def test_the_station_says_ready_pings_from_its_loop_and_says_stopping(tmp_
             assert ready["READY"] == "1" and "serving patrons" in ready["STATUS"]
             state = json.loads((run_dir / "station-state.json").read_text())
             assert state["patron_session"] is False and state["idle"] is True and state["pid"] == process.pid
+            assert state["reader_ok"] is True and state["printer"] == "ok" and state["online"] is True
             assert await kiosk("update-window", "--run-dir", str(run_dir)) == (
                 0,
                 "update window open: the station is idle: no patron session, nothing in flight",
