@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from drivers.printer.layout import HoldPatronShown
 from drivers.printer.settings import BAUD_RATES, DOTS_PER_LINE, Connection, FlowControl
 from kiosk.config.errors import ConfigError, problem
 from kiosk.core import CheckDigit
@@ -61,6 +62,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("sip2", "pool_retry_interval"): Range(
         1, 3600, "seconds", "how soon a pool asks an unserved server again"
     ),
+    ("receipts", "hold_patron_digits"): Range(1, 8, "digits", "of the hold patron's card on a slip"),
     ("printer", "port"): Range(1, 65535),
     ("printer", "timeout"): Range(0.1, 60, "seconds", "each status answer and connection attempt"),
     ("printer", "usb_vendor_id"): Range(0, 0xFFFF, "", "as lsusb shows it, e.g. 0x04b8"),
@@ -102,6 +104,7 @@ CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("rfid", "baudrate"): (9600, 19200, 38400, 57600, 115200),
     ("offline", "card_check_digit"): tuple(c.value for c in CheckDigit),
     ("sip2", "nb_due_date"): ("", *NB_DUE_DATE_CHOICES),
+    ("receipts", "hold_patron"): tuple(shown.value for shown in HoldPatronShown),
     ("printer", "kind"): ("file",),
     ("printer", "connection"): tuple(c.value for c in Connection),
     ("printer", "flow_control"): tuple(f.value for f in FlowControl),
@@ -171,6 +174,7 @@ def check_together(config: StationConfig) -> None:
         check_sip2(config.sip2, where)
     check_languages(config, where)
     config.printer.settings(where)  # the driver's own checks: profile, code pages, width, connection
+    config.receipts.layout(config.station.library_name, where)  # the logo exists, the address is one
 
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")

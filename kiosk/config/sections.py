@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from drivers.printer import PrinterSettings
+from drivers.printer.layout import LibraryLayout
 from kiosk.config.checks import check_sip2
 from kiosk.config.errors import ConfigError
 from kiosk.config.paths import read_secret
@@ -180,6 +181,37 @@ class PrinterSection:
 
 
 @dataclass(frozen=True)
+class ReceiptsSection:
+    """What the library prints around receipts and how much of a hold patron a slip shows
+    (`drivers.printer.layout.LibraryLayout`, docs/PRINTERS.md#layouts-per-library)."""
+
+    header: tuple[str, ...] = ()  # lines under the library's name: address, phone
+    opening_hours: tuple[str, ...] = ()
+    footer: tuple[str, ...] = ()  # "" = the catalogue's thank-you line
+    logo: str = ""  # an image file printed on top, scaled to the paper
+    account_url: str = ""  # the patron's account page, printed as a QR code on patron receipts
+    hold_patron: str = "initials_and_last_digits"  # slips lie on open shelves
+    hold_patron_digits: int = 4
+
+    def layout(self, library_name: str, source: str = "<receipts>") -> LibraryLayout:
+        values: dict[str, object] = {
+            "library_name": library_name or "Library",
+            "header": self.header,
+            "opening_hours": self.opening_hours,
+            "footer": self.footer,
+            "account_url": self.account_url,
+            "hold_patron": self.hold_patron,
+            "hold_patron_digits": self.hold_patron_digits,
+        }
+        if self.logo:
+            values["logo"] = self.logo
+        try:
+            return LibraryLayout.from_mapping(values)
+        except ValueError as error:
+            raise ConfigError(f"{source}: [receipts] {error}") from None
+
+
+@dataclass(frozen=True)
 class StaffSection:
     """The staff screen's credential, only ever as its argon2id hash (`kiosk staff set-credential`)."""
 
@@ -200,6 +232,7 @@ class StationConfig:
     journal: JournalSection = field(default_factory=JournalSection)
     clock: ClockSection = field(default_factory=ClockSection)
     staff: StaffSection = field(default_factory=StaffSection)
+    receipts: ReceiptsSection = field(default_factory=ReceiptsSection)
     # Library codes as the library system sends them in routing (CT, AQ) -> names for staff slips
     # ("send to Harstad bibliotek", not "send to 1902000"). Free-form: one line per library.
     libraries: dict[str, str] = field(default_factory=dict)

@@ -43,7 +43,7 @@ from kiosk.station.pad import (
     log,
 )
 from kiosk.station.printing import hold_patron_label
-from kiosk.station.receipts import patron_receipts, receipt_labels
+from kiosk.station.receipts import patron_receipts, receipt_labels, slip_receipt
 from kiosk.station.settings import StationSettings, StationTiming
 from kiosk.station.staff_access import StaffAccess
 from kiosk.station.station import (
@@ -100,4 +100,5 @@ __all__ = [
     "observe_records",
     "patron_receipts",
     "receipt_labels",
+    "slip_receipt",
 ]

@@ -12,11 +12,12 @@ import asyncio
 import logging
 
 from drivers.printer.base import Printer, PrinterError, PrinterStatus
+from drivers.printer.layout import LibraryLayout
 from drivers.printer.receipt import Receipt, ReceiptLine
 from kiosk.core import PrinterChanged, PrintReceipt, PrintStaffSlip, ReceiptPrinted, Text
 from kiosk.i18n import translate
 from kiosk.station.device_observations import Printed, PrinterHealth, SlipNotPrinted, StaffSlip
-from kiosk.station.receipts import patron_receipts
+from kiosk.station.receipts import patron_receipts, slip_receipt
 from kiosk.station.tasks import Shell, report_fault
 from server_api.circulation import Route, RouteKind
 
@@ -45,12 +46,14 @@ class Printing:
         library_name: str,
         staff_language: str,
         poll_interval: float = 30.0,
+        layout: LibraryLayout | None = None,
     ) -> None:
         self._shell = shell
         self._printer = printer
         self.library_name = library_name
         self.staff_language = staff_language
         self.poll_interval = poll_interval
+        self.layout = layout  # [receipts]: header, opening hours, footer, QR code, hold patron on slips
         self.printer_status = PrinterStatus.OK  # the last the printer said (Station.status, the heartbeat)
 
     async def run(self) -> None:
@@ -80,7 +83,7 @@ class Printing:
 
     async def receipt(self, command: PrintReceipt) -> None:
         """The visit's receipts (`kiosk.station.receipts`); the session hears whether they printed."""
-        for receipt in patron_receipts(command, self.library_name, self._shell.clock()):
+        for receipt in patron_receipts(command, self.library_name, self._shell.clock(), self.layout):
             error = await self._print(receipt)
             if error:
                 self._shell.feed(ReceiptPrinted(False, self._shell.clock(), error))
@@ -100,7 +103,8 @@ class Printing:
             lines.append(
                 ReceiptLine(translate(Text.of("slip.hold_for", patron=hold_patron_label(route)), lang))
             )
-        receipt = Receipt(
+        built = slip_receipt(command, lang, self.library_name, self._shell.clock(), self.layout)
+        receipt = built or Receipt(
             kind="staff_slip",
             title=translate(Text("slip.heading"), lang),
             lines=tuple(lines),

@@ -1,10 +1,12 @@
 """A patron's receipt from the session's `PrintReceipt`, built with the printer's layout builders
 (`drivers.printer.layout`: loan, return and renewal receipts) and the words in the patron's language
 (`Labels` from the kiosk's catalogues). A visit that borrowed and returned gets a loan receipt and a return
-receipt. No patron name: a receipt left behind must not say whose loans these are."""
+receipt. No patron name: a receipt left behind must not say whose loans these are. Hold-shelf and transit
+slips come from the layout's slip builders, in the staff language."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
 from drivers.printer.layout import (
@@ -13,13 +15,16 @@ from drivers.printer.layout import (
     LoanLine,
     RenewalLine,
     ReturnLine,
+    hold_slip,
     loan_receipt,
     renewal_receipt,
     return_receipt,
+    transit_slip,
 )
 from drivers.printer.receipt import Receipt
-from kiosk.core import PrintReceipt, Text
+from kiosk.core import PrintReceipt, PrintStaffSlip, Text
 from kiosk.i18n import translate
+from server_api.circulation import RouteKind
 
 
 def receipt_labels(language: str) -> Labels:
@@ -35,6 +40,11 @@ def receipt_labels(language: str) -> Labels:
         not_renewed=word("receipt.label.not_renewed"),
         opening_hours=word("receipt.label.opening_hours"),
         account=word("receipt.label.account"),
+        hold_slip=word("receipt.label.hold_slip"),
+        transit_slip=word("receipt.label.transit_slip"),
+        hold_for=word("receipt.label.hold_for"),
+        pick_up_at=word("receipt.label.pick_up_at"),
+        send_to=word("receipt.label.send_to"),
     )
 
 
@@ -45,13 +55,21 @@ def _day(text: str) -> date | None:
         return None
 
 
-def patron_receipts(command: PrintReceipt, library_name: str, printed_at: datetime) -> list[Receipt]:
+def _layout(layout: LibraryLayout | None, library_name: str, language: str) -> LibraryLayout:
+    """The library's layout ([receipts]) with its name, and the catalogue's thank-you line unless the
+    library wrote its own footer."""
+    footer = (translate(Text("receipt.footer"), language),)
+    if layout is None:
+        return LibraryLayout(library_name=library_name, footer=footer)
+    return replace(layout, library_name=library_name, footer=layout.footer or footer)
+
+
+def patron_receipts(
+    command: PrintReceipt, library_name: str, printed_at: datetime, layout: LibraryLayout | None = None
+) -> list[Receipt]:
     """The receipts for one visit: loans, returns and renewals, each kind on its own (none: nothing done)."""
     language = command.language
-    layout = LibraryLayout(
-        library_name=library_name or translate(command.heading, language),
-        footer=(translate(Text("receipt.footer"), language),),
-    )
+    layout = _layout(layout, library_name or translate(command.heading, language), language)
     labels = receipt_labels(language)
     loans: list[LoanLine] = []
     returns: list[ReturnLine] = []
@@ -75,4 +93,41 @@ def patron_receipts(command: PrintReceipt, library_name: str, printed_at: dateti
     return receipts
 
 
-__all__ = ["patron_receipts", "receipt_labels"]
+def slip_receipt(
+    command: PrintStaffSlip,
+    language: str,
+    library_name: str,
+    printed_at: datetime,
+    layout: LibraryLayout | None,
+) -> Receipt | None:
+    """A hold-shelf or transit slip built by the layout (the hold patron only as far as the library's
+    `hold_patron` allows); None for other routes."""
+    route, labels = command.route, receipt_labels(language)
+    layout = _layout(layout, library_name or translate(Text("slip.heading"), language), language)
+    where = route.destination_name or route.destination_id
+    if route.kind is RouteKind.HOLD_SHELF:
+        return hold_slip(
+            layout,
+            labels,
+            title=command.title,
+            item_id=command.item_id,
+            pickup_location=where,
+            patron_name=route.hold_patron_name,
+            patron_card=route.hold_patron_id,
+            printed_at=printed_at,
+            language=language,
+        )
+    if route.kind is RouteKind.TRANSIT:
+        return transit_slip(
+            layout,
+            labels,
+            title=command.title,
+            item_id=command.item_id,
+            destination=where,
+            printed_at=printed_at,
+            language=language,
+        )
+    return None
+
+
+__all__ = ["patron_receipts", "receipt_labels", "slip_receipt"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from drivers.printer.layout import LibraryLayout
 from kiosk.journal import QUIET_SPELL
 
 
@@ -36,6 +37,8 @@ class StationSettings:
     staff_credential: str = field(default="", repr=False)  # argon2id hash; "" = the staff screen stays shut
     staff_kind: str = "passphrase"  # or "card_pin"
     timing: StationTiming = field(default_factory=StationTiming)
+    # header, opening hours, footer, logo, account QR code, how much of a hold patron a slip shows
+    receipt_layout: LibraryLayout | None = None  # None: the library's name only, the default hold policy
 
 
 __all__ = ["StationSettings", "StationTiming"]

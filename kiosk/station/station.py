@@ -171,6 +171,7 @@ class Station:
             library_name=settings.library_name,
             staff_language=settings.staff_language,
             poll_interval=settings.timing.printer_poll_interval,
+            layout=settings.receipt_layout,
         )
         self._heartbeat = Heartbeat(shell, journal, settings, session_active=lambda: self.session_active)
         self.upkeep: JournalUpkeep = self._heartbeat.upkeep
