@@ -1,7 +1,9 @@
-"""The staff screen: opened by holding the header on the welcome screen (`staff_hold` seconds), only
-between patrons. Online or offline, journal entries waiting to be sent, the last sync, the conflicts
-(item and reason, never a patron) and a "Sync now" button; it reads `station.status()` and closes itself
-when a patron starts a session or after a minute without a touch.
+"""The staff screen. Holding the header on the welcome screen (`staff_hold` seconds), only between
+patrons, opens the credential prompt (`ui.staff_prompt`); only the right credential opens the screen.
+Online or offline, journal entries waiting to be sent, the last sync, the staff tasks (`kiosk.core.TaskLine`:
+security writes to check, lost slips with their routing, a dead reader), the conflicts (item and reason,
+never a patron) and a "Sync now" button; it reads `station.status()` and closes itself when a patron starts
+a session or after a minute without a touch (the prompt too).
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from kiosk.core import (
     SYNCING,
     staff_may_open,
     staff_must_close,
+    staff_prompt,
     staff_view,
     sync_outcome,
 )
 from kiosk.i18n import format_date
 from ui.overlays import ModalOverlay
+from ui.staff_prompt import PromptFields, build_prompt
 from ui.text import tr, tr_optional
 from ui.theme import Theme
 from ui.widgets import KioskButton, TextLabel, paint_background
@@ -134,6 +138,9 @@ class StaffScreen:
     _staff_refresh: Any
     _syncing: bool
     _shown_conflicts: tuple[str, ...] | None
+    staff_prompt_view: StaffOverlay | None = None  # the credential prompt, while it is shown
+    staff_prompt_fields: PromptFields | None = None
+    _prompt_tick: Any = None
 
     def _call(self, fn: Any, *args: Any) -> None:
         raise NotImplementedError
@@ -143,7 +150,56 @@ class StaffScreen:
         return str(getattr(self.station, "staff_language", "") or fallback)
 
     def open_staff(self) -> None:
-        """Open the staff screen (a long press on the header), when `kiosk.core.staff` allows it."""
+        """A long press on the header: the credential prompt, when `kiosk.core.staff` allows it."""
+        patron_screen = self.screen.name if self.screen is not None else None
+        shown = self.staff_view is not None or self.staff_prompt_view is not None
+        if not hasattr(self.station, "staff") or not staff_may_open(patron_screen, shown):
+            return
+        access = self.station.staff
+        overlay = StaffOverlay(anchor_x="center", anchor_y="center")
+        overlay.last_touch = time.monotonic()
+        lang = self._staff_language()
+        fields = build_prompt(
+            self.theme,
+            lang,
+            access.kind.value,
+            overlay,
+            lambda: self._call(self._try_staff),
+            self.close_staff,
+        )
+        fields.show(staff_prompt(access.kind.value, access.locked_for()), lang)
+        self.staff_prompt_view, self.staff_prompt_fields = overlay, fields
+        self.patron_area.add_widget(overlay)
+        self._prompt_tick = Clock.schedule_interval(self._staff_tick, STAFF_REFRESH.total_seconds())
+
+    async def _try_staff(self) -> None:
+        fields, access, lang = self.staff_prompt_fields, self.station.staff, self._staff_language()
+        if fields is None or fields.open_button.disabled:
+            return
+        typed = fields.typed()
+        for field in fields.inputs.values():
+            field.text = ""
+        fields.open_button.disabled = True
+        fields.message.text = tr("staff.prompt.checking", lang)
+        opened = await access.unlock(**typed)
+        if self.staff_prompt_fields is not fields:
+            return  # closed meanwhile (a patron started)
+        if not opened:
+            fields.show(staff_prompt(access.kind.value, access.locked_for(), wrong=True), lang)
+            return
+        self._close_prompt()
+        self._show_staff_screen()
+
+    def _close_prompt(self) -> None:
+        if self._prompt_tick is not None:
+            self._prompt_tick.cancel()
+            self._prompt_tick = None
+        if self.staff_prompt_view is not None:
+            self.patron_area.remove_widget(self.staff_prompt_view)
+        self.staff_prompt_view = self.staff_prompt_fields = None
+
+    def _show_staff_screen(self) -> None:
+        """The staff screen itself: only `_try_staff` opens it, after the right credential."""
         patron_screen = self.screen.name if self.screen is not None else None
         if not hasattr(self.station, "status") or not staff_may_open(
             patron_screen, self.staff_view is not None
@@ -206,6 +262,7 @@ class StaffScreen:
         self._staff_refresh = Clock.schedule_interval(self._staff_tick, STAFF_REFRESH.total_seconds())
 
     def close_staff(self) -> None:
+        self._close_prompt()
         if self._staff_refresh is not None:
             self._staff_refresh.cancel()
             self._staff_refresh = None
@@ -214,12 +271,13 @@ class StaffScreen:
             self.staff_view = None
 
     def _staff_idle(self) -> timedelta:
-        view = self.staff_view
+        view = self.staff_view or self.staff_prompt_view
         return timedelta(seconds=time.monotonic() - view.last_touch) if view is not None else timedelta(0)
 
     def _staff_tick(self, *_: object) -> None:
         patron_screen = self.screen.name if self.screen is not None else None
-        if self.staff_view is not None and staff_must_close(patron_screen, self._staff_idle(), self._syncing):
+        shown = self.staff_view is not None or self.staff_prompt_view is not None
+        if shown and staff_must_close(patron_screen, self._staff_idle(), self._syncing):
             self.close_staff()
             return
         self.refresh_staff()
@@ -249,10 +307,17 @@ class StaffScreen:
             self.staff_last_sync.text = tr("staff.last_sync", lang, when=when)
         else:
             self.staff_last_sync.text = tr("staff.never_synced", lang)
-        refs = tuple(row.ref for row in view.rows)
+        refs = tuple(task.ref for task in view.tasks) + tuple(row.ref for row in view.rows)
         if refs != self._shown_conflicts:
             self._shown_conflicts = refs
             self.staff_rows.clear_widgets()
+            if view.tasks:
+                self.staff_rows.add_widget(TextLabel(t, tr("staff.tasks", lang), size=t.font_body, bold=True))
+            for task in view.tasks:
+                when = f"{tr(task.what, lang)} {task.at:%d.%m %H:%M}"
+                self.staff_rows.add_widget(
+                    ConflictRowWidget(t, task.item_id, when, task.detail, ref=task.ref)
+                )
             if view.empty is not None:
                 self.staff_rows.add_widget(TextLabel(t, tr(view.empty, lang), size=t.font_body))
             for row in view.rows:
@@ -282,5 +347,6 @@ class StaffScreen:
             self.staff_message.text = message
             self.refresh_staff()
 
-    def staff_conflict_rows(self) -> list[ConflictRowWidget]:
-        return [w for w in self.walk() if isinstance(w, ConflictRowWidget)]
+    def staff_conflict_rows(self, prefix: str = "conflict:") -> list[ConflictRowWidget]:
+        """The rows shown: conflicts, or with prefix "task:" the staff tasks."""
+        return [w for w in self.walk() if isinstance(w, ConflictRowWidget) and w.ref.startswith(prefix)]

@@ -69,6 +69,11 @@ async def _demo_window(workdir: Path, fullscreen: bool, sip2_direct: bool) -> in
     async with DemoEnvironment(workdir, gateway=not sip2_direct) as env:
         assert env.station is not None and env.ils is not None
         print(f"Demo: {_where(env)}; receipts in {workdir / 'receipts'}", flush=True)
+        # Demo only (a real kiosk's is set with `kiosk staff set-credential` and never shown)
+        print(
+            f"Demo staff screen: hold the library's name 3 s, passphrase: {env.demo_staff_passphrase}",
+            flush=True,
+        )
         app = KioskApp(env.station, demo=env, fullscreen=fullscreen, speaker=open_speaker_or_none())
         await app.async_run(async_lib="asyncio")
     return 0

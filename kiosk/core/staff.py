@@ -17,6 +17,7 @@ tries in a row the screen stays shut for `STAFF_LOCKOUT`, doubled with each furt
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -87,6 +88,8 @@ class StatusFacts(Protocol):
     def conflicts(self) -> Sequence[ConflictFacts]: ...
     @property
     def last_sync(self) -> datetime | None: ...
+    @property
+    def tasks(self) -> Sequence[StaffTask]: ...
 
 
 class SyncFacts(Protocol):
@@ -144,6 +147,34 @@ class ConflictLine:
 
 
 @dataclass(frozen=True)
+class TaskLine:
+    """A staff task as the screen lists it: what to do, the item, the station's detail, when."""
+
+    ref: str  # "task:<journal task id>"
+    kind: TaskKind
+    what: Text  # staff.task.<kind>
+    item_id: str  # "" for a task about the station (a dead reader)
+    detail: str  # the AFI wanted, a lost slip's routing, the reader's error: never a patron
+    at: datetime
+
+
+# What stops the station first comes first: a dead reader serves nobody; an item whose security bit
+# disagrees with the library system alarms at the gate or walks out; a lost slip only delays an item.
+TASK_ORDER = (
+    TaskKind.READER_DEAD,
+    TaskKind.SECURITY_UNFINISHED,
+    TaskKind.SECURITY_FAILED,
+    TaskKind.SLIP_NOT_PRINTED,
+)
+TASK_TEXTS = {
+    TaskKind.READER_DEAD: Text("staff.task.reader_dead"),
+    TaskKind.SECURITY_UNFINISHED: Text("staff.task.security_unfinished"),
+    TaskKind.SECURITY_FAILED: Text("staff.task.security_failed"),
+    TaskKind.SLIP_NOT_PRINTED: Text("staff.task.slip_not_printed"),
+}
+
+
+@dataclass(frozen=True)
 class StaffView:
     online: Figure
     pending: Figure
@@ -152,6 +183,35 @@ class StaffView:
     rows: tuple[ConflictLine, ...]
     empty: Text | None  # shown instead of rows when there is no conflict
     hint: Text | None  # what staff do about conflicts
+    tasks: tuple[TaskLine, ...] = ()  # by `TASK_ORDER`, the oldest first within a kind
+
+
+@dataclass(frozen=True)
+class StaffPrompt:
+    """The credential prompt before the staff screen: what it asks, what the last try did, whether a try
+    is possible now (no credential set, or locked after wrong tries: the fields stay shut)."""
+
+    ask: Text
+    message: Text | None
+    may_try: bool
+
+
+def staff_prompt(kind: str, locked_for: timedelta | None, wrong: bool = False) -> StaffPrompt:
+    """`kind` is `[staff] kind`; `locked_for` is `StaffGate.locked_for` (`timedelta.max`: no credential)."""
+    ask = Text("staff.prompt.card_pin") if kind == "card_pin" else Text("staff.prompt.passphrase")
+    if locked_for == timedelta.max:
+        return StaffPrompt(ask, Text("staff.prompt.no_credential"), may_try=False)
+    if locked_for is not None:
+        minutes = max(1, math.ceil(locked_for.total_seconds() / 60))
+        return StaffPrompt(ask, Text.of("staff.prompt.locked", minutes=minutes), may_try=False)
+    return StaffPrompt(ask, Text("staff.prompt.wrong") if wrong else None, may_try=True)
+
+
+def task_lines(tasks: Sequence[StaffTask]) -> tuple[TaskLine, ...]:
+    ordered = sorted(tasks, key=lambda t: (TASK_ORDER.index(t.kind), t.at, t.id))
+    return tuple(
+        TaskLine(f"task:{t.id}", t.kind, TASK_TEXTS[t.kind], t.item_id, t.detail, t.at) for t in ordered
+    )
 
 
 def staff_may_open(patron_screen: ScreenName | None, already_open: bool) -> bool:
@@ -189,6 +249,7 @@ def staff_view(status: StatusFacts) -> StaffView:
         rows=rows,
         empty=None if rows else Text("staff.no_conflicts"),
         hint=Text("staff.conflict_hint") if rows else None,
+        tasks=task_lines(status.tasks),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,8 +22,9 @@ from drivers.rfid.base import AFI_IN_LIBRARY, AFI_ON_LOAN, TagMemory
 from drivers.rfid.sim import SimulatedPad, make_uid
 from drivers.tags.iso28560_3 import DanishTag, TypeOfUsage, encode
 from kiosk.cli import build_station
-from kiosk.config import ClockSection, NetworkSection, StationConfig, StationSection
+from kiosk.config import ClockSection, NetworkSection, StaffSection, StationConfig, StationSection
 from kiosk.core import Screen, SessionPolicy
+from kiosk.credentials import hash_credential
 from kiosk.demo.printer import DemoPrinter
 from kiosk.journal import Journal
 from kiosk.station import GatewayLink, Observation, ScreenShown, Station, StationTiming, local_now
@@ -36,6 +38,9 @@ from server_api.sip2.circulation import Sip2Circulation
 from server_api.sip2.client import Sip2Settings
 
 COUNTRY = "NO"
+# The demo's staff passphrase (`kiosk demo` prints it): holding the header asks for it. Demo only: a real
+# kiosk's credential is set by a technician with `kiosk staff set-credential`.
+DEMO_STAFF_PASSPHRASE = "demo staff screen"
 
 _BRANCHES = {
     "tromso": (demo_data.KIOSK_LOGIN, demo_data.KIOSK_LIBRARY),
@@ -80,6 +85,7 @@ class DemoSettings:
     gateway: bool = False
     gateway_url: str = ""
     gateway_token: str = ""
+    staff_passphrase: str = DEMO_STAFF_PASSPHRASE  # "": no staff credential, the staff screen stays shut
 
 
 class DemoOptions(TypedDict, total=False):
@@ -99,6 +105,13 @@ class DemoOptions(TypedDict, total=False):
     gateway: bool
     gateway_url: str
     gateway_token: str
+    staff_passphrase: str
+
+
+@functools.cache
+def _staff_credential(passphrase: str) -> str:
+    """The argon2id hash of the demo's passphrase, once per process (hashing costs ~50 ms)."""
+    return hash_credential(passphrase) if passphrase else ""
 
 
 def make_tags() -> tuple[dict[str, list[PhysicalTag]], dict[str, PhysicalTag]]:
@@ -144,6 +157,7 @@ class DemoEnvironment:
         self.demo_patron_pin = demo_data.DEMO_PATRON_PIN
         self.demo_borrow_items = list(demo_data.DEMO_BORROW_ITEMS)
         self.demo_return_items = [demo_data.HOLD_SHELF_ITEM, demo_data.OTHER_LIBRARY_ITEM]
+        self.demo_staff_passphrase = settings.staff_passphrase
         self.journal = Journal(workdir / "journal.sqlite3")
         self.tick_interval = settings.tick_interval
         self.sip2_timeout = settings.sip2_timeout
@@ -182,6 +196,7 @@ class DemoEnvironment:
                     failure_budget=self.failure_budget, probe_interval=self.probe_interval
                 ),
                 clock=ClockSection(trust="always"),
+                staff=StaffSection(credential=_staff_credential(self.settings.staff_passphrase)),
                 source="demo",
             ),
             reader=self.pad,

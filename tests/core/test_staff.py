@@ -15,9 +15,12 @@ from kiosk.core import (
     STAFF_LOCKOUT_MAX,
     ScreenName,
     StaffGate,
+    StaffTask,
+    TaskKind,
     Text,
     staff_may_open,
     staff_must_close,
+    staff_prompt,
     staff_view,
     sync_outcome,
 )
@@ -121,3 +124,52 @@ def test_wrong_staff_credentials_lock_the_screen_for_a_doubling_time():
 def test_the_longest_staff_lockout_is_bounded():
     gate = StaffGate(has_credential=True, failures=40, failed_at=T0)
     assert gate.locked_for(T0) == STAFF_LOCKOUT_MAX
+
+
+def test_the_prompt_says_when_no_credential_is_set_and_offers_no_try():
+    prompt = staff_prompt("passphrase", timedelta.max)
+    assert prompt.message == Text("staff.prompt.no_credential") and not prompt.may_try
+
+
+def test_the_prompt_asks_for_the_configured_kind_of_credential():
+    assert staff_prompt("passphrase", None).ask == Text("staff.prompt.passphrase")
+    assert staff_prompt("card_pin", None).ask == Text("staff.prompt.card_pin")
+    assert staff_prompt("passphrase", None).may_try and staff_prompt("passphrase", None).message is None
+
+
+def test_a_wrong_credential_is_said_and_a_lockout_says_how_long_in_whole_minutes():
+    wrong = staff_prompt("passphrase", None, wrong=True)
+    assert wrong.message == Text("staff.prompt.wrong") and wrong.may_try
+    locked = staff_prompt("passphrase", timedelta(seconds=61), wrong=True)
+    assert locked.message == Text.of("staff.prompt.locked", minutes=2) and not locked.may_try
+    assert staff_prompt("card_pin", timedelta(seconds=5)).message == Text.of("staff.prompt.locked", minutes=1)
+
+
+# ------------------------------------------------------------ staff tasks (issue 11, finding 2)
+
+
+def test_staff_tasks_come_reader_first_then_security_writes_then_lost_slips_oldest_first():
+    tasks = (
+        StaffTask(1, TaskKind.SLIP_NOT_PRINTED, "slip1", "hold shelf: Tromsø (printer: paper out)", AT),
+        StaffTask(2, TaskKind.SECURITY_FAILED, "late", "AFI 0x07 could not be set", AT + timedelta(hours=1)),
+        StaffTask(3, TaskKind.SECURITY_FAILED, "early", "AFI 0x07 could not be set", AT),
+        StaffTask(4, TaskKind.SECURITY_UNFINISHED, "crash", "AFI 0xC2 intended", AT + timedelta(hours=2)),
+        StaffTask(5, TaskKind.READER_DEAD, "", "the RFID reader does not answer", AT + timedelta(hours=3)),
+    )
+    view = staff_view(StationStatus(online=True, pending=0, conflicts=(), last_sync=None, tasks=tasks))
+    assert [line.ref for line in view.tasks] == ["task:5", "task:4", "task:3", "task:2", "task:1"]
+    reader, unfinished, *_rest, slip = view.tasks
+    assert reader.what == Text("staff.task.reader_dead") and reader.item_id == ""
+    assert unfinished.what == Text("staff.task.security_unfinished") and unfinished.item_id == "crash"
+    assert slip.what == Text("staff.task.slip_not_printed") and slip.detail.startswith("hold shelf: Tromsø")
+
+
+def test_a_task_line_carries_no_patron():
+    task = StaffTask(7, TaskKind.SECURITY_FAILED, "item7", "AFI 0x07 could not be set", AT)
+    (line,) = staff_view(StationStatus(True, 0, (), None, tasks=(task,))).tasks
+    assert (line.item_id, line.detail, line.at) == ("item7", "AFI 0x07 could not be set", AT)
+    assert not any("patron" in name for name in vars(line))
+
+
+def test_no_tasks_no_task_lines():
+    assert staff_view(status()).tasks == ()

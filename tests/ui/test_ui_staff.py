@@ -3,11 +3,14 @@
 The station is the real demo (demo library system over SIP2 on 127.0.0.1, simulated pad). Its journal
 starts with an offline loan of an item the library system has registered as lost: the start-up sync
 replays it and the library system refuses it, a conflict. Then two offline actions are journaled that
-nothing has replayed yet. The driver (this file run as a script in a subprocess, as in
-tests/test_ui_borrow.py):
+nothing has replayed yet, and a staff slip lost to the printer is a staff task. The driver (this file run as
+a script in a subprocess, as in tests/test_ui_borrow.py):
 
     a short tap on the header  →  nothing (patrons tap; staff hold)
-    hold the header 3.5 s      →  staff screen: online, 2 waiting, 1 conflict (item, reason)  →  screenshot
+    hold the header 3.5 s      →  the credential prompt, not the staff screen
+    a wrong passphrase         →  refused in words, still no staff screen
+    the demo's passphrase      →  staff screen: online, 2 waiting, 1 conflict (item, reason), the lost slip's
+                                  task with its routing  →  screenshot
     "Sync now"                 →  0 waiting, still 1 conflict, a last-sync time
     "Close"                    →  the welcome screen again
 
@@ -62,12 +65,22 @@ def test_staff_screen_shows_waiting_and_conflicts_and_syncs(xvfb_display: str, t
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     assert result["opened_by_tap"] is False  # a tap is not a hold
+    prompt = result["prompt"]
+    assert prompt["staff_screen"] is False and prompt["ask"].startswith("Skriv passordfrasen")
+    assert result["wrong"]["staff_screen"] is False
+    assert result["wrong"]["message"].startswith("Det er ikke riktig.")
+    assert result["wrong"]["typed_left"] == ""  # the field is emptied after a try
     before = result["before_sync"]
     assert before["online"] == "Tilkoblet"  # the demo station's staff language is bokmål
     assert before["pending"] == "2" and before["pending_alert"] is True
     assert before["conflicts"] == "1" and before["conflicts_alert"] is True
     assert before["conflict_rows"] == [{"item_id": result["lost_item"], "reason": "registrert som tapt"}]
     assert before["last_sync"].startswith("Sist synkronisert: ")  # the start-up sync
+    # The lost slip's task with its routing, after the security writes the journal's offline loan left
+    # unfinished (the station flags them at start): what can alarm at the gate comes first.
+    *security, slip = before["task_rows"]
+    assert slip == {"item_id": result["slip_item"], "reason": "Hentehylla, Tromsø (printer: paper out)"}
+    assert security and all("security bit" in row["reason"] for row in security)
 
     after = result["after_sync"]
     assert after["pending"] == "0" and after["pending_alert"] is False
@@ -86,7 +99,9 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
     import asyncio
     from datetime import datetime, timedelta
 
-    from kiosk.core import Operation, ScreenName
+    from kivy.core.window import Window
+
+    from kiosk.core import Operation, ScreenName, TaskKind
     from kiosk.demo import DemoEnvironment
     from kiosk.journal import State
     from server_api.circulation import Transaction
@@ -95,7 +110,12 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
     from ui.app import KioskApp
 
     steps: list[str] = []
-    result: dict[str, Any] = {"ok": False, "steps": steps, "lost_item": demo_data.LOST_ITEM}
+    result: dict[str, Any] = {
+        "ok": False,
+        "steps": steps,
+        "lost_item": demo_data.LOST_ITEM,
+        "slip_item": demo_data.HOLD_SHELF_ITEM,
+    }
 
     def staff_shown() -> dict[str, Any]:
         return {
@@ -105,6 +125,9 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
             "conflicts": app.staff_conflicts.value,
             "conflicts_alert": app.staff_conflicts.alert,
             "conflict_rows": [{"item_id": r.item_id, "reason": r.reason} for r in app.staff_conflict_rows()],
+            "task_rows": [
+                {"item_id": r.item_id, "reason": r.reason} for r in app.staff_conflict_rows("task:")
+            ],
             "last_sync": app.staff_last_sync.text,
             "message": app.staff_message.text,
         }
@@ -116,6 +139,9 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
     # An offline loan of an item registered lost: the start-up sync makes it a conflict.
     lost = Transaction.new(now - timedelta(hours=1), offline=True, due_date=due)
     env.journal.record(lost, Operation.CHECKOUT, demo_data.LOST_ITEM, patron, state=State.QUEUED)
+    # A staff slip the printer lost: its routing is a staff task.
+    slip = "Hentehylla, Tromsø (printer: paper out)"
+    env.journal.add_task(TaskKind.SLIP_NOT_PRINTED, demo_data.HOLD_SHELF_ITEM, slip, now)
 
     async with env:
         assert env.station is not None
@@ -142,7 +168,31 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
             await asyncio.sleep(app.staff_hold + 0.5)
             result["opened_by_tap"] = app.staff_view is not None
 
+            async def type_passphrase(text: str) -> None:
+                fields = app.staff_prompt_fields
+                field = fields.inputs["passphrase"]
+                field.focus = True
+                await asyncio.sleep(0.1)
+                for char in text:  # as a keyboard types it
+                    Window.dispatch("on_textinput", char)
+                await until(f"{len(text)} characters typed", lambda: len(field.text) == len(text), 5)
+                steps.append(f"type {len(text)} characters")
+                await touch("staff:unlock")
+                await until(
+                    "the check", lambda: app.staff_view is not None or not fields.open_button.disabled
+                )
+
             await touch("staff:hold", hold=app.staff_hold + 0.5)
+            await until("the credential prompt", lambda: app.find("staff:unlock"))
+            fields = app.staff_prompt_fields
+            result["prompt"] = {"staff_screen": app.staff_view is not None, "ask": fields.ask.text}
+            await type_passphrase("open sesame please")
+            result["wrong"] = {
+                "staff_screen": app.staff_view is not None,
+                "message": fields.message.text,
+                "typed_left": fields.inputs["passphrase"].text,
+            }
+            await type_passphrase(env.demo_staff_passphrase)
             await until("the staff screen", lambda: app.find("staff:pending"))
             await asyncio.sleep(0.3)  # one more frame for the screenshot
             result["before_sync"] = staff_shown()
