@@ -34,7 +34,14 @@ def _where(env: Any) -> str:
 
 
 async def _demo_headless(args: argparse.Namespace, workdir: Path) -> int:
-    from kiosk.demo import SCENARIOS, DemoEnvironment, ScenarioFailed, bookmobile, scenario_options
+    from kiosk.demo import (
+        SCENARIOS,
+        DemoEnvironment,
+        ScenarioFailed,
+        bookmobile,
+        patron_lines,
+        scenario_options,
+    )
 
     scenario_name, sessions, quiet = args.scenario, args.sessions, args.quiet
     scenario = SCENARIOS[scenario_name]
@@ -43,6 +50,7 @@ async def _demo_headless(args: argparse.Namespace, workdir: Path) -> int:
     async with DemoEnvironment(workdir, **options) as env:
         assert env.station is not None
         print(f"Demo: {_where(env)}; receipts (PNG) in {workdir / 'receipts'}", file=sys.stderr, flush=True)
+        print("\n".join(patron_lines()), file=sys.stderr, flush=True)
         if not quiet:
             env.station.add_observer(lambda observation: print_json(observation.as_record()))
         summary: dict[str, Any]
@@ -63,12 +71,13 @@ async def _demo_headless(args: argparse.Namespace, workdir: Path) -> int:
 
 
 async def _demo_window(workdir: Path, fullscreen: bool, sip2_direct: bool) -> int:
-    from kiosk.demo import DemoEnvironment
+    from kiosk.demo import DemoEnvironment, patron_lines
     from ui.app import KioskApp
 
     async with DemoEnvironment(workdir, gateway=not sip2_direct) as env:
         assert env.station is not None and env.ils is not None
         print(f"Demo: {_where(env)}; receipts in {workdir / 'receipts'}", flush=True)
+        print("\n".join(patron_lines()), flush=True)  # demo data: a normal, blocked, fees, child, Sámi card
         # Demo only (a real kiosk's is set with `kiosk staff set-credential` and never shown)
         print(
             f"Demo staff screen: hold the library's name 3 s, passphrase: {env.demo_staff_passphrase}",

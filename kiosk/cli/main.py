@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 
@@ -60,13 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     for register in SUB_COMMANDS:
         register(commands)
+    for name in ("run", "demo"):  # `kiosk demo -v` as well as `kiosk -v demo`
+        if name in commands.choices:
+            commands.choices[name].add_argument(
+                "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log at DEBUG"
+            )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before Kivy is imported (lazily, by `run` and `demo`): Kivy must not parse our arguments (`-v` is
+    # ours), and it logs through Python's logging, so each line comes out once, at our level.
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.DEBUG if args.verbose else logging.INFO,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )

@@ -4,6 +4,7 @@ from the `kiosk demo` command (lazily); tests and the UI's simulator panel use i
 
 from kiosk.demo.audit import audit, ils_events
 from kiosk.demo.environment import DemoEnvironment, DemoOptions, DemoSettings, PhysicalTag, make_tags
+from kiosk.demo.patrons import DemoPatron, demo_patrons, patron_lines
 from kiosk.demo.scenarios import (
     SCENARIOS,
     Recorder,
@@ -23,6 +24,7 @@ __all__ = [
     "SCENARIOS",
     "DemoEnvironment",
     "DemoOptions",
+    "DemoPatron",
     "DemoSettings",
     "PhysicalTag",
     "Recorder",
@@ -31,12 +33,14 @@ __all__ = [
     "audit",
     "bookmobile",
     "borrow_return",
+    "demo_patrons",
     "finish_visit",
     "handle_stack",
     "ils_events",
     "lendable_items",
     "log_in",
     "make_tags",
+    "patron_lines",
     "scenario_options",
     "transit",
 ]

@@ -25,6 +25,7 @@ from kiosk.cli import build_station
 from kiosk.config import ClockSection, NetworkSection, StaffSection, StationConfig, StationSection
 from kiosk.core import Screen, SessionPolicy
 from kiosk.credentials import hash_credential
+from kiosk.demo.patrons import demo_patrons
 from kiosk.demo.printer import DemoPrinter
 from kiosk.journal import Journal
 from kiosk.station import GatewayLink, Observation, ScreenShown, Station, StationTiming, local_now
@@ -135,6 +136,8 @@ def make_tags() -> tuple[dict[str, list[PhysicalTag]], dict[str, PhysicalTag]]:
 
 class DemoEnvironment:
     """The demo station and everything around it; `async with` starts and stops it all."""
+
+    patrons = staticmethod(demo_patrons)  # whose cards the simulator panel places (`kiosk.demo.patrons`)
 
     def __init__(self, workdir: Path, **options: Unpack[DemoOptions]) -> None:
         settings = self.settings = DemoSettings(**options)

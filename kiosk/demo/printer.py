@@ -58,12 +58,16 @@ class DemoPrinter:
     async def close(self) -> None:
         await self.driver.close()
 
+    paper_out = False  # as the demo panel set it (the panel's toggle shows it)
+
     def simulate_paper_out(self) -> None:
         """The demo panel's "Empty printer": the roll ends now."""
         self.sim.paper_left(0)
+        self.paper_out = True
 
     def refill_paper(self) -> None:
         self.sim.refill()
+        self.paper_out = False
 
     def _save(self, receipt: Receipt, name: str) -> tuple[Path, ...]:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)

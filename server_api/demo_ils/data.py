@@ -89,6 +89,7 @@ DEMO_PATRON_PIN = PATRONS[0].pin
 BLOCKED_PATRON_ID = "219010000001"
 FEES_PATRON_ID = "219010000002"
 CHILD_PATRON_ID = "219000000008"
+SAMI_PATRON_ID = "219000000002"  # Niillas Somby: a Northern Sámi speaker (the demo offers davvisámegiella)
 
 # Media types: SIP2 CK code, Norwegian name, loan period in days (adult, child).
 MEDIA_TYPES: dict[str, tuple[str, str, int, int]] = {
