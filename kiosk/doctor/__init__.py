@@ -14,7 +14,7 @@ from pathlib import Path
 from drivers.printer import Printer
 from kiosk.config import ConfigError, StationConfig
 from kiosk.doctor.devices import check_printer, check_reader
-from kiosk.doctor.local import check_clock, check_disk, check_file_modes, check_journal
+from kiosk.doctor.local import check_clock, check_disk, check_file_modes, check_journal, kernel_clock_estimate
 from kiosk.doctor.remote import check_gateway, check_sip2
 from kiosk.doctor.result import Finding, Verdict, fail
 from kiosk.service import RUN_DIR, station_reporting
@@ -39,4 +39,12 @@ def healthy(findings: list[Finding]) -> bool:
     return not any(finding.verdict is Verdict.FAIL for finding in findings)
 
 
-__all__ = ["ConfigError", "Finding", "Verdict", "diagnose", "healthy"]
+__all__ = [
+    "ConfigError",
+    "Finding",
+    "Verdict",
+    "check_clock",
+    "diagnose",
+    "healthy",
+    "kernel_clock_estimate",
+]

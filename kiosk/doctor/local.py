@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import shutil
 import sqlite3
 import stat
+import struct
 from pathlib import Path
 
 from kiosk.clock import kernel_clock_synchronised
@@ -14,6 +17,8 @@ from kiosk.doctor.result import Finding, fail, ok, warn
 
 LOW_DISK = 500 * 1024 * 1024  # below this: warn (journald keeps 500 MB free on the image)
 FULL_DISK = 50 * 1024 * 1024  # below this the journal may fail to commit: fail
+DRIFT_LIMIT = 1.0  # seconds: loans and due dates are to the minute; more than this is worth a look
+STA_NANO = 0x2000
 JOURNAL_COMPANIONS = ("-wal", "-shm", ".lock", ".key")
 
 
@@ -21,13 +26,40 @@ def check_clock(config: StationConfig) -> Finding:
     if config.clock.trust == "always":
         return ok("clock", "trusted by configuration ([clock] trust = 'always'); not asked")
     if kernel_clock_synchronised():
-        return ok("clock", "synchronised with network time (the kernel's NTP state)")
+        estimate = kernel_clock_estimate()
+        said = "synchronised with network time"
+        if estimate is None:
+            return ok("clock", said)
+        offset, error = estimate
+        said += f" (offset {offset * 1000:+.1f} ms, estimated error {error * 1000:.1f} ms)"
+        if abs(offset) > DRIFT_LIMIT or error > DRIFT_LIMIT:
+            return warn(
+                "clock", said, "the clock drifts: check `timedatectl timesync-status` and the NTP server"
+            )
+        return ok("clock", said)
     return warn(
         "clock",
         "not synchronised with network time: loans recorded now carry a doubtful date",
         "check that the kiosk reaches an NTP server (`timedatectl timesync-status`); after a power cut it "
         "synchronises within minutes once online",
     )
+
+
+def kernel_clock_estimate() -> tuple[float, float] | None:
+    """(offset, estimated error) in seconds from the kernel's NTP state (ntp_adjtime, read-only), or None.
+
+    struct timex on Linux begins `int modes; long offset, freq, maxerror, esterror; int status`; offset is
+    in nanoseconds when STA_NANO is set, else microseconds; esterror is in microseconds."""
+    buffer = ctypes.create_string_buffer(512)  # modes = 0: read only
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        if libc.ntp_adjtime(buffer) < 0:
+            return None
+    except (OSError, AttributeError):
+        return None
+    _modes, offset, _freq, _maxerror, esterror, status = struct.unpack_from("@iqqqqi", buffer.raw)
+    scale = 1e-9 if status & STA_NANO else 1e-6
+    return offset * scale, esterror * 1e-6
 
 
 def check_disk(journal: Path) -> Finding:

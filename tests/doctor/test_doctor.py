@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import socket
+import tomllib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,9 @@ import pytest
 
 from drivers.printer.escpos_sim import SimulatedEscposPrinter
 from kiosk.cli import main
+from kiosk.clock import kernel_clock_synchronised
+from kiosk.config import StationConfig, from_mapping
+from kiosk.doctor import check_clock, kernel_clock_estimate
 from kiosk.journal import Journal
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.server import DemoIls
@@ -195,3 +199,18 @@ async def test_while_a_station_runs_reader_and_printer_are_taken_as_the_station_
     assert (
         checks["reader"]["said"] == f"simulated pad: the running station (pid {os.getpid()}) gets no answer"
     )
+
+
+def test_the_clock_line_follows_the_kernels_ntp_state_with_its_offset_and_error() -> None:
+    config = load_config_text("[clock]\ntrust = 'kernel'\n")
+    finding = check_clock(config)
+    estimate = kernel_clock_estimate()
+    assert estimate is not None and estimate[1] >= 0  # ntp_adjtime answers on Linux, read-only
+    if kernel_clock_synchronised():
+        assert "synchronised with network time (offset" in finding.said
+    else:
+        assert finding.verdict.value == "warn" and "timedatectl timesync-status" in finding.advice
+
+
+def load_config_text(text: str) -> StationConfig:
+    return from_mapping(tomllib.loads(text))
