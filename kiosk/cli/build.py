@@ -43,6 +43,7 @@ def station_settings(config: StationConfig, timing: StationTiming | None = None)
         or StationTiming(
             poll_interval=config.rfid.poll_interval,
             probe_interval=config.network.probe_interval,
+            idle_probe=config.sip2.keepalive,  # [sip2] keepalive: the idle probe (0 = off)
             journal_quiet=QUIET_SPELL,
         ),
     )
@@ -93,7 +94,9 @@ def build_station(
     offered = enable_languages(config.station.extra_language_codes())
     policy = policy if policy is not None else config.policy()
     # The session refuses a language the station does not offer (a draft not enabled, an unknown code).
-    policy = replace(policy, languages=frozenset(offered) | {policy.language})
+    languages = frozenset(offered) | {policy.language}
+    if languages != policy.languages:
+        policy = replace(policy, languages=languages)
     if journal is None:
         journal = Journal(Path(config.journal.path))  # last: nothing above may fail with it open
     return Station(

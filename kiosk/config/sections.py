@@ -50,7 +50,7 @@ class Sip2Section:
     timeout: float = 5.0
     error_detection: bool | None = None  # None = the profile's (on for all but FOLIO)
     pool_size: int = 2  # logged-in connections, so a stack of items is handled in parallel
-    keepalive: float = 0.0  # seconds without traffic before a status request (99); 0 = off
+    keepalive: float = 30.0  # seconds without traffic before a status request (99); 0 = off
     tls: bool = False  # TLS with the system's CAs, or only ca_file when that is set
     ca_file: str = ""  # pin this CA certificate (PEM)
     client_cert: str = ""  # client certificate (PEM), when the server asks for one

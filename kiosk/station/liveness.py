@@ -36,13 +36,17 @@ class Liveness:
         self.online = True
         self._failures = 0  # consecutive failures to reach the library system
         self._prober: asyncio.Task[None] | None = None
+        self.idle_probe = settings.timing.idle_probe
+        self._heard = 0.0  # loop time of the last success or failure: traffic the probe need not repeat
 
     def note_failure(self) -> None:
+        self._heard = asyncio.get_running_loop().time()
         self._failures += 1
         if self.online and self._failures >= self.failure_budget:
             self._set_online(False)
 
     def note_success(self) -> None:
+        self._heard = asyncio.get_running_loop().time()
         self._failures = 0
 
     def _set_online(self, online: bool) -> None:
@@ -67,6 +71,23 @@ class Liveness:
                 continue
             self._failures = 0
             self._set_online(True)
+
+    async def watch(self) -> None:
+        """Online and idle: ping after `idle_probe` seconds without traffic, so a network cut shows as
+        the offline mark within about `idle_probe` (plus the failure budget's pings), not only when a
+        patron's request fails. `idle_probe` 0: never (the `[sip2] keepalive` setting)."""
+        if not self.idle_probe:
+            return
+        loop = asyncio.get_running_loop()
+        self._heard = self._heard or loop.time()
+        while True:
+            wait = self._heard + self.idle_probe - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            elif self.online:
+                await self.check_connection()  # each failure counts; the budget decides
+            else:
+                await asyncio.sleep(self.idle_probe)  # offline: the probe (`_probe`) is at work
 
     def take_prober(self) -> asyncio.Task[None] | None:
         """The probe loop, if one runs, for the station to cancel when it stops."""

@@ -20,6 +20,7 @@ class StationTiming:
     poll_interval: float = 0.1  # seconds between inventories of the pad
     tick_interval: float = 1.0  # seconds between ticks (idle timeouts, journal upkeep)
     probe_interval: float = 15.0  # seconds between tries while offline
+    idle_probe: float = 30.0  # online: a ping after this long without traffic, so an outage shows; 0 = off
     printer_poll_interval: float = 30.0  # seconds between asking the printer's status (and at session end)
     journal_quiet: timedelta = QUIET_SPELL  # no session this long: commit what rides along
 

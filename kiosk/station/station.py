@@ -215,6 +215,7 @@ class Station:
             asyncio.create_task(self._pad.run(), name="pad"),
             asyncio.create_task(self._heartbeat.run(), name="tick"),
             asyncio.create_task(self.printing.run(), name="printer"),
+            asyncio.create_task(self.liveness.watch(), name="idle probe"),
             *([asyncio.create_task(self.gateway.run(), name="gateway reports")] if self.gateway else []),
         ]
         self._tasks.spawn(self.check_connection(), "connection check at start")

@@ -101,7 +101,7 @@ def test_the_profile_gives_defaults_and_the_file_overrides_them(tmp_path):
     ).sip2_settings()
     assert (overridden.charset, overridden.error_detection) == ("utf-8", True)
     plain = load(sip2_file(tmp_path, "")).sip2_settings()
-    assert (plain.profile, plain.charset, plain.keepalive_interval) == ("generic", "utf-8", None)
+    assert (plain.profile, plain.charset, plain.keepalive_interval) == ("generic", "utf-8", 30.0)
     assert not plain.tls and plain.pool_size == 2
     assert "s3cret-pw" not in repr(folio) and "s3cret-pw" not in repr(load(sip2_file(tmp_path, "")))
 
