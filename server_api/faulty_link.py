@@ -11,6 +11,10 @@ by a seeded random plan:
 
 Used by the demo's "cut the network" switch, the bookmobile scenario and the network-fault tests. It is
 a real socket in between, so the client's timeouts, reconnects and reconciliation are exercised for real.
+
+`in_flight` holds, per connection, the request whose reply has not been passed back yet, and
+`watch` (if set) is called whenever it changes: what the library system had to answer at once, for tests
+and benches that count concurrent requests rather than time them.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -59,6 +64,8 @@ class FaultyLink:
             "corrupted": 0,
             "replies": 0,
         }
+        self.in_flight: dict[int, bytes] = {}  # connection -> its request still waiting for a reply
+        self.watch: Callable[[dict[int, bytes]], None] | None = None
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -110,6 +117,7 @@ class FaultyLink:
         downstream = asyncio.create_task(self._pipe(server_reader, client_writer, last_request, replies=True))
         self._pipes.update((upstream, downstream))
         await asyncio.wait({upstream, downstream}, return_when=asyncio.FIRST_COMPLETED)
+        self._in_flight(id(last_request), None)  # a dropped connection's request is answered by nobody
         for task in (upstream, downstream):
             task.cancel()
             self._pipes.discard(task)
@@ -131,6 +139,7 @@ class FaultyLink:
                 return
             if not replies:
                 last_request[:] = data
+                self._in_flight(id(last_request), bytes(data))
             else:
                 self.stats["replies"] += 1
                 roll = self.random.random()
@@ -152,6 +161,16 @@ class FaultyLink:
                     data = _corrupt_checksum(data)
             writer.write(data)
             await writer.drain()
+            if replies:
+                self._in_flight(id(last_request), None)
+
+    def _in_flight(self, connection: int, request: bytes | None) -> None:
+        if request is None:
+            self.in_flight.pop(connection, None)
+        else:
+            self.in_flight[connection] = request
+        if self.watch is not None:
+            self.watch(self.in_flight)
 
 
 def _corrupt_checksum(frame: bytes) -> bytes:

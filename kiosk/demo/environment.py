@@ -80,6 +80,7 @@ class DemoSettings:
     tick_interval: float = 1.0
     branch: str = "tromso"
     sip2_timeout: float = 5.0
+    sip2_pool: tuple[int, int] = (1, 2)  # SIP2-direct: pool_min_size (opened at start), pool_size (ceiling)
     link_plan: FaultPlan | None = None
     link_seed: int = 0
     ils_address: tuple[str, int] | None = None
@@ -100,6 +101,7 @@ class DemoOptions(TypedDict, total=False):
     tick_interval: float
     branch: str
     sip2_timeout: float
+    sip2_pool: tuple[int, int]
     link_plan: FaultPlan | None
     link_seed: int
     ils_address: tuple[str, int] | None
@@ -375,6 +377,8 @@ async def _open_circulation(env: DemoEnvironment, host: str, port: int) -> Circu
         institution=env.library.number,
         timeout=settings.sip2_timeout,
         library_names=demo_data.LIBRARY_NAMES,
+        pool_min_size=settings.sip2_pool[0],
+        pool_size=settings.sip2_pool[1],
     )
     return Sip2Circulation(sip2)
 

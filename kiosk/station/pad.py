@@ -10,13 +10,16 @@ counts as *arrived* once it has been read and decoded; a read that fails is retr
 
 `PadPoller` is the station's loop around it: one scan every `poll_interval`, a `TagsChanged` for the
 session when the picture changed, and a word for the observers when the reader stops (or resumes)
-answering or an unreadable tag arrives.
+answering or an unreadable tag arrives. The session does not wait for the whole stack to be read (20 tags
+take about 2.7 s on a FEIG reader): a `TagsChanged` goes out as soon as a tag is decoded and its item is
+complete (all its parts on the pad), so the first checkout is on its way while the rest is still read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from drivers.rfid.base import Reader, ReaderError, ReaderUnavailable, TagMemory
@@ -82,8 +85,9 @@ class PadWatcher:
         self._missing: dict[bytes, int] = {}  # uid -> rounds in a row it was not seen
         self._short_reads: dict[bytes, int] = {}  # uid -> reads cut short so far
 
-    async def scan(self) -> PadChange:
+    async def scan(self, on_arrival: Callable[[PadTag], None] | None = None) -> PadChange:
         """One inventory round: read new tags, count absences, report what arrived and what left.
+        `on_arrival` hears of each new tag as soon as it is decoded (it is in `tags` by then).
 
         Raises ``ReaderError`` when the inventory itself fails (the picture is then left as it was).
         """
@@ -108,6 +112,8 @@ class PadWatcher:
             tag = pad_tag(memory, decoded)
             self.tags[uid] = tag
             arrived.append(tag)
+            if on_arrival is not None:
+                on_arrival(tag)
         for uid in [u for u in self._short_reads if u not in seen]:
             del self._short_reads[uid]
         left: list[PadTag] = []
@@ -151,12 +157,32 @@ class PadPoller:
         self.watcher = watcher
         self.poll_interval = poll_interval
         self._reader_ok = True
+        self._told: tuple[PadTag, ...] = ()  # the picture the session has
+
+    def _tell(self) -> None:
+        picture = tuple(self.watcher.tags.values())
+        if picture != self._told:
+            self._told = picture
+            self._shell.feed(TagsChanged(picture, self._shell.clock()))
+
+    def _arrived(self, tag: PadTag) -> None:
+        """Mid-round: the session hears of a tag once its item is complete (an incomplete set waits
+        for the end of the round, where the session decides what is missing)."""
+        if tag.kind is TagKind.ITEM and tag.parts_in_item > 1:
+            parts = {
+                t.part_number
+                for t in self.watcher.tags.values()
+                if t.kind is TagKind.ITEM and t.item_id == tag.item_id
+            }
+            if len(parts) < tag.parts_in_item:
+                return
+        self._tell()
 
     async def run(self) -> None:
         while True:
             try:
                 if await self._scan():
-                    self._shell.feed(TagsChanged(tuple(self.watcher.tags.values()), self._shell.clock()))
+                    self._tell()
             except Exception as error:  # a bug must not end the loop: the station would go blind
                 report_fault(self._shell, error)
             await asyncio.sleep(self.poll_interval)
@@ -164,7 +190,7 @@ class PadPoller:
     async def _scan(self) -> bool:
         """One round; True when the picture changed. A reader failure is reported once, not every round."""
         try:
-            change = await self.watcher.scan()  # a tag not read yet is tried again next round
+            change = await self.watcher.scan(self._arrived)  # a tag not read yet: tried again next round
         except ReaderError as error:
             if self._reader_ok:
                 log.warning("RFID reader: %s", error)

@@ -118,6 +118,10 @@ class ExactlyOnce:
         # Records go through a group commit: the items of a stack placed together share one commit.
         self.recorder = GroupCommit(journal)
         self._entry_for: dict[str, uuid.UUID] = {}  # item -> its latest journal entry (security notes)
+        # One action per item in flight: a second one waits until the first is settled (per-item order),
+        # however many connections the pool has. Dropped when nobody holds or waits for it.
+        self._item_locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: dict[str, int] = {}  # item -> actions holding or waiting for its lock
 
     def latest_entry(self, item_id: str) -> uuid.UUID | None:
         """The journal entry of the item's latest action, for the notes of its security write."""
@@ -129,7 +133,20 @@ class ExactlyOnce:
         return lambda detail: CirculationFailed(operation, item_id, detail, self._shell.clock(), sent=True)
 
     async def circulate(self, command: ItemCommand) -> None:
-        """Journal first, then send; an unanswered request is resolved before the patron hears anything."""
+        """Journal first, then send; an unanswered request is resolved before the patron hears anything.
+        Never two actions on one item at once: the later one starts when the earlier one is settled."""
+        item = command.item_id
+        lock = self._item_locks.setdefault(item, asyncio.Lock())
+        self._lock_users[item] = self._lock_users.get(item, 0) + 1
+        try:
+            async with lock:
+                await self._circulate(command)
+        finally:
+            self._lock_users[item] -= 1
+            if not self._lock_users[item]:  # nobody holds it or waits for it
+                del self._lock_users[item], self._item_locks[item]
+
+    async def _circulate(self, command: ItemCommand) -> None:
         offline = not isinstance(command, Renew) and command.offline
         txn = Transaction.new(
             self._shell.clock(),

@@ -288,6 +288,10 @@ class Sip2Circulation(Sip2CirculationBase):
             raise CirculationProtocolError(f"SC status answered with {type(reply).__name__}")
         if not reply.online_status:
             raise CirculationUnavailable("the library system says it is off-line (98 online status N)")
+        if self.pool is not None:
+            # The library system answers: open the pool's `pool_min_size` connections now (in the
+            # background), ahead of the first stack; it grows from there to `pool_size` on demand.
+            await self.pool.warm()
 
     async def close(self) -> None:
         if self.client is not None:

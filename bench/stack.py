@@ -1,0 +1,247 @@
+"""A stack of N items against one item, through the real station, journal and SIP2 client (issue 17).
+
+Printed as one JSON object (not a timed test). The demo library system runs in its own process; between
+it and the station sits `server_api.faulty_link.FaultyLink`, delaying every reply by the round trip
+asked for. The station is built the way `kiosk demo` builds it (`kiosk.demo.DemoEnvironment`: the
+simulated pad polled every 0.1 s, the real journal, `Sip2Circulation` SIP2-direct with its pool).
+
+One round = for each N and each round trip, in an interleaved order (every configuration sees the
+same machine weather): a patron logs in, places N items, and the clock runs from the moment the tags are
+on the pad until every item is checked out (the library system answered) and every tag's AFI was written
+and read back; the patron finishes, and the same stack is returned (timed the same way). Reported: the
+median per configuration and time(N)/time(1) for the same round trip.
+
+The FEIG bound: what `drivers.rfid.feig_sim.AirTiming` (the default model of a FEIG reader at 38400 baud)
+says the reader needs for N tags (the inventory with "more data" replies of 4 tags, system information and
+all blocks of each tag, an AFI write and a read-back per tag) plus one round trip to the library system.
+It is printed beside the measured times; the bench does not drive the FEIG simulator yet (see
+docs/PERFORMANCE.md).
+
+Run: .venv/bin/python bench/stack.py [--quick] [--rounds 5] [--pool-min 10 --pool-size 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from drivers.rfid.feig_sim import DEFAULT_BLOCKS, AirTiming
+from kiosk.core import Action, ScreenName, SessionPolicy
+from kiosk.demo import DemoEnvironment, finish_visit, log_in
+from kiosk.station import Circulated, Observation, SecurityWrite
+from server_api.faulty_link import FaultPlan, FaultyLink
+
+ROOT = Path(__file__).resolve().parent.parent
+PER_REPLY = 4  # tags per inventory reply of the FEIG reader (the driver asks for "more data")
+
+
+def feig_bound(tags: int, round_trip: float, timing: AirTiming | None = None) -> float:
+    """Seconds the FEIG timing model needs for a stack of `tags`, plus one round trip to the library system.
+    Serial framing is counted at 10 bits per byte with the protocol's fixed frame overhead (~9 bytes)."""
+    t = timing or AirTiming()
+    frame = 9  # length, address, command, status, CRC: bytes around each request and reply
+    total = t.inventory_time(tags)
+    for i in range(-(-tags // PER_REPLY)):
+        total += t.serial_time(2 * frame + 1 + 10 * min(PER_REPLY, tags - i * PER_REPLY))
+    per_tag = (
+        t.system_info_time()
+        + t.serial_time(2 * frame + 8 + 13)
+        + t.read_time(DEFAULT_BLOCKS, 4)
+        + t.serial_time(2 * frame + 11 + DEFAULT_BLOCKS * 5)
+        + t.afi_time()  # the write
+        + t.serial_time(2 * frame + 9)
+        + t.system_info_time()  # the read-back that verifies it
+        + t.serial_time(2 * frame + 8 + 13)
+    )
+    return total + tags * per_tag + round_trip
+
+
+@contextlib.contextmanager
+def ils_process(workdir: Path) -> Iterator[tuple[int, Path]]:
+    """The demo library system in its own process; yields its port and database."""
+    db = workdir / "ils.sqlite3"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = (
+        "from server_api.demo_ils.server import serve_forever;"
+        f" serve_forever('127.0.0.1', {port}, {str(db)!r})"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if "demo ILS" not in line:
+            raise RuntimeError(f"the demo ILS did not start: {line!r}")
+        yield port, db
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def lendable(db: Path, count: int) -> list[str]:
+    """Single-part items on the shelf for loan, nobody waiting for them."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute(
+            "SELECT item_id FROM items WHERE status = 'available' AND for_loan = 1 AND parts = 1"
+            " AND item_id NOT IN (SELECT item_id FROM holds WHERE status IN ('waiting', 'ready'))"
+            " ORDER BY item_id LIMIT ?",
+            (count,),
+        ).fetchall()
+    if len(rows) < count:
+        raise RuntimeError(f"the demo library system has {len(rows)} lendable items, the bench needs {count}")
+    return [r[0] for r in rows]
+
+
+async def timed_stack(env: DemoEnvironment, seen: list[Observation], items: list[str]) -> float:
+    """Place the items; seconds until each is circulated OK and each tag's AFI written and verified."""
+    start_at = len(seen)
+    wanted = set(items)
+    tags = sum(len(env.item_tags[i]) for i in items)
+    start = time.perf_counter()
+    env.place_items(items)
+    async with asyncio.timeout(120):
+        while True:
+            new = seen[start_at:]
+            done = {o.item_id for o in new if isinstance(o, Circulated) and o.ok and o.item_id in wanted}
+            secured = sum(isinstance(o, SecurityWrite) and o.verified and o.item_id in wanted for o in new)
+            if done == wanted and secured >= tags:
+                break
+            await asyncio.sleep(0.002)
+    elapsed = time.perf_counter() - start
+    env.remove_items(items)
+    await env.wait_lifted(items, timeout=30)
+    return elapsed
+
+
+async def one_round(
+    env: DemoEnvironment, link: FaultyLink, seen: list[Observation], items: list[str], rt: float
+) -> dict[str, float]:
+    link.plan = FaultPlan(delay_reply=1.0 if rt else 0.0, delay_seconds=rt)
+    assert env.station is not None
+    if not await log_in(env):
+        raise RuntimeError("the library system did not answer the login")
+    env.station.press(Action.BORROW)
+    await env.wait_for(lambda s: s.name is ScreenName.BORROW)
+    borrow = await timed_stack(env, seen, items)
+    await finish_visit(env, receipt=False)
+    env.station.press(Action.RETURN)
+    await env.wait_for(lambda s: s.name is ScreenName.RETURN)
+    give_back = await timed_stack(env, seen, items)
+    await finish_visit(env, receipt=False)
+    return {"borrow": borrow, "return": give_back}
+
+
+async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    sizes: list[int] = args.sizes
+    trips: list[float] = [ms / 1000 for ms in args.round_trips]
+    times: dict[tuple[float, int, str], list[float]] = {}
+    with ils_process(workdir) as (ils_port, ils_db):
+        shelf = lendable(ils_db, sum(sizes))
+        async with (
+            FaultyLink("127.0.0.1", ils_port) as link,
+            DemoEnvironment(
+                workdir / "station",
+                policy=SessionPolicy(goodbye_time=timedelta(0)),
+                poll_interval=0.1,
+                tick_interval=0.5,
+                sip2_timeout=10.0,
+                sip2_pool=(args.pool_min, args.pool_size),
+                ils_address=("127.0.0.1", link.port),
+            ) as env,
+        ):
+            assert env.station is not None
+            seen: list[Observation] = []
+            env.station.add_observer(seen.append)
+            await env.station.settle()
+            await asyncio.sleep(1.0)  # the pool opens at start (pool_min_size), ahead of the first stack
+            stacks, offset = {}, 0
+            for n in sizes:
+                stacks[n], offset = shelf[offset : offset + n], offset + n
+            for r in range(args.rounds):
+                # Interleaved: every round visits every configuration, in a rotated order.
+                configs = [(rt, n) for rt in trips for n in sizes]
+                configs = configs[r % len(configs) :] + configs[: r % len(configs)]
+                for rt, n in configs:
+                    for op, t in (await one_round(env, link, seen, stacks[n], rt)).items():
+                        times.setdefault((rt, n, op), []).append(t)
+    return report(times, sizes, trips)
+
+
+def report(
+    times: dict[tuple[float, int, str], list[float]], sizes: list[int], trips: list[float]
+) -> dict[str, Any]:
+    rows = []
+    for rt in trips:
+        for op in ("borrow", "return"):
+            one = statistics.median(times[(rt, 1, op)]) if 1 in sizes else None
+            for n in sizes:
+                median = statistics.median(times[(rt, n, op)])
+                rows.append(
+                    {
+                        "round_trip_ms": round(rt * 1000),
+                        "operation": op,
+                        "n": n,
+                        "median_s": round(median, 3),
+                        "runs_s": [round(t, 3) for t in times[(rt, n, op)]],
+                        "ratio_to_one": round(median / one, 2) if one else None,
+                        "feig_bound_s": round(feig_bound(n, rt), 3),
+                    }
+                )
+    return {"rows": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="N = 1, 10 at 200 ms, one round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--pool-min", type=int, default=10, help="[sip2] pool_min_size: opened at start")
+    parser.add_argument("--pool-size", type=int, default=20, help="[sip2] pool_size: the ceiling")
+    args = parser.parse_args()
+    args.sizes, args.round_trips = ([1, 10], [200]) if args.quick else ([1, 2, 5, 10, 20], [0, 50, 200])
+    if args.quick:
+        args.rounds = 1
+    args.pool_min = min(args.pool_min, args.pool_size)
+    base = ROOT / ".bench-tmp"
+    base.mkdir(exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="stack-", dir=base))
+    try:
+        result = {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "load_average": os.getloadavg(),
+            "pad": "simulated pad, polled every 0.1 s",
+            "path": "SIP2-direct",
+            "pool": {"pool_min_size": args.pool_min, "pool_size": args.pool_size},
+            "rounds": args.rounds,
+            **asyncio.run(run(args, workdir)),
+            "load_average_after": os.getloadavg(),
+        }
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            base.rmdir()
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
