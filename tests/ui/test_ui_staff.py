@@ -13,6 +13,8 @@ a script in a subprocess, as in tests/test_ui_borrow.py):
                                   task with its routing  →  screenshot
     "Sync now"                 →  0 waiting, still 1 conflict, a last-sync time
     "Close"                    →  the welcome screen again
+    3 wrong passphrases        →  "locked: try again in 1 min", the Open button shut
+    a station without one      →  the prompt says a technician runs kiosk staff set-credential, no field
 
 It writes a JSON result that the test asserts on, and `test-artifacts/ui-staff.png`.
 """
@@ -90,6 +92,17 @@ def test_staff_screen_shows_waiting_and_conflicts_and_syncs(xvfb_display: str, t
     assert result["closed"] is True and result["screen"] == "welcome"
     assert (ARTIFACTS / "ui-staff.png").stat().st_size > 10_000
 
+    locked = result["locked"]
+    assert locked["message"] == "Låst etter feil forsøk: prøv igjen om 1 min."
+    assert locked["may_try"] is False and locked["staff_screen"] is False
+    assert result["no_credential"] == {
+        "message": "Ingen tilgang for ansatte er satt på denne kiosken: en tekniker kjører kiosk staff "
+        "set-credential.",
+        "may_try": False,
+        "field_open": False,
+        "staff_screen": False,
+    }
+
 
 # ---------------------------------------------------------------------------------------------- driver side
 # Runs in the subprocess: `python tests/test_ui_staff.py RESULT.json SHOT.png WORKDIR`.
@@ -102,8 +115,10 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
     from kivy.core.window import Window
 
     from kiosk.core import Operation, ScreenName, TaskKind
+    from kiosk.credentials import CredentialKind
     from kiosk.demo import DemoEnvironment
     from kiosk.journal import State
+    from kiosk.station import StaffAccess
     from server_api.circulation import Transaction
     from server_api.demo_ils import data as demo_data
     from tests.ui.driver import Finger, running
@@ -177,9 +192,10 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
                     Window.dispatch("on_textinput", char)
                 await until(f"{len(text)} characters typed", lambda: len(field.text) == len(text), 5)
                 steps.append(f"type {len(text)} characters")
+                failures = station.staff.gate.failures  # a wrong try counts, the right one opens
                 await touch("staff:unlock")
                 await until(
-                    "the check", lambda: app.staff_view is not None or not fields.open_button.disabled
+                    "the check", lambda: app.staff_view is not None or station.staff.gate.failures != failures
                 )
 
             await touch("staff:hold", hold=app.staff_hold + 0.5)
@@ -207,6 +223,33 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
             await until("the staff screen gone", lambda: app.staff_view is None)
             result["closed"] = app.find("staff:pending") is None
             result["screen"] = app.screen.name.value if app.screen else None
+
+            # Three wrong tries in a row lock the screen, said in minutes; then not even the right one opens.
+            await touch("staff:hold", hold=app.staff_hold + 0.5)
+            await until("the credential prompt again", lambda: app.find("staff:unlock"))
+            fields = app.staff_prompt_fields
+            for n in range(3):
+                await type_passphrase(f"wrong guess number {n}")
+            result["locked"] = {"message": fields.message.text, "may_try": not fields.open_button.disabled}
+            await touch("staff:unlock")  # disabled: nothing happens
+            await asyncio.sleep(0.3)
+            result["locked"]["staff_screen"] = app.staff_view is not None
+            await touch("staff:cancel")
+            await until("the prompt gone", lambda: app.staff_prompt_view is None)
+
+            # A station built without a credential ([staff] empty, as `build_station` makes it).
+            station.staff = StaffAccess("", CredentialKind.PASSPHRASE, station.clock)
+            await touch("staff:hold", hold=app.staff_hold + 0.5)
+            await until("the prompt without a credential", lambda: app.find("staff:unlock"))
+            fields = app.staff_prompt_fields
+            await touch("staff:unlock")
+            await asyncio.sleep(0.3)
+            result["no_credential"] = {
+                "message": fields.message.text,
+                "may_try": not fields.open_button.disabled,
+                "field_open": not fields.inputs["passphrase"].disabled,
+                "staff_screen": app.staff_view is not None,
+            }
             result["ok"] = True
     result_path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     return result
