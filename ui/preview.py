@@ -103,12 +103,30 @@ def sample_screens(language: str = "en") -> list[Screen]:
         s(
             ScreenName.ACCOUNT,
             patron_name="Máret Ánne Sara",
-            rows=rows[:1],
+            rows=(
+                ItemRow(
+                    "03010000123456",
+                    "Beaivi, áhčážan",
+                    RowState.ON_LOAN,
+                    Text.of("account.due", date="2026-12-13"),
+                    actions=(Action.RENEW,),
+                ),
+                ItemRow(
+                    "03010000123458",
+                    "Markens grøde",
+                    RowState.ATTENTION,
+                    Text.of("account.overdue", date="2026-11-20"),
+                    actions=(Action.RENEW,),
+                ),
+            ),
             details=(
-                Text.of("account.loans", count=1),
+                Text.of("account.loans", count=2),
+                Text.of(
+                    "account.hold_ready_at", title="Teskjekjerringa", library="Tromsø bibliotek og byarkiv"
+                ),
                 Text.of("account.fees", amount="20.00", currency="NOK"),
             ),
-            actions=(Action.RENEW_ALL, Action.BACK),
+            actions=(Action.RENEW_ALL, Action.BACK, Action.FINISH),
         ),
         s(ScreenName.RECEIPT, rows=rows[:1], actions=(Action.PRINT_RECEIPT, Action.NO_RECEIPT)),
         s(ScreenName.GOODBYE, message=Text("goodbye.instruction")),

@@ -136,3 +136,11 @@ def test_touch_targets_are_at_least_15_mm_on_every_panel(panel: str) -> None:
 def test_a_longer_viewing_distance_asks_for_larger_text() -> None:
     near, far = ScreenGeometry(1920, 1080, 15.6, 400), ScreenGeometry(1920, 1080, 15.6, 700)
     assert Theme.for_screen(far, large=True).font_body > Theme.for_screen(near, large=True).font_body
+
+
+@pytest.mark.ui
+@pytest.mark.parametrize("panel", ["800x600", "1080x1920"])
+def test_the_account_screen_with_a_renew_button_per_loan_fits(panel: str, tmp_path: Path) -> None:
+    found = _layout(tmp_path, panel, ["nb", "ru", "fi"], screens="account")
+    assert len(found) == 3
+    assert _problems(found) == {}
