@@ -55,6 +55,10 @@ SUB_COMMANDS: tuple[Callable[[Commands], None], ...] = (
 )
 
 
+# Libraries that log routine work at INFO; shown with -v.
+CHATTY_LIBRARIES = ("httpx", "httpcore", "alembic", "uvicorn.access", "asyncio")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Library self-service station")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (never PINs or passwords)")
@@ -80,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        for chatty in CHATTY_LIBRARIES:  # a line per HTTP request or migration step: DEBUG's business
+            logging.getLogger(chatty).setLevel(logging.WARNING)
     return int(args.func(args))
 
 

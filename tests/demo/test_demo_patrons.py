@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -40,3 +41,5 @@ def test_kivy_is_told_not_to_parse_the_arguments_and_to_log_through_ours(monkeyp
     monkeypatch.delenv("KIVY_LOG_MODE", raising=False)
     assert main(["demo", "--headless"]) == 2  # no scenario: refused before anything starts
     assert os.environ["KIVY_NO_ARGS"] == "1" and os.environ["KIVY_LOG_MODE"] == "PYTHON"
+    # INFO by default, without a line per HTTP request or migration step (those come with -v)
+    assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
