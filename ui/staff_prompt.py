@@ -2,7 +2,8 @@
 never the staff screen itself. A passphrase field, or a staff card number and a PIN (`[staff] kind`);
 "Open" hands them to `Station.staff.unlock()` (argon2 in a thread, with the lockout); what the prompt says
 (no credential set, wrong, locked for n minutes) is `kiosk.core.staff_prompt`'s. The fields are masked and
-emptied after every try; nothing typed is logged or kept.
+emptied after every try; nothing typed is logged or kept. A touch kiosk has no keyboard: the prompt
+carries Kivy's on-screen keyboard (`VKeyboard`), typing into the field last touched; a USB keyboard works too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.textinput import TextInput
+from kivy.uix.vkeyboard import VKeyboard
 from kivy.uix.widget import Widget
 
 from kiosk.core import StaffPrompt
@@ -52,7 +54,9 @@ def build_prompt(
 ) -> PromptFields:
     t = theme
     paint_background(overlay, t.overlay_dim)
-    panel = BoxLayout(orientation="vertical", size_hint=(0.6, 0.7), padding=t.padding, spacing=t.spacing // 2)
+    panel = BoxLayout(
+        orientation="vertical", size_hint=(0.8, 0.94), padding=t.padding, spacing=t.spacing // 2
+    )
     paint_background(panel, t.background, t.border, 4)
     panel.add_widget(TextLabel(t, tr("staff.prompt.heading", lang), size=t.font_heading, bold=True))
     ask = TextLabel(t, "", size=t.font_body)
@@ -86,8 +90,33 @@ def build_prompt(
     buttons.add_widget(open_button)
     buttons.add_widget(KioskButton(t, tr("staff.close", lang), on_cancel, ref="staff:cancel", primary=False))
     panel.add_widget(buttons)
+    panel.add_widget(_on_screen_keyboard(inputs, on_open))
     overlay.add_widget(panel)
     return PromptFields(ask, message, inputs, open_button)
+
+
+def _on_screen_keyboard(inputs: dict[str, TextInput], on_open: Callable[[], object]) -> VKeyboard:
+    """Kivy's on-screen keyboard, fixed in the panel; it types into the field staff touched last."""
+    fields = list(inputs.values())
+    target = {"field": fields[0]}
+    for field in fields:
+        field.bind(focus=lambda field, focused: target.update(field=field) if focused else None)
+    keyboard = VKeyboard(do_translation=False, do_rotation=False, do_scale=False, size_hint_y=1.6)
+
+    def textinput(_keyboard: object, text: str) -> None:
+        field = target["field"]
+        if not field.disabled:
+            field.insert_text(text)
+
+    def key_down(_keyboard: object, keycode: str, _internal: object, _modifiers: object) -> None:
+        field = target["field"]
+        if keycode == "backspace" and not field.disabled:
+            field.do_backspace()
+        elif keycode == "enter":
+            on_open()
+
+    keyboard.bind(on_textinput=textinput, on_key_down=key_down)
+    return keyboard
 
 
 __all__ = ["PromptFields", "build_prompt"]

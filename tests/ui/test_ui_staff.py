@@ -69,6 +69,7 @@ def test_staff_screen_shows_waiting_and_conflicts_and_syncs(xvfb_display: str, t
     assert result["opened_by_tap"] is False  # a tap is not a hold
     prompt = result["prompt"]
     assert prompt["staff_screen"] is False and prompt["ask"].startswith("Skriv passordfrasen")
+    assert prompt["typed_on_screen"] == "wrongpassphrase"  # the on-screen keyboard types into the field
     assert result["wrong"]["staff_screen"] is False
     assert result["wrong"]["message"].startswith("Det er ikke riktig.")
     assert result["wrong"]["typed_left"] == ""  # the field is emptied after a try
@@ -198,11 +199,42 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
                     "the check", lambda: app.staff_view is not None or station.staff.gate.failures != failures
                 )
 
+            async def tap_keys(text: str) -> None:
+                from kivy.base import EventLoop
+                from kivy.uix.vkeyboard import VKeyboard
+
+                from tests.ui.driver import Touch
+
+                (keyboard,) = [w for w in app.staff_prompt_view.walk() if isinstance(w, VKeyboard)]
+                where: dict[str, tuple[float, float]] = {}
+                for gx in range(2, 100, 2):  # find each key's middle on the keyboard (local coordinates)
+                    for gy in range(2, 100, 4):
+                        x, y = keyboard.width * gx / 100, keyboard.height * gy / 100
+                        found = keyboard.get_key_at_pos(x, y)
+                        if found:
+                            where.setdefault(found[0][1], (x, y))
+                for n, char in enumerate(text):
+                    wx, wy = keyboard.parent.to_window(*keyboard.to_parent(*where[char]))
+                    event = Touch(5000 + n, wx / (Window.width - 1), wy / (Window.height - 1))
+                    EventLoop.post_dispatch_input("begin", event)
+                    await asyncio.sleep(0.05)
+                    EventLoop.post_dispatch_input("end", event)
+                    await asyncio.sleep(0.05)
+                steps.append(f"tap {len(text)} keys on the on-screen keyboard")
+
             await touch("staff:hold", hold=app.staff_hold + 0.5)
             await until("the credential prompt", lambda: app.find("staff:unlock"))
             fields = app.staff_prompt_fields
             result["prompt"] = {"staff_screen": app.staff_view is not None, "ask": fields.ask.text}
-            await type_passphrase("open sesame please")
+            await asyncio.sleep(0.3)  # one more frame for the screenshot
+            app.screenshot(str(screenshot.with_name("ui-staff-prompt.png")))
+            # The first (wrong) one on the prompt's on-screen keyboard, as on a kiosk without a keyboard.
+            await tap_keys("wrongpassphrase")
+            typed_on_screen = fields.inputs["passphrase"].text
+            failures = station.staff.gate.failures
+            await touch("staff:unlock")
+            await until("the check", lambda: station.staff.gate.failures != failures)
+            result["prompt"]["typed_on_screen"] = typed_on_screen
             result["wrong"] = {
                 "staff_screen": app.staff_view is not None,
                 "message": fields.message.text,
