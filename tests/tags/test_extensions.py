@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from drivers.tags.extensions import (
@@ -95,6 +95,16 @@ def test_the_standard_frame_always_reads_back_as_written(blocks: list[tuple[Exte
     written = [
         ExtensionBlock(block_id, text.encode()) for block_id, text in blocks if len(text.encode()) < 200
     ]
+    # The one case docs/RFID.md names as undecidable: a title starting lower-case whose check byte is a
+    # capital reads as a capitalised title with the check byte last, so the order is guessed, not proved.
+    assume(not any(_capital_check_before_lower_case_title(block) for block in written))
     extensions = parse_extensions(encode_extensions(written))
     assert list(extensions.blocks) == written and not extensions.problem
     assert extensions.layout in (ExtensionLayout.STANDARD, ExtensionLayout.NONE)
+
+
+def _capital_check_before_lower_case_title(block: ExtensionBlock) -> bool:
+    if block.block_id != ExtensionId.TITLE or not block.data:
+        return False
+    check = encode_extensions([block])[3:4].decode("latin-1")
+    return check.isupper() and block.data[:1].decode("latin-1").islower()
