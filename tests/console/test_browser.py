@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.console.browser import axe_violations, chromium, screenshot
@@ -35,7 +35,18 @@ def follow(browser: WebDriver, element: WebElement) -> None:
     """Click a link or button and wait until the next page has replaced this one."""
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10).until(lambda _: _replaced(page))
+
+
+def _replaced(page: WebElement) -> bool:
+    """Whether `page` has left the document. Chromium sometimes answers a question about an element of the
+    page being replaced with "Node with given id does not belong to the document" instead of the stale
+    element error (seen on a busy machine): that, too, means the page has gone."""
+    try:
+        page.is_enabled()
+    except WebDriverException:  # StaleElementReferenceException is one
+        return True
+    return False
 
 
 def accessible(browser: WebDriver, name: str) -> None:
