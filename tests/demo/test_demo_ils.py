@@ -30,7 +30,6 @@ from server_api.demo_ils import (
     KIOSK_LIBRARY,
     KIOSK_LOCATION,
     KIOSK_LOGIN,
-    LIBRARY_NAMES,
     OTHER_LIBRARY_ITEM,
     TRANSIT_HOLD_ITEM,
     DemoIls,
@@ -49,6 +48,7 @@ from server_api.demo_ils.data import (
 from server_api.sip2 import Sip2Circulation, Sip2Settings
 from server_api.sip2.codec import decode, encode
 from server_api.sip2.messages import ItemInformationRequest, LoginRequest, RequestScResend
+from tests.demo.kiosks import kiosk
 
 NOW = datetime(2025, 2, 10, 12, 0, 0)
 
@@ -61,21 +61,6 @@ def txn(at: datetime = NOW, **kw: object) -> Transaction:
 async def ils(tmp_path: Path) -> AsyncIterator[DemoIls]:
     async with DemoIls(tmp_path / "ils.sqlite", clock=lambda: NOW) as server:
         yield server
-
-
-def kiosk(ils: DemoIls, **kw: object) -> Sip2Circulation:
-    return Sip2Circulation(
-        Sip2Settings(
-            "127.0.0.1",
-            ils.port,
-            *KIOSK_LOGIN,
-            location=KIOSK_LOCATION,
-            institution=KIOSK_INSTITUTION,
-            library_names=LIBRARY_NAMES,
-            timeout=3.0,
-            **kw,  # type: ignore[arg-type]
-        )
-    )
 
 
 @pytest.fixture

@@ -26,8 +26,9 @@ from server_api.demo_ils import (
     applied_transactions,
 )
 from server_api.demo_ils.data import ALTA, DEMO_EXISTING_LOAN, HARSTAD, HOLD_SHELF_ITEM, NOT_FOR_LOAN_ITEM
-from server_api.sip2 import Sip2Circulation, Sip2Settings
+from server_api.sip2 import Sip2Circulation
 from server_api.sip2.probe import run_probe
+from tests.demo.kiosks import kiosk
 
 NOW = datetime(2024, 3, 5, 14, 0, 0)
 
@@ -40,23 +41,6 @@ def txn(at: datetime = NOW, **kw: object) -> Transaction:
 async def ils(tmp_path: Path) -> AsyncIterator[DemoIls]:
     async with DemoIls(tmp_path / "ils.sqlite", clock=lambda: NOW) as server:
         yield server
-
-
-def kiosk(
-    ils: DemoIls, login: tuple[str, str] = KIOSK_LOGIN, location: str = KIOSK_LOCATION, **kw: object
-) -> Sip2Circulation:
-    return Sip2Circulation(
-        Sip2Settings(
-            "127.0.0.1",
-            ils.port,
-            *login,
-            location=location,
-            institution=location,
-            library_names=LIBRARY_NAMES,
-            timeout=3.0,
-            **kw,  # type: ignore[arg-type]
-        )
-    )
 
 
 @pytest.fixture
