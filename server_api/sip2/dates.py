@@ -15,10 +15,12 @@ class Sip2DateError(ValueError):
 def format_date(value: datetime | None) -> str:
     if value is None:
         return " " * 18
+    zone = "    "
     if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-        return value.strftime("%Y%m%d") + "   Z" + value.strftime("%H%M%S")
-    return value.strftime("%Y%m%d") + "    " + value.strftime("%H%M%S")
+        value, zone = value.astimezone(UTC), "   Z"
+    # strftime("%Y") leaves years below 1000 unpadded on glibc, which breaks the fixed 18-character field.
+    day = f"{value.year:04d}{value.month:02d}{value.day:02d}"
+    return f"{day}{zone}{value.hour:02d}{value.minute:02d}{value.second:02d}"
 
 
 def parse_date(text: str) -> datetime | None:

@@ -188,6 +188,14 @@ def test_dates() -> None:
         parse_date("2024-03-05 14:07:0")
 
 
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)))
+def test_every_date_is_eighteen_characters_and_reads_back_also_before_the_year_1000(value: datetime) -> None:
+    value = value.replace(microsecond=0)
+    text = format_date(value)
+    assert len(text) == 18
+    assert parse_date(text) == value
+
+
 def test_framer_splits_joins_and_limits() -> None:
     framer = Framer(max_size=64)
     assert framer.feed(b"941\r9900") == [b"941\r"]
