@@ -13,42 +13,8 @@ from drivers.printer import Connection
 from drivers.printer.escpos import EscposPrinter
 from drivers.printer.file_printer import FilePrinter
 from kiosk.cli import main, open_configured_printer
-from kiosk.config import ConfigError, check_for_run, load
-
-
-def station_file(tmp_path: Path, extra: str = "") -> Path:
-    """A file `kiosk run` would take, with `extra` ("[section]" and "key = value" lines) merged in."""
-    password = tmp_path / "sip2-password"
-    password.write_text("s3cret\n", encoding="utf-8")
-    password.chmod(0o600)
-    (tmp_path / "var").mkdir(mode=0o700, exist_ok=True)
-    sections: dict[str, dict[str, str]] = {
-        "sip2": {"password_file": f'"{password}"', "user": '"kiosk"'},
-        "journal": {"path": f'"{tmp_path / "var" / "journal.sqlite3"}"'},
-        "printer": {"directory": f'"{tmp_path / "var" / "receipts"}"'},
-    }
-    section = ""
-    for line in extra.splitlines():
-        if line.startswith("["):
-            section = line.strip("[]")
-        elif line.strip():
-            key, value = (part.strip() for part in line.split("=", 1))
-            sections.setdefault(section, {})[key] = value
-    path = tmp_path / "kiosk.toml"
-    text = "".join(
-        f"[{n}]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items()) for n, keys in sections.items()
-    )
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def refusal(path: Path) -> str:
-    """What the station says about `path` before it would run, or "" when it would run."""
-    try:
-        check_for_run(load(path))
-    except ConfigError as error:
-        return str(error)
-    return ""
+from kiosk.config import load
+from tests.cli.station_files import refusal, station_file
 
 
 def test_the_new_sip2_keys_reach_the_connection(tmp_path: Path) -> None:
