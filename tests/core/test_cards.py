@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -42,23 +42,11 @@ from kiosk.core import (
     is_physical,
 )
 from server_api.circulation import CheckoutOutcome, PatronAccount
+from tests.core.sessions import T0, at, item_tag, of
 
-T0 = datetime(2026, 11, 22, 10, 0, 0)
 SECRET = b"this station's own 32-byte key.."
 KEY = card_pseudonym(SECRET)
 CARD = "79927398713"  # passes Luhn
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def of(commands: list, kind: type) -> list:
-    return [c for c in commands if isinstance(c, kind)]
-
-
-def item(n: int) -> PadTag:
-    return PadTag(uid=bytes([0xE0, 4, 1, 0, 0, 0, 0, n]), kind=TagKind.ITEM, item_id=f"item{n}")
 
 
 def card_on_pad(card_id: str = CARD) -> PadTag:
@@ -81,7 +69,7 @@ def may_borrow_offline(session: PatronSession, event: CardPresented | TagsChange
     """Show the card after pressing Borrow; then try to borrow an item."""
     session.handle(Pressed(Action.BORROW, at(1)))
     session.handle(event)
-    out = session.handle(TagsChanged((*session.pad, item(1)), at(3)))
+    out = session.handle(TagsChanged((*session.pad, item_tag(1)), at(3)))
     return bool(of(out, Checkout))
 
 
@@ -187,7 +175,7 @@ def may_borrow_offline_after_goodbye(session: PatronSession) -> bool:
     assert session.screen().name is ScreenName.WELCOME
     session.handle(Pressed(Action.BORROW, at(61)))
     session.handle(TagsChanged((card_on_pad(),), at(62)))
-    return bool(of(session.handle(TagsChanged((card_on_pad(), item(1)), at(63))), Checkout))
+    return bool(of(session.handle(TagsChanged((card_on_pad(), item_tag(1)), at(63))), Checkout))
 
 
 # ---------------------------------------------------------------- the switches

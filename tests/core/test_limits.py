@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from kiosk.core import (
     CARD_NUMBER_MAX_LENGTH,
     PIN_MAX_DIGITS,
@@ -16,12 +14,7 @@ from kiosk.core import (
     ScreenName,
     SessionPolicy,
 )
-
-T0 = datetime(2026, 11, 22, 10, 0, 0)
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
+from tests.core.sessions import T0, at
 
 
 def at_the_pin() -> PatronSession:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -43,29 +43,10 @@ from kiosk.core import (
     Unexpected,
 )
 from server_api.circulation import CheckinOutcome, CheckoutOutcome, Loan, PatronAccount, RenewOutcome
+from tests.core.sessions import DUE, T0, at, feed, item_tag, of
 
-T0 = datetime(2026, 11, 22, 10, 0, 0)
-DUE = datetime(2026, 12, 13, 23, 59, 0)
 PATRON = PatronAccount(patron_id="N001", found=True, pin_ok=True, name="Máret Ánne", may_borrow=True)
 UNREADABLE_UID = b"\xe0\x04\x01\x00\x00\x00\x00\x99"
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def item_tag(n: int, item_id: str | None = None, part: int = 1, parts: int = 1) -> PadTag:
-    return PadTag(
-        uid=bytes([0xE0, 4, 1, 0, 0, 0, 0, n]),
-        kind=TagKind.ITEM,
-        item_id=item_id or f"item{n}",
-        part_number=part,
-        parts_in_item=parts,
-    )
-
-
-def of(commands: list, kind: type) -> list:
-    return [c for c in commands if isinstance(c, kind)]
 
 
 def borrowing(policy: SessionPolicy | None = None) -> PatronSession:
@@ -80,19 +61,13 @@ def borrowing(policy: SessionPolicy | None = None) -> PatronSession:
     return session
 
 
-def _feed(session: PatronSession, *events: Event) -> PatronSession:
-    for event in events:
-        session.handle(event)
-    return session
-
-
 def _lent() -> PatronSession:
-    return _feed(borrowing(), TagsChanged((item_tag(1),), at(5)))
+    return feed(borrowing(), TagsChanged((item_tag(1),), at(5)))
 
 
 def _undoing() -> PatronSession:
     session = borrowing(SessionPolicy(security_failure=SecurityFailurePolicy.UNDO))
-    return _feed(
+    return feed(
         session,
         TagsChanged((item_tag(1),), at(5)),
         CheckoutDone(CheckoutOutcome("item1", ok=True, due=DUE), at(6)),
@@ -104,16 +79,16 @@ def _undoing() -> PatronSession:
 ITEM_IN: dict[Stage, tuple[str, Callable[[], PatronSession]]] = {
     Stage.WAITING_FOR_PARTS: (
         "item1",
-        lambda: _feed(borrowing(), TagsChanged((item_tag(1, parts=2),), at(5))),
+        lambda: feed(borrowing(), TagsChanged((item_tag(1, parts=2),), at(5))),
     ),
     Stage.CIRCULATING: ("item1", _lent),
     Stage.SECURING: (
         "item1",
-        lambda: _feed(_lent(), CheckoutDone(CheckoutOutcome("item1", True, due=DUE), at(6))),
+        lambda: feed(_lent(), CheckoutDone(CheckoutOutcome("item1", True, due=DUE), at(6))),
     ),
     Stage.SECURITY_FAILED: (
         "item1",
-        lambda: _feed(
+        lambda: feed(
             _lent(),
             CheckoutDone(CheckoutOutcome("item1", True, due=DUE), at(6)),
             SecurityWritten("item1", False, at(7)),
@@ -122,20 +97,20 @@ ITEM_IN: dict[Stage, tuple[str, Callable[[], PatronSession]]] = {
     Stage.UNDOING: ("item1", _undoing),
     Stage.DONE: (
         "item1",
-        lambda: _feed(
+        lambda: feed(
             _lent(),
             CheckoutDone(CheckoutOutcome("item1", True, due=DUE), at(6)),
             SecurityWritten("item1", True, at(7)),
         ),
     ),
-    Stage.REFUSED: ("item1", lambda: _feed(_lent(), CheckoutDone(CheckoutOutcome("item1", False), at(6)))),
+    Stage.REFUSED: ("item1", lambda: feed(_lent(), CheckoutDone(CheckoutOutcome("item1", False), at(6)))),
     Stage.FAILED: (
         "item1",
-        lambda: _feed(_lent(), CirculationFailed(Operation.CHECKOUT, "item1", "no reply", at(6))),
+        lambda: feed(_lent(), CirculationFailed(Operation.CHECKOUT, "item1", "no reply", at(6))),
     ),
     Stage.UNREADABLE: (
         f"unreadable:{UNREADABLE_UID.hex()}",
-        lambda: _feed(borrowing(), TagsChanged((PadTag(UNREADABLE_UID, TagKind.UNREADABLE),), at(5))),
+        lambda: feed(borrowing(), TagsChanged((PadTag(UNREADABLE_UID, TagKind.UNREADABLE),), at(5))),
     ),
 }
 
@@ -244,7 +219,7 @@ def test_going_offline_is_an_event_and_the_screen_says_so_discreetly():
 
 
 def test_going_offline_redoes_only_what_certainly_never_reached_the_library_system():
-    session = _feed(borrowing(), TagsChanged((item_tag(1), item_tag(2)), at(5)))
+    session = feed(borrowing(), TagsChanged((item_tag(1), item_tag(2)), at(5)))
     session.handle(CirculationFailed(Operation.CHECKOUT, "item1", "refused to connect", at(6), sent=False))
     session.handle(CirculationFailed(Operation.CHECKOUT, "item2", "no reply", at(6), sent=True))
     out = session.handle(OfflineChanged(True, at(7)))
@@ -261,7 +236,7 @@ def test_going_offline_does_not_count_as_the_patron_touching_the_station():
 
 
 def test_coming_back_online_redoes_nothing():
-    session = _feed(borrowing(), OfflineChanged(True, at(4)))
+    session = feed(borrowing(), OfflineChanged(True, at(4)))
     session.handle(TagsChanged((item_tag(1),), at(5)))
     out = session.handle(OfflineChanged(False, at(6)))
     assert of(out, Checkout) == [] and of(out, Checkin) == []
@@ -269,7 +244,7 @@ def test_coming_back_online_redoes_nothing():
 
 def test_a_renewal_that_never_reached_the_library_system_waits_for_the_network_offline():
     account = PatronAccount("N001", True, True, may_borrow=True, loans=(Loan("loan1", "Giellagáldu", DUE),))
-    session = _feed(
+    session = feed(
         PatronSession(SessionPolicy(), T0),
         CardPresented("N001", at(1)),
         PinEntered("1234", at(2)),
@@ -290,7 +265,7 @@ def test_a_loan_that_never_reached_the_library_system_is_refused_offline_over_th
     session = PatronSession(
         SessionPolicy(offline=OfflinePolicy(max_items_per_patron=1)), T0, offline_loans={"N001": 1}
     )
-    _feed(
+    feed(
         session,
         Pressed(Action.BORROW, at(1)),
         CardPresented("N001", at(2)),

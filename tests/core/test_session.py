@@ -25,7 +25,6 @@ from kiosk.core import (
     OfflineChanged,
     OfflinePolicy,
     Operation,
-    PadTag,
     PatronLoaded,
     PatronSession,
     PinEntered,
@@ -37,7 +36,6 @@ from kiosk.core import (
     SecurityWritten,
     SessionPolicy,
     Show,
-    TagKind,
     TagsChanged,
     Text,
     Tick,
@@ -53,32 +51,9 @@ from server_api.circulation import (
     RouteKind,
     SecurityAction,
 )
+from tests.core.sessions import DUE, T0, at, item_tag, of
 
-T0 = datetime(2026, 11, 22, 10, 0, 0)
-DUE = datetime(2026, 12, 13, 23, 59, 0)
 PATRON = PatronAccount(patron_id="N001", found=True, pin_ok=True, name="Máret Ánne", may_borrow=True)
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def item_tag(n: int, item_id: str | None = None, part: int = 1, parts: int = 1) -> PadTag:
-    return PadTag(
-        uid=bytes([0xE0, 4, 1, 0, 0, 0, 0, n]),
-        kind=TagKind.ITEM,
-        item_id=item_id or f"item{n}",
-        part_number=part,
-        parts_in_item=parts,
-    )
-
-
-def card_tag() -> PadTag:
-    return PadTag(uid=b"\xe0\x04\x01\x00\x00\x00\x00\xff", kind=TagKind.PATRON_CARD, item_id="N001")
-
-
-def of(commands: list, kind: type) -> list:
-    return [c for c in commands if isinstance(c, kind)]
 
 
 def logged_in(policy: SessionPolicy | None = None) -> PatronSession:

@@ -3,15 +3,13 @@ borrow and return screens. Pure: no I/O, time passed in by hand."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from kiosk.core import (
     Action,
     CardPresented,
     Checkin,
     Checkout,
-    Command,
-    PadTag,
     PatronLoaded,
     PatronSession,
     PinEntered,
@@ -21,28 +19,15 @@ from kiosk.core import (
     RowState,
     ScreenName,
     SessionPolicy,
-    TagKind,
     TagsChanged,
 )
 from server_api.circulation import Loan, PatronAccount, RenewOutcome
+from tests.core.sessions import T0, at, item_tag, of
 
-T0 = datetime(2026, 11, 22, 10, 0, 0)
 OLD_DUE = datetime(2026, 11, 29, 23, 59, 0)
 NEW_DUE = datetime(2026, 12, 20, 23, 59, 0)
 LOANS = tuple(Loan(f"loan{n}", f"Title {n}", OLD_DUE) for n in range(1, 5))
 PATRON = PatronAccount("N001", True, True, name="Máret Ánne", may_borrow=True, loans=LOANS)
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def book(n: int, item_id: str) -> PadTag:
-    return PadTag(uid=bytes([0xE0, 4, 1, 0, 0, 0, 0, n]), kind=TagKind.ITEM, item_id=item_id)
-
-
-def of(commands: list[Command], kind: type) -> list[Command]:
-    return [c for c in commands if isinstance(c, kind)]
 
 
 def on_the_account_screen(account: PatronAccount = PATRON) -> PatronSession:
@@ -67,7 +52,7 @@ def test_after_renew_all_back_and_borrow_the_books_placed_are_lent_and_the_renew
     renewed_all(session)
     session.handle(Pressed(Action.BACK, at(7)))
     session.handle(Pressed(Action.BORROW, at(8)))
-    out = session.handle(TagsChanged((book(1, "new1"), book(2, "new2"), book(3, "new3")), at(9)))
+    out = session.handle(TagsChanged((item_tag(1, "new1"), item_tag(2, "new2"), item_tag(3, "new3")), at(9)))
     assert [c.item_id for c in of(out, Checkout)] == ["new1", "new2", "new3"]  # type: ignore[attr-defined]
     assert [row.item_id for row in session.screen().rows] == ["new1", "new2", "new3"]
 
@@ -77,7 +62,7 @@ def test_a_renewed_loan_placed_on_the_pad_can_still_be_borrowed_again_or_returne
     renewed_all(session)
     session.handle(Pressed(Action.BACK, at(7)))
     session.handle(Pressed(Action.RETURN, at(8)))
-    out = session.handle(TagsChanged((book(1, "loan1"),), at(9)))
+    out = session.handle(TagsChanged((item_tag(1, "loan1"),), at(9)))
     assert of(out, Checkin) == [Checkin("loan1")]
 
 

@@ -3,7 +3,7 @@ of one patron left for the next, and only the languages the station offers. Pure
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from kiosk.core import (
     Action,
@@ -12,7 +12,6 @@ from kiosk.core import (
     CheckoutDone,
     LanguageChosen,
     OfflineChanged,
-    PadTag,
     PatronLoaded,
     PatronSession,
     PinEntered,
@@ -21,7 +20,6 @@ from kiosk.core import (
     ScreenName,
     SecurityWritten,
     SessionPolicy,
-    TagKind,
     TagsChanged,
     Text,
     Tick,
@@ -37,19 +35,10 @@ from server_api.circulation import (
     RouteKind,
     SecurityAction,
 )
+from tests.core.sessions import DUE, T0, at, item_tag
 
-T0 = datetime(2026, 11, 22, 10, 0, 0)
-DUE = datetime(2026, 12, 13, 23, 59, 0)
 LOAN = Loan("loan1", "Giellagáldu", DUE)
 PATRON = PatronAccount("N001", True, True, name="Máret Ánne", may_borrow=True, loans=(LOAN,))
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def book(n: int) -> PadTag:
-    return PadTag(uid=bytes([0xE0, 4, 1, 0, 0, 0, 0, n]), kind=TagKind.ITEM, item_id=f"item{n}")
 
 
 def identified(account: PatronAccount = PATRON, policy: SessionPolicy | None = None) -> PatronSession:
@@ -111,7 +100,7 @@ def _finish(session: PatronSession, now: float) -> Text | None:
 def test_after_a_return_with_rows_for_the_hold_box_the_receipt_screen_never_says_take_what_lies_on_the_pad():
     session = identified()
     session.handle(Pressed(Action.RETURN, at(4)))
-    session.handle(TagsChanged((book(1),), at(5)))
+    session.handle(TagsChanged((item_tag(1),), at(5)))
     hold = Route(RouteKind.HOLD_SHELF)
     session.handle(
         CheckinDone(CheckinOutcome("item1", True, route=hold, security=SecurityAction.LEAVE), at(6))
@@ -122,11 +111,11 @@ def test_after_a_return_with_rows_for_the_hold_box_the_receipt_screen_never_says
 def test_the_receipt_screen_after_loans_and_returns_says_to_take_the_loans_and_place_the_returns():
     session = identified()
     session.handle(Pressed(Action.BORROW, at(4)))
-    session.handle(TagsChanged((book(1),), at(5)))
+    session.handle(TagsChanged((item_tag(1),), at(5)))
     session.handle(CheckoutDone(CheckoutOutcome("item1", True, due=DUE), at(6)))
     session.handle(SecurityWritten("item1", True, at(7)))
     session.handle(Pressed(Action.RETURN, at(8)))
-    session.handle(TagsChanged((book(1), book(2)), at(9)))
+    session.handle(TagsChanged((item_tag(1), item_tag(2)), at(9)))
     session.handle(CheckinDone(CheckinOutcome("item2", True, security=SecurityAction.LEAVE), at(10)))
     assert _finish(session, 11) == Text("receipt.after_loans_and_returns")
 
@@ -134,7 +123,7 @@ def test_the_receipt_screen_after_loans_and_returns_says_to_take_the_loans_and_p
 def test_the_receipt_screen_after_loans_says_take_them_and_after_a_refusal_points_to_the_rows():
     session = identified()
     session.handle(Pressed(Action.BORROW, at(4)))
-    session.handle(TagsChanged((book(1), book(2)), at(5)))
+    session.handle(TagsChanged((item_tag(1), item_tag(2)), at(5)))
     session.handle(
         CheckoutDone(CheckoutOutcome("item1", True, due=DUE, security=SecurityAction.LEAVE), at(6))
     )
@@ -142,7 +131,7 @@ def test_the_receipt_screen_after_loans_says_take_them_and_after_a_refusal_point
     assert _finish(session, 7) == Text("receipt.after_loans_not_all")
     lent = identified()
     lent.handle(Pressed(Action.BORROW, at(4)))
-    lent.handle(TagsChanged((book(1),), at(5)))
+    lent.handle(TagsChanged((item_tag(1),), at(5)))
     lent.handle(CheckoutDone(CheckoutOutcome("item1", True, due=DUE, security=SecurityAction.LEAVE), at(6)))
     assert _finish(lent, 7) == Text("receipt.instruction")
 
@@ -159,7 +148,7 @@ def test_the_goodbye_screen_times_out_to_the_welcome_screen():
     policy = SessionPolicy()
     session = identified(policy=policy)
     session.handle(Pressed(Action.BORROW, at(4)))
-    session.handle(TagsChanged((book(1),), at(5)))
+    session.handle(TagsChanged((item_tag(1),), at(5)))
     session.handle(
         CheckoutDone(CheckoutOutcome("item1", True, due=DUE, security=SecurityAction.LEAVE), at(6))
     )

@@ -3,8 +3,6 @@ choosing, and the only choice is no receipt."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,14 +26,9 @@ from kiosk.core import (
     Text,
 )
 from server_api.circulation import CheckoutOutcome, PatronAccount
+from tests.core.sessions import DUE, T0, at
 
-T0 = datetime(2026, 11, 22, 10, 0, 0)
-DUE = datetime(2026, 12, 13, 23, 59, 0)
 BOOK = PadTag(uid=b"\xe0\x04\x01\x00\x00\x00\x00\x01", kind=TagKind.ITEM, item_id="item1")
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
 
 
 def at_the_receipt_choice(printer_ok: bool):  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -33,7 +33,6 @@ from kiosk.core import (
     Mode,
     OfflineChanged,
     Operation,
-    PadTag,
     PatronLoaded,
     PatronSession,
     PinEntered,
@@ -44,7 +43,6 @@ from kiosk.core import (
     SessionPolicy,
     Show,
     Stage,
-    TagKind,
     TagsChanged,
     Tick,
     Unexpected,
@@ -52,9 +50,8 @@ from kiosk.core import (
     next_stage,
 )
 from server_api.circulation import CheckinOutcome, CheckoutOutcome, Loan, PatronAccount, RenewOutcome
+from tests.core.sessions import DUE, T0, at, feed, item_tag
 
-T0 = datetime(2026, 11, 22, 10, 0, 0)
-DUE = datetime(2026, 12, 13, 23, 59, 0)
 PATRON = PatronAccount(
     patron_id="N001",
     found=True,
@@ -63,14 +60,6 @@ PATRON = PatronAccount(
     may_borrow=True,
     loans=(Loan("loan1", "Giellagáldu", DUE),),
 )
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def item_tag(n: int) -> PadTag:
-    return PadTag(uid=bytes([0xE0, 4, 1, 0, 0, 0, 0, n]), kind=TagKind.ITEM, item_id=f"item{n}")
 
 
 def _identified(*first: Event) -> PatronSession:
@@ -83,32 +72,26 @@ def _identified(*first: Event) -> PatronSession:
     return session
 
 
-def _then(session: PatronSession, *events: Event) -> PatronSession:
-    for event in events:
-        session.handle(event)
-    return session
-
-
 # One way to bring a session into each mode, the way a patron would.
 IN_MODE: dict[Mode, Callable[[], PatronSession]] = {
     Mode.WELCOME: lambda: PatronSession(SessionPolicy(), T0),
-    Mode.IDENTIFY: lambda: _then(PatronSession(SessionPolicy(), T0), Pressed(Action.BORROW, at(1))),
-    Mode.PIN: lambda: _then(PatronSession(SessionPolicy(), T0), CardPresented("N001", at(1))),
-    Mode.AUTHENTICATING: lambda: _then(
+    Mode.IDENTIFY: lambda: feed(PatronSession(SessionPolicy(), T0), Pressed(Action.BORROW, at(1))),
+    Mode.PIN: lambda: feed(PatronSession(SessionPolicy(), T0), CardPresented("N001", at(1))),
+    Mode.AUTHENTICATING: lambda: feed(
         PatronSession(SessionPolicy(), T0), CardPresented("N001", at(1)), PinEntered("1234", at(2))
     ),
     Mode.MENU: lambda: _identified(),
     Mode.BORROW: lambda: _identified(Pressed(Action.BORROW, at(1))),
-    Mode.RETURN: lambda: _then(PatronSession(SessionPolicy(), T0), Pressed(Action.RETURN, at(1))),
-    Mode.ACCOUNT: lambda: _then(_identified(), Pressed(Action.ACCOUNT, at(5))),
-    Mode.RECEIPT: lambda: _then(
+    Mode.RETURN: lambda: feed(PatronSession(SessionPolicy(), T0), Pressed(Action.RETURN, at(1))),
+    Mode.ACCOUNT: lambda: feed(_identified(), Pressed(Action.ACCOUNT, at(5))),
+    Mode.RECEIPT: lambda: feed(
         _identified(Pressed(Action.BORROW, at(1))),
         TagsChanged((item_tag(1),), at(5)),
         CheckoutDone(CheckoutOutcome("item1", ok=True, due=DUE), at(6)),
         SecurityWritten("item1", True, at(7)),
         Pressed(Action.FINISH, at(8)),
     ),
-    Mode.GOODBYE: lambda: _then(_identified(), Pressed(Action.FINISH, at(5))),
+    Mode.GOODBYE: lambda: feed(_identified(), Pressed(Action.FINISH, at(5))),
 }
 
 
@@ -269,7 +252,7 @@ def test_no_sequence_of_events_makes_the_session_leave_its_tables(
     "first", [(), (Pressed(Action.BORROW, at(1)),)], ids=["card on the pad", "after Borrow"]
 )
 def test_without_a_pin_required_the_card_alone_is_checked_with_the_library_system(first: tuple[Event, ...]):
-    session = _then(PatronSession(SessionPolicy(pin_required=False), T0), *first)
+    session = feed(PatronSession(SessionPolicy(pin_required=False), T0), *first)
     out = session.handle(CardPresented("N001", at(2)))
     assert session.mode is Mode.AUTHENTICATING
     assert [c for c in out if not isinstance(c, Show)] == [Authenticate("N001", None)]
@@ -302,7 +285,7 @@ def test_every_mode_a_patron_can_leave_standing_ends_when_idle(mode: Mode):
 def test_a_card_the_library_system_does_not_answer_for_goes_back_where_it_came_and_says_why(
     first: tuple[Event, ...], back_to: Mode
 ):
-    session = _then(
+    session = feed(
         PatronSession(SessionPolicy(), T0), *first, CardPresented("N001", at(2)), PinEntered("1234", at(3))
     )
     session.handle(CirculationFailed(Operation.PATRON, "", "no reply", at(4)))
