@@ -1,7 +1,8 @@
 """The station's reports to the gateway, and what it fetches from it, in one small background loop.
 
-Every `heartbeat_interval` seconds a heartbeat (`POST /v1/heartbeats`): the reader and the printer (from
-the observations the station makes anyway, and the printer's own status), the journal's depth, its oldest
+Every `heartbeat_interval` seconds a heartbeat (`POST /v1/heartbeats`): the reader (from the observations
+the station makes anyway) and the printer (the status the station already polls, `Printing.printer_status`:
+asking the printer again here would put a second poll on its port), the journal's depth, its oldest
 unconfirmed entry and its conflicts, whether the clock is synchronised, the kiosk's version, the round
 trip of a ping through the gateway to the library system, and online or offline. No patron data.
 
@@ -24,10 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drivers.printer.base import Printer, PrinterError
 from kiosk.journal import Journal
 from kiosk.station.central_cards import CentralCardBook, CentralLists, load_stored, store, stored_path
-from kiosk.station.device_observations import Printed, ReaderHealth
+from kiosk.station.device_observations import ReaderHealth
 from kiosk.station.gateway import GatewayLink
 from kiosk.station.liveness import Liveness
 from kiosk.station.observations import Observation
@@ -60,16 +60,16 @@ class GatewayReports:
         link: GatewayLink,
         journal: Journal,
         liveness: Liveness,
-        printer: Printer,
+        printer_status: Callable[[], str],
         cards: CentralCardBook,
         *,
         clock_synchronised: Callable[[], bool],
     ) -> None:
         self._shell, self._link, self._journal, self._liveness = shell, link, journal, liveness
-        self._printer, self._cards, self._clock_synchronised = printer, cards, clock_synchronised
+        self._printer_status = printer_status  # the station's own poll (Station.status().printer)
+        self._cards, self._clock_synchronised = cards, clock_synchronised
         self.interval = link.heartbeat_interval
         self.reader = "ok"
-        self.printer = "ok"
         self.beats = 0  # heartbeats the gateway took
         self._stored = stored_path(Path(journal.path))
         self._refresh_at = 0.0  # monotonic time of the next offline-data fetch
@@ -79,8 +79,6 @@ class GatewayReports:
         """The station's observations say how the devices are (added as an observer)."""
         if isinstance(observation, ReaderHealth):
             self.reader = "ok" if observation.ok else "error"
-        elif isinstance(observation, Printed):
-            self.printer = "ok" if observation.ok else "error"
 
     async def run(self) -> None:
         while True:
@@ -116,7 +114,7 @@ class GatewayReports:
             sent_at=datetime.now(UTC),
             online=self._liveness.online,
             reader=self.reader,
-            printer=await self._printer_state(),
+            printer=self._printer_status(),
             journal_depth=len(pending),
             oldest_pending_at=_utc(min(e.at for e in pending)) if pending else None,
             conflicts=conflicts,
@@ -124,12 +122,6 @@ class GatewayReports:
             version=_version(),
             sip2_rtt_ms=await self._round_trip(),
         )
-
-    async def _printer_state(self) -> str:
-        try:
-            return str((await self._printer.status()).value)
-        except PrinterError as error:
-            return str(error.status.value)
 
     async def _round_trip(self) -> float | None:
         """A ping through the gateway to the library system (SIP2 99), in milliseconds."""
@@ -152,7 +144,7 @@ def gateway_reports(
     cards = CentralCardBook(station.session.identity.cards)
     station.session.identity.cards = cards
     reports = GatewayReports(
-        shell, link, station.journal, station.liveness, station.printer, cards,
+        shell, link, station.journal, station.liveness, lambda: station.printing.printer_status.value, cards,
         clock_synchronised=clock_synchronised,
     )  # fmt: skip
     station.add_observer(reports.observe)
