@@ -42,6 +42,9 @@ Rules
     says so before the patron chooses, and offers only "no receipt".
 12. Nothing is dropped silently: input a mode does not take is a listed no-op (`tables.NO_OPS`, stale
     presses); a result the session cannot take where it stands comes out as an `Unexpected` command.
+13. An identified patron's screens are in the language the library system keeps for them (SIP2's
+    language field, `kiosk.core.patron_language`) when the station offers it, unless the patron chose a
+    language in this visit; the session's end goes back to the station's language.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ from kiosk.core.events import (
     Tick,
 )
 from kiosk.core.identify import Identity, Move
+from kiosk.core.patron_language import patron_language
 from kiosk.core.policy import SessionPolicy
 from kiosk.core.screens import Action, Screen, Text
 from kiosk.core.stack import ItemProgress, Lending, Stack
@@ -109,6 +113,7 @@ class PatronSession:
         self.policy = policy
         self.mode = Mode.WELCOME
         self.language = policy.language
+        self.language_chosen = False  # by the patron in this visit: then the library system's does not win
         self.offline = offline
         self.printer_can_print = True  # until the station says otherwise (rule 11)
         self.last_activity = now
@@ -202,7 +207,7 @@ class PatronSession:
             case LanguageChosen() if event.language not in self.policy.languages:
                 pass  # tables.NOT_OFFERED_LANGUAGE
             case LanguageChosen():
-                self.language = event.language
+                self.language, self.language_chosen = event.language, True
             case CardPresented():
                 move = self.identity.card(
                     event.card_id, event.source, event.device, self.offline, event.now, out
@@ -277,7 +282,7 @@ class PatronSession:
         self.identity.forget()
         self.identity.cards.forget_before(now - self._remembered_for())
         self.stack.items = {}
-        self.language = self.policy.language
+        self.language, self.language_chosen = self.policy.language, False
         self._go(via, now)
         self.last_activity = now
 
@@ -328,8 +333,15 @@ class PatronSession:
             return
         if isinstance(event, PatronLoaded):
             self._apply(self.identity.loaded(event.account, event.now, out), event.now, out)
+            self._patron_language()
         else:
             self._apply(self.identity.not_reached(self.offline, event.now), event.now, out)
+
+    def _patron_language(self) -> None:
+        """Rule 13: an identified patron sees their own language, as the library system keeps it."""
+        account = self.identity.account
+        if account is not None and not self.language_chosen:
+            self.language = patron_language(account.language, self.policy.languages) or self.language
 
     # ------------------------------------------------------------ the pad
 

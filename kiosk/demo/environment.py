@@ -27,6 +27,7 @@ from kiosk.core import Screen, SessionPolicy
 from kiosk.credentials import hash_credential
 from kiosk.demo.patrons import demo_patrons
 from kiosk.demo.printer import DemoPrinter
+from kiosk.i18n import DRAFT_LANGUAGES
 from kiosk.journal import Journal
 from kiosk.station import GatewayLink, Observation, ScreenShown, Station, StationTiming, local_now
 from server_api.circulation import Circulation, CirculationError
@@ -196,7 +197,10 @@ class DemoEnvironment:
         # The demo chooses only what it simulates; the station is built the way `kiosk run` builds one.
         self.station = build_station(
             StationConfig(
-                station=StationSection(library_name=self.library.name),
+                # Every draft language, shown with its draft notice (the demo shows what a library may enable)
+                station=StationSection(
+                    library_name=self.library.name, extra_languages=" ".join(DRAFT_LANGUAGES)
+                ),
                 network=NetworkSection(
                     failure_budget=self.failure_budget, probe_interval=self.probe_interval
                 ),

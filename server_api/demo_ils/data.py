@@ -55,15 +55,17 @@ class Patron(NamedTuple):
     category: str = "adult"  # "adult" or "child"
     blocked: str = ""  # block note; "" = not blocked
     fees: str = "0.00"
-    language: str = "000"  # SIP2 language code (000 unknown, 033 Norwegian, ...)
+    # SIP2 language (000 unknown, 012 Norwegian, 015 Russian, ...); SIP2 has no number for the Sámi
+    # languages, so an ISO 639 code in the same field ("sme" Northern Sámi), as library systems send it
+    language: str = "000"
 
 
 PATRONS: tuple[Patron, ...] = (
     Patron("219000000001", "Máret Ánne Sara", "1234", TROMSO),
-    Patron("219000000002", "Niillas Somby", "2345", TROMSO),
+    Patron("219000000002", "Niillas Somby", "2345", TROMSO, language="sme"),
     Patron("219000000003", "Aili Kemi", "3456", TROMSO),
     Patron("219000000004", "Ivan Petrov", "4567", TROMSO),
-    Patron("219000000005", "Ольга Смирнова", "5678", TROMSO),
+    Patron("219000000005", "Ольга Смирнова", "5678", TROMSO, language="015"),
     Patron("219000000006", "Ingrid Johansen", "6789", TROMSO),
     Patron("219000000007", "Per Arne Olsen", "7890", TROMSO),
     Patron("219000000008", "Elle Hætta", "2468", TROMSO, category="child"),
