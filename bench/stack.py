@@ -18,6 +18,14 @@ It is printed beside the measured times (`time_over_feig_bound`: the issue's goa
 `--reader feig`, which drives the real FEIG driver over a pty to the simulator with that timing model,
 the station built as tests/station builds one; with the simulated pad the ratio means nothing).
 
+The moment of placing. The station polls the pad every 0.1 s, so a stack waits 0–0.1 s to be seen, and
+that wait is a large part of one item's time: left to chance (where the bench's previous step happened to
+end), it made one configuration's items look slow and another's fast. So the tags go down at a chosen
+phase after one of the station's inventories (`PollClock`): in round r every configuration gets the
+same phase, and the phases of the rounds are spread evenly over the poll interval (a patron's hand is
+not synchronised to the poller; every configuration sees the same spread). `detect_s` is how long the
+first request took to reach the library system (the pad's share of the time).
+
 Run: .venv/bin/python bench/stack.py [--quick] [--rounds 5] [--pool-min 10 --pool-size 20] [--reader feig]
 """
 
@@ -29,6 +37,7 @@ import contextlib
 import json
 import os
 import platform
+import random
 import shutil
 import socket
 import sqlite3
@@ -120,16 +129,66 @@ def lendable(db: Path, count: int) -> list[str]:
     return [r[0] for r in rows]
 
 
-async def timed_stack(env: DemoEnvironment, seen: list[Observation], items: list[str]) -> float:
+class PollClock:
+    """Knows when the station's last inventory ended (it wraps the reader's `inventory`), and when the
+    bench's first request of a stack reached the library system (`FaultyLink.watch`)."""
+
+    def __init__(self, reader: Any, link: FaultyLink, interval: float) -> None:
+        self.interval = interval
+        self._polled = asyncio.Event()
+        self.first_request: float | None = None
+        inventory = reader.inventory
+
+        async def timed_inventory() -> list[bytes]:
+            try:
+                return list(await inventory())
+            finally:
+                self._polled.set()
+
+        reader.inventory = timed_inventory
+        link.watch = self._watch
+
+    def _watch(self, in_flight: dict[int, bytes]) -> None:
+        if in_flight and self.first_request is None:
+            self.first_request = time.perf_counter()
+
+    async def at_phase(self, phase: float) -> None:
+        """Return `phase` × interval after the end of the station's next inventory."""
+        self._polled.clear()
+        async with asyncio.timeout(10):
+            await self._polled.wait()
+        await asyncio.sleep(phase * self.interval)
+        self.first_request = None
+
+
+def phases(rounds: int, seed: int = 17) -> list[float]:
+    """One placing phase per round, evenly spread over [0, 1) and shuffled (seeded)."""
+    spread = [(r + 0.5) / rounds for r in range(rounds)]
+    random.Random(seed).shuffle(spread)
+    return spread
+
+
+async def timed_stack(
+    env: DemoEnvironment, seen: list[Observation], items: list[str], clock: PollClock, phase: float
+) -> tuple[float, float]:
     """Place the items; seconds until each is circulated OK and each tag's AFI written and verified."""
     tags = sum(len(env.item_tags[i]) for i in items)
-    elapsed = await wait_done(seen, items, tags, lambda: env.place_items(items))
+    elapsed = await wait_done(seen, items, tags, lambda: env.place_items(items), clock, phase)
     env.remove_items(items)
     await env.wait_lifted(items, timeout=30)
     return elapsed
 
 
-async def wait_done(seen: list[Observation], items: list[str], tags: int, place: Callable[[], None]) -> float:
+async def wait_done(
+    seen: list[Observation],
+    items: list[str],
+    tags: int,
+    place: Callable[[], None],
+    clock: PollClock,
+    phase: float,
+) -> tuple[float, float]:
+    """(seconds until done, seconds until the first request reached the library system)."""
+    await clock.at_phase(phase)
     start_at = len(seen)
     wanted = set(items)
     start = time.perf_counter()
@@ -142,23 +201,33 @@ async def wait_done(seen: list[Observation], items: list[str], tags: int, place:
             if done == wanted and secured >= tags:
                 break
             await asyncio.sleep(0.002)
-    return time.perf_counter() - start
+    end = time.perf_counter()
+    return end - start, (clock.first_request or end) - start
+
+
+Timed = tuple[float, float]  # (seconds until done, seconds until the first request went out)
 
 
 async def one_round(
-    env: DemoEnvironment, link: FaultyLink, seen: list[Observation], items: list[str], rt: float
-) -> dict[str, float]:
+    env: DemoEnvironment,
+    link: FaultyLink,
+    seen: list[Observation],
+    items: list[str],
+    rt: float,
+    clock: PollClock,
+    phase: float,
+) -> dict[str, Timed]:
     link.plan = FaultPlan(delay_reply=1.0 if rt else 0.0, delay_seconds=rt)
     assert env.station is not None
     if not await log_in(env):
         raise RuntimeError("the library system did not answer the login")
     env.station.press(Action.BORROW)
     await env.wait_for(lambda s: s.name is ScreenName.BORROW)
-    borrow = await timed_stack(env, seen, items)
+    borrow = await timed_stack(env, seen, items, clock, phase)
     await finish_visit(env, receipt=False)
     env.station.press(Action.RETURN)
     await env.wait_for(lambda s: s.name is ScreenName.RETURN)
-    give_back = await timed_stack(env, seen, items)
+    give_back = await timed_stack(env, seen, items, clock, phase)
     await finish_visit(env, receipt=False)
     return {"borrow": borrow, "return": give_back}
 
@@ -206,8 +275,14 @@ class FeigPad:
 
 
 async def feig_round(
-    pad: FeigPad, link: FaultyLink, seen: list[Observation], items: list[str], rt: float
-) -> dict[str, float]:
+    pad: FeigPad,
+    link: FaultyLink,
+    seen: list[Observation],
+    items: list[str],
+    rt: float,
+    clock: PollClock,
+    phase: float,
+) -> dict[str, Timed]:
     link.plan = FaultPlan(delay_reply=1.0 if rt else 0.0, delay_seconds=rt)
     station, result = pad.station, {}
     for op, action, screen in (
@@ -221,7 +296,7 @@ async def feig_round(
             await pad.wait(ScreenName.PIN)
             station.enter_pin(demo.DEMO_PATRON_PIN)
         await pad.wait(screen)
-        result[op] = await wait_done(seen, items, len(items), lambda: pad.place(items))
+        result[op] = await wait_done(seen, items, len(items), lambda: pad.place(items), clock, phase)
         await pad.lift(items)
         await pad.finish()
     return result
@@ -229,7 +304,7 @@ async def feig_round(
 
 async def run_feig(args: argparse.Namespace, workdir: Path, ils_port: int, shelf: list[str]) -> Any:
     """The same rounds with the FEIG simulator and a station built as tests/station builds one."""
-    times: dict[tuple[float, int, str], list[float]] = {}
+    times: Times = {}
     user, password = demo.KIOSK_LOGIN
     async with FaultyLink("127.0.0.1", ils_port) as link:
         circulation = Sip2Circulation(
@@ -262,8 +337,9 @@ async def run_feig(args: argparse.Namespace, workdir: Path, ils_port: int, shelf
             try:
                 await asyncio.sleep(1.0)  # the pool opens ahead of the first stack
                 pad = FeigPad(station, sim)
-                for rt, n in _configs(args, rounds=args.rounds):
-                    for op, t in (await feig_round(pad, link, seen, shelf[:n], rt)).items():
+                clock = PollClock(reader, link, 0.1)
+                for phase, rt, n in _configs(args):
+                    for op, t in (await feig_round(pad, link, seen, shelf[:n], rt, clock, phase)).items():
                         times.setdefault((rt, n, op), []).append(t)
             finally:
                 await station.stop()
@@ -272,19 +348,23 @@ async def run_feig(args: argparse.Namespace, workdir: Path, ils_port: int, shelf
     return times
 
 
-def _configs(args: argparse.Namespace, rounds: int) -> list[tuple[float, int]]:
-    """Every (round trip, N) once per round, each round in a rotated order (interleaved)."""
+Times = dict[tuple[float, int, str], list[Timed]]
+
+
+def _configs(args: argparse.Namespace) -> list[tuple[float, float, int]]:
+    """(placing phase, round trip, N): every (round trip, N) once per round, each round in a rotated
+    order (interleaved), all of a round at the round's phase."""
     configs = [(ms / 1000, n) for ms in args.round_trips for n in args.sizes]
     out = []
-    for r in range(rounds):
-        out += configs[r % len(configs) :] + configs[: r % len(configs)]
+    for r, phase in enumerate(phases(args.rounds)):
+        out += [(phase, rt, n) for rt, n in configs[r % len(configs) :] + configs[: r % len(configs)]]
     return out
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     sizes: list[int] = args.sizes
     trips: list[float] = [ms / 1000 for ms in args.round_trips]
-    times: dict[tuple[float, int, str], list[float]] = {}
+    times: Times = {}
     with ils_process(workdir) as (ils_port, ils_db):
         shelf = lendable(ils_db, sum(sizes))
         if args.reader == "feig":
@@ -311,32 +391,29 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             stacks, offset = {}, 0
             for n in sizes:
                 stacks[n], offset = shelf[offset : offset + n], offset + n
-            for r in range(args.rounds):
-                # Interleaved: every round visits every configuration, in a rotated order.
-                configs = [(rt, n) for rt in trips for n in sizes]
-                configs = configs[r % len(configs) :] + configs[: r % len(configs)]
-                for rt, n in configs:
-                    for op, t in (await one_round(env, link, seen, stacks[n], rt)).items():
-                        times.setdefault((rt, n, op), []).append(t)
+            clock = PollClock(env.pad, link, 0.1)
+            for phase, rt, n in _configs(args):
+                for op, t in (await one_round(env, link, seen, stacks[n], rt, clock, phase)).items():
+                    times.setdefault((rt, n, op), []).append(t)
     return report(times, sizes, trips)
 
 
-def report(
-    times: dict[tuple[float, int, str], list[float]], sizes: list[int], trips: list[float]
-) -> dict[str, Any]:
+def report(times: Times, sizes: list[int], trips: list[float]) -> dict[str, Any]:
     rows = []
     for rt in trips:
         for op in ("borrow", "return"):
-            one = statistics.median(times[(rt, 1, op)]) if 1 in sizes else None
+            one = statistics.median(t for t, _ in times[(rt, 1, op)]) if 1 in sizes else None
             for n in sizes:
-                median = statistics.median(times[(rt, n, op)])
+                runs = times[(rt, n, op)]
+                median = statistics.median(t for t, _ in runs)
                 rows.append(
                     {
                         "round_trip_ms": round(rt * 1000),
                         "operation": op,
                         "n": n,
                         "median_s": round(median, 3),
-                        "runs_s": [round(t, 3) for t in times[(rt, n, op)]],
+                        "runs_s": [round(t, 3) for t, _ in runs],
+                        "detect_median_s": round(statistics.median(d for _, d in runs), 3),
                         "ratio_to_one": round(median / one, 2) if one else None,
                         "feig_bound_s": round(feig_bound(n, rt), 3),
                         "time_over_feig_bound": round(median / feig_bound(n, rt), 2),
@@ -347,15 +424,15 @@ def report(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="N = 1, 10 at 200 ms, one round")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="N = 1, 10 at 200 ms")
+    parser.add_argument("--rounds", type=int, default=None, help="default 5 (--quick: 1)")
     parser.add_argument("--pool-min", type=int, default=10, help="[sip2] pool_min_size: opened at start")
     parser.add_argument("--pool-size", type=int, default=20, help="[sip2] pool_size: the ceiling")
     parser.add_argument("--reader", choices=("pad", "feig"), default="pad", help="simulated pad or FEIG")
     args = parser.parse_args()
     args.sizes, args.round_trips = ([1, 10], [200]) if args.quick else ([1, 2, 5, 10, 20], [0, 50, 200])
-    if args.quick:
-        args.rounds = 1
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 5
     args.pool_min = min(args.pool_min, args.pool_size)
     base = ROOT / ".bench-tmp"
     base.mkdir(exist_ok=True)
