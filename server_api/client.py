@@ -18,6 +18,10 @@ Retries, only where they are safe: circulation calls carry each item's idempoten
 transaction UUID), so a lost reply is retried with the same keys and the gateway answers from its ledger;
 reads (item status, transaction status, offline data, ping) are retried too. A patron lookup (which may
 count a wrong PIN) and the session end are retried only when nothing was sent (connect errors).
+Once a try of a stack may have reached the gateway, a later try's "nothing was done" (cannot connect: the
+gateway was killed and is starting again; 401/403/429/503) no longer speaks for the first one, so the
+stack fails with `GatewayNoReply`, never `GatewayUnreachable`: the station then asks about its UUIDs
+instead of telling the patron it was not sent and lending the item again under a new UUID.
 """
 
 from __future__ import annotations
@@ -152,9 +156,16 @@ class HttpCirculation:
 
     # -- transport ----------------------------------------------------------------------------------------
 
-    async def _call(self, method: str, path: str, body: Any = None, *, retry_sent: bool) -> httpx.Response:
+    async def _call(
+        self, method: str, path: str, body: Any = None, *, retry_sent: bool, acts: bool = False
+    ) -> httpx.Response:
+        """`acts`: the request carries out actions (a stack). Once one try of it may have reached the
+        gateway, no later try can say "nothing was done": that try may have been carried out (the gateway
+        killed after sending it on, a reply lost), so a later "cannot connect", 401/403/429/503 is
+        `GatewayNoReply` and the caller asks what happened to its UUIDs."""
         headers = {"Authorization": f"Bearer {self.settings.bearer()}"}
         last: Exception | None = None
+        maybe_done = False  # an earlier try of an acting request may have been carried out
         for attempt in range(self.settings.retries + 1):
             if attempt:
                 await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
@@ -162,21 +173,38 @@ class HttpCirculation:
                 response = await self._client.request(method, path, json=body, headers=headers)
             except _NOT_SENT as exc:
                 last = GatewayUnreachable(f"the gateway cannot be reached: {_describe(exc)}")
+                if maybe_done:
+                    last = GatewayNoReply(f"{last}; an earlier try may have been carried out")
                 continue
             except httpx.TransportError as exc:
                 last = GatewayNoReply(f"no reply from the gateway: {_describe(exc)}")
+                maybe_done = maybe_done or acts
                 if retry_sent:
                     continue
                 raise last from None
             if response.status_code >= 500 and response.status_code not in (502, 503, 504) and retry_sent:
                 last = _status_error(response)
+                maybe_done = maybe_done or acts
                 continue
+            if maybe_done and response.status_code != 200:
+                error = _status_error(response)
+                if isinstance(error, CirculationUnavailable):
+                    raise GatewayNoReply(f"{error}; an earlier try may have been carried out")
             return response
         assert last is not None
         raise last
 
-    async def _json(self, method: str, path: str, model: type[M], body: Any = None, *, retry_sent: bool) -> M:
-        response = await self._call(method, path, body, retry_sent=retry_sent)
+    async def _json(
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        body: Any = None,
+        *,
+        retry_sent: bool,
+        acts: bool = False,
+    ) -> M:
+        response = await self._call(method, path, body, retry_sent=retry_sent, acts=acts)
         if response.status_code != 200:
             raise _status_error(response)
         try:
@@ -193,14 +221,14 @@ class HttpCirculation:
     ) -> list[CheckoutOutcome | ItemFailure]:
         """Lend a stack in one request: one outcome or `ItemFailure` per item, in order."""
         body = {"patron_id": patron_id, "pin": pin, "items": _items(items)}
-        answer = await self._json("POST", "/v1/checkouts", CheckoutResults, body, retry_sent=True)
+        answer = await self._json("POST", "/v1/checkouts", CheckoutResults, body, retry_sent=True, acts=True)
         return _per_item(answer.results, items)
 
     async def checkin_many(
         self, items: Sequence[tuple[str, Transaction]]
     ) -> list[CheckinOutcome | ItemFailure]:
         answer = await self._json(
-            "POST", "/v1/checkins", CheckinResults, {"items": _items(items)}, retry_sent=True
+            "POST", "/v1/checkins", CheckinResults, {"items": _items(items)}, retry_sent=True, acts=True
         )
         return _per_item(answer.results, items)
 
@@ -208,7 +236,7 @@ class HttpCirculation:
         self, patron_id: str, items: Sequence[tuple[str, Transaction]]
     ) -> list[RenewOutcome | ItemFailure]:
         body = {"patron_id": patron_id, "items": _items(items)}
-        answer = await self._json("POST", "/v1/renewals", RenewResults, body, retry_sent=True)
+        answer = await self._json("POST", "/v1/renewals", RenewResults, body, retry_sent=True, acts=True)
         return _per_item(answer.results, items)
 
     # -- Circulation --------------------------------------------------------------------------------------
@@ -260,6 +288,16 @@ class HttpCirculation:
 
     async def heartbeat(self, beat: Heartbeat) -> None:
         response = await self._call("POST", "/v1/heartbeats", beat.model_dump(mode="json"), retry_sent=True)
+        if response.status_code != 204:
+            raise _status_error(response)
+
+    async def email_receipt(self, patron_id: str, language: str, subject: str, body: str) -> None:
+        """Have the gateway e-mail a receipt to the address the library system has for the card (the
+        kiosk never holds it). Not retried once sent: a patron should not get the receipt twice.
+        `GatewayRefused` (nothing sent: the mail server or the library system cannot be reached, 429) or
+        `GatewayRequestRefused` (404: the library sends no e-mail receipts; 409: no usable address)."""
+        body_ = {"patron_id": patron_id, "language": language, "subject": subject, "body": body}
+        response = await self._call("POST", "/v1/receipts", body_, retry_sent=False)
         if response.status_code != 204:
             raise _status_error(response)
 
