@@ -21,7 +21,6 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
@@ -34,6 +33,7 @@ from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
 from drivers.speech import Speaker
+from kiosk.config import UiSection
 from kiosk.core import STAFF_HOLD, Action, Screen, ScreenName, Text
 from ui.demo_panel import demo_panel
 from ui.fonts import register_fonts
@@ -73,17 +73,19 @@ class KioskApp(App, StaffScreen, Inspection):
         geometry: ScreenGeometry | None = None,
         speaker: Speaker | None = None,
         idle_warning_seconds: int = IDLE_WARNING_SECONDS,
+        panel: UiSection | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.station = station
         self.demo = demo
         self.fullscreen = fullscreen
-        self.geometry = geometry or ScreenGeometry(*size)
+        self.panel = panel or UiSection()  # [ui]: the panel's size, viewing distance, large text at start
+        self.geometry = geometry or self._panel_geometry(*size)
         self._geometry_given = geometry is not None  # else follow the real window (full screen, or not)
         self.window_size = (self.geometry.width_px, self.geometry.height_px)
         name = library_name if library_name is not None else str(getattr(station, "library_name", "") or "")
-        self.base_theme = theme or Theme.for_screen(self.geometry, library_name=name)
+        self.base_theme = theme or Theme.for_screen(self.geometry, self.panel.large_text, library_name=name)
         self.theme = self.base_theme
         self.library_name = name or self.theme.library_name
         self.screen: Screen | None = None  # what is shown now
@@ -290,12 +292,18 @@ class KioskApp(App, StaffScreen, Inspection):
         width, height = int(Window.width), int(Window.height)
         if self._geometry_given or (width, height) == (self.geometry.width_px, self.geometry.height_px):
             return
-        self.geometry = replace(self.geometry, width_px=width, height_px=height)
-        self.base_theme = Theme.for_screen(self.geometry, library_name=self.base_theme.library_name)
+        self.geometry = self._panel_geometry(width, height)
+        self.base_theme = Theme.for_screen(
+            self.geometry, self.panel.large_text, library_name=self.base_theme.library_name
+        )
         self.theme = self.base_theme.larger(self.theme.large)
         self._build_frame()
         if self.screen is not None:
             self.render(self.screen, announce=False)
+
+    def _panel_geometry(self, width: int, height: int) -> ScreenGeometry:
+        p = self.panel
+        return ScreenGeometry.for_panel(width, height, p.diagonal_in, p.dpi, p.viewing_distance_mm)
 
     # ---------------------------------------------------------------- the tools on every screen
 

@@ -35,6 +35,20 @@ class ScreenGeometry:
         diagonal = math.hypot(width_px, height_px) / dpi
         return cls(width_px, height_px, diagonal, viewing_distance_mm)
 
+    @classmethod
+    def for_panel(
+        cls,
+        width_px: int,
+        height_px: int,
+        diagonal_in: float,
+        dpi: float = 0.0,
+        viewing_distance_mm: float = 500.0,
+    ) -> ScreenGeometry:
+        """The configured panel (`[ui]`: its diagonal, or its DPI when given) at this resolution."""
+        if dpi > 0:
+            return cls.from_dpi(width_px, height_px, dpi, viewing_distance_mm)
+        return cls(width_px, height_px, diagonal_in, viewing_distance_mm)
+
     @property
     def px_per_mm(self) -> float:
         return math.hypot(self.width_px, self.height_px) / (self.diagonal_in * MM_PER_INCH)

@@ -27,9 +27,11 @@ from kiosk.config.sections import (
     RfidSection,
     SessionSection,
     Sip2Section,
+    SpeechSection,
     StaffSection,
     StationConfig,
     StationSection,
+    UiSection,
 )
 
 __all__ = [
@@ -47,9 +49,11 @@ __all__ = [
     "RfidSection",
     "SessionSection",
     "Sip2Section",
+    "SpeechSection",
     "StaffSection",
     "StationConfig",
     "StationSection",
+    "UiSection",
     "check_for_run",
     "check_gateway",
     "from_mapping",

@@ -92,6 +92,9 @@ RANGES: dict[tuple[str, str], Range] = {
     ("offline", "card_max_length"): Range(1, 20, "characters"),
     ("network", "failure_budget"): Range(1, 100, "failed requests"),
     ("network", "probe_interval"): Range(1, 3600, "seconds"),
+    ("ui", "diagonal_in"): Range(5, 65, "inches", "the panel's visible diagonal"),
+    ("ui", "dpi"): Range(50, 600, "pixels per inch", zero_means="from diagonal_in"),
+    ("ui", "viewing_distance_mm"): Range(250, 1500, "mm", "from a patron's eyes to the screen"),
     ("journal", "purge_after_days"): Range(1, 365, "days", "finished entries are patrons' reading history"),
 }
 
@@ -113,6 +116,7 @@ CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("printer", "cut"): ("partial", "full", "none"),
     ("clock", "trust"): ("kernel", "always"),
     ("staff", "kind"): tuple(kind.value for kind in CredentialKind),
+    ("speech", "jack"): ("none", "alsa", "evdev"),
 }
 
 TYPE_WORDS = {
@@ -173,6 +177,7 @@ def check_together(config: StationConfig) -> None:
     else:
         check_sip2(config.sip2, where)
     check_languages(config, where)
+    check_speech(config, where)
     config.printer.settings(where)  # the driver's own checks: profile, code pages, width, connection
     config.receipts.layout(config.station.library_name, where)  # the logo exists, the address is one
 
@@ -265,6 +270,20 @@ def check_languages(config: StationConfig, where: str) -> None:
                 f"{where}: [station] extra_languages: {code!r} is not a draft language "
                 f"(drafts: {', '.join(DRAFT_LANGUAGES)}; {', '.join(COMPLETE_LANGUAGES)} are always offered)"
             )
+
+
+def check_speech(config: StationConfig, where: str) -> None:
+    """[speech] jack: each way of sensing a headset needs to know where to look."""
+    s = config.speech
+    if s.jack == "alsa" and not s.jack_card:
+        what = 'jack = "alsa" needs the sound card: see `aplay -l`, e.g. jack_card = "Device"'
+        raise ConfigError(problem(where, "speech", "jack_card", what))
+    if s.jack == "evdev" and not s.jack_device.startswith("/dev/input/"):
+        what = (
+            f'{s.jack_device!r}: jack = "evdev" needs the input device with the headphone switch, '
+            "e.g. /dev/input/by-path/platform-sound-event (`evtest` lists them)"
+        )
+        raise ConfigError(problem(where, "speech", "jack_device", what))
 
 
 __all__ = ["CHOICES", "RANGES", "Range", "check_gateway", "check_sip2", "check_together", "check_value"]

@@ -220,6 +220,32 @@ class StaffSection:
 
 
 @dataclass(frozen=True)
+class UiSection:
+    """The patron screen's panel: text and touch targets are sized in mm on it (EN 301 549 5.1.4 asks a
+    capital H of 0.7° at the viewing distance in large-text mode), so a 10" and a 21.5" panel differ."""
+
+    diagonal_in: float = 15.6  # the panel's visible diagonal, inches (the full-screen window's)
+    dpi: float = 0.0  # pixels per inch of the panel, instead of diagonal_in; 0 = from diagonal_in
+    viewing_distance_mm: float = 500.0  # a standing patron's eyes to the screen
+    large_text: bool = False  # every session starts in large-text mode (a patron can still switch)
+
+
+@dataclass(frozen=True)
+class SpeechSection:
+    """Speech output (EN 301 549 5.1.3): espeak-ng through ALSA, on the loudspeaker or, with a headset
+    plugged in, on the headset; how the plug is sensed (`drivers.speech.jack`)."""
+
+    enabled: bool = True
+    device: str = ""  # ALSA output for the loudspeaker, e.g. "plughw:CARD=Device"; "" = ALSA's default
+    headset_device: str = ""  # ALSA output with a headset plugged in; "" = the same as device
+    jack: str = "none"  # how a headset plug is sensed: none, alsa (a jack control), evdev (a switch)
+    jack_card: str = ""  # alsa: the sound card, as `aplay -l` or /proc/asound/cards names it
+    jack_control: str = ""  # alsa: the control, e.g. "Headphone Jack"; "" = the card's headphone jack
+    jack_device: str = ""  # evdev: the input device with SW_HEADPHONE_INSERT, /dev/input/by-path/...
+    speak_on_headset: bool = True  # plugging a headset in starts reading the screen aloud
+
+
+@dataclass(frozen=True)
 class StationConfig:
     station: StationSection = field(default_factory=StationSection)
     sip2: Sip2Section = field(default_factory=Sip2Section)
@@ -233,6 +259,8 @@ class StationConfig:
     clock: ClockSection = field(default_factory=ClockSection)
     staff: StaffSection = field(default_factory=StaffSection)
     receipts: ReceiptsSection = field(default_factory=ReceiptsSection)
+    ui: UiSection = field(default_factory=UiSection)
+    speech: SpeechSection = field(default_factory=SpeechSection)
     # Library codes as the library system sends them in routing (CT, AQ) -> names for staff slips
     # ("send to Harstad bibliotek", not "send to 1902000"). Free-form: one line per library.
     libraries: dict[str, str] = field(default_factory=dict)

@@ -13,52 +13,24 @@ It writes a JSON result that the test asserts on, and `test-artifacts/ui-borrow.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.paths import ARTIFACTS, ROOT
+from tests.paths import ARTIFACTS
 from tests.ui.conftest import SCREEN_SIZE
+from tests.ui.driver import driven_main, run_driven
 
 # ---------------------------------------------------------------------------------------------- pytest side
 
 
 def _run_driver(display: str, tmp_path: Path, scenario: str) -> dict[str, Any]:
-    result_path = tmp_path / "result.json"
     screenshot = ARTIFACTS / f"ui-{scenario}.png"
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot.unlink(missing_ok=True)
-    env = {
-        **os.environ,
-        "DISPLAY": display,
-        "KIVY_NO_ARGS": "1",
-        "KIVY_NO_CONSOLELOG": "1",
-        "KIVY_NO_FILELOG": "1",
-        "KIVY_HOME": str(tmp_path / "kivy-home"),
-        "PYTHONPATH": str(ROOT),
-    }
-    proc = subprocess.run(
-        [sys.executable, __file__, scenario, str(result_path), str(screenshot), str(tmp_path / "demo")],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=100,
-    )
-    if not result_path.exists():
-        pytest.fail(
-            f"UI driver wrote no result (exit {proc.returncode})\n"
-            f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
-        )
-    result = json.loads(result_path.read_text(encoding="utf-8"))
-    assert result["ok"], f"{result.get('error')}\nsteps: {result.get('steps')}\n{proc.stderr[-3000:]}"
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return result
+    return run_driven(__file__, display, tmp_path, str(screenshot), str(tmp_path / "demo"), scenario)
 
 
 @pytest.mark.ui
@@ -83,7 +55,8 @@ def test_borrow_three_books_through_the_window(xvfb_display: str, tmp_path: Path
 # Runs in the subprocess: `python tests/test_ui_borrow.py borrow RESULT.json SHOT.png WORKDIR`.
 
 
-async def _drive(scenario: str, result_path: Path, screenshot: Path, workdir: Path) -> dict[str, Any]:
+async def _drive(result_path: Path, shot: str, work: str, scenario: str) -> dict[str, Any]:
+    screenshot, workdir = Path(shot), Path(work)
     import asyncio
 
     from kiosk.core import RowState, ScreenName
@@ -147,26 +120,8 @@ async def _drive(scenario: str, result_path: Path, screenshot: Path, workdir: Pa
             result["language"] = language
             result["screenshot"] = app.screenshot(str(screenshot))
             result["ok"] = True
-    result_path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     return result
 
 
-def main(argv: list[str]) -> int:
-    import asyncio
-
-    scenario, result_path, screenshot, workdir = argv
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    sys.path.insert(0, str(ROOT))
-    try:
-        result = asyncio.run(_drive(scenario, Path(result_path), Path(screenshot), Path(workdir)))
-    except BaseException:
-        # Kivy swallows stderr when KIVY_NO_CONSOLELOG is set: report the failure through the result file.
-        import traceback
-
-        result = {"ok": False, "error": traceback.format_exc(), "steps": []}
-        Path(result_path).write_text(json.dumps(result, indent=2), encoding="utf-8")
-    return 0 if result["ok"] else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(driven_main(_drive))

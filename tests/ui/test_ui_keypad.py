@@ -12,52 +12,24 @@ as tones and never as digits, a sound per item done.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.paths import ARTIFACTS, ROOT
+from tests.paths import ARTIFACTS
 from tests.ui.conftest import SCREEN_SIZE
+from tests.ui.driver import driven_main, run_driven
 
 F1, TAB, ENTER, KP_ENTER = 282, 9, 13, 271
 
 
 @pytest.mark.ui
 def test_a_loan_and_a_return_with_the_keypad_alone_are_spoken(xvfb_display: str, tmp_path: Path) -> None:
-    result_path = tmp_path / "result.json"
-    env = {
-        **os.environ,
-        "DISPLAY": xvfb_display,
-        "KIVY_NO_ARGS": "1",
-        "KIVY_NO_CONSOLELOG": "1",
-        "KIVY_NO_FILELOG": "1",
-        "KIVY_HOME": str(tmp_path / "kivy-home"),
-        "PYTHONPATH": str(ROOT),
-    }
     ARTIFACTS.mkdir(exist_ok=True)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            str(result_path),
-            str(ARTIFACTS / "ui-keypad.png"),
-            str(tmp_path / "demo"),
-        ],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=110,
-    )
-    if not result_path.exists():
-        pytest.fail(f"no result (exit {proc.returncode})\n{proc.stderr[-4000:]}")
-    result = json.loads(result_path.read_text(encoding="utf-8"))
-    assert result["ok"], f"{result.get('error')}\nsteps: {result.get('steps')}"
+    shot = str(ARTIFACTS / "ui-keypad.png")
+    result = run_driven(__file__, xvfb_display, tmp_path, shot, str(tmp_path / "demo"))
     said = "\n".join(text for text, _lang in result["said"])
     assert {lang for _text, lang in result["said"]} == {"nb"}
     for heading in ("Lånekortet ditt", "PIN-koden din", "Lån", "Vil du ha kvittering?", "Lever"):
@@ -72,7 +44,8 @@ def test_a_loan_and_a_return_with_the_keypad_alone_are_spoken(xvfb_display: str,
 # ---------------------------------------------------------------------------------------------- driver side
 
 
-async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str, Any]:
+async def _drive(result_path: Path, shot: str, work: str) -> dict[str, Any]:
+    screenshot, workdir = Path(shot), Path(work)
     import asyncio
 
     from kivy.core.window import Window
@@ -147,24 +120,8 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
             result["tones"] = [str(t) for t in speaker.tones]
             result["pin"] = str(env.demo_patron_pin)
             result["ok"] = True
-    result_path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     return result
 
 
-def main(argv: list[str]) -> int:
-    import asyncio
-
-    result_path, screenshot, workdir = argv
-    sys.path.insert(0, str(ROOT))
-    try:
-        result = asyncio.run(_drive(Path(result_path), Path(screenshot), Path(workdir)))
-    except BaseException:
-        import traceback
-
-        result = {"ok": False, "error": traceback.format_exc(), "steps": []}
-        Path(result_path).write_text(json.dumps(result, indent=2), encoding="utf-8")
-    return 0 if result["ok"] else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(driven_main(_drive))

@@ -21,50 +21,23 @@ It writes a JSON result that the test asserts on, and `test-artifacts/ui-staff.p
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.paths import ARTIFACTS, ROOT
+from tests.paths import ARTIFACTS
 from tests.ui.conftest import SCREEN_SIZE
+from tests.ui.driver import driven_main, run_driven
 
 
 @pytest.mark.ui
 def test_staff_screen_shows_waiting_and_conflicts_and_syncs(xvfb_display: str, tmp_path: Path) -> None:
-    result_path = tmp_path / "result.json"
     screenshot = ARTIFACTS / "ui-staff.png"
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot.unlink(missing_ok=True)
-    env = {
-        **os.environ,
-        "DISPLAY": xvfb_display,
-        "KIVY_NO_ARGS": "1",
-        "KIVY_NO_CONSOLELOG": "1",
-        "KIVY_NO_FILELOG": "1",
-        "KIVY_HOME": str(tmp_path / "kivy-home"),
-        "PYTHONPATH": str(ROOT),
-    }
-    proc = subprocess.run(
-        [sys.executable, __file__, str(result_path), str(screenshot), str(tmp_path / "demo")],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=100,
-    )
-    if not result_path.exists():
-        pytest.fail(
-            f"UI driver wrote no result (exit {proc.returncode})\n"
-            f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
-        )
-    result = json.loads(result_path.read_text(encoding="utf-8"))
-    assert result["ok"], f"{result.get('error')}\nsteps: {result.get('steps')}\n{proc.stderr[-3000:]}"
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = run_driven(__file__, xvfb_display, tmp_path, str(screenshot), str(tmp_path / "demo"))
 
     assert result["opened_by_tap"] is False  # a tap is not a hold
     prompt = result["prompt"]
@@ -109,7 +82,8 @@ def test_staff_screen_shows_waiting_and_conflicts_and_syncs(xvfb_display: str, t
 # Runs in the subprocess: `python tests/test_ui_staff.py RESULT.json SHOT.png WORKDIR`.
 
 
-async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str, Any]:
+async def _drive(result_path: Path, shot: str, work: str) -> dict[str, Any]:
+    screenshot, workdir = Path(shot), Path(work)
     import asyncio
     from datetime import datetime, timedelta
 
@@ -203,7 +177,9 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
                 from kivy.base import EventLoop
                 from kivy.uix.vkeyboard import VKeyboard
 
-                from tests.ui.driver import Touch
+                from tests.ui.driver import touch_type
+
+                Touch = touch_type()
 
                 (keyboard,) = [w for w in app.staff_prompt_view.walk() if isinstance(w, VKeyboard)]
                 where: dict[str, tuple[float, float]] = {}
@@ -283,26 +259,8 @@ async def _drive(result_path: Path, screenshot: Path, workdir: Path) -> dict[str
                 "staff_screen": app.staff_view is not None,
             }
             result["ok"] = True
-    result_path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     return result
 
 
-def main(argv: list[str]) -> int:
-    import asyncio
-
-    result_path, screenshot, workdir = argv
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    sys.path.insert(0, str(ROOT))
-    try:
-        result = asyncio.run(_drive(Path(result_path), Path(screenshot), Path(workdir)))
-    except BaseException:
-        # Kivy swallows stderr when KIVY_NO_CONSOLELOG is set: report the failure through the result file.
-        import traceback
-
-        result = {"ok": False, "error": traceback.format_exc(), "steps": []}
-        Path(result_path).write_text(json.dumps(result, indent=2), encoding="utf-8")
-    return 0 if result["ok"] else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(driven_main(_drive))
