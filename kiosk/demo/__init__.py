@@ -3,7 +3,7 @@ and the exactly-once audit against that library system's own log. Nothing in the
 from the `kiosk demo` command (lazily); tests and the UI's simulator panel use it."""
 
 from kiosk.demo.audit import audit, ils_events
-from kiosk.demo.environment import DemoEnvironment, DemoOptions, DemoSettings, PhysicalTag, make_tags
+from kiosk.demo.environment import DemoEnvironment, DemoOptions, DemoSettings
 from kiosk.demo.patrons import DemoPatron, demo_patrons, patron_lines
 from kiosk.demo.scenarios import (
     SCENARIOS,
@@ -19,13 +19,17 @@ from kiosk.demo.scenarios import (
     scenario_options,
     transit,
 )
+from kiosk.demo.tags import TAG_AFI_FILE, KeptAfi, KeptPad, PhysicalTag, make_tags
 
 __all__ = [
     "SCENARIOS",
+    "TAG_AFI_FILE",
     "DemoEnvironment",
     "DemoOptions",
     "DemoPatron",
     "DemoSettings",
+    "KeptAfi",
+    "KeptPad",
     "PhysicalTag",
     "Recorder",
     "Scenario",

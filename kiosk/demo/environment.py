@@ -19,15 +19,13 @@ from types import TracebackType
 from typing import TypedDict, Unpack
 
 from drivers.rfid.base import AFI_IN_LIBRARY, AFI_ON_LOAN, TagMemory
-from drivers.rfid.sim import SimulatedPad, make_uid
-from drivers.tags.iso28560_3 import DanishTag, TypeOfUsage, encode
 from kiosk.cli import build_station
 from kiosk.config import ClockSection, NetworkSection, StaffSection, StationConfig, StationSection
 from kiosk.core import Screen, SessionPolicy
 from kiosk.credentials import hash_credential
 from kiosk.demo.patrons import demo_patrons
 from kiosk.demo.printer import DemoPrinter
-from kiosk.i18n import DRAFT_LANGUAGES
+from kiosk.demo.tags import TAG_AFI_FILE, KeptAfi, KeptPad, PhysicalTag, make_tags
 from kiosk.journal import Journal
 from kiosk.station import GatewayLink, Observation, ScreenShown, Station, StationTiming, local_now
 from server_api.circulation import Circulation, CirculationError
@@ -39,7 +37,6 @@ from server_api.gateway.demo import DemoGateway
 from server_api.sip2.circulation import Sip2Circulation
 from server_api.sip2.client import Sip2Settings
 
-COUNTRY = "NO"
 # The demo's staff passphrase (`kiosk demo` prints it): holding the header asks for it. Demo only: a real
 # kiosk's credential is set by a technician with `kiosk staff set-credential`.
 DEMO_STAFF_PASSPHRASE = "demo staff screen"
@@ -51,14 +48,6 @@ _BRANCHES = {
         next(lib for lib in demo_data.LIBRARIES if lib.number == demo_data.BOOKMOBILE),
     ),
 }
-
-
-@dataclass(frozen=True)
-class PhysicalTag:
-    """A tag stuck in a book or on a card: it keeps its memory and AFI while off the pad."""
-
-    uid: bytes
-    data: bytes
 
 
 @dataclass(frozen=True)
@@ -118,25 +107,6 @@ def _staff_credential(passphrase: str) -> str:
     return hash_credential(passphrase) if passphrase else ""
 
 
-def make_tags() -> tuple[dict[str, list[PhysicalTag]], dict[str, PhysicalTag]]:
-    """A NOR-RFID tag for every part of every demo item, and one for every demo patron card."""
-    item_tags: dict[str, list[PhysicalTag]] = {}
-    card_tags: dict[str, PhysicalTag] = {}
-    serial = 1
-    for item_id, parts, owner in demo_data.tag_records():
-        tags = []
-        for part in range(1, parts + 1):
-            tag = DanishTag(TypeOfUsage.CIRCULATING, parts, part, item_id, COUNTRY, owner)
-            tags.append(PhysicalTag(make_uid(serial), encode(tag)))
-            serial += 1
-        item_tags[item_id] = tags
-    for card_id, owner in demo_data.card_records():
-        card = DanishTag(TypeOfUsage.PATRON_CARD, 1, 1, card_id, COUNTRY, owner)
-        card_tags[card_id] = PhysicalTag(make_uid(serial), encode(card))
-        serial += 1
-    return item_tags, card_tags
-
-
 class DemoEnvironment:
     """The demo station and everything around it; `async with` starts and stops it all."""
 
@@ -149,7 +119,9 @@ class DemoEnvironment:
         self.policy = settings.policy
         self.poll_interval = settings.poll_interval
         self.clock = settings.clock
-        self.pad = SimulatedPad()
+        # The tags keep their AFI across restarts, in this folder (kiosk.demo.tags), as real ones do.
+        self.kept_afi = KeptAfi(workdir / TAG_AFI_FILE)
+        self.pad = KeptPad(self.kept_afi)
         self.printer = DemoPrinter(workdir / "receipts")  # ESC/POS driver -> simulated printer, PNGs
         self.ils_address = settings.ils_address
         self.ils: DemoIls | None = (
@@ -158,7 +130,7 @@ class DemoEnvironment:
             else DemoIls(db_path=workdir / "demo-ils.sqlite3", host="127.0.0.1", port=0)
         )
         self.item_tags, self.card_tags = make_tags()
-        self.afi: dict[bytes, int] = {}  # the AFI each physical tag has while off the pad
+        self.afi: dict[bytes, int] = self.kept_afi.afi  # each physical tag's AFI while off the pad
         self.demo_patron_id = demo_data.DEMO_PATRON_ID
         self.demo_patron_pin = demo_data.DEMO_PATRON_PIN
         self.demo_borrow_items = list(demo_data.DEMO_BORROW_ITEMS)
@@ -197,10 +169,7 @@ class DemoEnvironment:
         # The demo chooses only what it simulates; the station is built the way `kiosk run` builds one.
         self.station = build_station(
             StationConfig(
-                # Every draft language, shown with its draft notice (the demo shows what a library may enable)
-                station=StationSection(
-                    library_name=self.library.name, extra_languages=" ".join(DRAFT_LANGUAGES)
-                ),
+                station=StationSection(library_name=self.library.name),
                 network=NetworkSection(
                     failure_budget=self.failure_budget, probe_interval=self.probe_interval
                 ),
@@ -241,23 +210,24 @@ class DemoEnvironment:
         self.printer.stop()
 
     async def _set_initial_afi(self) -> None:
-        """Tags of items on loan at start carry the on-loan AFI, as they would in a real library.
-        With the library system out of reach every tag starts in-library (the AFI decides nothing
-        about a loan or a return; the station writes it after each)."""
+        """Tags keep the AFI they had when the demo last stopped (kiosk.demo.tags). A tag the demo has
+        never seen carries the on-loan AFI when its item is on loan, as it would in a real library; with
+        the library system out of reach it starts in-library (the AFI decides nothing about a loan or a
+        return; the station writes it after each)."""
         assert self.circulation is not None
-        for card in self.card_tags.values():
-            self.afi[card.uid] = AFI_IN_LIBRARY
-        for tags in self.item_tags.values():
-            for tag in tags:
-                self.afi[tag.uid] = AFI_IN_LIBRARY
-        txn_free = [self.circulation.item_status(item_id) for item_id in self.item_tags]
-        try:
-            statuses = await asyncio.gather(*txn_free)
-        except CirculationError:
-            return
-        for status in statuses:
-            for tag in self.item_tags[status.item_id]:
-                self.afi[tag.uid] = AFI_ON_LOAN if status.charged else AFI_IN_LIBRARY
+        kept = self.kept_afi
+        new = [i for i, tags in self.item_tags.items() if any(t.uid not in kept.afi for t in tags)]
+        for tag in [*self.card_tags.values(), *(t for tags in self.item_tags.values() for t in tags)]:
+            if tag.uid not in kept.afi:
+                kept.afi[tag.uid] = AFI_IN_LIBRARY
+                kept.provisional.add(tag.uid)  # until the library system or a write says otherwise
+        with contextlib.suppress(CirculationError):
+            for status in await asyncio.gather(*(self.circulation.item_status(item) for item in new)):
+                for tag in self.item_tags[status.item_id]:
+                    kept.afi[tag.uid] = AFI_ON_LOAN if status.charged else AFI_IN_LIBRARY
+                    kept.provisional.discard(tag.uid)
+        kept.provisional -= {card.uid for card in self.card_tags.values()}  # cards are never on loan
+        kept.save()
 
     # ------------------------------------------------------------ the simulator panel
 

@@ -33,7 +33,7 @@ from kiosk.journal.sync import (
     ReplayReport,
     SyncReport,
 )
-from kiosk.journal.tasks import INTENDED_AFI, SecurityIntent
+from kiosk.journal.tasks import INTENDED_AFI, PendingUndo, SecurityIntent, UnfinishedWrite
 from kiosk.journal.upkeep import PURGE_EVERY, QUIET_SPELL, JournalUpkeep
 
 __all__ = [
@@ -54,11 +54,13 @@ __all__ = [
     "JournalError",
     "JournalUpkeep",
     "NewEntry",
+    "PendingUndo",
     "ReplayReport",
     "Replayer",
     "SecurityIntent",
     "State",
     "SyncReport",
+    "UnfinishedWrite",
     "UnknownEntry",
     "station_key",
     "took_effect",

@@ -6,7 +6,14 @@ the write is verified (`security_done`, rides along), when the library system re
 to leave the security alone (a trigger, in the settle's own statement), or when staff were told
 (`flag_security`). An intent still
 there when a station starts means the station stopped somewhere between the action and its verified
-write: the tag may disagree with the library system, so it becomes a staff task naming the item.
+write: the tag may disagree with the library system. The starting station re-reads the item's tags if they
+are still on the pad and finishes the write (`kiosk.station.security.SecurityRecovery`); otherwise it
+becomes a staff task naming the item.
+
+A loan whose security write failed under the `undo` policy carries a *pending undo* (`want_undo`, durable
+before the session hears of the failure): the loan is to be checked back in. Recording any return of the
+item ends it, in the same commit (a trigger on the return's own intent); one still there at a start is
+recorded as a return then (`carry_out_undos`), so the undo happens once, whatever the crash.
 
 Staff tasks are what staff must do at the station: a security write that failed after every attempt, an
 unfinished one, a dead reader, a staff slip the printer lost (with its routing). Durable at once; kept
@@ -18,11 +25,33 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from kiosk.core import AFI_IN_LIBRARY, AFI_ON_LOAN, Operation, StaffTask, TaskKind
+from kiosk.journal.states import State
 from kiosk.journal.storage import JournalStore
 
 INTENDED_AFI = {Operation.CHECKOUT: AFI_ON_LOAN, Operation.CHECKIN: AFI_IN_LIBRARY}
+
+UNDO_SCHEMA = f"""
+BEGIN;
+-- A loan to check back in (security write failed, policy undo): the loan's entry, its item, when.
+CREATE TABLE IF NOT EXISTS pending_undos (
+    entry_id TEXT PRIMARY KEY,
+    item_id TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+-- A return of the item is recorded (every return's intent is inserted in the same commit as its entry):
+-- the undo is in the journal's hands now, exactly once. The item's intents are flagged: staff have the
+-- failed write's task, and the tag stays as the failed write left it.
+CREATE TRIGGER IF NOT EXISTS undo_recorded AFTER INSERT ON security_intents
+WHEN NEW.afi = {AFI_IN_LIBRARY} AND EXISTS (SELECT 1 FROM pending_undos WHERE item_id = NEW.item_id)
+BEGIN
+    DELETE FROM pending_undos WHERE item_id = NEW.item_id;
+    UPDATE security_intents SET flagged = 1 WHERE item_id = NEW.item_id;
+END;
+COMMIT;
+"""
 
 
 @dataclass(frozen=True)
@@ -33,8 +62,42 @@ class SecurityIntent:
     at: datetime
 
 
+@dataclass(frozen=True)
+class UnfinishedWrite:
+    """An unfinished intent with what decides it: its entry's state (None: the entry is gone), whether
+    the entry was accepted offline (promised to the patron), and whether a later loan or return of the item
+    (not refused) says what the tag should be now."""
+
+    intent: SecurityIntent
+    state: State | None
+    offline: bool
+    superseded: bool
+
+
+@dataclass(frozen=True)
+class PendingUndo:
+    entry_id: uuid.UUID  # the loan to undo
+    item_id: str
+    at: datetime
+
+
+_UNFINISHED = """
+SELECT i.entry_id, i.item_id, i.afi, i.at, e.state, e.offline, EXISTS (
+    SELECT 1 FROM entries AS later WHERE later.item_id = i.item_id AND later.seq > e.seq
+    AND later.operation IN ('checkout', 'checkin') AND later.state != 'refused'
+) FROM security_intents AS i LEFT JOIN entries AS e ON e.id = i.entry_id
+WHERE i.flagged = 0 ORDER BY i.at
+"""
+
+
 class SecurityAndTasks(JournalStore):
-    """The journal's intents and staff tasks (`kiosk.journal.Journal` has them)."""
+    """The journal's intents, pending undos and staff tasks (`kiosk.journal.Journal` has them)."""
+
+    def __init__(self, path: Path, *, exclusive: bool = False) -> None:
+        super().__init__(path, exclusive=exclusive)
+        with self._lock:
+            self.conn.executescript(UNDO_SCHEMA)
+            self.commits += 1
 
     def security_done(self, entry_id: uuid.UUID) -> None:
         """The AFI was written and read back (or need not be): rides along."""
@@ -52,6 +115,34 @@ class SecurityAndTasks(JournalStore):
         return [
             SecurityIntent(uuid.UUID(e), str(i), int(a), datetime.fromisoformat(t)) for e, i, a, t in rows
         ]
+
+    def unfinished_writes(self) -> list[UnfinishedWrite]:
+        """The unfinished intents with what a starting station needs to decide each (oldest first)."""
+        with self._reading():
+            rows = self.conn.execute(_UNFINISHED).fetchall()
+        return [
+            UnfinishedWrite(
+                SecurityIntent(uuid.UUID(e), str(i), int(a), datetime.fromisoformat(t)),
+                State(state) if state is not None else None,
+                bool(offline),
+                bool(later),
+            )
+            for e, i, a, t, state, offline, later in rows
+        ]
+
+    def want_undo(self, entry_id: uuid.UUID, item_id: str, at: datetime) -> None:
+        """The loan `entry_id` is to be checked back in. Durable at once (with what rides along), so a
+        crash before the return is recorded leaves it for the next start."""
+        self._later(
+            "INSERT OR REPLACE INTO pending_undos (entry_id, item_id, at) VALUES (?,?,?)",
+            (str(entry_id), item_id, at.isoformat()),
+        )
+        self.flush()
+
+    def pending_undos(self) -> list[PendingUndo]:
+        with self._reading():
+            rows = self.conn.execute("SELECT entry_id, item_id, at FROM pending_undos ORDER BY at").fetchall()
+        return [PendingUndo(uuid.UUID(e), str(i), datetime.fromisoformat(t)) for e, i, t in rows]
 
     def add_task(self, kind: TaskKind, item_id: str, detail: str, at: datetime) -> None:
         """A task for staff; durable at once (with everything that rides along)."""
@@ -88,4 +179,11 @@ def intent_rows(new: list[tuple[str, str, Operation]], now: str) -> list[tuple[s
     return [(e, i, INTENDED_AFI[op], now) for e, i, op in new if op in INTENDED_AFI]
 
 
-__all__ = ["INTENDED_AFI", "SecurityAndTasks", "SecurityIntent", "intent_rows"]
+__all__ = [
+    "INTENDED_AFI",
+    "PendingUndo",
+    "SecurityAndTasks",
+    "SecurityIntent",
+    "UnfinishedWrite",
+    "intent_rows",
+]

@@ -6,7 +6,8 @@ station becomes a journal task (the staff screen lists it, `kiosk journal tasks`
 - the RFID reader stopped answering (`ReaderHealth`, once per outage): nothing on the pad is seen;
 - a staff slip the printer could not print (`SlipNotPrinted`): the routing is kept in the task.
 
-An unfinished security write found at start is `kiosk.station.security.flag_unfinished_security`.
+An unfinished security write found at start is finished or handed to staff by
+`kiosk.station.security.SecurityWriter.finish_unfinished`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from drivers.rfid.base import afi_hex
-from kiosk.core import TaskKind
+from kiosk.core import AFI_ON_LOAN, TaskKind
 from kiosk.journal import Journal
 from kiosk.station.device_observations import ReaderHealth, SecurityFailure, SlipNotPrinted
 from kiosk.station.observations import Observation
@@ -38,7 +39,10 @@ class StaffTaskMaker:
     def __call__(self, observation: Observation) -> None:
         match observation:
             case SecurityFailure(item_id=item_id, afi=afi, policy=policy, error=error):
-                detail = f"the security bit ({afi_hex(afi)}) could not be set: {error}; policy {policy}"
+                undone = " (the loan is checked back in)" if policy == "undo" and afi == AFI_ON_LOAN else ""
+                detail = (
+                    f"the security bit ({afi_hex(afi)}) could not be set: {error}; policy {policy}{undone}"
+                )
                 self._task(TaskKind.SECURITY_FAILED, item_id, detail)
                 entry = self._entry_of(item_id)
                 if entry is not None:

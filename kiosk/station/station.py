@@ -63,7 +63,7 @@ from kiosk.station.observations import Observation, Observer, ScreenShown, Sessi
 from kiosk.station.pad import PadPoller, PadWatcher
 from kiosk.station.patron import authenticate, authentication_failure, end_patron_session
 from kiosk.station.printing import Printing
-from kiosk.station.security import SecurityWriter, flag_unfinished_security
+from kiosk.station.security import SecurityWriter, carry_out_undos
 from kiosk.station.sending import ExactlyOnce
 from kiosk.station.settings import StationSettings
 from kiosk.station.staff_access import StaffAccess
@@ -210,7 +210,7 @@ class Station:
 
     async def start(self) -> None:
         await self._heartbeat.purge(self.clock())
-        flag_unfinished_security(self.journal, self.clock())  # what the last run left half-secured
+        carry_out_undos(self.journal, self.clock())  # loans the last run was to undo: returns, journalled
         self._loops = [
             asyncio.create_task(self._pad.run(), name="pad"),
             asyncio.create_task(self._heartbeat.run(), name="tick"),
@@ -218,7 +218,10 @@ class Station:
             asyncio.create_task(self.liveness.watch(), name="idle probe"),
             *([asyncio.create_task(self.gateway.run(), name="gateway reports")] if self.gateway else []),
         ]
-        self._tasks.spawn(self.check_connection(), "connection check at start")
+        # The replay of what the last run left, then its unfinished security writes (finished where the
+        # item is still on the pad, staff tasks otherwise), once the replay has settled their actions.
+        start_up = self.security.finish_unfinished(after=self.check_connection)
+        self._tasks.spawn(start_up, "connection check and security writes at start")
 
     async def run(self) -> None:
         await self.start()

@@ -32,10 +32,13 @@ async def test_a_security_write_the_last_run_left_unfinished_is_a_staff_task_nam
     journal.close()
     async with DemoEnvironment(tmp_path, policy=POLICY) as env:
         assert env.station is not None
+        await env.station.settle()  # the start-up replay, then the unfinished writes
         (task,) = env.journal.tasks()
         assert (task.kind, task.item_id) == (TaskKind.SECURITY_UNFINISHED, "item-x")
         assert "0xC2" in task.detail and env.station.status().tasks == (task,)
     async with DemoEnvironment(tmp_path, policy=POLICY) as env:  # told once, not at every start
+        assert env.station is not None
+        await env.station.settle()
         assert len(env.journal.tasks()) == 1
 
 
