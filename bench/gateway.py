@@ -29,9 +29,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,8 +43,9 @@ from server_api.circulation import Circulation, Transaction  # noqa: E402
 from server_api.client import GatewaySettings, HttpCirculation  # noqa: E402
 from server_api.demo_ils import create_database  # noqa: E402
 from server_api.demo_ils.data import ACCOUNTS, TROMSO  # noqa: E402
+from server_api.gateway.demo import write_demo_config  # noqa: E402
 from server_api.sip2 import Sip2Circulation, Sip2Settings  # noqa: E402
-from tests.gateway.servers import GatewayProcess, enroll, make_gateway_config  # noqa: E402
+from tests.gateway.servers import GatewayProcess, enroll, free_port, make_gateway_config, postgres  # noqa: E402
 
 ILS_SCRIPT = """
 import sys
@@ -247,29 +251,106 @@ async def load_phase(clients: list[Circulation], seconds: float) -> dict[str, An
     }
 
 
-async def load(folder: Path, kiosks: int, seconds: float, phases: int) -> dict[str, Any]:
-    with site(folder, 0.0, kiosks=kiosks, pool_size=8) as (port, gateway_process):
-        url, config = gateway_process.url, gateway_process.config_path
-        tokens = [enroll(url, config, TROMSO, f"Bench kiosk {k}") for k in range(kiosks)]
-        via_gateway: list[Circulation] = [
-            HttpCirculation(GatewaySettings(url, token=t, timeout=30)) for t in tokens
-        ]
-        sip2_direct: list[Circulation] = [direct(port) for _ in range(kiosks)]
-        results: dict[str, list[dict[str, Any]]] = {"gateway": [], "sip2_direct": []}
+@dataclass(frozen=True)
+class Variant:
+    """One way of serving the kiosks in the load phases (the first is the named reference)."""
+
+    name: str
+    database: str = "sqlite"  # sqlite | postgres
+    workers: int = 1
+    pool_size: int = 8
+    tree: Path = ROOT  # a source tree: the baseline is the code before the change, unpacked by git archive
+
+
+@contextlib.contextmanager
+def serving(variant: Variant, folder: Path, ils_port: int, pg: Any) -> Iterator[tuple[str, Path]]:
+    """`kiosk-gateway serve` of `variant`'s tree on a free port; yields its URL and configuration."""
+    folder.mkdir(parents=True, exist_ok=True)
+    database = pg.create_database(f"bench_{folder.name}") if variant.database == "postgres" else (
+        "sqlite:///gateway.sqlite"
+    )  # fmt: skip
+    config = write_demo_config(
+        folder, ils_port=ils_port, database=database, pool_size=variant.pool_size, sip2_timeout=10.0,
+        extra_limits=LIMITS,
+    )  # fmt: skip
+    port = free_port()
+    log = (folder / "gateway.log").open("ab")
+    env = {**os.environ, "PYTHONPATH": str(variant.tree)}
+    migrate = [sys.executable, "-m", "server_api.gateway", "--config", str(config), "migrate"]
+    subprocess.run(migrate, cwd=variant.tree, env=env, check=True, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server_api.gateway", "--config", str(config), "serve", "--port", str(port),
+         "--log-level", "warning", *(["--workers", str(variant.workers)] if variant.workers > 1 else [])],
+        cwd=variant.tree, stdout=log, stderr=subprocess.STDOUT, env=env,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"{variant.name}: the gateway did not start; see {folder / 'gateway.log'}")
+        yield url, config
+    finally:
+        process.terminate()
         try:
-            for _ in range(phases):
-                for name, clients in (("sip2_direct", sip2_direct), ("gateway", via_gateway)):
-                    await reset(clients, kiosks)
-                    results[name].append(await load_phase(clients, seconds))
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def load(
+    folder: Path, kiosks: int, seconds: float, phases: int, variants: list[Variant]
+) -> dict[str, Any]:
+    """Interleaved phases: SIP2-direct, then each variant, in a rotated order every phase."""
+    folder.mkdir(parents=True, exist_ok=True)
+    bench_database(folder / "ils.sqlite", kiosks)
+    with contextlib.ExitStack() as stack:
+        port = stack.enter_context(ils_process(folder / "ils.sqlite", 0.0))
+        pg = stack.enter_context(postgres()) if any(v.database == "postgres" for v in variants) else None
+        clients: dict[str, list[Circulation]] = {"sip2_direct": [direct(port) for _ in range(kiosks)]}
+        for variant in variants:
+            url, config = stack.enter_context(serving(variant, folder / variant.name, port, pg))
+            tokens = [enroll(url, config, TROMSO, f"Bench kiosk {k}") for k in range(kiosks)]
+            clients[variant.name] = [
+                HttpCirculation(GatewaySettings(url, token=t, timeout=30)) for t in tokens
+            ]
+        results: dict[str, list[dict[str, Any]]] = {name: [] for name in clients}
+        names = list(clients)
+        try:
+            for phase in range(phases):
+                for name in names[phase % len(names) :] + names[: phase % len(names)]:
+                    await reset(clients[name], kiosks)
+                    results[name].append(await load_phase(clients[name], seconds))
         finally:
-            for client in (*via_gateway, *sip2_direct):
-                await client.close()
+            for group in clients.values():
+                for client in group:
+                    await client.close()
     return {
         "kiosks": kiosks,
         "actions_per_kiosk_per_second": 1,
         "seconds_per_phase": seconds,
+        "reference": variants[0].name,
+        "variants": {
+            v.name: {
+                "database": v.database,
+                "workers": v.workers,
+                "pool_size": v.pool_size,
+                "tree": str(v.tree),
+            }
+            for v in variants
+        },
         "phases": results,
-        "p99_ms_worst_phase": {name: max(p["p99_ms"] for p in runs) for name, runs in results.items()},
+        "median": {
+            name: {
+                key: round(statistics.median(p[key] for p in runs), 1)
+                for key in ("per_second", "p50_ms", "p99_ms", "errors")
+            }
+            for name, runs in results.items()
+        },
     }
 
 
@@ -278,29 +359,73 @@ async def reset(clients: list[Circulation], kiosks: int) -> None:
     await asyncio.gather(*(clients[k].checkin(item(k, 0), txn()) for k in range(kiosks)))
 
 
+VARIANTS = {
+    "sqlite-pool8": Variant("sqlite-pool8"),
+    "sqlite-pool32": Variant("sqlite-pool32", pool_size=32),
+    "pg-1worker": Variant("pg-1worker", database="postgres", pool_size=32),
+    "pg-2workers": Variant("pg-2workers", database="postgres", workers=2, pool_size=16),
+}
+
+
+def variants_of(names: str, baseline: Path | None) -> list[Variant]:
+    chosen = []
+    for name in names.split(","):
+        if name == "baseline":
+            if baseline is None:
+                raise SystemExit("the variant 'baseline' needs --baseline TREE (git archive of the old code)")
+            chosen.append(Variant("baseline", tree=baseline.resolve()))
+        elif name in VARIANTS:
+            chosen.append(VARIANTS[name])
+        else:
+            raise SystemExit(f"unknown variant {name!r}: baseline, {', '.join(VARIANTS)}")
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kiosks", type=int, default=200)
+    parser.add_argument("--kiosks", default="200", help="comma-separated: one load run per count")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--phases", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--delays", default="0,0.05,0.2")
+    parser.add_argument("--delays", default="0,0.05,0.2", help="stacks: the library system's delays (s)")
+    parser.add_argument("--only", choices=["stacks", "load"], help="run one part")
+    parser.add_argument(
+        "--variants",
+        default="sqlite-pool8,pg-2workers",
+        help="load: how the gateway is served, the first being the reference: baseline (the --baseline "
+        f"tree, SQLite, pool 8), {', '.join(VARIANTS)}",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a source tree of the code to compare with, e.g. mkdir /var/tmp/base && "
+        "git archive HEAD~3 server_api tests kiosk drivers | tar -x -C /var/tmp/base",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-gateway-", dir="/var/tmp"))
+    variants = variants_of(args.variants, args.baseline)
+    loads_before = [round(x, 1) for x in os.getloadavg()]
 
     async def run() -> dict[str, Any]:
-        stacks_result = [
-            await stacks(folder / f"stack-{d}", float(d), args.rounds) for d in args.delays.split(",")
-        ]
-        load_result = await load(folder / "load", args.kiosks, args.seconds, args.phases)
-        return {"stacks": stacks_result, "load": load_result}
+        result: dict[str, Any] = {}
+        if args.only != "load":
+            result["stacks"] = [
+                await stacks(folder / f"stack-{d}", float(d), args.rounds) for d in args.delays.split(",")
+            ]
+        if args.only != "stacks":
+            result["load"] = [
+                await load(folder / f"load-{n}", int(n), args.seconds, args.phases, variants)
+                for n in args.kiosks.split(",")
+            ]
+        return result
 
     result = asyncio.run(run())
     result["machine"] = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
-        "load_average_1_5_15": [round(x, 1) for x in os.getloadavg()],
-        "database": "SQLite (WAL, synchronous=FULL)",
+        "load_average_1_5_15_before": loads_before,
+        "load_average_1_5_15_after": [round(x, 1) for x in os.getloadavg()],
+        "sqlite": "WAL, synchronous=FULL",
     }
     print(json.dumps(result, indent=2))
 

@@ -15,6 +15,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.middleware.base import BaseHTTPMiddleware, DispatchFunction
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server_api.gateway.app import Gateway, create_app
 from server_api.gateway.config import GatewayConfig
@@ -48,6 +50,21 @@ async def _sign_in_needed(request: Request, exc: Exception) -> Response:
     return redirect(f"{PREFIX}/login" + ("?expired=1" if exc.expired else ""))
 
 
+class _ConsoleOnly:
+    """Only console paths go through `dispatch` (a BaseHTTPMiddleware costs a task and a memory stream per
+    request; the kiosks' endpoints pass straight by)."""
+
+    def __init__(self, app: ASGIApp, dispatch: DispatchFunction) -> None:
+        self.plain = app
+        self.console = BaseHTTPMiddleware(app, dispatch=dispatch)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
+            await self.console(scope, receive, send)
+        else:
+            await self.plain(scope, receive, send)
+
+
 def mount_console(app: FastAPI, gateway: Gateway, settings: ConsoleSettings | None = None) -> Console:
     """Add the console to the gateway's `app`."""
     console = Console(gateway, settings or load_console_settings(gateway.config), make_environments())
@@ -61,12 +78,9 @@ def mount_console(app: FastAPI, gateway: Gateway, settings: ConsoleSettings | No
     app.add_exception_handler(ConsoleError, _console_error)
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
 
-    @app.middleware("http")
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        if not request.url.path.startswith(PREFIX):
-            return await call_next(request)
         try:
             response = await call_next(request)
         except Exception:  # a page that failed: an HTML page that says so, the details in the log
@@ -75,6 +89,8 @@ def mount_console(app: FastAPI, gateway: Gateway, settings: ConsoleSettings | No
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+    app.add_middleware(_ConsoleOnly, dispatch=security_headers)
 
     inner = app.router.lifespan_context
 

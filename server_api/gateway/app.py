@@ -30,7 +30,8 @@ from .circulate import Carrier
 from .config import GatewayConfig
 from .devices import Device, StaffCheck, StaffUser, TokenCheck
 from .ledger import Ledger
-from .offline import CardBook, RateLimiter
+from .limits import Limits
+from .offline import CardBook
 from .storage import open_engine, require_current, run
 from .telemetry import Telemetry
 
@@ -50,9 +51,8 @@ class Gateway:
     telemetry: Telemetry
     tokens: TokenCheck
     staff: StaffCheck
-    device_limit: RateLimiter
-    card_limit: RateLimiter
-    enroll_limit: RateLimiter
+    limits: Limits
+    metrics_token: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -69,9 +69,14 @@ class Gateway:
             telemetry=telemetry,
             tokens=TokenCheck(engine),
             staff=StaffCheck(engine),
-            device_limit=RateLimiter(config.limits.device_requests_per_minute),
-            card_limit=RateLimiter(config.limits.card_lookups_per_minute),
-            enroll_limit=RateLimiter(config.limits.enrollments_per_minute),
+            limits=Limits(
+                engine,
+                device=config.limits.device_requests_per_minute,
+                card=config.limits.card_lookups_per_minute,
+                enroll=config.limits.enrollments_per_minute,
+                key=config.consortium_key(),
+            ),
+            metrics_token=config.metrics_token(),
         )
 
     async def start(self) -> None:
@@ -83,6 +88,7 @@ class Gateway:
                 "ledger: %d transaction(s) left in flight were found done at the library system", settled
             )
         self.tasks.append(asyncio.create_task(self._upkeep(), name="gateway-upkeep"))
+        self.limits.start()
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -90,6 +96,7 @@ class Gateway:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.limits.stop()
         await self.carrier.close()
         await run(self.ledger.stop)
 
@@ -102,6 +109,7 @@ class Gateway:
                 await run(self.ledger.beat)
                 if rounds % 5 == 0:
                     await self.carrier.reconcile_orphans()
+                    await run(self.limits.expire)
                 if rounds % 1800 == 0:
                     await run(self.cards.expire)
                     await run(self.telemetry.expire, self.config.gateway.statistics_days)
@@ -114,9 +122,15 @@ def problem(status: int, error: str, message: str, headers: dict[str, str] | Non
     return HTTPException(status, {"error": error, "message": message}, headers=headers)
 
 
-def gateway_of(request: Request) -> Gateway:
+def the_gateway(request: Request) -> Gateway:
     gateway: Gateway = request.app.state.gateway
     return gateway
+
+
+async def gateway_of(request: Request) -> Gateway:
+    """The dependency (async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop on
+    every request)."""
+    return the_gateway(request)
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -126,7 +140,7 @@ _basic = HTTPBasic(auto_error=False)
 async def current_device(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Device:
-    gateway = gateway_of(request)
+    gateway = the_gateway(request)
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None:
         raise problem(401, "no_token", "send the device token as 'Authorization: Bearer ...'", challenge)
@@ -135,7 +149,7 @@ async def current_device(
         raise problem(
             401, "bad_token", "this device token is unknown or revoked: enroll the kiosk again", challenge
         )
-    if not gateway.device_limit.allow(device.id):
+    if not await gateway.limits.device.allow(device.id):
         raise problem(
             429, "rate_limited", "too many requests from this kiosk; slow down", {"Retry-After": "5"}
         )
@@ -149,8 +163,8 @@ async def current_staff(
     challenge = {"WWW-Authenticate": 'Basic realm="kiosk-gateway"'}
     if credentials is None:
         raise problem(401, "no_login", "staff sign in with their user name and password", challenge)
-    gateway = gateway_of(request)
-    if not gateway.enroll_limit.allow(f"staff:{credentials.username}"):
+    gateway = the_gateway(request)
+    if not await run(gateway.limits.enroll.allow, f"staff:{credentials.username[:80]}"):
         raise problem(429, "rate_limited", "too many sign-in attempts; wait a minute", {"Retry-After": "60"})
     user = await run(gateway.staff.user, credentials.username, credentials.password)
     if user is None:
@@ -220,7 +234,7 @@ class CountRequests:
 
 def create_app(config: GatewayConfig, engine: Engine | None = None) -> FastAPI:
     """The ASGI application for `config` (uvicorn runs it; tests too)."""
-    from .routes import admin, kiosk
+    from .routes import admin, kiosk, receipts, updates
 
     gateway = Gateway.build(config, engine)
 
@@ -244,6 +258,8 @@ def create_app(config: GatewayConfig, engine: Engine | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _internal_error)
     app.include_router(kiosk.router)
     app.include_router(admin.router)
+    app.include_router(updates.router)
+    app.include_router(receipts.router)  # e-mail receipts
 
     app.add_middleware(CountRequests, telemetry=gateway.telemetry)
     return app

@@ -14,12 +14,15 @@ import ssl
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from .config import GatewayConfig, GatewayConfigError, default_path, load, read_secret
+from .config import CONFIG_ENV, GatewayConfig, GatewayConfigError, default_path, load, read_secret
 from .devices import add_user, create_enrollment_code, list_devices, revoke
 from .storage import DatabaseNotReady, current_revision, head_revision, migrate, open_engine
+
+WORKER_LOG_ENV = "KIOSK_GATEWAY_WORKER_LOG_LEVEL"
 
 
 class CliError(Exception):
@@ -59,22 +62,39 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def worker_app() -> Any:
+    """The application of one worker process of `serve --workers N` (uvicorn imports it by name; the
+    configuration's path and the log level come through the environment `serve` set)."""
+    from server_api.console.app import create_console_app
+
+    _logging(os.environ.get(WORKER_LOG_ENV, "info"))
+    config = load(default_path())
+    return create_console_app(config, open_engine(config.database_url()))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server_api.console.app import create_console_app  # the gateway with its staff console
     from server_api.console.settings import console_problems
 
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    _logging(args.log_level)
     config = _config(args)
     problems = config.check() + console_problems(config)
     if problems:
         raise CliError("the configuration cannot be served:\n  " + "\n  ".join(problems))
     engine = open_engine(config.database_url())
+    if args.workers > 1 and engine.dialect.name == "sqlite":
+        raise CliError(
+            'several worker processes need PostgreSQL ([gateway] database = "postgresql+psycopg://..."); '
+            "on SQLite run one process (--workers 1)"
+        )
     if args.migrate:
         migrate(engine)
     elif current_revision(engine) != head_revision():
@@ -92,14 +112,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     scheme = "https" if tls else "http"
     print(f"kiosk gateway: {scheme}://{host}:{port} (OpenAPI at /openapi.json)", flush=True)
     print(f"staff console: {scheme}://{host}:{port}/console/", flush=True)
-    uvicorn.run(
-        create_console_app(config, engine),
-        host=host,
-        port=port,
-        log_level=args.log_level,
-        timeout_keep_alive=75,  # kiosks keep one connection open between actions
-        **tls,  # type: ignore[arg-type]
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": args.log_level,
+        "timeout_keep_alive": 75,  # kiosks keep one connection open between actions
+        **tls,
+    }
+    if args.workers > 1:
+        engine.dispose()
+        os.environ[CONFIG_ENV] = str((args.config or default_path()).resolve())
+        os.environ[WORKER_LOG_ENV] = args.log_level
+        print(f"worker processes: {args.workers}", flush=True)
+        uvicorn.run("server_api.gateway.cli:worker_app", factory=True, workers=args.workers, **options)
+    else:
+        uvicorn.run(create_console_app(config, engine), **options)
     return 0
 
 
@@ -169,6 +196,16 @@ def cmd_demo_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workers(value: str) -> int:
+    try:
+        workers = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of processes") from None
+    if not 1 <= workers <= 64:
+        raise argparse.ArgumentTypeError("--workers is 1 to 64")
+    return workers
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="kiosk-gateway", description="The consortium's circulation gateway")
     top.add_argument(
@@ -181,6 +218,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--migrate", action="store_true", help="bring the database schema up to date first")
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="worker processes on one port (PostgreSQL only; default 1). Each has its own SIP2 pools",
+    )
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
@@ -213,6 +256,9 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--ils-port", type=int, default=6001)
     demo.add_argument("--port", type=int, default=8080)
     demo.set_defaults(run=cmd_demo_config)
+    from .routes.updates import register_commands  # publish-bundle, bundles
+
+    register_commands(sub)
     return top
 
 

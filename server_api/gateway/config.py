@@ -22,6 +22,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from server_api.gateway.mail import MailSettings
 from server_api.sip2 import Sip2ConfigError, Sip2Settings
 from server_api.sip2.profiles import PROFILES
 
@@ -116,6 +117,7 @@ class LibraryConfig(_Section):
     sip2: Sip2Account
     offline: OfflinePolicyConfig = OfflinePolicyConfig()
     cards: CardRules = CardRules()
+    email_receipts: bool = False  # kiosks offer receipts by e-mail ([mail] must be set)
 
     @field_validator("number")
     @classmethod
@@ -158,6 +160,10 @@ class GatewaySection(_Section):
         default=180, ge=1, le=3650
     )  # a card unseen this long leaves the offline lists
     statistics_days: int = Field(default=400, ge=1, le=3650)
+    # /metrics: with a token file, scrapers send 'Authorization: Bearer <token>' (from anywhere); without
+    # one, only loopback clients may read it, unless metrics_loopback_only = false (a private network).
+    metrics_token_file: str = ""
+    metrics_loopback_only: bool = True
 
     @model_validator(mode="after")
     def _tls_pair(self) -> GatewaySection:
@@ -174,6 +180,7 @@ class GatewayConfig(_Section):
     gateway: GatewaySection
     limits: Limits = Limits()
     library: Annotated[tuple[LibraryConfig, ...], Field(min_length=1)]
+    mail: MailSettings | None = None  # SMTP for e-mail receipts (server_api.gateway.mail)
     base_dir: Path = Path(".")  # the configuration file's folder (set by `load`)
 
     @model_validator(mode="after")
@@ -182,6 +189,11 @@ class GatewayConfig(_Section):
         doubles = sorted({n for n in numbers if numbers.count(n) > 1})
         if doubles:
             raise ValueError(f"library numbers must be unique: {', '.join(doubles)} appear twice")
+        mailing = [lib.number for lib in self.library if lib.email_receipts]
+        if mailing and self.mail is None:
+            raise ValueError(
+                f"libraries {', '.join(mailing)} have email_receipts but there is no [mail] section"
+            )
         return self
 
     # -- derived ----------------------------------------------------------------------------------------
@@ -214,6 +226,14 @@ class GatewayConfig(_Section):
         if len(key) < 32:
             raise GatewayConfigError("consortium_key_file: the key must be at least 32 characters")
         return key
+
+    def metrics_token(self) -> str | None:
+        if not self.gateway.metrics_token_file:
+            return None
+        token = read_secret(self.path(self.gateway.metrics_token_file), "[gateway] metrics_token_file")
+        if len(token) < 16:
+            raise GatewayConfigError("[gateway] metrics_token_file: the token must be at least 16 characters")
+        return token
 
     def sip2_settings(self, number: str) -> Sip2Settings:
         lib = self.libraries()[number]
@@ -250,7 +270,7 @@ class GatewayConfig(_Section):
     def check(self) -> list[str]:
         """Everything `serve` would refuse, as messages (empty: fine). Reads every secret file."""
         problems: list[str] = []
-        for action in (self.consortium_key, self.database_url, *self._library_checks()):
+        for action in (self.consortium_key, self.database_url, self.metrics_token, *self._library_checks()):
             try:
                 action()
             except GatewayConfigError as exc:
@@ -259,7 +279,26 @@ class GatewayConfig(_Section):
             value = getattr(self.gateway, name)
             if value and not self.path(value).is_file():
                 problems.append(f"[gateway] {name}: {self.path(value)} does not exist")
+        return problems + self._mail_problems()
+
+    def _mail_problems(self) -> list[str]:
+        if self.mail is None:
+            return []
+        problems = []
+        if self.mail.password_file:
+            try:
+                self.mail_password()
+            except GatewayConfigError as exc:
+                problems.append(str(exc))
+        if self.mail.ca_file and not self.path(self.mail.ca_file).is_file():
+            problems.append(f"[mail] ca_file: {self.path(self.mail.ca_file)} does not exist")
         return problems
+
+    def mail_password(self) -> str:
+        assert self.mail is not None
+        if not self.mail.password_file:
+            return ""
+        return read_secret(self.path(self.mail.password_file), "[mail] password_file")
 
     def _library_checks(self) -> list[Any]:
         return [lambda n=lib.number: self.sip2_settings(n) for lib in self.library]

@@ -1,9 +1,12 @@
-"""The endpoints kiosks call. Every one but `/v1/enroll`, `/health` and `/metrics` needs the device token;
+"""The endpoints kiosks call. Every one but `/v1/enroll`, `/health` and `/metrics` (the operators': see
+`_may_scrape`) needs the device token;
 every one acts for the device's own library (a `library` field naming another one is a 403)."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import time
 import uuid
 from collections.abc import Sequence
@@ -25,6 +28,7 @@ from server_api.sip2 import Sip2Circulation
 from ..app import Gateway, current_device, gateway_of, problem, tenant
 from ..circulate import Action, ItemReport, Outcome, outcome_of
 from ..devices import Device, EnrollmentRefused, enroll
+from ..mail import address_shown
 from ..storage import run
 from ..wire import (
     CheckinResult,
@@ -153,7 +157,7 @@ async def renewals(stack: RenewStack, device: DeviceDep, gateway: GatewayDep) ->
 async def patron(lookup: PatronLookup, device: DeviceDep, gateway: GatewayDep) -> PatronAnswer:
     """A patron's account (and the PIN check). POST, so that neither card nor PIN is in a URL."""
     library = tenant(device, lookup.library)
-    if not gateway.card_limit.allow(lookup.patron_id):
+    if not await run(gateway.limits.card.allow, gateway.limits.card_key(lookup.patron_id)):
         raise problem(
             429, "rate_limited", "too many look-ups of this card; wait a minute", {"Retry-After": "60"}
         )
@@ -167,6 +171,7 @@ async def patron(lookup: PatronLookup, device: DeviceDep, gateway: GatewayDep) -
         )
     except CirculationError as exc:
         raise library_error(exc) from None
+    account = address_shown(account, gateway.config.libraries()[library].email_receipts)
     if account.found:
         await run(lambda: gateway.cards.saw(lookup.patron_id, blocked=not account.may_borrow))
     if account.pin_ok is not None:
@@ -247,7 +252,7 @@ async def transaction(key: uuid.UUID, device: DeviceDep, gateway: GatewayDep) ->
 async def enroll_device(body: EnrollRequest, request: Request, gateway: GatewayDep) -> EnrollAnswer:
     """Exchange a one-time enrollment code for this kiosk's device token (returned only here)."""
     client = request.client.host if request.client else "unknown"
-    if not gateway.enroll_limit.allow(f"enroll:{client}"):
+    if not await run(gateway.limits.enroll.allow, f"enroll:{client}"):
         raise problem(
             429, "rate_limited", "too many enrollment attempts; wait a minute", {"Retry-After": "60"}
         )
@@ -319,8 +324,37 @@ async def health(gateway: GatewayDep) -> dict[str, str]:
     return {"status": "ok", "instance": gateway.ledger.instance}
 
 
-@router.get("/metrics", tags=["operations"], response_class=Response)
-async def metrics(gateway: GatewayDep) -> Response:
-    """Prometheus text format."""
+def _may_scrape(request: Request, gateway: Gateway) -> None:
+    """With a metrics token: that token, from anywhere. Without: loopback clients only, unless the
+    configuration opens it (`metrics_loopback_only = false`)."""
+    if gateway.metrics_token is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.encode(), gateway.metrics_token.encode()
+        ):
+            raise problem(
+                401, "no_metrics_token", "send the metrics token as 'Authorization: Bearer ...'",
+                {"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )  # fmt: skip
+        return
+    if not gateway.config.gateway.metrics_loopback_only:
+        return
+    host = request.client.host if request.client else ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise problem(
+            403, "metrics_loopback_only",
+            "/metrics answers the gateway's own host only; set [gateway] metrics_token_file to scrape it "
+            "from elsewhere",
+        )  # fmt: skip
+
+
+@router.get("/metrics", tags=["operations"], response_class=Response, responses=ERRORS)
+async def metrics(request: Request, gateway: GatewayDep) -> Response:
+    """Prometheus text format, for the operators: the metrics token, or the gateway's own host."""
+    _may_scrape(request, gateway)
     body = await run(generate_latest, gateway.telemetry.registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

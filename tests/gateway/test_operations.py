@@ -1,0 +1,173 @@
+"""What operators run: /metrics closed to strangers, rate limits that hold across gateway processes, and
+`serve --workers N` (several processes on one port, PostgreSQL only)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server_api.demo_ils.data import PATRONS
+from tests.gateway.conftest import BACKENDS, TROMSO, Site, database_for, free_books, txn
+from tests.gateway.servers import ROOT, GatewayProcess, ThreadedIls, enroll, free_port, make_gateway_config
+
+METRICS_TOKEN = "metrics-token-for-the-scraper-0123456789"
+
+
+@contextlib.contextmanager
+def two_processes(folder: Path, database: str) -> Iterator[tuple[Site, GatewayProcess]]:
+    """Two gateway processes on one database, with low limits and a metrics token."""
+    with ThreadedIls(folder / "ils.sqlite") as ils:
+        secrets = folder / "gw" / "secrets"
+        secrets.mkdir(parents=True, mode=0o700)
+        token_file = secrets / "metrics.token"
+        token_file.write_text(METRICS_TOKEN + "\n")
+        token_file.chmod(0o600)
+        path = make_gateway_config(
+            folder / "gw",
+            ils.port,
+            database,
+            extra_gateway='instance_beat = 0.5\nmetrics_token_file = "secrets/metrics.token"',
+            extra_limits="device_requests_per_minute = 10\ncard_lookups_per_minute = 4\n"
+            "enrollments_per_minute = 8",
+        )
+        first = GatewayProcess(path).start()
+        second = GatewayProcess(path).start()
+        try:
+            yield Site(ils, path, database, first), second
+        finally:
+            second.stop()
+            first.stop()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def pair(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Site, GatewayProcess]]:
+    folder = tmp_path_factory.mktemp(f"gateway-pair-{request.param}")
+    with two_processes(folder, database_for(request)) as both:
+        yield both
+
+
+def client(url: str, token: str) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def test_metrics_answer_loopback_but_not_a_stranger_behind_the_proxy(sqlite_site: Site) -> None:
+    assert httpx.get(f"{sqlite_site.url}/metrics").status_code == 200  # from the gateway's own host
+    # uvicorn takes the client address from X-Forwarded-For when the proxy is on loopback: a stranger
+    # reaching the gateway through a local reverse proxy is not the gateway's own host.
+    stranger = httpx.get(f"{sqlite_site.url}/metrics", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert stranger.status_code == 403 and stranger.json()["error"] == "metrics_loopback_only"
+    assert "metrics_token_file" in stranger.json()["message"] and "kiosk_" not in stranger.text
+
+
+def test_with_a_metrics_token_only_that_token_reads_metrics(pair: tuple[Site, GatewayProcess]) -> None:
+    site, _ = pair
+    url = f"{site.url}/metrics"
+    kiosk_token = site.token(TROMSO, "Metrics kiosk")
+    refused = [
+        httpx.get(url),
+        httpx.get(url, headers={"Authorization": "Bearer wrong-token"}),
+        httpx.get(url, headers={"Authorization": f"Bearer {kiosk_token}"}),  # a kiosk is not an operator
+        httpx.get(url, headers={"Authorization": f"Basic {METRICS_TOKEN}"}),
+    ]
+    assert [r.status_code for r in refused] == [401] * 4
+    assert all(r.json()["error"] == "no_metrics_token" and "gateway_" not in r.text for r in refused)
+    scraped = httpx.get(
+        url, headers={"Authorization": f"Bearer {METRICS_TOKEN}", "X-Forwarded-For": "10.1.2.3"}
+    )
+    assert scraped.status_code == 200 and "gateway_http_requests_total" in scraped.text
+
+
+def test_card_lookups_are_limited_across_both_processes(pair: tuple[Site, GatewayProcess]) -> None:
+    site, second = pair
+    card = PATRONS[7].card
+    body = {"patron_id": card, "pin": None}
+    with client(site.url, site.token(TROMSO, "A")) as a, client(second.url, site.token(TROMSO, "B")) as b:
+        codes = [k.post("/v1/patrons", json={**body, "txn": txn()}).status_code for k in (a, b, a, b, a, b)]
+        other_card = a.post("/v1/patrons", json={**body, "patron_id": PATRONS[8].card, "txn": txn()})
+    assert codes == [200, 200, 200, 200, 429, 429]  # 4 a minute in all, not 4 per process
+    assert other_card.status_code == 200
+
+
+def test_one_kiosk_s_requests_are_limited_across_both_processes(pair: tuple[Site, GatewayProcess]) -> None:
+    site, second = pair
+    token = site.token(TROMSO, "Busy kiosk")
+    with client(site.url, token) as a, client(second.url, token) as b:
+        first = [a.get("/v1/device").status_code for _ in range(6)]
+        time.sleep(2.5)  # the first process has shared its count (once a second)
+        then = [b.get("/v1/device").status_code for _ in range(5)]
+        time.sleep(3.5)  # the second has shared its count, and the first has read it
+        back = a.get("/v1/device")
+    assert first == [200] * 6 and then == [200] * 4 + [429]  # 10 a minute, across both
+    assert back.status_code == 429 and back.headers["Retry-After"]
+
+
+def test_enrollments_are_limited_per_address_across_both_processes(pair: tuple[Site, GatewayProcess]) -> None:
+    site, second = pair
+    codes = [
+        httpx.post(f"{url}/v1/enroll", json={"code": "X" * 20}).status_code
+        for url in (site.url, second.url) * 6
+    ]
+    assert 403 in codes and codes[-1] == 429 and codes.count(403) <= 8
+
+
+def test_several_workers_are_refused_on_sqlite(sqlite_site: Site) -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "server_api.gateway", "--config", str(sqlite_site.config), "serve",
+         "--port", str(free_port()), "--workers", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "PostgreSQL" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.postgres
+def test_serve_with_two_workers_answers_from_both_on_one_port(pg_cluster: object, tmp_path: Path) -> None:
+    database = pg_cluster.create_database("gw_workers")  # type: ignore[attr-defined]
+    with ThreadedIls(tmp_path / "ils.sqlite") as ils:
+        config = make_gateway_config(tmp_path / "gw", ils.port, database, extra_gateway="instance_beat = 0.5")
+        port = free_port()
+        log = (tmp_path / "serve.log").open("wb")
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "server_api.gateway", "--config", str(config), "serve",
+             "--port", str(port), "--workers", "2", "--log-level", "warning"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            instances = _instances(url, serve)
+            token = enroll(url, config, TROMSO, "Worker kiosk")
+            book = free_books()[0]
+            with client(url, token) as kiosk:
+                lent = kiosk.post(
+                    "/v1/checkouts",
+                    json={"patron_id": PATRONS[9].card, "items": [{"item_id": book, "txn": txn()}]},
+                )
+                kiosk.post("/v1/checkins", json={"items": [{"item_id": book, "txn": txn()}]})
+        finally:
+            serve.terminate()
+            serve.wait(30)
+    assert len(instances) == 2, (tmp_path / "serve.log").read_text()
+    assert lent.status_code == 200 and lent.json()["results"][0]["state"] == "done"
+
+
+def _instances(url: str, serve: subprocess.Popen[bytes]) -> set[str]:
+    """The gateway processes that answer /health, over fresh connections (the kernel spreads them)."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(seen) < 2 and serve.poll() is None:
+        with contextlib.suppress(httpx.HTTPError):
+            answer = httpx.get(f"{url}/health", timeout=2)
+            if answer.status_code == 200:
+                seen.add(answer.json()["instance"])
+                continue
+        time.sleep(0.2)
+    return seen
