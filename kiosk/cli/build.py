@@ -21,7 +21,15 @@ from kiosk.core import SessionPolicy
 from kiosk.hardware import open_reader
 from kiosk.i18n import enable_languages
 from kiosk.journal import QUIET_SPELL, Journal
-from kiosk.station import GatewayLink, Station, StationSettings, StationTiming, local_now
+from kiosk.station import (
+    GatewayLink,
+    Station,
+    StationSettings,
+    StationTiming,
+    central_at_start,
+    follow_console,
+    local_now,
+)
 from server_api.circulation import Circulation
 from server_api.client import HttpCirculation
 from server_api.sip2.circulation import Sip2Circulation
@@ -83,9 +91,14 @@ def build_station(
     `[gateway]` or `[sip2]` (`open_circulation`), `[rfid]` (`kiosk.hardware.open_reader`), `[printer]`,
     `[journal]`.
     `policy` and `timing` replace what `[session]`/`[offline]` and the intervals say (the demo and tests
-    compress time). Raises `ConfigError` for a configuration that cannot be used."""
+    compress time). Raises `ConfigError` for a configuration that cannot be used.
+    Through a gateway, the staff console's settings the station took last are laid over `config`, and
+    the station follows the console (`kiosk.station.console_link`)."""
     if circulation is None:
         circulation = open_circulation(config)
+    own_config, central = config, None
+    if isinstance(circulation, GatewayLink):
+        config, central = central_at_start(config, journal.path if journal else config.journal.path)
     if reader is None:
         reader = open_reader(config.rfid, source=config.source)
     if printer is None:
@@ -99,7 +112,7 @@ def build_station(
         policy = replace(policy, languages=languages)
     if journal is None:
         journal = Journal(Path(config.journal.path))  # last: nothing above may fail with it open
-    return Station(
+    station = Station(
         circulation=circulation,
         reader=reader,
         printer=printer,
@@ -109,6 +122,9 @@ def build_station(
         clock=clock,
         clock_synchronised=clock_check(config.clock.trust),
     )
+    if isinstance(circulation, GatewayLink):
+        follow_console(station, own_config, central)
+    return station
 
 
 __all__ = ["build_station", "open_circulation", "open_configured_printer", "station_settings"]

@@ -13,6 +13,7 @@ from kiosk.cli.common import Commands, fail, open_speaker_or_none, print_json
 from kiosk.config import ConfigError, check_for_run
 from kiosk.config import load as load_config
 from kiosk.service import Notifier, ServiceReporter, ServiceTiming, run_dir_for_station, watchdog_interval
+from kiosk.station import RESTART_EXIT
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -33,6 +34,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         assert main_task is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
         await station.start()
+        # The console asked for a restart (between sessions): the same clean stop, then RESTART_EXIT.
+        restart = station.console.restart_wanted if station.console is not None else asyncio.Event()
+        asked = asyncio.create_task(restart.wait(), name="restart when the console asks")
+        asked.add_done_callback(lambda _: main_task.cancel())
         service = ServiceReporter(
             station,
             Notifier.from_environment(),
@@ -51,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     station,
                     fullscreen=not args.windowed,
                     speaker=open_speaker_or_none(),
-                    idle_warning_seconds=config.session.idle_warning,
+                    idle_warning_seconds=int(station.policy.idle_warning.total_seconds()),
                 )
                 await app.async_run(async_lib="asyncio")
         finally:
@@ -62,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(run())
-    return 0
+    return RESTART_EXIT if station.console is not None and station.console.restart_wanted.is_set() else 0
 
 
 def register(commands: Commands) -> None:

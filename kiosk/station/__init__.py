@@ -6,6 +6,8 @@
 """
 
 from kiosk.station.central_cards import CentralCardBook, CentralLists
+from kiosk.station.central_config import CentralConfig, central_at_start
+from kiosk.station.console_link import RESTART_EXIT, ConsoleLink, follow_console
 from kiosk.station.device_observations import (
     JournalTrouble,
     Printed,
@@ -36,6 +38,7 @@ from kiosk.station.observations import (
     Synced,
     from_replayer,
 )
+from kiosk.station.out_of_order import OutOfOrder
 from kiosk.station.pad import (
     PadChange,
     PadWatcher,
@@ -56,11 +59,14 @@ from kiosk.station.station import (
 )
 
 __all__ = [
+    "RESTART_EXIT",
     "CentralCardBook",
+    "CentralConfig",
     "CentralLists",
     "Circulated",
     "ConflictFound",
     "ConflictNote",
+    "ConsoleLink",
     "GatewayLink",
     "GatewayReports",
     "JournalPurged",
@@ -69,6 +75,7 @@ __all__ = [
     "NotCirculated",
     "Observation",
     "Observer",
+    "OutOfOrder",
     "Outcome",
     "PadChange",
     "PadWatcher",
@@ -92,7 +99,9 @@ __all__ = [
     "StationTiming",
     "Synced",
     "UnreadableTagSeen",
+    "central_at_start",
     "decode_pad_tag",
+    "follow_console",
     "from_replayer",
     "hold_patron_label",
     "local_now",

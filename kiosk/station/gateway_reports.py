@@ -71,6 +71,7 @@ class GatewayReports:
         self.interval = link.heartbeat_interval
         self.reader = "ok"
         self.beats = 0  # heartbeats the gateway took
+        self.config_version: Callable[[], str] = lambda: ""  # the console's settings run (console_link)
         self._stored = stored_path(Path(journal.path))
         self._refresh_at = 0.0  # monotonic time of the next offline-data fetch
         cards.lists = cards.lists or load_stored(self._stored)
@@ -120,6 +121,7 @@ class GatewayReports:
             conflicts=conflicts,
             clock_synchronised=self._clock_synchronised(),
             version=_version(),
+            config_version=self.config_version(),
             sip2_rtt_ms=await self._round_trip(),
         )
 

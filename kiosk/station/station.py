@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from drivers.printer.base import Printer
 from drivers.rfid.base import Reader
@@ -60,6 +60,7 @@ from kiosk.station.gateway import GatewayLink
 from kiosk.station.gateway_reports import gateway_reports
 from kiosk.station.liveness import Liveness
 from kiosk.station.observations import Observation, Observer, ScreenShown, SessionSurprised, from_replayer
+from kiosk.station.out_of_order import OutOfOrder
 from kiosk.station.pad import PadPoller, PadWatcher
 from kiosk.station.patron import authenticate, authentication_failure, end_patron_session
 from kiosk.station.printing import Printing
@@ -71,6 +72,9 @@ from kiosk.station.staff_tasks import StaffTaskMaker
 from kiosk.station.tasks import Observers, Shell, Tasks, never_hanging
 from kiosk.station.upkeep import Heartbeat
 from server_api.circulation import Circulation
+
+if TYPE_CHECKING:
+    from kiosk.station.console_link import ConsoleLink
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +120,8 @@ class Station:
     Built from its devices, the session policy and `StationSettings`; `kiosk.cli.build.build_station`
     does it from a configuration file. The jobs are reachable for tests and tools: `sending`, `security`,
     `printing`, `liveness`, `watcher` (the pad's picture), `upkeep` (the journal's), `replayer`."""
+
+    console: ConsoleLink | None = None  # the staff console (gateway mode): set by build_station
 
     def __init__(
         self,
@@ -176,6 +182,7 @@ class Station:
         self._heartbeat = Heartbeat(shell, journal, settings, session_active=lambda: self.session_active)
         self.upkeep: JournalUpkeep = self._heartbeat.upkeep
         self.gateway = gateway_reports(shell, self, clock_synchronised)  # None unless through a gateway
+        self.out_of_order = OutOfOrder(lambda s: self._obey([Show(s)]), self.session.screen, self.feed, clock)
 
     # ------------------------------------------------------------ who hears about it
 
@@ -217,6 +224,7 @@ class Station:
             asyncio.create_task(self.printing.run(), name="printer"),
             asyncio.create_task(self.liveness.watch(), name="idle probe"),
             *([asyncio.create_task(self.gateway.run(), name="gateway reports")] if self.gateway else []),
+            *([asyncio.create_task(self.console.run(), name="console")] if self.console else []),
         ]
         # The replay of what the last run left, then its unfinished security writes (finished where the
         # item is still on the pad, staff tasks otherwise), once the replay has settled their actions.
@@ -238,6 +246,8 @@ class Station:
         await self._tasks.settle()
 
     def feed(self, event: Event) -> None:
+        if self.out_of_order.refuses(event):
+            return  # out of order (a technician's command): patrons' input reaches no session
         active = self.session_active
         self._obey(self.session.handle(event))
         if active and not self.session_active:
@@ -290,7 +300,7 @@ class Station:
         for command in commands:
             match command:
                 case Show(screen):
-                    self.screen = screen
+                    self.screen = screen = self.out_of_order.instead(screen)
                     self._observers(ScreenShown(screen))
                     for listener in self._listeners:
                         listener(screen)

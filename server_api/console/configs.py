@@ -5,7 +5,8 @@ Rules:
   overrides together, `managed.validate`) and adds a version; nothing is ever overwritten. A roll-back is
   a new version with an old version's settings, so the history shows it.
 - What a kiosk runs is named `L<library version>.K<kiosk version>` ("L3.K0": library version 3, no
-  overrides); the kiosk reports the name it applied, so the fleet shows who runs what.
+  overrides), with `.C<digest>` when staff-screen credentials are set (a new credential is a new version
+  for the kiosk to take); the kiosk reports the name it applied, so the fleet shows who runs what.
 - Staff-screen credentials are argon2 hashes; the kiosk gets hashes only, and a central credential
   replaces one set on the kiosk with the same user name.
 - Every change goes to the audit log with before → after.
@@ -13,6 +14,7 @@ Rules:
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +28,8 @@ from . import managed
 from .i18n import N_
 from .tables import config_reports, config_versions, kiosk_credentials
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory: what the kiosk accepts (kiosk.credentials)
+PASSPHRASE_MIN_LENGTH = 12  # the kiosk's own rule for a staff-screen passphrase (kiosk.credentials)
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,11 @@ def effective(engine: Engine, library: str, device_id: str) -> tuple[str, dict[s
     with engine.connect() as db:
         base, own = _latest(db, library, ""), _latest(db, library, device_id)
     settings = {**(base.settings if base else {}), **(own.settings if own else {})}
-    return f"L{base.version if base else 0}.K{own.version if own else 0}", settings
+    name = f"L{base.version if base else 0}.K{own.version if own else 0}"
+    hashes = sorted(c["password_hash"] for c in credentials_for(engine, library, device_id))
+    if hashes:
+        name += ".C" + hashlib.sha256("\n".join(hashes).encode()).hexdigest()[:6]
+    return name, settings
 
 
 def _affected_kiosks(engine: Engine, library: str, device_id: str) -> list[str]:
@@ -173,8 +180,8 @@ def set_credential(
     """The staff-screen login `username` for one kiosk or (device_id "") every kiosk of `library`."""
     if not username.strip() or len(username) > 100:
         raise ValueError(N_("A user name is 1 to 100 characters."))
-    if len(password) < 8:
-        raise ValueError(N_("A staff-screen password needs at least 8 characters."))
+    if len(password) < PASSPHRASE_MIN_LENGTH:
+        raise ValueError(N_("A staff-screen passphrase needs at least 12 characters (a few words are best)."))
     with engine.begin() as db:
         key = (
             kiosk_credentials.c.library == library,

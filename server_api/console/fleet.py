@@ -50,8 +50,8 @@ class KioskState:
     name: str
     seen_at: datetime | None
     report: dict[str, Any]
-    config_version: str
-    config_error: str
+    config_version: str  # what it runs: its heartbeat's word, else its last report of a version it took
+    config_error: str  # why it could not take the version it was last offered ("" when it took it)
     open_tasks: int
     security_tasks: int
     out_of_order: str | None  # the message, when a technician put it out of order
@@ -156,7 +156,8 @@ def fleet(
             name=row.name,
             seen_at=row.received_at,
             report=dict(row.report or {}),
-            config_version=report.version if report else "",
+            config_version=str((row.report or {}).get("config_version") or "")
+            or (report.version if report and not report.error else ""),
             config_error=report.error if report else "",
             open_tasks=counts.get(row.id, (0, 0))[0],
             security_tasks=counts.get(row.id, (0, 0))[1],

@@ -93,12 +93,13 @@ class ConfigFollower:
     def __init__(self, client: ConsoleClient, running: str = "") -> None:
         self.client = client
         self.running = running
+        self.refused = ""  # the last version the kiosk could not apply: not offered again
         self.waiting: KioskConfig | None = None
 
     async def fetch(self) -> bool:
-        """Ask for the settings; True when a version other than the running one is waiting."""
+        """Ask for the settings; True when a version other than the running (or refused) one is waiting."""
         found = await self.client.config()
-        self.waiting = found if found.version != self.running else None
+        self.waiting = found if found.version not in (self.running, self.refused) else None
         return self.waiting is not None
 
     def take(self, *, between_sessions: bool) -> KioskConfig | None:
@@ -110,8 +111,10 @@ class ConfigFollower:
 
     async def applied(self, config: KioskConfig, error: str = "") -> None:
         """Tell the gateway the version now running, or why it could not be applied."""
-        if not error:
-            self.running = config.version
+        if error:
+            self.refused = config.version
+        else:
+            self.running, self.refused = config.version, ""
         await self.client.report(config.version, error)
 
 

@@ -204,6 +204,7 @@ class Heartbeat(_In):
     conflicts: Annotated[int, Field(ge=0, le=10_000_000)] = 0
     clock_synchronised: bool = True
     version: ShortText = ""
+    config_version: ShortText = ""  # the staff console's settings version the kiosk runs ("" for none)
     sip2_rtt_ms: Annotated[float, Field(ge=0, le=600_000)] | None = None
 
 

@@ -36,7 +36,7 @@ def test_the_kiosk_runs_the_librarys_settings_under_its_own_overrides_and_says_w
             config["settings"]["session.idle_timeout"] == 90
             and config["settings"]["session.idle_warning"] == 30
         )
-        assert re.fullmatch(r"L\d+\.K1", config["version"])
+        assert re.fullmatch(r"L\d+\.K1(\.C[0-9a-f]{6})?", config["version"])
         kiosk.post("/v1/console/config/report", json={"version": config["version"]}).raise_for_status()
     assert config["version"] in hanna.get(f"/console/kiosks/{device}").text
 
