@@ -1,10 +1,15 @@
-"""`kiosk enroll URL CODE [--ca FILE] [--config FILE] [--token-file FILE]`: join the consortium's gateway.
+"""`kiosk enroll URL CODE [--ca FILE] [--config FILE] [--token-file FILE] [--user NAME]`: join the
+consortium's gateway.
 
 Staff make a one-time code (`kiosk-gateway enroll-code --library 2190000 --kiosk "Tromsø 1"`); the
 technician types it here. The code becomes this kiosk's device token (`server_api.client.enroll`), stored
-readable by the kiosk user alone (0600, `write_token_file`), and the configuration's `[gateway]` section
+readable by the station's user alone (0600, `write_token_file`), and the configuration's `[gateway]` section
 is written (`kiosk.config.set_section`: the rest of the file stays as it was). From then on `kiosk run`
 talks HTTPS to the gateway and holds no SIP2 password.
+
+Whose the token is: a technician usually runs this as root, but the station runs as its service user
+(`kiosk` on the image). The token belongs to `--user` if given, else to the owner of the station's data
+directory (the journal's folder, or its nearest existing parent), which the image gives to that user.
 
 Every failure is one sentence saying what to do: a code already used or mistyped, a gateway that cannot
 be reached, a certificate that is not trusted. The token is never printed.
@@ -15,6 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
+import pwd
 from pathlib import Path
 
 from kiosk.cli.common import Commands, fail
@@ -80,8 +87,44 @@ def _enroll_error(error: CirculationError, url: str, ca: str) -> tuple[str, int]
     return f"the gateway's answer was not understood ({text}): is {url} the consortium's gateway?", 1
 
 
-def _prepare(args: argparse.Namespace) -> tuple[Path, GatewaySection]:
-    """The configuration file and the section to write, checked before the code is spent."""
+@dataclasses.dataclass(frozen=True)
+class Owner:
+    name: str
+    uid: int
+    gid: int
+
+
+def _token_owner(config: StationConfig, user: str | None) -> Owner:
+    """Who the token file belongs to (see the module's docstring)."""
+    if user:
+        try:
+            entry = pwd.getpwnam(user)
+        except KeyError:
+            raise ConfigError(
+                f"--user {user}: no such user on this machine (the station's is usually kiosk)"
+            ) from None
+        return Owner(user, entry.pw_uid, entry.pw_gid)
+    data = Path(config.journal.path).resolve().parent
+    while not data.exists() and data != data.parent:
+        data = data.parent
+    info = data.stat()
+    try:
+        name = pwd.getpwuid(info.st_uid).pw_name
+    except KeyError:
+        name = str(info.st_uid)
+    return Owner(name, info.st_uid, info.st_gid)
+
+
+def _give(token_file: str, owner: Owner) -> None:
+    """Hand the token to its owner; only root can give a file away (anyone else owns it already)."""
+    if os.geteuid() == 0 and Path(token_file).stat().st_uid != owner.uid:
+        os.chown(token_file, owner.uid, owner.gid)
+    os.chmod(token_file, 0o600)
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Path, GatewaySection, Owner]:
+    """The configuration file, the section to write and the token's owner, checked before the code is
+    spent."""
     path = Path(args.config)
     config = _current(path)
     if config.sip2.password_file:
@@ -93,7 +136,10 @@ def _prepare(args: argparse.Namespace) -> tuple[Path, GatewaySection]:
     check_gateway(dataclasses.replace(config, gateway=section), str(path))
     if args.ca and not Path(args.ca).is_file():
         raise ConfigError(f"--ca {args.ca}: no such file: give the consortium's CA certificate (PEM)")
-    return path, section
+    owner = _token_owner(config, args.user)
+    if os.geteuid() != 0 and owner.uid != os.geteuid() and args.user:
+        raise ConfigError(f"--user {args.user}: only root can store the token for another user: run as root")
+    return path, section, owner
 
 
 def _write_config(path: Path, section: GatewaySection) -> None:
@@ -103,11 +149,11 @@ def _write_config(path: Path, section: GatewaySection) -> None:
     set_section(path, "gateway", _section_values(section))
 
 
-def _done(answer: EnrollAnswer, path: Path, section: GatewaySection) -> None:
+def _done(answer: EnrollAnswer, path: Path, section: GatewaySection, owner: Owner) -> None:
     print(
         f"Enrolled as {answer.kiosk_name!r} of {answer.library_name or answer.library} "
         f"({answer.consortium}), device {answer.device_id}.\n"
-        f"Device token stored in {section.token_file} (mode 0600, readable by this user only).\n"
+        f"Device token stored in {section.token_file} (mode 0600, readable by {owner.name} only).\n"
         f"{path}: [gateway] url = {section.url!r}"
         + (f", ca_file = {section.ca_file!r}" if section.ca_file else "")
         + ".\nThe station now talks to the gateway; restart it (systemctl restart kiosk-station)."
@@ -116,7 +162,7 @@ def _done(answer: EnrollAnswer, path: Path, section: GatewaySection) -> None:
 
 def cmd_enroll(args: argparse.Namespace) -> int:
     try:
-        path, section = _prepare(args)
+        path, section, owner = _prepare(args)
     except ConfigError as error:
         return fail(f"error: {error}", 2)
     try:
@@ -126,6 +172,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         return fail(f"error: {message}", status)
     try:
         write_token_file(section.token_file, answer.token)
+        _give(section.token_file, owner)
     except OSError as error:
         return fail(
             f"error: enrolled, but the device token cannot be stored in {section.token_file}: "
@@ -139,7 +186,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             f"updated ({error}): add [gateway] url = {section.url!r} and token_file = "
             f"{section.token_file!r} to it by hand",
         )
-    _done(answer, path, section)
+    _done(answer, path, section, owner)
     return 0
 
 
@@ -153,6 +200,10 @@ def register(commands: Commands) -> None:
     enroll_parser.add_argument("--config", default=DEFAULT_CONFIG, help=f"default {DEFAULT_CONFIG}")
     enroll_parser.add_argument(
         "--token-file", help=f"where the device token goes (default: {TOKEN_NAME} beside the configuration)"
+    )
+    enroll_parser.add_argument(
+        "--user",
+        help="the station's service user, who gets the token (default: the owner of the journal's folder)",
     )
     enroll_parser.set_defaults(func=cmd_enroll)
 
