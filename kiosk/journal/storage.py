@@ -9,6 +9,14 @@ Changes that need not be durable at once (outcomes, AFI notes, remembered cards)
 transaction that is rolled back). Every commit goes through `_write()`: what rides along first, then the
 body, then COMMIT; on any failure ROLLBACK, and the queued changes stay for the next commit.
 
+Pages of 1 KiB for a new journal: what an append writes to the WAL and syncs is about its 7 pages.
+
+Checkpoints (copying the WAL back into the database file, with two fsyncs of their own) run in a thread
+of their own (`Checkpointer`), never inside an append: SQLite's automatic checkpoint would run one in
+the commit that crosses 1 000 WAL pages, which with the journal's 7–9 pages per append is one append in
+about 120, on the patron's path. Durability is the same either way (the WAL is the durable copy; a
+checkpoint is SQLite's own and safe at any moment); only where the work happens changes.
+
 Every store holds a shared lock on `<journal>.lock` while it is open (released by the kernel when the
 process dies); `exclusive=True` opens only when no other process has it open.
 
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
@@ -29,6 +38,8 @@ from typing import IO
 import sqlite_utils
 
 from kiosk.journal.states import JournalError
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 BEGIN;
@@ -121,6 +132,52 @@ def owner_only(path: Path) -> None:
                 os.chmod(companion, 0o600)
 
 
+PAGE_SIZE = 1024
+WAL_SIZE_LIMIT = 4 * 1024 * 1024  # bytes the WAL file is cut back to after a checkpoint reset it
+CHECKPOINT_EVERY = 100  # commits between background checkpoints (an append is ~7 WAL pages: ~700 pages)
+
+
+class Checkpointer:
+    """Runs `PRAGMA wal_checkpoint(PASSIVE)` on its own connection in its own thread when asked
+    (`poke()`). A passive checkpoint never blocks the writer; one that fails (a full disk) is logged and
+    the next one tries again: the WAL only grows meanwhile, nothing is lost."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.checkpoints = 0  # completed, for tests and the benchmark
+        self._wanted = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=f"checkpoint {path.name}", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wanted.set()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA synchronous=FULL")  # the checkpoint syncs the WAL, then the database
+            while True:
+                self._wanted.wait()
+                self._wanted.clear()
+                if self._stopping:
+                    return
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    self.checkpoints += 1
+                except sqlite3.Error as error:
+                    log.warning(
+                        "journal %s: checkpoint failed (%s); the next one tries again", self.path, error
+                    )
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._stopping = True
+        self._wanted.set()
+        self._thread.join()
+
+
 class JournalStore:
     """The journal's file. Thread-safe; all writes go through one connection and `_write()`."""
 
@@ -129,8 +186,14 @@ class JournalStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_file = _lock(path, exclusive)
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # A new journal gets 1 KiB pages: an append dirties ~7 pages (the entry, its id and two indexes,
+        # the security intent and its key, the sequence), 8 KiB less WAL to sync per append than with
+        # 4 KiB pages. (A no-op for an existing file, which keeps its page size.)
+        self.conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's job, off the append path
+        self.conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")  # a WAL left longer is cut back
         self.conn.execute("PRAGMA foreign_keys=ON")
         # Purged rows name patrons: overwritten with zeros, not left in free pages (docs/PRIVACY.md).
         self.conn.execute("PRAGMA secure_delete=ON")
@@ -142,6 +205,7 @@ class JournalStore:
             self.conn.executescript(SCHEMA)
             self.commits += 1
         owner_only(path)
+        self.checkpointer = Checkpointer(path)
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[None]:
@@ -161,6 +225,8 @@ class JournalStore:
             raise
         self._pending_changes.clear()
         self.commits += 1
+        if not self.commits % CHECKPOINT_EVERY:
+            self.checkpointer.poke()
 
     def _later(self, sql: str, params: Params) -> None:
         with self._lock:
@@ -203,9 +269,19 @@ class JournalStore:
         with self._lock:
             try:
                 self.flush()
-                self.conn.close()
+                self.checkpointer.close()
+                self.conn.close()  # the last connection: SQLite checkpoints and removes the WAL
             finally:
                 self._lock_file.close()
 
 
-__all__ = ["SCHEMA", "JournalBusy", "JournalStore", "Params", "SqlValue", "owner_only"]
+__all__ = [
+    "CHECKPOINT_EVERY",
+    "SCHEMA",
+    "Checkpointer",
+    "JournalBusy",
+    "JournalStore",
+    "Params",
+    "SqlValue",
+    "owner_only",
+]
