@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypedDict, Unpack
 
+from drivers.printer import Printer
 from drivers.rfid.base import AFI_IN_LIBRARY, AFI_ON_LOAN, TagMemory
 from kiosk.cli import build_station
 from kiosk.config import ClockSection, NetworkSection, StaffSection, StationConfig, StationSection
@@ -26,6 +27,7 @@ from kiosk.credentials import hash_credential
 from kiosk.demo.patrons import demo_patrons
 from kiosk.demo.printer import DemoPrinter
 from kiosk.demo.tags import TAG_AFI_FILE, KeptAfi, KeptPad, PhysicalTag, make_tags
+from kiosk.i18n import DRAFT_LANGUAGES
 from kiosk.journal import Journal
 from kiosk.station import GatewayLink, Observation, ScreenShown, Station, StationTiming, local_now
 from server_api.circulation import Circulation, CirculationError
@@ -78,6 +80,9 @@ class DemoSettings:
     gateway_url: str = ""
     gateway_token: str = ""
     staff_passphrase: str = DEMO_STAFF_PASSPHRASE  # "": no staff credential, the staff screen stays shut
+    # A receipt printer someone else runs (bench/soak.py: the ESC/POS driver to a simulator in its own
+    # process, so only the station's memory is measured); None: the demo's own (`DemoPrinter`).
+    receipt_printer: Printer | None = None
 
 
 class DemoOptions(TypedDict, total=False):
@@ -99,6 +104,7 @@ class DemoOptions(TypedDict, total=False):
     gateway_url: str
     gateway_token: str
     staff_passphrase: str
+    receipt_printer: Printer | None
 
 
 @functools.cache
@@ -154,7 +160,8 @@ class DemoEnvironment:
 
     async def __aenter__(self) -> DemoEnvironment:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.printer.start()
+        if self.settings.receipt_printer is None:
+            self.printer.start()
         if self.ils is not None:
             await self.ils.__aenter__()
             self.link = await FaultyLink(
@@ -169,7 +176,10 @@ class DemoEnvironment:
         # The demo chooses only what it simulates; the station is built the way `kiosk run` builds one.
         self.station = build_station(
             StationConfig(
-                station=StationSection(library_name=self.library.name),
+                # Every draft language, shown with its draft notice (the demo shows what a library may enable)
+                station=StationSection(
+                    library_name=self.library.name, extra_languages=" ".join(DRAFT_LANGUAGES)
+                ),
                 network=NetworkSection(
                     failure_budget=self.failure_budget, probe_interval=self.probe_interval
                 ),
@@ -179,7 +189,7 @@ class DemoEnvironment:
             ),
             reader=self.pad,
             circulation=self.circulation,
-            printer=self.printer,
+            printer=self.settings.receipt_printer or self.printer,
             journal=self.journal,
             policy=self.policy,
             timing=StationTiming(
@@ -206,8 +216,11 @@ class DemoEnvironment:
             await self.link.__aexit__(exc_type, exc, tb)
         if self.ils is not None:
             await self.ils.__aexit__(exc_type, exc, tb)
-        await self.printer.close()
-        self.printer.stop()
+        if self.settings.receipt_printer is None:
+            await self.printer.close()
+            self.printer.stop()
+        else:
+            await self.settings.receipt_printer.close()
 
     async def _set_initial_afi(self) -> None:
         """Tags keep the AFI they had when the demo last stopped (kiosk.demo.tags). A tag the demo has

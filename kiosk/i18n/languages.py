@@ -58,8 +58,9 @@ DRAFT_LANGUAGES: tuple[str, ...] = tuple(
     code for code, language in KNOWN.items() if language.completeness is Completeness.DRAFT
 )
 
-# The staff screen and slips are written in these only; other staff languages fall back.
-STAFF_LANGUAGES: tuple[str, ...] = ("nb", "en")
+# The staff screen and slips are written in every complete language (not reviewed by native speakers,
+# as each catalogue's header says); a draft staff language falls back.
+STAFF_LANGUAGES: tuple[str, ...] = COMPLETE_LANGUAGES
 
 
 class UnknownLanguage(ValueError):
