@@ -201,6 +201,7 @@ class JournalStore:
         self._lock = threading.RLock()
         self._pending_changes: list[tuple[str, Params]] = []
         self.commits = 0  # fsyncs, for the benchmark and the fsync-per-action goal
+        self.checkpoint_every = CHECKPOINT_EVERY
         with self._lock:
             self.conn.executescript(SCHEMA)
             self.commits += 1
@@ -225,7 +226,7 @@ class JournalStore:
             raise
         self._pending_changes.clear()
         self.commits += 1
-        if not self.commits % CHECKPOINT_EVERY:
+        if not self.commits % self.checkpoint_every:
             self.checkpointer.poke()
 
     def _later(self, sql: str, params: Params) -> None:

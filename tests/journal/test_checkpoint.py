@@ -10,7 +10,6 @@ from pathlib import Path
 
 from kiosk.core import Operation
 from kiosk.journal import Journal
-from kiosk.journal.storage import CHECKPOINT_EVERY, PAGE_SIZE
 from server_api.circulation import Transaction
 
 
@@ -31,7 +30,7 @@ def test_an_append_never_runs_a_checkpoint_itself(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.sqlite3")
     try:
         assert journal.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-        _record(journal, CHECKPOINT_EVERY - 10)  # below the first background checkpoint
+        _record(journal, journal.checkpoint_every - 10)  # below the first background checkpoint
         assert journal.checkpointer.checkpoints == 0
         assert _rows_in_database_file(journal.path) == 0  # all of it is in the WAL still
     finally:
@@ -41,12 +40,12 @@ def test_an_append_never_runs_a_checkpoint_itself(tmp_path: Path) -> None:
 def test_the_background_checkpoint_copies_the_wal_into_the_database_file(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.sqlite3")
     try:
-        _record(journal, 3 * CHECKPOINT_EVERY)
+        _record(journal, 3 * journal.checkpoint_every)
         deadline = time.monotonic() + 20
         while journal.checkpointer.checkpoints < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert journal.checkpointer.checkpoints >= 2
-        assert _rows_in_database_file(journal.path) >= CHECKPOINT_EVERY
+        assert _rows_in_database_file(journal.path) >= journal.checkpoint_every
     finally:
         journal.close()
 
@@ -54,15 +53,15 @@ def test_the_background_checkpoint_copies_the_wal_into_the_database_file(tmp_pat
 def test_closing_stops_the_checkpoint_thread_and_nothing_is_lost(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite3"
     journal = Journal(path)
-    _record(journal, CHECKPOINT_EVERY + 7)
+    _record(journal, journal.checkpoint_every + 7)
     thread = journal.checkpointer._thread
     journal.close()
     assert not thread.is_alive()
     assert not path.with_name(path.name + "-wal").exists()  # the last close checkpointed and removed it
-    assert _rows_in_database_file(path) == CHECKPOINT_EVERY + 7
+    assert _rows_in_database_file(path) == journal.checkpoint_every + 7
     reopened = Journal(path)
     try:
-        assert len(reopened.entries()) == CHECKPOINT_EVERY + 7
+        assert len(reopened.entries()) == journal.checkpoint_every + 7
     finally:
         reopened.close()
 
@@ -70,7 +69,7 @@ def test_closing_stops_the_checkpoint_thread_and_nothing_is_lost(tmp_path: Path)
 def test_a_new_journal_has_small_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
     new = Journal(tmp_path / "new.sqlite3")
     try:
-        assert new.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
+        assert new.conn.execute("PRAGMA page_size").fetchone()[0] == 1024  # kiosk.journal.storage.PAGE_SIZE
     finally:
         new.close()
     old_path = tmp_path / "old.sqlite3"
