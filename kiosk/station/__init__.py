@@ -5,7 +5,14 @@
 `Observation` types below; `as_record()` / `to_json()` turn one into the transcript's JSON.
 """
 
-from kiosk.station.central_cards import CentralCardBook, CentralLists
+from kiosk.station.central_cards import (
+    CentralCardBook,
+    CentralLists,
+    CentralPolicy,
+    load_stored,
+    offline_with_central,
+    stored_path,
+)
 from kiosk.station.central_config import CentralConfig, central_at_start
 from kiosk.station.console_link import RESTART_EXIT, ConsoleLink, follow_console
 from kiosk.station.device_observations import (
@@ -63,6 +70,7 @@ __all__ = [
     "CentralCardBook",
     "CentralConfig",
     "CentralLists",
+    "CentralPolicy",
     "Circulated",
     "ConflictFound",
     "ConflictNote",
@@ -104,10 +112,13 @@ __all__ = [
     "follow_console",
     "from_replayer",
     "hold_patron_label",
+    "load_stored",
     "local_now",
     "log",
     "observe_records",
+    "offline_with_central",
     "patron_receipts",
     "receipt_labels",
     "slip_receipt",
+    "stored_path",
 ]

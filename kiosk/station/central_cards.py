@@ -10,9 +10,15 @@ never saw it online (a patron's first visit to the bookmobile).
 The fetched answer is kept beside the journal (`<journal>.offline-data.json`, 0600: it holds the
 library's key) so that a station restarted while the network is down still has it.
 
-Not applied yet: the gateway's `policy` (borrowing, limits, loan days) and `card_rules` (regular
-expressions) stay the station file's `[offline]` keys; `kiosk.core.OfflinePolicy` has no regular
-expressions and the session's policy is fixed when the station starts. They are kept in the stored file.
+The library's offline `policy` (borrowing, the limits per session and per patron, the loan days) is laid
+over the station file's `[offline]` keys by `CentralPolicy`: at start from the stored answer, then after
+every fetch, taken between two patron sessions (`kiosk.station.console_link.use_policy`). A key the staff
+console's version for this kiosk sets itself ("offline.loan_days") stays the console's: it was set for this
+kiosk, the library's is for all of them. Re-asserted at every heartbeat, so a console change that rebuilt
+the offline rules from the file gets the library's back within one interval.
+
+Not applied yet: `card_rules` (regular expressions; `kiosk.core.CardFormat` has prefixes and lengths, not
+patterns). They are kept in the stored file.
 """
 
 from __future__ import annotations
@@ -22,13 +28,19 @@ import hashlib
 import hmac
 import logging
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from kiosk.core import CardBook, CardRecord
-from server_api.gateway.wire import OfflineData
+from kiosk.core import CardBook, CardRecord, OfflinePolicy
+from kiosk.station.console_link import use_policy  # the one way the session's policy is replaced
+from server_api.gateway.wire import OfflineData, OfflinePolicyData
+
+if TYPE_CHECKING:
+    from kiosk.station.station import Station
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +88,44 @@ class CentralCardBook(CardBook):
         return record
 
 
+CENTRAL_POLICY_KEYS = ("borrowing", "max_items_per_session", "max_items_per_patron", "loan_days")
+
+
+def offline_with_central(
+    offline: OfflinePolicy, central: OfflinePolicyData, console_keys: Collection[str] = ()
+) -> OfflinePolicy:
+    """`offline` with the library's central rules, except the keys the console set for this kiosk."""
+    laid = {k: getattr(central, k) for k in CENTRAL_POLICY_KEYS if f"offline.{k}" not in console_keys}
+    return replace(offline, **laid)
+
+
+class CentralPolicy:
+    """Keeps the station's offline rules at the library's (see the module's docstring)."""
+
+    def __init__(self, station: Station) -> None:
+        self._station = station
+
+    def apply(self, lists: CentralLists | None) -> bool:
+        """Lay the library's policy over the session's now, unless a patron is in the middle of a session;
+        True when the rules changed."""
+        station = self._station
+        if lists is None or station.session_active:
+            return False
+        console = station.console
+        console_keys = console.running.settings if console is not None and console.running else {}
+        policy = station.policy
+        wanted = offline_with_central(policy.offline, lists.data.policy, console_keys)
+        if wanted == policy.offline:
+            return False
+        use_policy(station, replace(policy, offline=wanted))
+        log.info(
+            "offline rules from the library's central policy: borrowing %s, %d a session, %d a patron, "
+            "%d days", wanted.borrowing, wanted.max_items_per_session, wanted.max_items_per_patron,
+            wanted.loan_days,
+        )  # fmt: skip
+        return True
+
+
 def stored_path(journal_path: Path) -> Path:
     return journal_path.with_name(journal_path.name + ".offline-data.json")
 
@@ -103,4 +153,13 @@ def store(path: Path, data: OfflineData) -> None:
     os.replace(temporary, path)
 
 
-__all__ = ["CentralCardBook", "CentralLists", "load_stored", "store", "stored_path"]
+__all__ = [
+    "CENTRAL_POLICY_KEYS",
+    "CentralCardBook",
+    "CentralLists",
+    "CentralPolicy",
+    "load_stored",
+    "offline_with_central",
+    "store",
+    "stored_path",
+]

@@ -7,7 +7,8 @@ unconfirmed entry and its conflicts, whether the clock is synchronised, the kios
 trip of a ping through the gateway to the library system, and online or offline. No patron data.
 
 At start and every `refresh_seconds` the gateway names: the offline data (`GET /v1/offline-data`),
-stored beside the journal and laid over the session's card book (`kiosk.station.central_cards`).
+stored beside the journal, laid over the session's card book and its policy over the session's offline
+rules (`kiosk.station.central_cards`).
 
 A gateway that cannot be reached costs nothing here: the heartbeat is skipped (the gateway sees the
 kiosk fall silent), and the last offline data stays in force. None of it counts towards going offline:
@@ -26,7 +27,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.journal import Journal
-from kiosk.station.central_cards import CentralCardBook, CentralLists, load_stored, store, stored_path
+from kiosk.station.central_cards import (
+    CentralCardBook,
+    CentralLists,
+    CentralPolicy,
+    load_stored,
+    store,
+    stored_path,
+)
 from kiosk.station.device_observations import ReaderHealth
 from kiosk.station.gateway import GatewayLink
 from kiosk.station.liveness import Liveness
@@ -75,6 +83,7 @@ class GatewayReports:
         self._stored = stored_path(Path(journal.path))
         self._refresh_at = 0.0  # monotonic time of the next offline-data fetch
         cards.lists = cards.lists or load_stored(self._stored)
+        self.policy: CentralPolicy | None = None  # the library's offline rules (set by gateway_reports)
 
     def observe(self, observation: Observation) -> None:
         """The station's observations say how the devices are (added as an observer)."""
@@ -86,6 +95,8 @@ class GatewayReports:
             try:
                 if time.monotonic() >= self._refresh_at:
                     await self.refresh()
+                if self.policy is not None:
+                    self.policy.apply(self._cards.lists)
                 await self.beat()
             except CirculationError as error:
                 log.info("gateway report skipped: %s", error)
@@ -150,6 +161,8 @@ def gateway_reports(
         clock_synchronised=clock_synchronised,
     )  # fmt: skip
     station.add_observer(reports.observe)
+    reports.policy = CentralPolicy(station)
+    reports.policy.apply(cards.lists)  # the one stored last time, before the first patron
     return reports
 
 
