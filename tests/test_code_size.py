@@ -1,6 +1,7 @@
 """The size rules of kiosk/ (docs/ARCHITECTURE.md): a module under 400 lines, a function under 60, a class
-with at most 20 methods and 8 constructor parameters. They keep each room readable in one sitting; a rule
-broken here names the place, so the fix is to split it, not to raise the number."""
+with at most 20 methods and 8 constructor parameters; drivers/ and server_api/ keep the module rule. They
+keep each room readable in one sitting; a rule broken here names the place, so the fix is to split it, not
+to raise the number."""
 
 from __future__ import annotations
 
@@ -74,6 +75,21 @@ def test_kiosk_keeps_its_size_rules(rule: object) -> None:
     assert callable(rule)
     found = rule(_modules())
     assert found == [], "\n".join(found)
+
+
+# Over the limit when drivers/ and server_api/ came under the module rule (issue 17), to be split by their
+# owners; an entry must go when its module is split (the test below fails on a stale entry too).
+KNOWN_OVERSIZED_MODULES = {"server_api/client.py"}
+
+
+def test_drivers_and_server_api_keep_modules_under_400_lines() -> None:
+    """Only the module rule reaches beyond kiosk/ (the function and class rules are kiosk/'s own)."""
+    found = oversized_modules(_modules("drivers") + _modules("server_api"))
+    oversized = {line.split(":")[0] for line in found}
+    new = [line for line in found if line.split(":")[0] not in KNOWN_OVERSIZED_MODULES]
+    assert new == [], "\n".join(new)
+    stale = KNOWN_OVERSIZED_MODULES - oversized
+    assert not stale, f"split now, take them off KNOWN_OVERSIZED_MODULES: {sorted(stale)}"
 
 
 def test_the_size_rules_catch_what_they_should(tmp_path: Path) -> None:
