@@ -63,7 +63,7 @@ test-long: $(STAMP)
 # IMAGE_OUT. A foreign ARCH needs qemu-user in binfmt_misc (the packages below; build.sh checks it).
 ARCH ?= amd64
 IMAGE_OUT ?= build/image
-IMAGE_PACKAGES := mmdebstrap fdisk dosfstools mtools e2fsprogs openssl $(if $(filter arm64,$(ARCH)),qemu-user-static binfmt-support)
+IMAGE_PACKAGES := mmdebstrap fdisk dosfstools mtools e2fsprogs openssl $(if $(filter arm64,$(ARCH)),qemu-user-static binfmt-support arch-test)
 .PHONY: image test-image
 image: $(STAMP)
 	@deploy/scripts/ensure-system-packages.sh $(IMAGE_PACKAGES)

@@ -10,7 +10,7 @@
 # out the image without loop mounts (layout.sh: sfdisk, mkfs.vfat + mtools, mkfs.ext4 -d).
 # --packages replaces packages-ARCH.txt (e.g. packages-pi5.txt), --extra-source adds an APT source (may be
 # repeated; with --apt-keyring for its key): together they bring in Raspberry Pi OS's kernel for the Pi 5.
-# --check only runs the checks. Needs root (mmdebstrap's root mode keeps file owners for mkfs.ext4 -d).
+# KIOSK_NICE (default 19): the nice level of mmdebstrap. --check only runs the checks. Needs root (mmdebstrap's root mode keeps file owners for mkfs.ext4 -d).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -67,10 +67,13 @@ check_foreign() {
     local host
     host=$(dpkg --print-architecture)
     [ "$host" = "$arch" ] && return 0
-    local entry=/proc/sys/fs/binfmt_misc/$qemu_name
-    if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
-        echo "build.sh: building $arch on $host needs binfmt_misc, which is not mounted here." >&2
-        echo "  mount it: mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc" >&2
+    # KIOSK_BINFMT_DIR: only for the recipe's tests, which show each refusal without changing the machine.
+    local binfmt=${KIOSK_BINFMT_DIR:-/proc/sys/fs/binfmt_misc}
+    local entry=$binfmt/$qemu_name
+    if [ ! -e "$binfmt/status" ]; then
+        echo "build.sh: building $arch on $host runs $arch programs through qemu-user, which needs the kernel's" >&2
+        echo "  binfmt_misc; it is not mounted here ($binfmt/status is missing). Mount it:" >&2
+        echo "  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc (in a container: as a privileged one)" >&2
         return 1
     fi
     if [ ! -e "$entry" ] || ! grep -q '^enabled' "$entry"; then
@@ -81,6 +84,16 @@ check_foreign() {
     if ! grep -q '^flags:.*F' "$entry"; then
         echo "build.sh: $entry is registered without the F (fix binary) flag, so it will not work in a chroot." >&2
         echo "  use Debian's qemu-user-static package, which registers it with F" >&2
+        return 1
+    fi
+    if ! command -v arch-test >/dev/null 2>&1; then
+        echo "build.sh: building $arch on $host needs arch-test (mmdebstrap uses it to check that $arch programs run)." >&2
+        echo "  install it: apt-get install arch-test" >&2
+        return 1
+    fi
+    if ! arch-test "$arch" >/dev/null 2>&1; then
+        echo "build.sh: $qemu_name is registered, but $arch programs do not run here (arch-test $arch fails)." >&2
+        echo "  a container may hide the host's binfmt_misc: register qemu-user-static on the host itself" >&2
         return 1
     fi
 }
@@ -142,7 +155,7 @@ echo "$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')" >"$work/disk-id"
 # Downloaded packages are kept between builds (KIOSK_APT_CACHE) and never left in the image.
 cache=${KIOSK_APT_CACHE:-/var/tmp/kiosk-apt-cache/$arch}
 mkdir -p "$cache"
-nice -n 19 mmdebstrap --mode=root --variant=apt --arch="$arch" \
+nice -n "${KIOSK_NICE:-19}" mmdebstrap --mode=root --variant=apt --arch="$arch" \
     --skip=download/empty \
     --setup-hook="mkdir -p \"\$1/var/cache/apt/archives\" && find \"$cache\" -name '*.deb' -exec cp {} \"\$1/var/cache/apt/archives/\" \\;" \
     --customize-hook="find \"\$1/var/cache/apt/archives\" -name '*.deb' -exec mv -f {} \"$cache/\" \\;" \

@@ -30,7 +30,8 @@ install_station() {
 install_files() {
     cp -a "$here/overlay/." "$root/"
     chmod 0440 "$root/etc/sudoers.d/kiosk-technician"
-    install -m 0644 "$repo"/deploy/systemd/*.service "$root/etc/systemd/system/"
+    install -m 0644 "$repo"/deploy/systemd/*.service "$repo"/deploy/systemd/*.timer \
+        "$repo"/deploy/systemd/*.path "$root/etc/systemd/system/"
     install -m 0644 "$repo"/deploy/udev/*.rules "$root/etc/udev/rules.d/"
     mkdir -p "$root/etc/rauc"
     install -m 0644 "$work/keys/keyring.pem" "$root/etc/rauc/keyring.pem"
@@ -87,7 +88,9 @@ EOF
     cp -a "$root/var/lib/systemd" "$work/data/var-lib-systemd"
     chmod 0700 "$work/data/kiosk" "$work/data/wifi"
     chmod 0755 "$work/data/ssh" "$work/data/ssh/authorized_keys"  # sshd reads the keys as the user
-    chown "$(in_root id -u kiosk):$(in_root id -g kiosk)" "$work/data/kiosk"
+    # The station's user fetches updates into /data/updates; root installs them from there.
+    chown "$(in_root id -u kiosk):$(in_root id -g kiosk)" "$work/data/kiosk" "$work/data/updates"
+    chmod 0755 "$work/data/updates"
     printf '%s\n' "$root_a" >"$work/root-device"
 }
 
@@ -107,6 +110,8 @@ rauc_config() {
 [system]
 compatible=library-kiosk-$arch
 statusfile=/data/rauc/status.raucs
+# The root is read-only: RAUC mounts bundles and slots under /run, not its default /mnt/rauc.
+mountprefix=/run/rauc
 bundle-formats=-plain
 $bootloader
 
@@ -127,7 +132,8 @@ EOF
 
 services() {
     in_root systemctl enable systemd-networkd systemd-resolved systemd-timesyncd pcscd.socket seatd.service \
-        kiosk-firstboot.service kiosk-station.service kiosk-health.service
+        kiosk-firstboot.service kiosk-station.service kiosk-health.service kiosk-update-fetch.timer \
+        kiosk-update-install.path
     in_root systemctl disable wpa_supplicant.service 2>/dev/null || true
     mkdir -p "$root/etc/systemd/system/wpa_supplicant@wlan0.service.d"
     printf '[Unit]\nConditionPathExists=/data/wifi/wpa_supplicant-wlan0.conf\n' \

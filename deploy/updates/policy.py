@@ -21,7 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Health", "Pending", "StationState", "patron_session_active", "station_health"]
+__all__ = [
+    "Health",
+    "Pending",
+    "StationState",
+    "patron_session_active",
+    "station_health",
+    "station_out_of_service",
+]
 
 
 @dataclass(frozen=True)
@@ -47,9 +54,10 @@ class Pending:
 
     path: Path = Path("/data/rauc/pending.json")
 
-    def record(self, slot: str, version: str) -> None:
+    def record(self, slot: str, version: str, sha256: str = "") -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"slot": slot, "version": version, "at": time.time()}))
+        record = {"slot": slot, "version": version, "sha256": sha256, "at": time.time()}
+        self.path.write_text(json.dumps(record))
 
     def read(self) -> dict[str, str] | None:
         try:
@@ -69,6 +77,24 @@ def patron_session_active(state: StationState) -> bool:
     except (OSError, ValueError):
         return False
     return bool(isinstance(data, dict) and data.get("patron_session"))
+
+
+def station_out_of_service(state: StationState, *, limit: float = 10.0, poll: float = 0.25) -> bool:
+    """After the updating mark: True once the station reports it is out of service with no patron session
+    (within `limit` seconds), or when no live station reports at all; False when a patron session shows
+    (one that began just before the mark). A station too old to answer is given `limit` seconds."""
+    from kiosk.service.window import station_reporting  # what the station writes, read its own way
+
+    deadline = time.monotonic() + limit
+    while True:
+        report = station_reporting(state.run)
+        if report is None:
+            return True
+        if report.get("patron_session"):
+            return False
+        if report.get("out_of_service") or time.monotonic() >= deadline:
+            return True
+        time.sleep(poll)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ without one) holds what deploy/updates reads (deploy/updates/policy.py):
   "printer": its last status, "pid": int, "at": ISO time}`, rewritten whenever it changes and every few
   seconds (`at` says it is fresh; removed on a clean stop). `idle` is "may I update now?": no patron
   session and nothing a patron did still in flight (`kiosk update-window` reads it; `kiosk doctor` takes
-  the reader and printer from it while the station holds them).
+  the reader and printer from it while the station holds them). `out_of_service`: patrons see the
+  out-of-order screen (a technician's command, or `updating` while root installs an update: `updating`).
 - `healthy`: written once, when the station has served `healthy_after` seconds with its reader answering
   (kiosk-health.service keeps a new root slot only when it appears).
 """
@@ -33,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.service.notify import Notifier
+from kiosk.service.updating import UpdateGate
 from kiosk.station import NetworkChanged, Observation, ReaderHealth, Station
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ class ServiceReporter:
         self._last_state: dict[str, object] | None = None
         self._status = ""
         self._written_at = 0.0
+        self.gate = UpdateGate(station, run_dir)
 
     async def start(self) -> None:
         """The station has started: say READY and start the pings and the state file."""
@@ -105,6 +108,8 @@ class ServiceReporter:
             "online": self.station.online,
             "reader_ok": self.reader_ok,
             "printer": self.station.printing.printer_status.value,
+            "out_of_service": self.station.out_of_order.active,
+            "updating": self.gate.holding,
         }
         if state != self._last_state or self._stale():
             _write_public(
@@ -137,6 +142,7 @@ class ServiceReporter:
         healthy = False
         while True:
             await asyncio.sleep(min(0.5, self.timing.state_interval))
+            self.gate.check()  # /run/kiosk/updating: out of service while root installs an update
             self.write_state()
             if not healthy and self.reader_ok and loop.time() - started >= self.timing.healthy_after:
                 healthy = self._report_healthy()

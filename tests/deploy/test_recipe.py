@@ -4,6 +4,7 @@ its arguments and of a foreign build's qemu-user."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -39,7 +40,10 @@ def verify_unit(path: Path, folder: Path) -> list[str]:
     return complaints
 
 
-@pytest.mark.parametrize("unit", sorted((DEPLOY / "systemd").glob("*.service")), ids=lambda path: path.name)
+UNITS = sorted(p for p in (DEPLOY / "systemd").iterdir() if p.suffix in (".service", ".timer", ".path"))
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=lambda path: path.name)
 def test_unit_files_have_no_unknown_keys_or_bad_values(unit: Path, tmp_path: Path) -> None:
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
@@ -155,17 +159,56 @@ def test_build_refuses_bad_arguments_with_the_reason(args: list[str], message: s
     assert message in done.stderr
 
 
-def test_a_foreign_build_names_what_qemu_user_needs(tmp_path: Path) -> None:
+def foreign() -> tuple[str, str]:
     host = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
-    foreign = "arm64" if host == "amd64" else "amd64"
-    qemu = {"arm64": "qemu-aarch64", "amd64": "qemu-x86_64"}[foreign]
-    registered = Path(f"/proc/sys/fs/binfmt_misc/{qemu}")
-    done = build("--arch", foreign, "--check")
-    if registered.exists() and "enabled" in registered.read_text():
-        assert done.returncode == 0 or "root" in done.stderr
-    else:
-        assert done.returncode == 1
-        assert "binfmt_misc" in done.stderr and ("qemu-user-static" in done.stderr or "mount" in done.stderr)
+    arch = "arm64" if host == "amd64" else "amd64"
+    return arch, {"arm64": "qemu-aarch64", "amd64": "qemu-x86_64"}[arch]
+
+
+REGISTERED = "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: {flags}\noffset 0\n"
+
+
+@pytest.mark.parametrize(
+    ("binfmt", "message"),
+    [
+        ({}, "binfmt_misc; it is not mounted here"),
+        ({"status": "enabled\n"}, "needs {qemu} registered in binfmt_misc"),
+        ({"status": "enabled\n", "{qemu}": "disabled\n"}, "apt-get install qemu-user-static binfmt-support"),
+        ({"status": "enabled\n", "{qemu}": REGISTERED.format(flags="P")}, "without the F (fix binary) flag"),
+    ],
+    ids=["not mounted", "not registered", "disabled", "no F flag"],
+)
+def test_a_foreign_build_says_what_qemu_user_lacks(
+    binfmt: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    arch, qemu = foreign()
+    for name, text in binfmt.items():
+        (tmp_path / name.format(qemu=qemu)).write_text(text)
+    done = subprocess.run([str(BUILD), "--arch", arch, "--check"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "KIOSK_BINFMT_DIR": str(tmp_path)})  # fmt: skip
+    assert done.returncode == 1 and message.format(qemu=qemu) in done.stderr, done.stderr
+
+
+def test_a_foreign_build_needs_arch_test_to_run(tmp_path: Path) -> None:
+    arch, qemu = foreign()
+    (tmp_path / "status").write_text("enabled\n")
+    (tmp_path / qemu).write_text(REGISTERED.format(flags="PF"))
+    tools = tmp_path / "bin"  # this machine's tools, but no arch-test
+    tools.mkdir()
+    needed = ("mmdebstrap", "sfdisk", "mkfs.vfat", "mcopy", "mmd", "mkfs.ext4", "openssl", "python3", "dpkg",
+              "grep", "dirname", "id", "bash", "env")  # fmt: skip
+    for tool in needed:
+        found = shutil.which(tool)
+        if found is None:
+            pytest.skip(f"{tool} is not installed here")
+        (tools / tool).symlink_to(found)
+    done = subprocess.run([str(BUILD), "--arch", arch, "--check"], capture_output=True, text=True, timeout=60,
+                          env={"PATH": str(tools), "KIOSK_BINFMT_DIR": str(tmp_path)})  # fmt: skip
+    assert (
+        done.returncode == 1
+        and "needs arch-test" in done.stderr
+        and "apt-get install arch-test" in done.stderr
+    )
 
 
 def test_the_recipe_keeps_the_promises_of_the_read_only_root() -> None:
