@@ -112,6 +112,25 @@ class PatronAccount:
     language: str = ""  # preferred language if the library system knows it
     screen_message: str = ""
     print_line: str = ""
+    # The e-mail address the library system has (SIP2 BE), for e-mail receipts. Through the gateway only
+    # `masked_email` of it, and only where the library sends receipts by e-mail; never shown in full.
+    email: str = ""
+
+
+def masked_email(address: str) -> str:
+    """An address as a screen may show it: enough for its owner to recognise, too little for anyone else.
+    Masking a masked address changes nothing.
+
+    >>> masked_email("ande.nuolja@post.example.no")
+    'a•••@p•••.no'
+    >>> masked_email("not an address")
+    ''
+    """
+    local, at, domain = address.strip().rpartition("@")
+    if not at or not local or "." not in domain:
+        return ""
+    host, _, top = domain.rpartition(".")
+    return f"{local[0]}•••@{host[0]}•••.{top}"
 
 
 @dataclass(frozen=True)

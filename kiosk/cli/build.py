@@ -110,6 +110,8 @@ def build_station(
     languages = frozenset(offered) | {policy.language}
     if languages != policy.languages:
         policy = replace(policy, languages=languages)
+    if isinstance(circulation, GatewayLink) and not policy.email_receipts:
+        policy = replace(policy, email_receipts=True)  # the gateway sends them, where the library does
     if journal is None:
         journal = Journal(Path(config.journal.path))  # last: nothing above may fail with it open
     station = Station(

@@ -78,6 +78,14 @@ class PrintReceipt:
 
 
 @dataclass(frozen=True)
+class EmailReceipt:
+    """The receipt by e-mail: the gateway looks up the address of `patron_id`'s card and sends it."""
+
+    patron_id: str
+    receipt: PrintReceipt
+
+
+@dataclass(frozen=True)
 class PrintStaffSlip:
     """For staff at the return: where the item goes and, for a hold, whom it is for."""
 
@@ -118,6 +126,7 @@ Command = (
     | Renew
     | WriteSecurity
     | PrintReceipt
+    | EmailReceipt
     | PrintStaffSlip
     | EndPatronSession
     | Speak

@@ -159,6 +159,7 @@ class ReceiptPrinted:
     ok: bool
     now: datetime
     detail: str = ""
+    emailed: bool = False  # the receipt went (or did not go) by e-mail, not to the printer
 
 
 @dataclass(frozen=True)

@@ -47,5 +47,8 @@ class SessionPolicy:
     pin_cooldown_max: timedelta = timedelta(hours=24)
     pin_required: bool = True
     print_staff_slips: bool = True
+    # Receipts by e-mail through the gateway (rule 11): the station sets it in gateway mode; the gateway
+    # gives an address (masked) only where the library sends them.
+    email_receipts: bool = False
     offline: OfflinePolicy = field(default_factory=OfflinePolicy)
     security_failure: SecurityFailurePolicy = field(default_factory=lambda: SecurityFailurePolicy.FLAG)

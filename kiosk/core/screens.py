@@ -39,6 +39,7 @@ class Action(enum.StrEnum):
     FINISH = "finish"
     CANCEL = "cancel"
     PRINT_RECEIPT = "print_receipt"
+    EMAIL_RECEIPT = "email_receipt"  # through the gateway, to the address the library system has
     NO_RECEIPT = "no_receipt"
     MORE_TIME = "more_time"  # answer to the idle warning
     BACK = "back"

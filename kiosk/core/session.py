@@ -39,7 +39,9 @@ Rules
     action that certainly did not reach the library system when the station went offline is redone
     offline; one whose fate is unknown is never redone here.
 11. A receipt is only offered when the printer can print (`PrinterChanged`): otherwise the receipt screen
-    says so before the patron chooses, and offers only "no receipt".
+    says so before the patron chooses, and offers only "no receipt". A receipt by e-mail is offered online
+    where the library sends them and the library system has the patron's address; the screen shows the
+    address masked (`masked_email`). A receipt that could not go out is said on the goodbye screen.
 12. Nothing is dropped silently: input a mode does not take is a listed no-op (`tables.NO_OPS`, stale
     presses); a result the session cannot take where it stands comes out as an `Unexpected` command.
 13. An identified patron's screens are in the language the library system keeps for them (SIP2's
@@ -55,8 +57,8 @@ from typing import assert_never
 
 from kiosk.core.account import account_lines, loan_rows, with_outcome
 from kiosk.core.cards import CardBook, CardSource, card_pseudonym
-from kiosk.core.choices import offered_actions, receipt_instruction
-from kiosk.core.commands import Command, EndPatronSession, Show, Unexpected
+from kiosk.core.choices import email_address_shown, offered_actions, receipt_instruction
+from kiosk.core.commands import Command, EmailReceipt, EndPatronSession, Show, Unexpected
 from kiosk.core.events import (
     RESULTS,
     CardPresented,
@@ -161,12 +163,16 @@ class PatronSession:
     def screen(self) -> Screen:
         spec = SCREENS[self.mode]
         account = self.identity.account
-        actions = offered_actions(self.mode, spec, account, self.offline, self.printer_can_print)
+        email = self.policy.email_receipts
+        actions = offered_actions(self.mode, spec, account, self.offline, self.printer_can_print, email)
         instruction = spec.instruction
+        details = account_lines(account, self.offline) if spec.details else ()
         if self.mode is Mode.RECEIPT:
             instruction = receipt_instruction(self.stack.items.values())
             if not self.printer_can_print:
                 instruction = Text("receipt.printer_unavailable")  # rule 11: told before choosing
+            if Action.EMAIL_RECEIPT in actions:
+                details = (Text.of("receipt.email_to", address=email_address_shown(account, False, email)),)
         rows = self.stack.rows(spec.row_operations) if spec.rows else ()
         if spec.details:
             rows = loan_rows(account, self.stack.items, self.offline)
@@ -180,7 +186,7 @@ class PatronSession:
             patron_name=account.name if account and spec.greets_patron else "",
             offline=self.offline,
             idle_warning=self.idle_warning,
-            details=account_lines(account, self.offline) if spec.details else (),
+            details=details,
         )
 
     @property
@@ -238,7 +244,7 @@ class PatronSession:
                 self.printer_can_print = event.can_print
             case ReceiptPrinted():
                 if not event.ok:
-                    self.message = Text("goodbye.receipt_failed")
+                    self.message = Text("goodbye.email_failed" if event.emailed else "goodbye.receipt_failed")
             case _:
                 assert_never(event)
 
@@ -301,11 +307,15 @@ class PatronSession:
             self.identity.intent = Mode.BORROW
         if action is Action.PRINT_RECEIPT:
             out.append(self.stack.receipt(self.language))
+        elif action is Action.EMAIL_RECEIPT and self.identity.account is not None:
+            out.append(EmailReceipt(self.identity.account.patron_id, self.stack.receipt(self.language)))
         self._go(action, now)
         if action in (Action.RENEW_ALL, Action.RENEW):
             self.stack.renew(self._lending(), out, only=item_id)
         elif action is Action.PRINT_RECEIPT:
             self.message = Text("goodbye.receipt_printed")
+        elif action is Action.EMAIL_RECEIPT:
+            self.message = Text("goodbye.receipt_emailed")
         elif action is Action.FINISH and not self.stack.any_done():
             self._go(Happening.NOTHING_TO_PRINT, now)
         else:

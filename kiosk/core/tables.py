@@ -138,7 +138,10 @@ SCREENS: dict[Mode, ModeScreen] = {
         row_actions=(Action.RENEW,),
     ),
     Mode.RECEIPT: ModeScreen(
-        ScreenName.RECEIPT, (Action.PRINT_RECEIPT, Action.NO_RECEIPT), Text("receipt.instruction"), rows=True
+        ScreenName.RECEIPT,
+        (Action.PRINT_RECEIPT, Action.EMAIL_RECEIPT, Action.NO_RECEIPT),
+        Text("receipt.instruction"),
+        rows=True,
     ),
     Mode.GOODBYE: ModeScreen(ScreenName.GOODBYE, (), Text("goodbye.instruction")),
 }
@@ -162,6 +165,7 @@ PRESSES: dict[tuple[Mode, Action], Mode] = {
     (Mode.ACCOUNT, Action.BACK): Mode.MENU,
     (Mode.ACCOUNT, Action.FINISH): Mode.RECEIPT,
     (Mode.RECEIPT, Action.PRINT_RECEIPT): Mode.GOODBYE,
+    (Mode.RECEIPT, Action.EMAIL_RECEIPT): Mode.GOODBYE,
     (Mode.RECEIPT, Action.NO_RECEIPT): Mode.GOODBYE,
 }
 

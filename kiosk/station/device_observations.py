@@ -87,6 +87,18 @@ class StaffSlip(Observation):
 
 
 @dataclass(frozen=True)
+class ReceiptEmailed(Observation):
+    """A receipt the gateway was asked to e-mail: sent, or why not. Names no patron and no address."""
+
+    KIND, ACTION = "receipt", "email"
+    ok: bool
+    error: str = ""
+
+    def _fields(self) -> Record:
+        return {"ok": self.ok} if self.ok else {"ok": False, "error": self.error}
+
+
+@dataclass(frozen=True)
 class SlipNotPrinted(Observation):
     """A staff slip the printer could not print: its routing goes to a staff task instead of the bin."""
 

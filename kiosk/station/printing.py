@@ -1,9 +1,10 @@
 """Receipts for patrons and slips for staff, as `Receipt` data for the `Printer` protocol.
 
 A patron's receipt is in the patron's language and its outcome goes back to the session (paper out is
-something the patron is told). A staff slip (transit, hold shelf, see staff) is in the staff language;
-it may name the hold patron, the returning patron never sees it, and the observation only says whether
-it names someone.
+something the patron is told). A receipt by e-mail goes to the gateway, which looks up the address and
+sends it; the session hears whether it went. A staff slip (transit, hold shelf, see staff) is in the
+staff language; it may name the hold patron, the returning patron never sees it, and the observation
+only says whether it names someone.
 """
 
 from __future__ import annotations
@@ -14,12 +15,19 @@ import logging
 from drivers.printer.base import Printer, PrinterError, PrinterStatus
 from drivers.printer.layout import LibraryLayout
 from drivers.printer.receipt import Receipt, ReceiptLine
-from kiosk.core import PrinterChanged, PrintReceipt, PrintStaffSlip, ReceiptPrinted, Text
+from kiosk.core import EmailReceipt, PrinterChanged, PrintReceipt, PrintStaffSlip, ReceiptPrinted, Text
 from kiosk.i18n import translate
-from kiosk.station.device_observations import Printed, PrinterHealth, SlipNotPrinted, StaffSlip
-from kiosk.station.receipts import patron_receipts, slip_receipt
+from kiosk.station.device_observations import (
+    Printed,
+    PrinterHealth,
+    ReceiptEmailed,
+    SlipNotPrinted,
+    StaffSlip,
+)
+from kiosk.station.gateway import GatewayLink
+from kiosk.station.receipts import patron_receipts, receipt_email, slip_receipt
 from kiosk.station.tasks import Shell, report_fault
-from server_api.circulation import Route, RouteKind
+from server_api.circulation import Circulation, CirculationError, Route, RouteKind
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +97,25 @@ class Printing:
                 self._shell.feed(ReceiptPrinted(False, self._shell.clock(), error))
                 return
         self._shell.feed(ReceiptPrinted(True, self._shell.clock()))
+
+    async def email_receipt(self, command: EmailReceipt, circulation: Circulation) -> None:
+        """The visit's receipts by e-mail through the gateway (the session offers it only there); the
+        session hears whether it went. The card goes to the gateway, never an address."""
+        error = "e-mail receipts go through the consortium's gateway, and this station has none"
+        if isinstance(circulation, GatewayLink):
+            now = self._shell.clock()
+            subject, body = receipt_email(command.receipt, self.library_name, now, self.layout)
+            try:
+                await circulation.client.email_receipt(
+                    command.patron_id, command.receipt.language, subject, body
+                )
+                error = ""
+            except CirculationError as failure:
+                error = str(failure)
+        if error:
+            log.warning("e-mail receipt not sent: %s", error)
+        self._shell.observe(ReceiptEmailed(ok=not error, error=error))
+        self._shell.feed(ReceiptPrinted(not error, self._shell.clock(), error, emailed=True))
 
     async def staff_slip(self, command: PrintStaffSlip) -> None:
         lang = self.staff_language

@@ -2,7 +2,8 @@
 (`drivers.printer.layout`: loan, return and renewal receipts) and the words in the patron's language
 (`Labels` from the kiosk's catalogues). A visit that borrowed and returned gets a loan receipt and a return
 receipt. No patron name: a receipt left behind must not say whose loans these are. Hold-shelf and transit
-slips come from the layout's slip builders, in the staff language."""
+slips come from the layout's slip builders, in the staff language. An e-mail receipt (`receipt_email`) is
+the same receipts as plain text, with the account page as a link instead of its QR code."""
 
 from __future__ import annotations
 
@@ -93,6 +94,20 @@ def patron_receipts(
     return receipts
 
 
+def receipt_email(
+    command: PrintReceipt, library_name: str, printed_at: datetime, layout: LibraryLayout | None = None
+) -> tuple[str, str]:
+    """The subject and the plain-text body of the visit's receipts by e-mail, in the patron's language."""
+    language = command.language
+    receipts = patron_receipts(command, library_name, printed_at, layout)
+    parts = ["\n".join(line.text for line in receipt.layout()).strip() for receipt in receipts]
+    if receipts and receipts[0].qr:
+        parts.append(f"{receipt_labels(language).account}: {receipts[0].qr}")
+    name = receipts[0].library_name if receipts else library_name
+    subject = translate(Text.of("receipt.email_subject", library=name), language)
+    return subject, "\n\n".join(parts) + "\n"
+
+
 def slip_receipt(
     command: PrintStaffSlip,
     language: str,
@@ -130,4 +145,4 @@ def slip_receipt(
     return None
 
 
-__all__ = ["patron_receipts", "receipt_labels", "slip_receipt"]
+__all__ = ["patron_receipts", "receipt_email", "receipt_labels", "slip_receipt"]

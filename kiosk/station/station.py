@@ -35,6 +35,7 @@ from kiosk.core import (
     Checkin,
     Checkout,
     Command,
+    EmailReceipt,
     EndPatronSession,
     Event,
     LanguageChosen,
@@ -318,6 +319,8 @@ class Station:
                     tasks.spawn(never_hanging(shell, work, failure), f"security {command.item_id}")
                 case PrintReceipt():
                     tasks.spawn(self.printing.receipt(command), "receipt")
+                case EmailReceipt():
+                    tasks.spawn(self.printing.email_receipt(command, self.circulation), "e-mail receipt")
                 case PrintStaffSlip():
                     tasks.spawn(self.printing.staff_slip(command), f"slip {command.item_id}")
                 case EndPatronSession(patron_id):

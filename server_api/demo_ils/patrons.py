@@ -23,6 +23,13 @@ from .base import (
 )
 from .data import FEE_LIMIT, LOAN_LIMITS
 
+# E-mail addresses (SIP2 BE) of some demo patrons, for e-mail receipts; the others have none.
+PATRON_EMAILS = {
+    "219000000001": "maret.anne.sara@example.org",
+    "219000000002": "niillas.somby@example.org",
+    "219010000002": "kari.nordmann@example.org",
+}
+
 
 class PatronRules(IlsBase):
     """The demo's rules for patrons."""
@@ -120,6 +127,7 @@ class PatronRules(IlsBase):
             overdue_items=wanted(1, overdue),
             charged_items=wanted(2, loans),
             unavailable_hold_items=wanted(5, waiting),
+            email_address=PATRON_EMAILS.get(card) if show else None,
             screen_message=("Feil PIN-kode.",) if pin_ok == "N" else self._patron_messages(patron),
         )
 

@@ -211,7 +211,16 @@ class Sip2CirculationBase:
             language=info.language if info.language != "000" else "",
             screen_message=screen,
             print_line=printed,
+            email=clean.text(info.email_address, where="BE"),
         )
+
+    async def patron_email(self, patron_id: str) -> str:
+        """The patron's e-mail address (SIP2 BE) from one 63 without lists ("" when none or no such
+        patron): for the gateway's e-mail receipts, which ask for it when they send and keep nothing."""
+        info, _ = await self._patron_info(patron_id, None, datetime.now(), " " * 10)
+        if info.valid_patron == "N":
+            return ""
+        return Cleaning().text(info.email_address, where="BE")
 
     async def _loans(self, item_ids: tuple[str, ...], now: datetime) -> tuple[Loan, ...]:
         """Every loan by id; title and due date for the first `shown_loans`."""

@@ -1,0 +1,260 @@
+"""Receipts by e-mail, end to end: the real station (simulated pad, ESC/POS simulator) through the gateway
+(`kiosk-gateway serve` under uvicorn on 127.0.0.1) to the demo ILS on TCP, and the gateway's mail going
+over STARTTLS with SMTP AUTH to an aiosmtpd server on 127.0.0.1 (its certificate from a CA the test
+makes). The kiosk only ever sees the address masked; the gateway looks it up when it sends and keeps it
+nowhere (not in its database, not in its log)."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import re
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from kiosk.core import Action, ScreenName, SessionPolicy, Text
+from kiosk.demo import DemoEnvironment, handle_stack, log_in
+from kiosk.station import Observation, ReceiptEmailed
+from server_api.demo_ils.data import DEMO_PATRON_ID
+from tests.gateway.servers import GatewayProcess, ThreadedIls, enroll, free_port, make_gateway_config
+from tests.pki import make_cert, write_pem
+
+TROMSO, HARSTAD = "2190000", "2190100"
+ADDRESS = "maret.anne.sara@example.org"  # the demo ILS's BE for DEMO_PATRON_ID
+SMTP_USER, SMTP_PASSWORD = "kiosk-gateway", "s3cret-smtp-passphrase"
+
+
+@dataclass
+class Mailbox:
+    messages: list[EmailMessage] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)
+    refusing: bool = False  # a mail server that is full or greylists: 451 for every message
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd's hook
+        if not session.authenticated:
+            return "530 Authentication required"
+        if self.refusing:
+            return "451 4.3.0 Try again later"
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 OK"
+
+    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            SMTP_USER.encode(),
+            SMTP_PASSWORD.encode(),
+        )
+        self.logins.append(mechanism)
+        return AuthResult(success=ok)
+
+
+@dataclass
+class Site:
+    ils: ThreadedIls
+    gateway: GatewayProcess
+    smtp: Controller
+    mailbox: Mailbox
+    config: Path
+
+
+def tls_context(folder: Path) -> tuple[ssl.SSLContext, str]:
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = write_pem(folder / "mail-ca.pem", make_cert("Test mail CA", ca_key, None, ca=True))
+    server = write_pem(
+        folder / "mail.pem", make_cert("localhost", key, ("Test mail CA", ca_key), server=True), key
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(server)
+    return context, ca
+
+
+def mail_config(path: Path, smtp_port: int, ca_file: str) -> None:
+    """The demo gateway's configuration with [mail] and e-mail receipts for Tromsø only."""
+    password = path.parent / "secrets" / "smtp.password"
+    password.write_text(SMTP_PASSWORD + "\n", encoding="utf-8")
+    password.chmod(0o600)
+    text = path.read_text(encoding="utf-8")
+    text, found = re.subn(rf'(number = "{TROMSO}"\nname = [^\n]*\n)', r"\1email_receipts = true\n", text)
+    assert found == 1
+    text += (
+        f'\n[mail]\nhost = "127.0.0.1"\nport = {smtp_port}\ntls = "starttls"\n'
+        f'sender = "Tromsø bibliotek <bibliotek@example.org>"\nusername = "{SMTP_USER}"\n'
+        f'password_file = "secrets/smtp.password"\nca_file = "{ca_file}"\ntimeout = 10\n'
+    )
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """One library system, gateway and mail server for the module (a gateway takes seconds to start)."""
+    tmp_path = tmp_path_factory.mktemp("email-receipts")
+    context, ca = tls_context(tmp_path)
+    mailbox = Mailbox()
+    smtp = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=context,
+        require_starttls=True,
+        authenticator=mailbox.authenticate,
+        auth_require_tls=True,
+    )
+    smtp.start()
+    try:
+        with ThreadedIls(tmp_path / "ils.sqlite") as ils:
+            config = make_gateway_config(tmp_path / "gw", ils.port, "sqlite:///gateway.sqlite")
+            mail_config(config, smtp.port, ca)
+            process = GatewayProcess(config, log_level="info").start()
+            try:
+                yield Site(ils, process, smtp, mailbox, config)
+            finally:
+                process.stop()
+    finally:
+        smtp.stop()
+
+
+@pytest.fixture(autouse=True)
+def empty_mailbox(site: Site) -> None:
+    site.mailbox.messages.clear()
+    site.mailbox.refusing = False
+
+
+@pytest.fixture
+async def env(site: Site, tmp_path: Path) -> AsyncIterator[DemoEnvironment]:
+    token = await asyncio.to_thread(enroll, site.gateway.url, site.config, TROMSO, "Kiosk 1")
+    async with DemoEnvironment(
+        tmp_path / "kiosk",
+        ils_address=("127.0.0.1", site.ils.port),
+        gateway_url=site.gateway.url,
+        gateway_token=token,
+        policy=SessionPolicy(goodbye_time=timedelta(seconds=30)),
+    ) as environment:
+        yield environment
+
+
+async def borrow_and_finish(env: DemoEnvironment, items: list[str], language: str = "nb") -> None:
+    assert env.station is not None and await log_in(env)
+    env.station.set_language(language)
+    await handle_stack(env, Action.BORROW, items)
+    env.station.press(Action.FINISH)
+    await env.wait_for(lambda s: s.name is ScreenName.RECEIPT)
+
+
+async def emailed(env: DemoEnvironment) -> ReceiptEmailed:
+    assert env.station is not None
+    seen: list[Observation] = []
+    env.station.add_observer(seen.append)
+    env.station.press(Action.EMAIL_RECEIPT)
+    for _ in range(600):  # bounded: 30 s
+        done = [o for o in seen if isinstance(o, ReceiptEmailed)]
+        if done:
+            return done[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError("the station never heard back about the e-mail receipt")
+
+
+async def test_the_receipt_goes_by_email_to_the_address_the_library_system_has_and_the_kiosk_sees_it_masked(
+    site: Site, env: DemoEnvironment
+) -> None:
+    assert env.station is not None
+    await borrow_and_finish(env, env.demo_borrow_items[:2], "en")
+    screen = env.station.screen
+    assert Action.EMAIL_RECEIPT in screen.actions and Action.PRINT_RECEIPT in screen.actions
+    assert screen.details == (Text.of("receipt.email_to", address="m•••@e•••.org"),)
+    account = env.station.session.identity.account
+    assert account is not None and account.email == "m•••@e•••.org"  # the kiosk never had the address
+
+    result = await emailed(env)
+    assert result.ok, result.error
+    goodbye = await env.wait_for(lambda s: s.name is ScreenName.GOODBYE)
+    assert goodbye.message == Text("goodbye.receipt_emailed")
+    (mail,) = site.mailbox.messages
+    assert mail["To"] == ADDRESS and "bibliotek@example.org" in mail["From"]
+    assert (
+        mail["Subject"] == "Your receipt from Tromsø bibliotek og byarkiv"
+        and mail["Content-Language"] == "en"
+    )
+    body = mail.get_content()
+    assert "Loans" in body and "Due: " in body
+    for item in env.demo_borrow_items[:2]:
+        assert item in body
+    assert site.mailbox.logins  # SMTP AUTH over STARTTLS (the server refuses AUTH in the clear)
+    assert env.printer.sim.receipts() == []  # nothing on paper
+
+    await env.station.settle()
+    stored = b"".join(p.read_bytes() for p in (site.config.parent).glob("gateway.sqlite*"))
+    assert ADDRESS.encode() not in stored and b"maret.anne" not in stored
+    assert site.gateway.log_path is not None
+    assert ADDRESS not in site.gateway.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+async def test_a_receipt_the_mail_server_refuses_is_said_on_the_goodbye_screen(
+    site: Site, env: DemoEnvironment
+) -> None:
+    assert env.station is not None
+    await borrow_and_finish(env, env.demo_borrow_items[2:4])
+    site.mailbox.refusing = True
+    result = await emailed(env)
+    assert not result.ok and "mail server refused" in result.error
+    goodbye = await env.wait_for(lambda s: s.message == Text("goodbye.email_failed"))
+    assert goodbye.name is ScreenName.GOODBYE and site.mailbox.messages == []
+
+
+def post(site: Site, token: str, **body: Any) -> httpx.Response:
+    receipt = {
+        "patron_id": DEMO_PATRON_ID,
+        "language": "nb",
+        "subject": "Kvittering",
+        "body": "Lån\n",
+        **body,
+    }
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.post(f"{site.gateway.url}/v1/receipts", json=receipt, headers=headers, timeout=30)
+
+
+def test_the_gateway_sends_only_where_the_library_enables_it_and_only_to_the_cards_own_address(
+    site: Site,
+) -> None:
+    tromso = enroll(site.gateway.url, site.config, TROMSO, "Kiosk 2")
+    harstad = enroll(site.gateway.url, site.config, HARSTAD, "Kiosk 3")
+    off = post(site, harstad)
+    assert off.status_code == 404 and off.json()["error"] == "email_receipts_off"
+    patron = httpx.post(
+        f"{site.gateway.url}/v1/patrons",
+        json={
+            "patron_id": "219010000002",
+            "pin": None,
+            "txn": {"id": "9a6a3b84-7f57-4a0e-8f0e-2f4f4b3f5d11", "at": "2026-12-01T12:00:00"},
+        },
+        headers={"Authorization": f"Bearer {harstad}"},
+        timeout=30,
+    )
+    assert patron.status_code == 200 and patron.json()["account"]["email"] == ""  # not even masked
+    nobody = post(site, tromso, patron_id="219000000003")  # the library system has no address
+    assert nobody.status_code == 409 and nobody.json()["error"] == "no_email_address"
+    assert post(site, tromso, patron_id="219099999999").status_code == 409  # no such card
+    for hostile in ({"subject": "Hi\r\nBcc: everyone@example.org"}, {"body": "x" * 20_001},
+                    {"language": "nb\r\n"}, {"to": "someone@example.org"}):  # fmt: skip
+        answer = post(site, tromso, **hostile)
+        assert answer.status_code == 422, hostile
+        assert "everyone@example.org" not in answer.text and "someone@" not in answer.text
+    assert site.mailbox.messages == []
+    sent = post(site, tromso, body="Lån: Sofies verden\n")
+    assert sent.status_code == 204
+    (mail,) = site.mailbox.messages
+    assert (
+        mail["To"] == ADDRESS and mail["Content-Language"] == "nb" and "Sofies verden" in mail.get_content()
+    )
