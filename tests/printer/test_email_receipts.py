@@ -258,3 +258,9 @@ def test_the_gateway_sends_only_where_the_library_enables_it_and_only_to_the_car
     assert (
         mail["To"] == ADDRESS and mail["Content-Language"] == "nb" and "Sofies verden" in mail.get_content()
     )
+
+
+def test_a_card_gets_at_most_five_email_receipts_a_minute(site: Site) -> None:
+    tromso = enroll(site.gateway.url, site.config, TROMSO, "Kiosk 4")
+    answers = [post(site, tromso, patron_id="219000000004").status_code for _ in range(6)]
+    assert answers == [409] * 5 + [429]  # counted before the library system is asked, refused ones too

@@ -23,14 +23,14 @@ from server_api.circulation import CirculationError
 
 from ..app import problem, tenant
 from ..mail import ReceiptMail, send_mail, valid_address
-from ..offline import RateLimiter
+from ..storage import run
 from .kiosk import ERRORS, DeviceDep, GatewayDep, library_error
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 # A kiosk serves a patron a minute at most; a card gets a receipt or two a visit. More is a fault or abuse.
-_per_kiosk = RateLimiter(30)
-_per_card = RateLimiter(5)
+# Counted in the database (`server_api.gateway.limits`), so every gateway process shares them.
+PER_KIOSK, PER_CARD = 30, 5
 
 
 @router.post(
@@ -45,7 +45,9 @@ async def email_receipt(receipt: ReceiptMail, device: DeviceDep, gateway: Gatewa
     settings = gateway.config.mail
     if settings is None or not gateway.config.libraries()[library].email_receipts:
         raise problem(404, "email_receipts_off", f"library {library} does not send receipts by e-mail")
-    if not (_per_kiosk.allow(device.id) and _per_card.allow(f"{library}:{receipt.patron_id}")):
+    limits = gateway.limits
+    kiosk, card = limits.exact("receipt_kiosk", PER_KIOSK), limits.exact("receipt_card", PER_CARD)
+    if not (await run(kiosk.allow, device.id) and await run(card.allow, limits.card_key(receipt.patron_id))):
         raise problem(429, "rate_limited", "too many e-mail receipts; wait a minute", {"Retry-After": "60"})
     try:
         address = await gateway.carrier.circulation(library).patron_email(receipt.patron_id)
