@@ -4,7 +4,9 @@ Every `heartbeat_interval` seconds a heartbeat (`POST /v1/heartbeats`): the read
 the station makes anyway) and the printer (the status the station already polls, `Printing.printer_status`:
 asking the printer again here would put a second poll on its port), the journal's depth, its oldest
 unconfirmed entry and its conflicts, whether the clock is synchronised, the kiosk's version, the round
-trip of a ping through the gateway to the library system, and online or offline. No patron data.
+trip of a ping through the gateway to the library system, and online or offline; and the hour counts
+only the kiosk knows (`kiosk.station.hour_counts`: sessions by language, minutes offline, loans and
+returns taken offline). No patron data.
 
 At start and every `refresh_seconds` the gateway names: the offline data (`GET /v1/offline-data`),
 stored beside the journal, laid over the session's card book and its policy over the session's offline
@@ -37,6 +39,7 @@ from kiosk.station.central_cards import (
 )
 from kiosk.station.device_observations import ReaderHealth
 from kiosk.station.gateway import GatewayLink
+from kiosk.station.hour_counts import HourCounts, hours_path
 from kiosk.station.liveness import Liveness
 from kiosk.station.observations import Observation
 from kiosk.station.tasks import Shell, report_fault
@@ -84,11 +87,13 @@ class GatewayReports:
         self._refresh_at = 0.0  # monotonic time of the next offline-data fetch
         cards.lists = cards.lists or load_stored(self._stored)
         self.policy: CentralPolicy | None = None  # the library's offline rules (set by gateway_reports)
+        self.hours = HourCounts(hours_path(Path(journal.path)), shell.clock, online=liveness.online)
 
     def observe(self, observation: Observation) -> None:
         """The station's observations say how the devices are (added as an observer)."""
         if isinstance(observation, ReaderHealth):
             self.reader = "ok" if observation.ok else "error"
+        self.hours.observe(observation)
 
     async def run(self) -> None:
         while True:
@@ -114,8 +119,10 @@ class GatewayReports:
 
     async def beat(self) -> Heartbeat:
         beat = await self.heartbeat()
+        await asyncio.to_thread(self.hours.save)  # kept, whether the gateway takes them now or later
         await self._link.client.heartbeat(beat)
         self.beats += 1
+        await asyncio.to_thread(self.hours.taken, beat.hours)
         return beat
 
     async def heartbeat(self) -> Heartbeat:
@@ -134,6 +141,7 @@ class GatewayReports:
             version=_version(),
             config_version=self.config_version(),
             sip2_rtt_ms=await self._round_trip(),
+            hours=self.hours.reports(),
         )
 
     async def _round_trip(self) -> float | None:

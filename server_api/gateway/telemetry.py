@@ -4,8 +4,10 @@ Rules:
 - A heartbeat replaces the device's previous one (the latest state is what operators need); it holds
   hardware and queue facts only.
 - Statistics are counts per (device, hour, metric, label): loans, returns and renewals the gateway
-  carried out, refusals by reason, and what only the kiosk knows (languages used, minutes offline). No
-  patron, card or item ever appears in them.
+  carried out, refusals by reason (added as they happen, in the commit that settles them), and what only
+  the kiosk knows (sessions by language, minutes offline, loans and returns taken offline: metric
+  "offline", labels "loans" / "returns"), which the kiosk reports as totals of the hour with its heartbeat
+  and which replace what was there. No patron, card or item ever appears in them.
 - `/metrics` shows per-process counters (requests, items by result, SIP2 time) and, read from the database
   at scrape time, every kiosk's last heartbeat: any process behind a load balancer answers for all.
 """
@@ -65,7 +67,9 @@ class Telemetry:
     # -- heartbeats ---------------------------------------------------------------------------------------
 
     def heartbeat(self, device: Device, beat: Heartbeat) -> None:
-        report = beat.model_dump(mode="json")
+        """The latest state replaces the last; the hour counts it carries go to the statistics (in the same
+        commit)."""
+        report = beat.model_dump(mode="json", exclude={"hours"})
         statement = self._insert(heartbeats).values(
             device_id=device.id, library=device.library, received_at=utcnow(), report=report
         )
@@ -75,6 +79,8 @@ class Telemetry:
         )
         with self.engine.begin() as db:
             db.execute(statement)
+            for hour in beat.hours:
+                self.kiosk_hour(device, hour, db)
 
     def last_heartbeat(self, device_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as db:
@@ -92,7 +98,10 @@ class Telemetry:
         hour: datetime,
         cells: list[tuple[str, str, float]],
         db: Connection | None = None,
+        *,
+        replace: bool = False,
     ) -> None:
+        """Add `cells` to the hour's counts, or (`replace`: totals the kiosk reports) set them."""
         if not cells:
             return
         rows = [
@@ -109,7 +118,11 @@ class Telemetry:
         statement = self._insert(statistics)
         statement = statement.on_conflict_do_update(
             index_elements=["device_id", "hour", "metric", "label"],
-            set_={"value": statistics.c.value + statement.excluded.value},
+            set_={
+                "value": statement.excluded.value
+                if replace
+                else statistics.c.value + statement.excluded.value
+            },
         )
         if db is not None:
             db.execute(statement, rows)
@@ -133,11 +146,18 @@ class Telemetry:
         self.add(device, txn.at, cells, db)
         self.items.labels(operation, "ok" if outcome.ok else "refused").inc()
 
-    def kiosk_hour(self, device: Device, report: HourStatistics) -> None:
+    def kiosk_hour(self, device: Device, report: HourStatistics, db: Connection | None = None) -> None:
+        """What only the kiosk counts, as its totals for the hour: they replace what was there, so a
+        report sent twice counts once. Its cells never overlap the gateway's own (loans, returns, ...)."""
         cells = [("language", code, float(n)) for code, n in report.languages.items() if n]
         if report.offline_minutes:
             cells.append(("offline_minutes", "", report.offline_minutes))
-        self.add(device, report.hour, cells)
+        cells += [
+            ("offline", label, float(n))
+            for label, n in (("loans", report.offline_loans), ("returns", report.offline_returns))
+            if n
+        ]
+        self.add(device, report.hour, cells, db, replace=True)
 
     def hours(self, library: str, since: datetime) -> list[dict[str, Any]]:
         query = (

@@ -206,16 +206,21 @@ class Heartbeat(_In):
     version: ShortText = ""
     config_version: ShortText = ""  # the staff console's settings version the kiosk runs ("" for none)
     sip2_rtt_ms: Annotated[float, Field(ge=0, le=600_000)] | None = None
+    hours: list[HourStatistics] = Field(default_factory=list, max_length=48)  # the kiosk's hour counts
 
 
 class HourStatistics(_In):
-    """What only the kiosk knows about an hour; loans, returns and refusals the gateway counts itself."""
+    """What only the kiosk knows about an hour (the library's local time), as totals so far: a resend
+    replaces, never adds. Loans, returns, renewals and refusals the gateway counts itself as it carries
+    them out."""
 
     hour: datetime
     offline_minutes: Annotated[float, Field(ge=0, le=60)] = 0
     languages: dict[Annotated[str, Field(max_length=16)], Annotated[int, Field(ge=0, le=100_000)]] = Field(
         default_factory=dict, max_length=50
-    )
+    )  # patron sessions by the language they ended in
+    offline_loans: Annotated[int, Field(ge=0, le=100_000)] = 0  # taken offline at the kiosk
+    offline_returns: Annotated[int, Field(ge=0, le=100_000)] = 0
 
 
 class CardHashing(BaseModel):

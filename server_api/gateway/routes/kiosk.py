@@ -304,7 +304,8 @@ async def heartbeat(beat: Heartbeat, device: DeviceDep, gateway: GatewayDep) -> 
 
 @router.post("/v1/statistics", status_code=204, responses=ERRORS, tags=["telemetry"])
 async def hour_statistics(report: HourStatistics, device: DeviceDep, gateway: GatewayDep) -> Response:
-    """Languages used and minutes offline in one hour (deltas: sent twice, counted twice)."""
+    """What only the kiosk counts in one hour, as totals so far (sent twice, counted once); the heartbeat
+    carries the same in `hours`."""
     await run(gateway.telemetry.kiosk_hour, device, report)
     return Response(status_code=204)
 

@@ -1,0 +1,171 @@
+"""What only the kiosk knows about each hour, for the consortium's statistics: patron sessions by language,
+minutes offline, and the loans and returns it took offline (the gateway counts the rest itself as it
+carries them out, and an offline loan again, labelled offline, when the journal replays it).
+
+Counts only, never a patron, card or item. Hours are the library's local time, like the journal's, so the
+kiosk's hours line up with the loans the gateway counts from the journal's transaction times.
+
+The counts are totals of an hour so far: the heartbeat carries every hour not yet taken (the current one
+always), and the gateway replaces what it has for that kiosk and hour, so a heartbeat sent twice counts
+once. They are kept beside the journal (`<journal>.hours.json`, 0600) so a restart neither loses nor
+doubles them; an hour the gateway took is dropped once it is over.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kiosk.core import Operation, ScreenName
+from kiosk.station.observations import Circulated, NetworkChanged, Observation, ScreenShown
+from server_api.gateway.wire import HourStatistics
+
+log = logging.getLogger(__name__)
+HOUR = timedelta(hours=1)
+KEEP_HOURS = 48  # a kiosk silent for longer sends the last two days (the heartbeat's limit)
+
+
+def hour_of(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class Hour:
+    languages: Counter[str] = field(default_factory=Counter)
+    offline_seconds: float = 0.0
+    offline_loans: int = 0
+    offline_returns: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "languages": dict(self.languages),
+            "offline_seconds": self.offline_seconds,
+            "offline_loans": self.offline_loans,
+            "offline_returns": self.offline_returns,
+        }
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Hour:
+        return cls(
+            Counter({str(k): int(v) for k, v in data.get("languages", {}).items()}),
+            float(data.get("offline_seconds", 0.0)),
+            int(data.get("offline_loans", 0)),
+            int(data.get("offline_returns", 0)),
+        )
+
+
+class HourCounts:
+    """An observer of the station: counts per hour, reported with the heartbeat."""
+
+    def __init__(self, path: Path, clock: Callable[[], datetime], *, online: bool = True) -> None:
+        self.path, self._clock = path, clock
+        self.hours: dict[datetime, Hour] = self._load()
+        self._offline_since: datetime | None = None if online else clock()
+        self._in_session = False
+        self._language = ""
+        self._reported: dict[datetime, dict[str, Any]] = {}
+
+    def observe(self, observation: Observation) -> None:
+        now = self._clock()
+        if isinstance(observation, ScreenShown):
+            self._screen(observation, now)
+        elif isinstance(observation, NetworkChanged):
+            if not observation.online and self._offline_since is None:
+                self._offline_since = now
+            elif observation.online and self._offline_since is not None:
+                self._add_offline(self._offline_since, now)
+                self._offline_since = None
+        elif isinstance(observation, Circulated) and observation.offline and observation.ok:
+            hour = self._hour(now)
+            if observation.operation is Operation.CHECKOUT:
+                hour.offline_loans += 1
+            elif observation.operation is Operation.CHECKIN:
+                hour.offline_returns += 1
+
+    def _screen(self, shown: ScreenShown, now: datetime) -> None:
+        """A session is counted once, in the language it ended in, when the welcome screen comes back."""
+        if shown.screen.name is ScreenName.WELCOME:
+            if self._in_session and self._language:
+                self._hour(now).languages[self._language] += 1
+            self._in_session = False
+        else:
+            self._in_session, self._language = True, shown.screen.language
+
+    def _hour(self, at: datetime) -> Hour:
+        return self.hours.setdefault(hour_of(at), Hour())
+
+    def _add_offline(self, start: datetime, end: datetime) -> None:
+        """Seconds offline between `start` and `end`, split at the hours."""
+        while start < end:
+            cut = min(end, hour_of(start) + HOUR)
+            self._hour(start).offline_seconds += (cut - start).total_seconds()
+            start = cut
+
+    def reports(self) -> list[HourStatistics]:
+        """Every hour kept, the current one included, with offline time up to now."""
+        now = self._clock()
+        if self._offline_since is not None:  # still offline: count up to now, and go on from here
+            self._add_offline(self._offline_since, now)
+            self._offline_since = now
+        self._hour(now)
+        newest = sorted(self.hours)[-KEEP_HOURS:]
+        self._reported = {at: self.hours[at].as_json() for at in newest}
+        return [
+            HourStatistics(
+                hour=at,
+                offline_minutes=round(min(60.0, self.hours[at].offline_seconds / 60), 2),
+                languages={k[:16]: v for k, v in self.hours[at].languages.items()},
+                offline_loans=self.hours[at].offline_loans,
+                offline_returns=self.hours[at].offline_returns,
+            )
+            for at in newest
+        ]
+
+    def taken(self, reports: list[HourStatistics]) -> None:
+        """The gateway took `reports`: hours that are over are done with."""
+        current = hour_of(self._clock())
+        for report in reports:
+            hour = self.hours.get(report.hour)
+            # Over, and unchanged since it was reported (a count that came meanwhile goes next time).
+            if (
+                hour is not None
+                and report.hour < current
+                and hour.as_json() == self._reported.get(report.hour)
+            ):
+                del self.hours[report.hour]
+        self.save()
+
+    def save(self) -> None:
+        """Owner-only and atomic (counts only; the journal's folder is the kiosk user's)."""
+        data = {at.isoformat(): hour.as_json() for at, hour in self.hours.items()}
+        temporary = self.path.with_name(f".{self.path.name}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
+
+    def _load(self) -> dict[datetime, Hour]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return {datetime.fromisoformat(at): Hour.of(hour) for at, hour in data.items()}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, TypeError, AttributeError) as error:
+            log.warning("hour statistics in %s cannot be read (%s): counting afresh", self.path, error)
+            return {}
+
+
+def hours_path(journal_path: Path) -> Path:
+    return journal_path.with_name(journal_path.name + ".hours.json")
+
+
+__all__ = ["HourCounts", "hours_path"]
