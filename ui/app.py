@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +41,7 @@ from ui.fonts import register_fonts
 from ui.header import Header
 from ui.inspection import Inspection
 from ui.keyboard import KeyboardNavigator, KeyTargets
-from ui.layouts import TILE_SCREENS, Callbacks, ScreenLayout
+from ui.layouts import TILE_SCREENS, BuiltBody, Callbacks, RenderStats, ScreenLayout
 from ui.metrics import ScreenGeometry
 from ui.overlays import HelpCard, IdleWarning
 from ui.reader import ScreenReader
@@ -106,6 +107,9 @@ class KioskApp(App, StaffScreen, Inspection):
             )
         )
         self.layout_keypad: Any = None
+        self._built: BuiltBody | None = None  # what the body shows now, to update it in place
+        self._tools_key: tuple[object, ...] | None = None
+        self.stats = RenderStats()
         self.overlay: Any = None
         self.help: HelpCard | None = None
 
@@ -126,6 +130,9 @@ class KioskApp(App, StaffScreen, Inspection):
         self.root_layout = BoxLayout(orientation="horizontal")
         self.patron_area = FloatLayout()
         self.root_layout.add_widget(self.patron_area)
+        # Columns and button widths follow the width: when it changes, the screen is laid out again
+        self._relayout = Clock.create_trigger(self._render_again, 0)
+        self.patron_area.bind(width=lambda *_: self._relayout())
         self.main = BoxLayout(orientation="vertical", pos_hint={"x": 0, "y": 0}, size_hint=(1, 1))
         self.patron_area.add_widget(self.main)
         self.offline_marker = Label(
@@ -140,6 +147,7 @@ class KioskApp(App, StaffScreen, Inspection):
     def _build_frame(self) -> None:
         """Header, body and footer in the current theme (again when large text is switched)."""
         t = self.theme
+        self._built = None  # a new frame: the next screen is built whole
         self.main.clear_widgets()
         self.main.canvas.before.clear()
         paint_background(self.main, t.background)
@@ -163,6 +171,10 @@ class KioskApp(App, StaffScreen, Inspection):
             self.patron_area.add_widget(self.offline_marker)
 
     def _tool_buttons(self, lang: str) -> None:
+        key = (lang, self.theme, self.reader.available, self.patron_area.width, self.header)
+        if key == self._tools_key:
+            return  # the same tools in the same language: not built again
+        self._tools_key = key
         tools = [
             ("ui:speak", "ui.speak", self.speak_screen),
             (
@@ -181,12 +193,23 @@ class KioskApp(App, StaffScreen, Inspection):
         self._pending = screen
         self._render_trigger()
 
+    def _render_again(self, *_: object) -> None:
+        if self.screen is not None and self._pending is None:
+            self.render(self.screen, announce=False)
+
     def _render_pending(self, *_: object) -> None:
         screen, self._pending = self._pending, None
         if screen is not None:
             self.render(screen)
 
     def render(self, s: Screen, announce: bool = True) -> None:
+        started = time.process_time()
+        try:
+            self._render(s, announce)
+        finally:
+            self.stats.seconds += time.process_time() - started
+
+    def _render(self, s: Screen, announce: bool) -> None:
         t = self.theme
         previous = self.screen
         if previous is None or previous.name != s.name:
@@ -195,25 +218,45 @@ class KioskApp(App, StaffScreen, Inspection):
         if s.name is ScreenName.WELCOME and previous is not None and previous.name is not ScreenName.WELCOME:
             self._end_of_session()
         self.screen = s
+        self.stats.renders += 1
         self._show_offline(s)
         self.header.patron.text = s.patron_name
         self._tool_buttons(s.language)
-        self.body.clear_widgets()
-        self.footer.clear_widgets()
-        layout = ScreenLayout(t, s, self._callbacks(), width=self.patron_area.width - 2 * t.padding)
-        if self.reader.active and not self.reader.can_speak(s.language):
-            self.body.add_widget(layout.speech_notice(self.reader.spoken_languages()))
-        self.body.add_widget(layout.build())
-        if layout.summary:
-            self.body.add_widget(TextLabel(t, layout.summary, size=t.font_body, bold=True))
-        self.layout_keypad = layout.keypad
-        self._footer(layout, s)
+        built = self._built
+        if built is not None and built.same_body(s, t, self._body_width(), self._speech_notice(s)):
+            built.update(s)  # the same screen with other rows: only the rows that changed are built
+        else:
+            self._build_body(s)
         self._overlays(s)
         if self.staff_view is not None and self._staff_must_close(s):
             self.close_staff()
         self.header.fill.rgba = t.out_of_order_bg if s.name is ScreenName.OUT_OF_ORDER else t.header_bg
         if announce:
             self.reader.shown(s, self.overlay.spoken() if self.overlay is not None else None)
+
+    def _body_width(self) -> float:
+        return float(self.patron_area.width - 2 * self.theme.padding)
+
+    def _speech_notice(self, s: Screen) -> bool:
+        return self.reader.active and not self.reader.can_speak(s.language)
+
+    def _build_body(self, s: Screen) -> None:
+        t = self.theme
+        self.stats.bodies += 1
+        self.body.clear_widgets()
+        self.footer.clear_widgets()
+        layout = ScreenLayout(t, s, self._callbacks(), width=self._body_width())
+        notice = self._speech_notice(s)
+        if notice:
+            self.body.add_widget(layout.speech_notice(self.reader.spoken_languages()))
+        self.body.add_widget(layout.build())
+        summary = None
+        if layout.rows is not None:
+            summary = TextLabel(t, layout.summary, size=t.font_body, bold=True)
+            self.body.add_widget(summary)
+        self.layout_keypad = layout.keypad
+        self._footer(layout, s)
+        self._built = BuiltBody(s, t, self._body_width(), notice, layout.rows, summary)
 
     def _staff_must_close(self, s: Screen) -> bool:
         from kiosk.core import staff_must_close

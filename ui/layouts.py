@@ -13,7 +13,7 @@ from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from kiosk.core import CARD_NUMBER_MAX_LENGTH, PIN_MAX_DIGITS, Action, Screen, ScreenName, Text
-from ui.rows import LibraryWords, RowList, summary
+from ui.rows import ItemRowWidget, LibraryWords, RowList, summary
 from ui.text import is_error, languages, library_words, tr, tr_optional
 from ui.theme import Theme
 from ui.widgets import (
@@ -40,6 +40,48 @@ class Callbacks:
     enter_pin: Callable[[str], None]
     key_tone: Callable[[], None]
     typed: dict[ScreenName, str]  # keypad entry per screen, kept across re-renders
+
+
+@dataclass
+class RenderStats:
+    """What the app built: screens rendered, bodies built whole, rows built (bench/ui.py, tests)."""
+
+    renders: int = 0
+    bodies: int = 0
+    seconds: float = 0.0  # CPU time spent in KioskApp.render
+
+    @property
+    def rows_built(self) -> int:
+        return ItemRowWidget.built
+
+
+class BuiltBody:
+    """The body on screen and what it was built from. A new screen that differs from it only in its rows
+    (an item done, a new item on the pad) updates the rows in place; anything else builds the body anew."""
+
+    def __init__(
+        self, screen: Screen, theme: Theme, width: float, notice: bool, rows: RowList | None, summary: Any
+    ) -> None:
+        self.screen, self.theme, self.width, self.notice = screen, theme, width, notice
+        self.rows, self.summary = rows, summary
+
+    def same_body(self, screen: Screen, theme: Theme, width: float, notice: bool) -> bool:
+        s = self.screen
+        return (
+            (screen.name, screen.language, screen.heading, screen.message, screen.details, screen.actions)
+            == (s.name, s.language, s.heading, s.message, s.details, s.actions)
+            and theme is self.theme
+            and width == self.width
+            and notice == self.notice
+            and (screen.rows == s.rows or self.rows is not None)
+        )
+
+    def update(self, screen: Screen) -> None:
+        if screen.rows != self.screen.rows and self.rows is not None:
+            self.rows.update(screen.rows)
+            if self.summary is not None:
+                self.summary.text = summary(screen.rows, screen.language)
+        self.screen = screen
 
 
 def grows(box: BoxLayout) -> BoxLayout:
@@ -80,6 +122,7 @@ class ScreenLayout:
     def __init__(self, theme: Theme, screen: Screen, calls: Callbacks, width: float) -> None:
         self.t, self.s, self.calls, self.width = theme, screen, calls, width
         self.keypad: Keypad | None = None
+        self.rows: RowList | None = None  # the list screens' rows, updated in place while the screen stays
         self.summary = ""  # the list screens' summary line, shown on a strip that does not scroll
 
     def build(self) -> Widget:
@@ -237,7 +280,7 @@ class ScreenLayout:
         self.heading(box)
         for line in s.details:
             box.add_widget(TextLabel(t, tr(line, s.language), size=t.font_body))
-        rows = RowList(t, s.rows, s.language, press=self.calls.press)
+        rows = self.rows = RowList(t, s.rows, s.language, press=self.calls.press)
         box.add_widget(rows)
         scroll = self._scrolling(box)
         rows.keep_in_view(scroll)  # type: ignore[arg-type]

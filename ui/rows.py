@@ -48,6 +48,7 @@ class ItemRowWidget(BoxLayout):
     state = StringProperty("")
     row_text = StringProperty("")
     title = StringProperty("")
+    built = 0  # rows built in this process: what `KioskApp.stats` and bench/ui.py count
 
     def __init__(
         self,
@@ -67,6 +68,8 @@ class ItemRowWidget(BoxLayout):
             **kwargs,
         )
         paint_background(self, theme.row_bg, theme.row_border, 1.5)
+        ItemRowWidget.built += 1
+        self.row = row  # what it shows: a row that is still equal is never built again
         self.ref = f"row:{row.item_id}"
         self.state = str(row.state)
         self.title = row.title
@@ -146,13 +149,36 @@ class RowList(GridLayout):
         super().__init__(cols=1, spacing=theme.spacing // 2, size_hint_y=None, **kwargs)
         self.bind(minimum_height=self.setter("height"))
         badge = badge_width(theme, language)
-        self.widgets = [ItemRowWidget(theme, item, language, badge, press) for item in rows]
+        self._make = lambda item: ItemRowWidget(theme, item, language, badge, press)
+        self.widgets = [self._make(item) for item in rows]
         for widget in self.widgets:
             self.add_widget(widget)
         self.scroll: ScrollView | None = None
         # scroll once the rows have their heights (they grow to their text after the first frames)
         self._settle = Clock.create_trigger(self._keep, 0.05)
         self.bind(height=lambda *_: self._settle())
+
+    def update(self, rows: tuple[ItemRow, ...]) -> None:
+        """Show `rows`, building only the rows that changed or are new: an item done, a new item on the
+        pad, do not rebuild the other rows of the stack (issue 15, "render less")."""
+        kept = {w.row.item_id: w for w in self.widgets}
+        wanted = [kept[r.item_id] if r.item_id in kept and kept[r.item_id].row == r else None for r in rows]
+        fresh = [w if w is not None else self._make(r) for w, r in zip(wanted, rows, strict=True)]
+        same_order = [w.row.item_id for w in self.widgets] == [r.item_id for r in rows[: len(self.widgets)]]
+        if same_order and len(rows) >= len(self.widgets):
+            for old, new in zip(self.widgets, fresh, strict=False):
+                if old is not new:  # the same place in the list: children are in reverse order
+                    place = self.children.index(old)
+                    self.remove_widget(old)
+                    self.add_widget(new, index=place)
+            for new in fresh[len(self.widgets) :]:
+                self.add_widget(new)
+        else:  # rows gone or moved (a return's rows leave the account list): re-lay, reusing the widgets
+            self.clear_widgets()
+            for widget in fresh:
+                self.add_widget(widget)
+        self.widgets = fresh
+        self._settle()
 
     def keep_in_view(self, scroll: ScrollView) -> None:
         self.scroll = scroll

@@ -7,6 +7,7 @@ tests and accessibility tooling can find it without depending on the translated 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -52,9 +53,16 @@ def paint_background(widget: Widget, color: RGBA, border: RGBA | None = None, wi
 
 def text_width(theme: Theme, text: str, size: int, bold: bool = False) -> int:
     """The width of `text` on one line in the theme's font (to size a box so a word never breaks)."""
+    return _text_width(theme.font, text, size, bold)
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_width(font: str, text: str, size: int, bold: bool) -> int:
+    """Measured once per font, text, size and weight: the words measured are the UI's own (buttons, state
+    words, language names), a few hundred, and measuring renders a texture each time."""
     from kivy.core.text import Label as CoreLabel
 
-    label = CoreLabel(text=text, font_name=theme.font, font_size=size, bold=bold)
+    label = CoreLabel(text=text, font_name=font, font_size=size, bold=bold)
     label.refresh()
     return int(label.texture.size[0]) if label.texture is not None else 0
 

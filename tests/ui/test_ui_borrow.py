@@ -47,6 +47,11 @@ def test_borrow_three_books_through_the_window(xvfb_display: str, tmp_path: Path
         assert row["expected_due"] in row["text"], row
         assert row["title"], row
     assert result["screen"] == "borrow"
+    # Render less: the rows of one screen are updated in place, each row built only when it changed.
+    render = result["render"]
+    assert render["bodies"] == 0, render  # the borrow screen was never built again while the stack ran
+    assert render["rows_built"] <= render["rows_changed"], render
+    assert render["rows_built"] < render["rows_shown"], render  # not every row of every screen
     assert result["patron_name"]
     assert (ARTIFACTS / "ui-borrow.png").stat().st_size > 10_000
 
@@ -58,6 +63,7 @@ def test_borrow_three_books_through_the_window(xvfb_display: str, tmp_path: Path
 async def _drive(result_path: Path, shot: str, work: str, scenario: str) -> dict[str, Any]:
     screenshot, workdir = Path(shot), Path(work)
     import asyncio
+    import itertools
 
     from kiosk.core import RowState, ScreenName
     from kiosk.demo import DemoEnvironment
@@ -93,6 +99,10 @@ async def _drive(result_path: Path, shot: str, work: str, scenario: str) -> dict
                 await tap(f"key:{digit}")
             await tap("key:ok")
             await until("the borrow screen", lambda: showing(ScreenName.BORROW), 20)
+            await asyncio.sleep(0.3)  # the borrow screen drawn: count from here
+            shown: list[Any] = []
+            env.station.add_listener(shown.append)
+            before = (app.stats.renders, app.stats.bodies, app.stats.rows_built)
             await tap("demo:place_borrow")
 
             def three_done() -> bool:
@@ -101,6 +111,18 @@ async def _drive(result_path: Path, shot: str, work: str, scenario: str) -> dict
 
             await until("three rows done", three_done, 30)
             await asyncio.sleep(0.3)  # one more frame so the screenshot shows the final rows
+            renders, bodies, rows_built = app.stats.renders, app.stats.bodies, app.stats.rows_built
+            borrow_screens = [x for x in shown if x.name is ScreenName.BORROW]
+            changed = sum(  # rows new or different from the screen before (what must be drawn again)
+                len(set(now.rows) - set(was.rows)) for was, now in itertools.pairwise(borrow_screens)
+            ) + len(borrow_screens[0].rows if borrow_screens else ())
+            result["render"] = {
+                "renders": renders - before[0],
+                "bodies": bodies - before[1],
+                "rows_built": rows_built - before[2],
+                "rows_changed": changed,
+                "rows_shown": sum(len(x.rows) for x in borrow_screens),
+            }
             language = app.screen.language if app.screen else "nb"
             due_by_item = {c["item_id"]: c.get("due") for c in circulation if c.get("action") == "checkout"}
             result["rows"] = [
