@@ -20,6 +20,7 @@ from kiosk.station.device_observations import (
     Printed,
     PrinterHealth,
     ReaderHealth,
+    ReceiptEmailed,
     SecurityFailure,
     SecurityWrite,
     StaffSlip,
@@ -28,6 +29,7 @@ from kiosk.station.device_observations import (
 )
 from kiosk.station.gateway import GatewayLink
 from kiosk.station.gateway_reports import GatewayReports
+from kiosk.station.hour_counts import HourCounts, hours_path
 from kiosk.station.observations import (
     Circulated,
     ConflictFound,
@@ -77,6 +79,7 @@ __all__ = [
     "ConsoleLink",
     "GatewayLink",
     "GatewayReports",
+    "HourCounts",
     "JournalPurged",
     "JournalTrouble",
     "NetworkChanged",
@@ -91,6 +94,7 @@ __all__ = [
     "Printed",
     "PrinterHealth",
     "ReaderHealth",
+    "ReceiptEmailed",
     "Reconciling",
     "Replayed",
     "ScreenListener",
@@ -112,6 +116,7 @@ __all__ = [
     "follow_console",
     "from_replayer",
     "hold_patron_label",
+    "hours_path",
     "load_stored",
     "local_now",
     "log",
