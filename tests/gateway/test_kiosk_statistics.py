@@ -51,7 +51,7 @@ async def test_hour_counts_travel_with_the_heartbeat_and_show_in_the_console(tmp
         beat = await reports.beat()
         await reports.beat()  # the same totals again: counted once
         cells = console_cells(env.gateway, library)
-        assert cells[("language", env.station.policy.language)] == 2  # two sessions, one language
+        assert cells[("language", station.policy.language)] == 2  # two sessions, one language
         assert cells[("offline", "loans")] == 1 and 0 < cells[("offline_minutes", "")] <= 60
         assert cells[("loans", "")] == 1  # the online loan, counted by the gateway as it carried it out
         assert beat.hours  # the heartbeat carried them
@@ -66,7 +66,7 @@ async def test_hour_counts_travel_with_the_heartbeat_and_show_in_the_console(tmp
     assert after[("loans", "offline")] == 1 and after[("offline", "loans")] == 1
     kiosk = next(iter(summary.by_kiosk))
     assert summary.by_kiosk[kiosk]["loans"] == 2  # the console's chart: both loans, each once
-    assert summary.languages == {env.station.policy.language: 2} and summary.offline_minutes[kiosk] > 0
+    assert summary.languages == {station.policy.language: 2} and summary.offline_minutes[kiosk] > 0
     hours_file = tmp_path / "journal.sqlite3.hours.json"
     assert hours_file.stat().st_mode & 0o077 == 0 and env.demo_patron_id not in hours_file.read_text()
 
