@@ -1,8 +1,15 @@
 """FEIG ID ISC readers (e.g. ISC.MR101, ISC.LR) over a serial line, with several tags on the pad at once.
 
 The protocol lives in ``drivers.rfid.feig_protocol`` (sans-IO); this module is the thin pyserial transport
-around it. pyserial blocks, so every exchange runs in a worker thread (``asyncio.to_thread``) behind an
-``asyncio.Lock``: one command on the line at a time, the event loop never waits on the port.
+around it. pyserial blocks, so every exchange runs in a worker thread (``asyncio.to_thread``) behind a
+lock (``Line``): one command on the line at a time, the event loop never waits on the port.
+
+Security first (issue 17): AFI writes and their read-backs (``write_afi``, ``read_afi``) take the line
+before anything else waiting for it, inventory polls included; and where the reader has the command
+queue (``command_queue``: ``None`` finds out at the first use, then remembers), every write and read-back
+waiting when the line comes free goes in one exchange (``drivers.rfid.feig_protocol.command_queue``), so
+the writes of a stack are grouped per reader round. Each caller still gets its own tag's answer, and a
+failed exchange fails every command in it (the station reads back and retries per tag).
 
 Behaviour a technician can rely on:
 
@@ -27,6 +34,7 @@ import serial
 
 from drivers.rfid import feig_protocol as fp
 from drivers.rfid.base import ReaderError, ReaderUnavailable, TagMemory, TagNotPresent, TagWriteError
+from drivers.rfid.line import POLL, SECURITY, Line
 
 _Parsed = TypeVar("_Parsed")
 
@@ -74,6 +82,7 @@ class FeigReader:
         retries: int = 2,
         reversed_blocks: bool = False,
         serial_factory: SerialFactory = serial.Serial,
+        command_queue: bool | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
@@ -87,7 +96,12 @@ class FeigReader:
         self.reversed_blocks = reversed_blocks
         self._serial_factory = serial_factory
         self._serial: Any = None
-        self._lock = asyncio.Lock()
+        self._line = Line()
+        self.command_queue = command_queue  # None: not known yet (the first grouped exchange finds out)
+        self._queued: list[tuple[fp.Request, asyncio.Future[fp.Reply]]] = []
+        self._sender: asyncio.Task[None] | None = None
+        self.exchanges = 0  # frames sent (a command queue counts once)
+        self.security_priority = SECURITY  # (bench/rfid.py sets POLL to measure first come, first served)
         self._closed = False
         self._geometry: dict[bytes, tuple[int, int]] = {}  # uid -> (block size, block count)
         self.port_opens = 0
@@ -146,14 +160,16 @@ class FeigReader:
             self._check_write(reply, uid, "write blocks")
 
     async def write_afi(self, uid: bytes, afi: int) -> None:
-        reply = await self._exchange(fp.write_afi(uid, afi, self.address), "write AFI", idempotent=False)
+        reply = await self._security(fp.write_afi(uid, afi, self.address), "write AFI")
         self._check_write(reply, uid, "write AFI")
 
     async def read_afi(self, uid: bytes) -> int:
-        return (await self.system_information(uid)).afi
+        """The AFI as the tag reports it now (the read-back of a security write: it goes first too)."""
+        reply = await self._security(fp.system_information(uid, self.address), "system info")
+        return self._system_information(reply, uid).afi
 
     async def close(self) -> None:
-        async with self._lock:
+        async with self._line.hold(POLL):
             self._closed = True
             await asyncio.to_thread(self._close_port)
 
@@ -161,6 +177,9 @@ class FeigReader:
 
     async def system_information(self, uid: bytes) -> fp.SystemInformation:
         reply = await self._exchange(fp.system_information(uid, self.address), "system info", idempotent=True)
+        return self._system_information(reply, uid)
+
+    def _system_information(self, reply: fp.Reply, uid: bytes) -> fp.SystemInformation:
         self._check_addressed(reply, uid, "system info")
         info = self._parse(fp.parse_system_information, reply, "system info")
         self._geometry[bytes(uid)] = (info.block_size, info.block_count)
@@ -210,28 +229,101 @@ class FeigReader:
             raise TagWriteError(uid, f"{what}: the tag answered {meaning}")
         raise TagWriteError(uid, f"{what}: the reader answered {fp.Status.describe(reply.status)}")
 
-    async def _exchange(self, request: fp.Request, what: str, *, idempotent: bool) -> fp.Reply:
+    async def _security(self, request: fp.Request, what: str) -> fp.Reply:
+        """A security write or read-back: first on the line, grouped with the others waiting for it."""
+        if self.command_queue is False:
+            idempotent = request.data[0] == fp.ISO_SYSTEM_INFO
+            return await self._exchange(request, what, idempotent=idempotent, priority=self.security_priority)
+        answer: asyncio.Future[fp.Reply] = asyncio.get_running_loop().create_future()
+        self._queued.append((request, answer))
+        if self._sender is None:
+            self._sender = asyncio.get_running_loop().create_task(self._send_queued(), name="FEIG security")
+        return await answer
+
+    async def _send_queued(self) -> None:
+        try:
+            while self._queued:
+                async with self._line.hold(self.security_priority):
+                    # Everything that came while waiting for the line goes now, as far as one frame holds.
+                    group = [(r, a) for r, a in self._queued if not a.done()]
+                    while len(group) > 1 and not fp.queue_fits([r for r, _ in group]):
+                        group.pop()
+                    taken = {id(a) for _, a in group}
+                    self._queued = [(r, a) for r, a in self._queued if id(a) not in taken and not a.done()]
+                    if group:
+                        await self._send_group(group)
+        except BaseException as error:  # cancelled (the station stopping): nobody may wait for ever
+            for _, answer in self._queued:
+                if not answer.done():
+                    answer.set_exception(ReaderUnavailable(f"interrupted ({error!r})"))
+            self._queued = []
+            raise
+        finally:
+            self._sender = None
+
+    async def _send_group(self, group: list[tuple[fp.Request, asyncio.Future[fp.Reply]]]) -> None:
+        """Hold the line. One command queue for the group (or one frame each, without the queue)."""
+        requests = [r for r, _ in group]
+        try:
+            replies = await self._queue_exchange(requests) if len(group) > 1 else None
+            if replies is None:
+                replies = [await self._exchange_held(r, "security", idempotent=False) for r in requests]
+        except BaseException as error:
+            failure = (
+                error if isinstance(error, ReaderError) else ReaderUnavailable(f"interrupted ({error!r})")
+            )
+            for _, answer in group:
+                if not answer.done():
+                    answer.set_exception(failure)
+            if not isinstance(error, ReaderError):
+                raise
+            return
+        for (_, answer), reply in zip(group, replies, strict=True):
+            if not answer.done():
+                answer.set_result(reply)
+
+    async def _queue_exchange(self, requests: list[fp.Request]) -> list[fp.Reply] | None:
+        """The command queue, or None when this reader has none (remembered from then on)."""
+        if self.command_queue is False:
+            return None
+        reply = await self._exchange_held(fp.command_queue(requests, self.address), "queue", idempotent=False)
+        if self.command_queue is None:
+            self.command_queue = reply.ok
+            if not reply.ok:
+                return None  # the firmware has no command queue: nothing in it was run
+        if not reply.ok:
+            raise FeigStatusError(reply.status, "a command queue")
+        return self._parse(lambda r: fp.parse_queue_reply(r, len(requests)), reply, "a command queue")
+
+    async def _exchange(
+        self, request: fp.Request, what: str, *, idempotent: bool, priority: int = POLL
+    ) -> fp.Reply:
+        async with self._line.hold(priority):
+            return await self._exchange_held(request, what, idempotent=idempotent)
+
+    async def _exchange_held(self, request: fp.Request, what: str, *, idempotent: bool) -> fp.Reply:
+        """One request and its reply (retried when idempotent); the caller holds the line."""
         frame = fp.encode_request(request)
         attempts = 1 + (self.retries if idempotent else 0)
-        async with self._lock:
-            if self._closed:
-                raise ReaderUnavailable("the reader has been closed")
-            last: ReaderError | None = None
-            for _ in range(attempts):
-                try:
-                    reply = await asyncio.to_thread(self._transact, frame, request.command)
-                except (FeigFrameError, FeigTimeout) as error:
-                    last = error
-                    continue
-                if idempotent and reply.status == fp.Status.RF_COMMUNICATION_ERROR:
-                    last = FeigRfError(reply.status, what)
-                    continue
-                return reply
-            assert last is not None
-            if isinstance(last, FeigRfError):
-                # Hand the RF error reply to the caller's status handling.
-                raise last
+        if self._closed:
+            raise ReaderUnavailable("the reader has been closed")
+        last: ReaderError | None = None
+        for _ in range(attempts):
+            try:
+                self.exchanges += 1
+                reply = await asyncio.to_thread(self._transact, frame, request.command)
+            except (FeigFrameError, FeigTimeout) as error:
+                last = error
+                continue
+            if idempotent and reply.status == fp.Status.RF_COMMUNICATION_ERROR:
+                last = FeigRfError(reply.status, what)
+                continue
+            return reply
+        assert last is not None
+        if isinstance(last, FeigRfError):
+            # Hand the RF error reply to the caller's status handling.
             raise last
+        raise last
 
     # Everything below runs in a worker thread.
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drivers.rfid.feig_codes import ProtocolError, Reply, Request, Status
+from drivers.rfid.feig_codes import CMD_ISO_HOST, ProtocolError, Reply, Request, Status
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,47 @@ def parse_software_version(reply: Reply) -> ReaderInfo:
         software_type=data[4],
         transponder_types=int.from_bytes(data[5:7], "big"),
     )
+
+
+def parse_queue_request(request: Request) -> list[Request]:
+    """Reader side: the ISO commands of a command-queue request, each as if it had come in a B0 frame."""
+    data, commands, at = request.data, [], 1
+    if not data:
+        raise ProtocolError("command-queue request without a count")
+    for _ in range(data[0]):
+        if at >= len(data) or at + 1 + data[at] > len(data) or data[at] == 0:
+            raise ProtocolError("command-queue request shorter than it announces")
+        commands.append(Request(request.address, CMD_ISO_HOST, data[at + 1 : at + 1 + data[at]]))
+        at += 1 + data[at]
+    if at != len(data):
+        raise ProtocolError(f"command-queue request has {len(data) - at} bytes after its last command")
+    return commands
+
+
+def encode_queue_reply(replies: list[Reply]) -> bytes:
+    body = bytearray([len(replies)])
+    for reply in replies:
+        body += bytes([reply.status, len(reply.data)]) + reply.data
+    return bytes(body)
+
+
+def parse_queue_reply(reply: Reply, asked: int) -> list[Reply]:
+    """Host side: one reply per queued command, in the order asked, each as a B0 reply would be."""
+    _expect_ok(reply)
+    data, replies, at = reply.data, [], 1
+    if not data or data[0] != asked:
+        raise ProtocolError(
+            f"command-queue reply answers {data[0] if data else 0} commands, {asked} were asked"
+        )
+    for _ in range(asked):
+        if at + 2 > len(data) or at + 2 + data[at + 1] > len(data):
+            raise ProtocolError("command-queue reply shorter than it announces")
+        status, length = data[at], data[at + 1]
+        replies.append(Reply(reply.address, CMD_ISO_HOST, status, data[at + 2 : at + 2 + length]))
+        at += 2 + length
+    if at != len(data):
+        raise ProtocolError(f"command-queue reply has {len(data) - at} bytes after its last answer")
+    return replies
 
 
 def reorder_blocks(data: bytes, block_size: int) -> bytes:

@@ -19,6 +19,7 @@ UID_LENGTH: Final = 8
 CMD_ISO_HOST: Final = 0xB0
 CMD_SOFTWARE_VERSION: Final = 0x65
 CMD_RF_RESET: Final = 0x69
+CMD_COMMAND_QUEUE: Final = 0xBC  # several addressed ISO commands in one exchange (see feig_protocol)
 
 ISO_INVENTORY: Final = 0x01
 ISO_READ_MULTIPLE: Final = 0x23

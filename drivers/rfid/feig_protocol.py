@@ -29,6 +29,17 @@ here (one place to change them if a reader manual says otherwise)::
         reply          DSFID UID[8] AFI MEM-SIZE[2] IC-REF   MEM-SIZE = (block size - 1), (blocks - 1)
     software version   65                -> SW-REV[2] D-REV HW-TYPE SW-TYPE TR-TYPE[2]
     RF reset           69                -> status only
+    command queue      BC COUNT, then per command: LEN ISO-DATA[LEN]     ISO-DATA as after B0 (27 or 2B)
+        reply          COUNT, then per command: STATUS LEN DATA[LEN]     in the order asked
+
+The command queue is how one exchange addresses several tags: the reader runs the queued ISO commands
+one after the other on the air and answers once, so the serial line carries one request and one reply
+instead of one pair per tag (at 38400 baud a frame pair costs ~5 ms of framing alone) and no inventory
+poll can come between them. Only what the station groups is queueable: AFI writes and system information
+(the write's read-back), whose reply sizes are known, so ``queue_fits`` can keep both frames within 255
+bytes. A reader whose firmware lacks it answers the BC frame with an error status and no data; the driver
+then sends one frame per command (``drivers.rfid.feig``). The layout is the one modelled here and served by
+the simulator; check it against the manual of the reader model before relying on it in the field.
 
 UIDs travel MSB first (``E0 04 ...``), as ``drivers.rfid.base`` wants them. Block data travels in tag
 memory order unless the reader is configured to send each block reversed: ``reversed_blocks`` on the
@@ -39,6 +50,8 @@ variant seen in the field).
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
+from typing import Final
 
 from drivers.rfid.feig_bodies import (
     BlockData,
@@ -48,9 +61,12 @@ from drivers.rfid.feig_bodies import (
     SystemInformation,
     encode_block_data,
     encode_inventory_data,
+    encode_queue_reply,
     encode_system_information,
     parse_blocks,
     parse_inventory,
+    parse_queue_reply,
+    parse_queue_request,
     parse_software_version,
     parse_system_information,
     parse_write_multiple,
@@ -58,6 +74,7 @@ from drivers.rfid.feig_bodies import (
 )
 from drivers.rfid.feig_codes import (
     ADDRESS_BROADCAST,
+    CMD_COMMAND_QUEUE,
     CMD_ISO_HOST,
     CMD_RF_RESET,
     CMD_SOFTWARE_VERSION,
@@ -239,8 +256,33 @@ def rf_reset(address: int = ADDRESS_BROADCAST) -> Request:
     return Request(address, CMD_RF_RESET)
 
 
+QUEUE_REPLY_DATA: Final[dict[int, int]] = {ISO_WRITE_AFI: 0, ISO_SYSTEM_INFO: 13}  # queueable: reply bytes
+
+
+def queue_fits(requests: Sequence[Request]) -> bool:
+    """Whether these ISO commands fit one command-queue request and its reply (255-byte frames)."""
+    if not requests or any(r.command != CMD_ISO_HOST or r.data[:1] == b"" for r in requests):
+        return False
+    if any(r.data[0] not in QUEUE_REPLY_DATA for r in requests):
+        return False
+    request = MIN_REQUEST + 1 + sum(1 + len(r.data) for r in requests)
+    reply = MIN_REPLY + 1 + sum(2 + QUEUE_REPLY_DATA[r.data[0]] for r in requests)
+    return len(requests) <= 0xFF and max(request, reply) <= MAX_FRAME
+
+
+def command_queue(requests: Sequence[Request], address: int = ADDRESS_BROADCAST) -> Request:
+    """One frame carrying several addressed ISO commands (write AFI, system information)."""
+    if not queue_fits(requests):
+        raise ProtocolError("these commands cannot share one command-queue frame (kind, count or size)")
+    body = bytearray([len(requests)])
+    for request in requests:
+        body += bytes([len(request.data)]) + request.data
+    return Request(address, CMD_COMMAND_QUEUE, bytes(body))
+
+
 __all__ = [
     "ADDRESS_BROADCAST",
+    "CMD_COMMAND_QUEUE",
     "CMD_ISO_HOST",
     "CMD_RF_RESET",
     "CMD_SOFTWARE_VERSION",
@@ -253,6 +295,7 @@ __all__ = [
     "MODE_ADDRESSED",
     "MODE_MORE",
     "NEED_DATA",
+    "QUEUE_REPLY_DATA",
     "UID_LENGTH",
     "BlockData",
     "CorruptFrame",
@@ -267,8 +310,10 @@ __all__ = [
     "Role",
     "Status",
     "SystemInformation",
+    "command_queue",
     "encode_block_data",
     "encode_inventory_data",
+    "encode_queue_reply",
     "encode_reply",
     "encode_request",
     "encode_system_information",
@@ -276,9 +321,12 @@ __all__ = [
     "inventory",
     "parse_blocks",
     "parse_inventory",
+    "parse_queue_reply",
+    "parse_queue_request",
     "parse_software_version",
     "parse_system_information",
     "parse_write_multiple",
+    "queue_fits",
     "read_multiple",
     "rf_reset",
     "software_version",

@@ -56,6 +56,7 @@ class SimulatedFeigReader:
         reversed_blocks: bool = False,
         directory: Path | None = None,
         firmware: tuple[int, int, int] = (3, 0, 5),
+        command_queue: bool = True,
     ) -> None:
         if max_tags_per_reply < 1:
             raise ValueError("max_tags_per_reply must be at least 1")
@@ -64,6 +65,8 @@ class SimulatedFeigReader:
         self.max_tags_per_reply = max_tags_per_reply
         self.reversed_blocks = reversed_blocks
         self.firmware = firmware
+        self.command_queue = command_queue  # False: firmware without the command queue (answers DATA_FALSE)
+        self._corrupt_reply = False  # a queued command drew CORRUPT_FRAME: the whole reply leaves broken
         self._own_dir = directory is None
         self._dir = Path(tempfile.mkdtemp(prefix="feig-sim-")) if directory is None else directory
         self.path = str(self._dir / "ttyFEIG0")
@@ -253,10 +256,12 @@ class SimulatedFeigReader:
             return None, 0.0
         with self._lock:
             self.stats.frames += 1
-            fault = self._take_fault(request)
-            reply, modelled = self._execute(request, fault)
+            queued = request.command == fp.CMD_COMMAND_QUEUE and self.command_queue
+            fault = None if queued else self._take_fault(request)  # queued: each command draws its own
+            reply, modelled = self._execute_queue(request) if queued else self._execute(request, fault)
+            corrupt, self._corrupt_reply = fault is Fault.CORRUPT_FRAME or self._corrupt_reply, False
         frame = fp.encode_reply(reply)
-        if fault is Fault.CORRUPT_FRAME:
+        if corrupt:
             frame = frame[:-1] + bytes([frame[-1] ^ 0xFF])
         # Time on the wire for the request too: the host waited for it to be sent.
         return frame, modelled + self.timing.serial_time(len(fp.encode_request(request)))
@@ -322,6 +327,24 @@ class SimulatedFeigReader:
             body = fp.encode_system_information(info)
             return self._reply(request, fp.Status.OK, body), t.system_info_time()
         return self._reply(request, fp.Status.ISO_ERROR, b"\x01"), t.command_overhead
+
+    def _execute_queue(self, request: fp.Request) -> tuple[fp.Reply, float]:
+        """The queued ISO commands one after the other on the air, answered in one frame."""
+        self.stats.by_command["BC"] = self.stats.by_command.get("BC", 0) + 1
+        try:
+            commands = fp.parse_queue_request(request)
+        except fp.ProtocolError:
+            return self._reply(request, fp.Status.DATA_FALSE), 0.0
+        if not fp.queue_fits(commands):
+            return self._reply(request, fp.Status.DATA_FALSE), 0.0
+        replies, modelled = [], 0.0
+        for command in commands:
+            fault = self._take_fault(command)
+            self._corrupt_reply |= fault is Fault.CORRUPT_FRAME
+            reply, seconds = self._execute(command, fault)
+            replies.append(reply)
+            modelled += seconds
+        return self._reply(request, fp.Status.OK, fp.encode_queue_reply(replies)), modelled
 
     def _inventory(self, request: fp.Request, *, more: bool, fault: Fault | None) -> tuple[fp.Reply, float]:
         t = self.timing
