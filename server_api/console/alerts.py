@@ -19,6 +19,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server_api.gateway.devices import utcnow
+from server_api.gateway.mail import MailSettings, send_mail
 
 from .accounts import Viewer, expire_sessions
 from .fleet import KioskState, fleet
@@ -110,15 +111,21 @@ def send_round(engine: Engine, settings: ConsoleSettings) -> int:
     if not settings.alerts.smtp_host:
         return 0
     sent = 0
+    # The gateway's one SMTP sender (server_api.gateway.mail), in the clear as before; console.toml checked
+    # its own values already.
+    smtp = MailSettings.model_construct(
+        host=settings.alerts.smtp_host,
+        port=settings.alerts.smtp_port,
+        tls="none",
+        sender=settings.alerts.sender,
+        timeout=settings.alerts.smtp_timeout,
+    )
     for alert_id, kiosk, kind in due:
         mail = message_for(kiosk, kind, settings)
         if mail is None or not _claim(engine, alert_id, True):  # nobody to tell, or another process did
             continue
         try:
-            with smtplib.SMTP(
-                settings.alerts.smtp_host, settings.alerts.smtp_port, timeout=settings.alerts.smtp_timeout
-            ) as smtp:
-                smtp.send_message(mail)
+            send_mail(smtp, mail)
         except (OSError, smtplib.SMTPException) as exc:
             _claim(engine, alert_id, False)
             log.warning("alert mail for %s could not be sent (%s); trying again later", kiosk.id, exc)

@@ -52,15 +52,16 @@ class MailSettings(BaseModel):
     @field_validator("sender")
     @classmethod
     def _sender_is_an_address(cls, value: str) -> str:
-        if not valid_address(parseaddr(value)[1]):
+        if not valid_address(parseaddr(value)[1], local_domain=True):
             raise ValueError(
                 f"sender must be an e-mail address (e.g. 'Library <library@example.org>'), got {value!r}"
             )
         return value
 
 
-def valid_address(address: str) -> bool:
-    """One plain address (no display name, no list, no header tricks)."""
+def valid_address(address: str, *, local_domain: bool = False) -> bool:
+    """One plain address (no display name, no list, no header tricks); with `local_domain` the domain
+    may be a bare host name (a sender such as kiosk-gateway@localhost)."""
     if not address or len(address) > 254 or any(c.isspace() or c in "<>,;\"'\\" for c in address):
         return False
     try:
@@ -68,7 +69,7 @@ def valid_address(address: str) -> bool:
     except (ValueError, IndexError):
         return False
     local, _, domain = address.rpartition("@")
-    return bool(local) and "." in domain.strip(".")
+    return bool(local) and bool(domain) and (local_domain or "." in domain.strip("."))
 
 
 def address_shown(account: PatronAccount, email_receipts: bool) -> PatronAccount:
