@@ -19,6 +19,7 @@ from tests.printer.samples import (
     LOGO,
     RECEIPTS,
     SAMI_REFERENCE,
+    SLIP_REFERENCES,
     device_settings,
     loan,
 )
@@ -51,6 +52,21 @@ async def make() -> None:
         await printer.print(loan())
         await printer.close()
         sim.receipts()[0].save(SAMI_REFERENCE)
+    await make_slip_references()
+
+
+async def make_slip_references() -> None:
+    """Only the slips' PNGs (`python -c 'import asyncio, tests.printer.make_golden as m;
+    asyncio.run(m.make_slip_references())'`): the other golden files stay as they are."""
+    for kind, path in SLIP_REFERENCES.items():
+        with SimulatedEscposPrinter(dots_per_line=512, tcp_port=None) as sim:
+            settings = PrinterSettings(
+                connection="serial", device=sim.path, flow_control="none", **GOLDEN_SETTINGS
+            )  # type: ignore[arg-type]
+            printer = EscposPrinter(settings)
+            await printer.print(RECEIPTS[kind]())
+            await printer.close()
+            sim.receipts()[0].save(path)
 
 
 if __name__ == "__main__":

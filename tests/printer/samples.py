@@ -27,6 +27,11 @@ HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
 LOGO = GOLDEN / "logo.png"
 SAMI_REFERENCE = HERE / "reference-sami-receipt.png"
+# The staff slips as the simulator renders them: routing text in triple size, the hold patron masked.
+SLIP_REFERENCES = {
+    "hold_slip": HERE / "reference-hold-slip.png",
+    "transit_slip": HERE / "reference-transit-slip.png",
+}
 WHEN = datetime(2025, 3, 14, 9, 26, 53)
 
 SAMI_LABELS = Labels(
