@@ -413,10 +413,12 @@ def main() -> None:
                 await stacks(folder / f"stack-{d}", float(d), args.rounds) for d in args.delays.split(",")
             ]
         if args.only != "stacks":
-            result["load"] = [
-                await load(folder / f"load-{n}", int(n), args.seconds, args.phases, variants)
-                for n in args.kiosks.split(",")
-            ]
+            result["load"] = []
+            for n in args.kiosks.split(","):
+                result["load"].append(
+                    await load(folder / f"load-{n}", int(n), args.seconds, args.phases, variants)
+                )
+                print(json.dumps({"kiosks": int(n), "median": result["load"][-1]["median"]}), file=sys.stderr)
         return result
 
     result = asyncio.run(run())

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
@@ -37,6 +38,7 @@ from .telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 VERSION = "1"
+DATABASE_THREADS = 32
 
 
 @dataclass
@@ -80,6 +82,11 @@ class Gateway:
         )
 
     async def start(self) -> None:
+        # Database calls run in threads (`storage.run`); asyncio's default pool has cores + 4 threads, so
+        # a few commits waiting on fsync would queue every request's token check behind them.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=DATABASE_THREADS, thread_name_prefix="gateway-db")
+        )
         await run(require_current, self.engine)
         await run(self.ledger.register)
         settled = await self.carrier.reconcile_orphans()

@@ -39,7 +39,7 @@ def open_engine(url: str) -> Engine:
     """An engine for `url`. SQLite: WAL, FULL sync, a busy timeout, connections shared across threads."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=8, max_overflow=8
+            url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=16, max_overflow=16
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
