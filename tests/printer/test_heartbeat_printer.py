@@ -42,7 +42,13 @@ async def test_heartbeats_report_the_stations_printer_status_without_asking_the_
         assert reports.beats >= beats_before + 5  # the gateway took them
         assert sim.status_requests == []  # five heartbeats, not one question to the printer
 
+        sim.near_end_dots = 20_000
+        sim.paper_left(10_000)  # below the near-end sensor: a few metres left on the roll
+        await station.printing.poll()
+        assert (await reports.beat()).printer == "paper_near_end"  # staff can put a roll ready
+
         env.empty_printer()
+        sim.status_requests.clear()
         await station.printing.poll()  # a printer in trouble is asked for the cause too (DLE EOT 2-4)
         asked = list(sim.status_requests)
         assert asked[0] == 1 and len(asked) > one_poll
