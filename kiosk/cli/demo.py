@@ -33,6 +33,16 @@ def _where(env: Any) -> str:
     return f"gateway on {env.gateway.url} -> {ils}" if env.gateway is not None else f"SIP2 direct -> {ils}"
 
 
+def _console_lines(env: Any) -> list[str]:
+    """The staff console's address and the demo's staff logins, when the demo runs its gateway."""
+    if env.gateway is None:
+        return []
+    return [
+        f"Staff console: {env.gateway.console_url} (the demo kiosk is in its fleet)",
+        *env.gateway.staff_logins,
+    ]
+
+
 async def _demo_headless(args: argparse.Namespace, workdir: Path) -> int:
     from kiosk.demo import (
         SCENARIOS,
@@ -50,7 +60,7 @@ async def _demo_headless(args: argparse.Namespace, workdir: Path) -> int:
     async with DemoEnvironment(workdir, **options) as env:
         assert env.station is not None
         print(f"Demo: {_where(env)}; receipts (PNG) in {workdir / 'receipts'}", file=sys.stderr, flush=True)
-        print("\n".join(patron_lines()), file=sys.stderr, flush=True)
+        print("\n".join(patron_lines() + _console_lines(env)), file=sys.stderr, flush=True)
         if not quiet:
             env.station.add_observer(lambda observation: print_json(observation.as_record()))
         summary: dict[str, Any]
@@ -78,6 +88,7 @@ async def _demo_window(workdir: Path, fullscreen: bool, sip2_direct: bool) -> in
         assert env.station is not None and env.ils is not None
         print(f"Demo: {_where(env)}; receipts in {workdir / 'receipts'}", flush=True)
         print("\n".join(patron_lines()), flush=True)  # demo data: a normal, blocked, fees, child, Sámi card
+        print("\n".join(_console_lines(env)), flush=True)
         # Demo only (a real kiosk's is set with `kiosk staff set-credential` and never shown)
         print(
             f"Demo staff screen: hold the library's name 3 s, passphrase: {env.demo_staff_passphrase}",

@@ -3,7 +3,7 @@ station may run them, and what taking them changes.
 
 - **Checked as `kiosk config check` checks.** The console's settings ("session.idle_timeout": 90) are laid
   over the station's own configuration and checked with the same functions (`check_value` for each key,
-  `check_together` and `check_for_run` for the whole): a version the station's file would refuse is
+  `check_together` and `run_problems` for the whole): a version the station's file would refuse is
   refused here too, with the same words, and the station keeps what it runs.
 - **Live or at a restart.** What the patron session decides (`LIVE_KEYS`: its timeouts, PIN rules, the
   offline rules, the starting language) is taken between two patron sessions without a restart. The rest
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.config import ConfigError, StationConfig, check_for_run
+from kiosk.config import ConfigError, StationConfig, run_problems
 from kiosk.config.checks import check_together, check_value
 from kiosk.core import SessionPolicy
 from kiosk.credentials import hash_problem
@@ -138,7 +138,11 @@ def with_central(config: StationConfig, central: CentralConfig) -> StationConfig
             raise ConfigError(f"{where}: a staff-screen credential is {weak.split(':')[0]}")
     merged = dataclasses.replace(config, **changed, source=where)
     check_together(merged)
-    check_for_run(merged)
+    # What `kiosk run` would refuse that the station's own file did not (a demo's or a test's station is
+    # built from no file at all: its own problems are not the console's).
+    added = [p for p in run_problems(merged) if p.replace(where, config.source) not in run_problems(config)]
+    if added:
+        raise ConfigError("\n".join(added))
     return dataclasses.replace(merged, source=config.source)
 
 

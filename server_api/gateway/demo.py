@@ -89,8 +89,9 @@ class DemoGateway:
             token = gateway.enroll("2190000", "Demo kiosk")
             circulation = HttpCirculation(GatewaySettings(gateway.url, token=token))
 
-    Writes the demo configuration into `folder`, migrates its SQLite database, serves under uvicorn on
-    127.0.0.1 (`port` 0: a free one) and enrolls kiosks through a real one-time code."""
+    Writes the demo configuration into `folder`, migrates its SQLite database, serves the gateway with its
+    staff console (`console_url`, the demo's staff accounts in `staff_logins`) under uvicorn on 127.0.0.1
+    (`port` 0: a free one) and enrolls kiosks through a real one-time code."""
 
     def __init__(
         self,
@@ -106,13 +107,16 @@ class DemoGateway:
         self.port = port
         self.sip2_timeout = sip2_timeout
         self.url = ""
+        self.staff_logins: list[str] = []  # "staff console login: user / password (role)", to print
         self._server: Any = None
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> DemoGateway:
         import uvicorn
 
-        from .app import create_app
+        from server_api.console.app import create_console_app  # the gateway with its staff console
+        from server_api.console.demo import ensure_demo_staff
+
         from .config import load
         from .storage import migrate, open_engine
 
@@ -130,8 +134,12 @@ class DemoGateway:
         self.config = load(path)
         self.engine = open_engine(self.config.database_url())
         await asyncio.to_thread(migrate, self.engine)
+        self.staff_logins = await asyncio.to_thread(ensure_demo_staff, self.engine)
         config = uvicorn.Config(
-            create_app(self.config, self.engine), host="127.0.0.1", port=self.port, log_level="warning"
+            create_console_app(self.config, self.engine),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
@@ -142,6 +150,10 @@ class DemoGateway:
             await asyncio.sleep(0.05)
         self.url = f"http://127.0.0.1:{self.port}"
         return self
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.url}/console/"
 
     def enroll(self, library: str, kiosk: str) -> str:
         """A device token for a new kiosk, through a one-time code as staff would make it."""

@@ -7,7 +7,6 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from server_api.console.accounts import LOCK_AFTER, AccountError, add_account
-from server_api.console.demo import DEMO_PASSWORD, ensure_demo_staff
 from server_api.console.tables import sessions
 from server_api.gateway.devices import utcnow
 from server_api.gateway.schema import audit_log
@@ -80,14 +79,6 @@ def test_accounts_need_a_long_password_a_known_role_and_staff_a_library(console_
     ada = console_site.staff("ada")
     refused = ada.post("/console/accounts", {"username": "x", "password": "short", "role": "staff"})
     assert refused.status_code == 422 and "minst 12 tegn" in refused.text
-
-
-def test_the_demo_accounts_are_made_once_and_sign_in(console_site: ConsoleSite) -> None:
-    engine = console_site.engine()
-    lines = ensure_demo_staff(engine)
-    assert ensure_demo_staff(engine) == lines and "demo-admin / " + DEMO_PASSWORD in lines[0]
-    engine.dispose()
-    assert Staff(console_site.url, "demo-tromso", DEMO_PASSWORD).session
 
 
 def test_a_disabled_account_is_out_at_once_and_a_new_password_replaces_the_old(
