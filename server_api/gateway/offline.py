@@ -21,8 +21,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
-from collections import deque
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, select
@@ -155,24 +153,4 @@ class CardBook:
         return 0 if locked is None else int((locked - now).total_seconds())
 
 
-class RateLimiter:
-    """At most `per_minute` events per key in any sliding minute (in this process)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._events: dict[str, deque[float]] = {}
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        events = self._events.setdefault(key, deque())
-        while events and events[0] <= now - 60:
-            events.popleft()
-        if len(events) >= self.per_minute:
-            return False
-        events.append(now)
-        if len(self._events) > 100_000:  # bounded memory under a flood of fresh keys
-            self._events = {k: v for k, v in self._events.items() if v and v[-1] > now - 60}
-        return True
-
-
-__all__ = ["CardBook", "RateLimiter", "card_digest", "library_key", "normalise_card"]
+__all__ = ["CardBook", "card_digest", "library_key", "normalise_card"]

@@ -10,11 +10,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from server_api.demo_ils.data import PATRONS
+from server_api.gateway.limits import Batched, Exact, sliding
+from server_api.gateway.storage import migrate, open_engine
 from tests.gateway.conftest import BACKENDS, TROMSO, Site, database_for, free_books, txn
 from tests.gateway.servers import ROOT, GatewayProcess, ThreadedIls, enroll, free_port, make_gateway_config
 
@@ -171,3 +174,40 @@ def _instances(url: str, serve: subprocess.Popen[bytes]) -> set[str]:
                 continue
         time.sleep(0.2)
     return seen
+
+
+def limits_engine(tmp_path: Path) -> Any:
+    engine = open_engine(f"sqlite:///{tmp_path / 'limits.sqlite'}")
+    migrate(engine)
+    return engine
+
+
+def test_an_exact_limit_counts_each_attempt_in_a_sliding_minute(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    engine = limits_engine(tmp_path)
+    first, second = Exact(engine, "card", 3, lambda: now[0]), Exact(engine, "card", 3, lambda: now[0])
+    answers = [limiter.allow("card-a") for limiter in (first, second, first, second)]
+    assert answers == [True, True, True, False]  # two processes, one budget
+    assert first.allow("card-b")  # each key has its own minute
+    now[0] += 59
+    assert not second.allow("card-a")  # the refused attempt counted too
+    now[0] += 61
+    assert first.allow("card-a")  # a minute after the last attempts
+
+
+async def test_a_batched_limit_shares_its_counts_through_the_database(tmp_path: Path) -> None:
+    now = [1_000_020.0]
+    engine = limits_engine(tmp_path)
+    first, second = (
+        Batched(engine, "device", 10, lambda: now[0]),
+        Batched(engine, "device", 10, lambda: now[0]),
+    )
+    assert [await first.allow("kiosk") for _ in range(7)] == [True] * 7
+    await first.flush()
+    assert [await second.allow("kiosk") for _ in range(4)] == [True, True, True, False]
+    await second.flush()
+    await first.flush()  # learns the second's three
+    assert not await first.allow("kiosk")
+    now[0] += 80  # a third into the next minute: last minute's ten weigh in for the two thirds left
+    assert sliding(0, 10, 1 / 3) == pytest.approx(10 * 2 / 3)
+    assert [await first.allow("kiosk") for _ in range(5)] == [True] * 4 + [False]
