@@ -142,11 +142,15 @@ class SecurityWriter:
     async def finish_unfinished(self, after: Callable[[], Awaitable[object]] | None = None) -> int:
         """After the start-up replay (`after`): finish every security write the last run left, where the
         item is still on the pad; hand the rest to staff. Returns how many items were finished."""
+        # Only what the last run left: an intent this run records meanwhile (a patron already at the
+        # station while the start-up replay runs) is its own write's business, not a leftover.
+        left = {w.intent.entry_id for w in self._journal.unfinished_writes()}
         if after is not None:
             await after()
         by_item: dict[str, list[UnfinishedWrite]] = {}
         for unfinished in self._journal.unfinished_writes():
-            by_item.setdefault(unfinished.intent.item_id, []).append(unfinished)
+            if unfinished.intent.entry_id in left:
+                by_item.setdefault(unfinished.intent.item_id, []).append(unfinished)
         if not by_item:
             return 0
         on_pad = await self._items_on_pad()
