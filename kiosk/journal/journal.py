@@ -159,6 +159,27 @@ class Journal(SecurityAndTasks, RememberedCards):
                     (State.REPLAYING.value, datetime.now().isoformat(), str(entry_id)),
                 )
 
+    def mark_replaying_many(self, entry_ids: Sequence[uuid.UUID]) -> None:
+        """`mark_replaying` for several entries in one commit (a replay's round). All or nothing: an
+        entry whose state does not allow it raises `IllegalTransition` and none is marked."""
+        if not entry_ids:
+            return
+        ids = [str(entry_id) for entry_id in entry_ids]
+        with self._lock:
+            with self._reading():
+                marks = ",".join("?" * len(ids))
+                found = dict(self.conn.execute(f"SELECT id, state FROM entries WHERE id IN ({marks})", ids))
+            for entry_id in entry_ids:
+                if str(entry_id) not in found:
+                    raise UnknownEntry(f"no entry {entry_id} in {self.path}")
+                check(entry_id, State(found[str(entry_id)]), State.REPLAYING)
+            now = datetime.now().isoformat()
+            with self._write():
+                self.conn.executemany(
+                    "UPDATE entries SET state=?, attempts=attempts+1, updated=? WHERE id=?",
+                    [(State.REPLAYING.value, now, entry_id) for entry_id in ids],
+                )
+
     def note_security(self, entry_id: uuid.UUID, uid: str, afi: int, verified: bool) -> None:
         """The AFI written for this action's tags; rides along (the tag itself is the durable record)."""
         self._later(

@@ -31,7 +31,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,8 +43,7 @@ from kiosk.journal.journal import Journal
 from kiosk.journal.states import IllegalTransition, State
 from server_api.circulation import (
     Circulation,
-    CirculationNoReply,
-    CirculationProtocolError,
+    CirculationError,
     CirculationUnavailable,
     Transaction,
 )
@@ -51,6 +51,9 @@ from server_api.circulation import (
 log = logging.getLogger(__name__)
 
 TOLD_FAILED = "failed"  # outcome["told_patron"]: the patron was told it did not happen
+# Entries of a round through the gateway: they go as stacks of up to 50 (kiosk.station.gateway.MAX_STACK),
+# marked REPLAYING in one commit. Bounded, so one round's outcomes waiting to ride along stay few.
+ROUND_SIZE = 200
 
 
 @dataclass
@@ -112,7 +115,17 @@ class Replayer:
         self.observe = observe or (lambda report: None)
         self.clock = clock
         self.ledger = ledger
+        self._in_flight: Callable[[], Collection[uuid.UUID]] = frozenset
+        # Entries settled together: through the gateway a round goes as stacks, each entry with its own
+        # UUID as idempotency key; over SIP2 one at a time, as the 63/17 reconciliation was built for.
+        self.round_size = ROUND_SIZE if ledger is not None else 1
         self._lock = asyncio.Lock()
+
+    def leave_to(self, in_flight: Callable[[], Collection[uuid.UUID]]) -> None:
+        """`in_flight()`: the entries the station is sending right now. They look unsettled (SENDING) but
+        are the station's to settle: a replay that reconciled or resent one would race its reply (over
+        SIP2 a 63 asked before the checkout arrives says "not there", and the replay lends it again)."""
+        self._in_flight = in_flight
 
     async def sync(self) -> SyncReport:
         """Settle every unsettled entry the library system can be reached for."""
@@ -132,30 +145,86 @@ class Replayer:
 
     async def _drain(self, wanted: Callable[[Entry], bool]) -> SyncReport:
         report = SyncReport()
-        entries = [e for e in await asyncio.to_thread(self.journal.unsettled) if wanted(e)]
-        for index, entry in enumerate(entries):
-            try:
-                await self._settle(entry, report)
-            except CirculationUnavailable as error:
-                report.stopped = f"library system unavailable: {error}"
-                report.remaining += len(entries) - index
-                break
-            except (CirculationNoReply, CirculationProtocolError) as error:
-                # Its fate is unknown again: the next sync reconciles it. Stop here, so no later entry
-                # for the same item overtakes it; a lost reply usually means the line is bad anyway.
-                report.remaining += len(entries) - index
-                report.stopped = f"no reply while replaying: {error}"
-                break
-            except IllegalTransition as error:
-                # Settled by someone else since it was read (the station's own reply came in): the table
-                # refused the change, so nothing was sent for it. Stop; the next sync reads afresh.
-                log.error("replay: %s; stopping this sync", error)
-                report.remaining += len(entries) - index - 1
-                report.stopped = f"journal changed while replaying: {error}"
+        pending = [e for e in await asyncio.to_thread(self.journal.unsettled) if wanted(e)]
+        busy: set[str] = set()  # items with an entry the station is sending: their later entries wait
+        while pending:
+            batch, pending = self._next_round(pending, busy, report)
+            failures = await self._round(batch, report)
+            if failures:
+                first = failures[0]
+                # An entry settled by someone else meanwhile (IllegalTransition) does not remain.
+                report.remaining += len(pending)
+                report.remaining += sum(not isinstance(f, IllegalTransition) for f in failures)
+                report.stopped = _why_stopped(first)
+                if isinstance(first, IllegalTransition):
+                    log.error("replay: %s; stopping this sync", first)
                 break
         return report
 
-    async def _settle(self, entry: Entry, report: SyncReport) -> None:
+    def _next_round(
+        self, pending: list[Entry], busy: set[str], report: SyncReport
+    ) -> tuple[list[Entry], list[Entry]]:
+        """The next round: the oldest pending entry of each item (per-item order: an item's next entry
+        waits for the next round), at most `round_size`. Entries the station is sending are left to it,
+        and so are the later entries of their items (asked each round, after the journal was read: an
+        entry recorded meanwhile is in the set already)."""
+        in_flight = self._in_flight()
+        batch: list[Entry] = []
+        later: list[Entry] = []
+        items: set[str] = set()
+        for entry in pending:
+            if entry.item_id in busy or entry.id in in_flight:
+                busy.add(entry.item_id)
+                report.remaining += 1
+            elif entry.item_id in items or len(batch) >= self.round_size:
+                items.add(entry.item_id)
+                later.append(entry)
+            else:
+                items.add(entry.item_id)
+                batch.append(entry)
+        return batch, later
+
+    async def _round(self, batch: list[Entry], report: SyncReport) -> list[Exception]:
+        """Settle a round's entries together: find out about the unanswered ones, mark what must be sent
+        REPLAYING in one commit, send it all at once (through the gateway the calls of one loop turn go
+        as stacks: `kiosk.station.GatewayLink`). The failures, in journal order; a round of one is the
+        sequential replay."""
+        decided = await _together([self._must_send(entry, report) for entry in batch])
+        results: dict[uuid.UUID, Any] = {
+            entry.id: result for entry, result in zip(batch, decided, strict=True)
+        }
+        to_send = [entry for entry in batch if results[entry.id] is True]
+        if to_send:
+            refused = await self._mark_replaying(to_send)
+            results.update(refused)
+            to_send = [entry for entry in to_send if entry.id not in refused]
+            sent = await _together([self._send(entry, report) for entry in to_send])
+            results.update((entry.id, result) for entry, result in zip(to_send, sent, strict=True))
+        return [results[e.id] for e in batch if isinstance(results[e.id], Exception)]
+
+    async def _mark_replaying(self, entries: list[Entry]) -> dict[uuid.UUID, Exception]:
+        """Mark `entries` REPLAYING, durably, before any is sent: one commit. The ones settled since the
+        journal was read are refused by the table (`IllegalTransition`) and returned: not to be sent."""
+        try:
+            if len(entries) == 1:  # over SIP2, one at a time
+                await asyncio.to_thread(self.journal.mark_replaying, entries[0].id)
+            else:
+                await asyncio.to_thread(self.journal.mark_replaying_many, [e.id for e in entries])
+            return {}
+        except IllegalTransition as error:
+            if len(entries) == 1:
+                return {entries[0].id: error}
+            refused: dict[uuid.UUID, Exception] = {}
+            for entry in entries:  # one by one, to tell which
+                try:
+                    await asyncio.to_thread(self.journal.mark_replaying, entry.id)
+                except IllegalTransition as error:
+                    refused[entry.id] = error
+            return refused
+
+    async def _must_send(self, entry: Entry, report: SyncReport) -> bool:
+        """Settle `entry` if its fate can be found out (an unanswered SENDING or REPLAYING one); True
+        when it must be sent (again)."""
         told_failed = entry.outcome.get("told_patron") == TOLD_FAILED
         if entry.state in (State.SENDING, State.REPLAYING):
             if await self.happened(entry):
@@ -177,15 +246,14 @@ class Replayer:
                     )
                     report.reconciled += 1
                     self.observe(EntryReplayed(str(entry.id), entry.item_id, "already done"))
-                return
+                return False
             if told_failed:
                 self.journal.settle(
                     entry.id, State.REFUSED, reason="never reached the library system", outcome=entry.outcome
                 )
                 report.abandoned += 1
-                return
-        await asyncio.to_thread(self.journal.mark_replaying, entry.id)
-        await self._send(entry, report)
+                return False
+        return True
 
     async def happened(self, entry: Entry) -> bool:
         """Ask the library system whether an action whose reply was lost took effect."""
@@ -270,6 +338,30 @@ class Replayer:
                 screen_message=message,
             )
         )
+
+
+_FAILURES = (CirculationError, IllegalTransition)
+
+
+async def _together(calls: list[Coroutine[Any, Any, Any]]) -> list[Any]:
+    """Run `calls` at once; each one's result, or the circulation or journal error it raised."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, _FAILURES):
+            raise result  # a bug, or the sync cancelled: not an outcome of one entry
+    return results
+
+
+def _why_stopped(error: Exception) -> str:
+    if isinstance(error, CirculationUnavailable):
+        return f"library system unavailable: {error}"
+    if isinstance(error, IllegalTransition):
+        # Settled by someone else since it was read: the table refused the change, so nothing was sent
+        # for it. Stop; the next sync reads afresh.
+        return f"journal changed while replaying: {error}"
+    # Its fate is unknown again: the next sync reconciles it. Stop here, so no later entry for the same
+    # item overtakes it; a lost reply usually means the line is bad anyway.
+    return f"no reply while replaying: {error}"
 
 
 __all__ = ["TOLD_FAILED", "ConflictForStaff", "EntryReplayed", "ReplayReport", "Replayer", "SyncReport"]

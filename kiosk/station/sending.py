@@ -43,7 +43,7 @@ from kiosk.core import (
     Renew,
     RenewDone,
 )
-from kiosk.journal import TOLD_FAILED, Entry, GroupCommit, Journal, Replayer, State
+from kiosk.journal import TOLD_FAILED, Entry, GroupCommit, IllegalTransition, Journal, Replayer, State
 from kiosk.station.device_observations import JournalTrouble
 from kiosk.station.liveness import Liveness
 from kiosk.station.observations import Circulated, NotCirculated, Outcome, Reconciling
@@ -122,6 +122,10 @@ class ExactlyOnce:
         # however many connections the pool has. Dropped when nobody holds or waits for it.
         self._item_locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}  # item -> actions holding or waiting for its lock
+        # The online actions being sent and settled here: a replay (at the way back online, "Sync now")
+        # leaves them alone, or it would race their reply (kiosk.journal.Replayer.leave_to).
+        self.in_flight: set[uuid.UUID] = set()
+        replayer.leave_to(lambda: self.in_flight)
 
     def latest_entry(self, item_id: str) -> uuid.UUID | None:
         """The journal entry of the item's latest action, for the notes of its security write."""
@@ -157,6 +161,16 @@ class ExactlyOnce:
         if not offline and not await self._earlier_actions_settled(command.item_id):
             self._failed(command, txn, "earlier actions on this item are not confirmed yet", sent=False)
             return
+        if offline:
+            await self._record_and_send(command, txn, offline)
+            return
+        self.in_flight.add(txn.id)  # before the record: a replay that reads it finds it here
+        try:
+            await self._record_and_send(command, txn, offline)
+        finally:
+            self.in_flight.discard(txn.id)
+
+    async def _record_and_send(self, command: ItemCommand, txn: Transaction, offline: bool) -> None:
         try:
             entry = await self.recorder.record(
                 txn,
@@ -202,7 +216,12 @@ class ExactlyOnce:
         reason, message, record = str(outcome.reason or ""), outcome.screen_message, _outcome_record(outcome)
         if outcome.ok:
             # Done: rides along. Lost in a crash, the reconciliation finds it done and says so.
-            self._journal.settle(entry.id, State.DONE, reason=reason, screen_message=message, outcome=record)
+            try:
+                self._journal.settle(
+                    entry.id, State.DONE, reason=reason, screen_message=message, outcome=record
+                )
+            except IllegalTransition as error:
+                _settled_elsewhere(entry.id, error)
         else:
             await self._settle_before_telling(
                 entry.id, State.REFUSED, reason=reason, screen_message=message, outcome=record
@@ -225,6 +244,8 @@ class ExactlyOnce:
         )
         try:
             await asyncio.to_thread(settle, entry_id, state)
+        except IllegalTransition as error:
+            _settled_elsewhere(entry_id, error)
         except (OSError, sqlite3.Error) as error:
             # Still waiting to ride along with the next commit; the patron is told the truth anyway.
             log.error("journal: the outcome of %s is not on disk yet: %s", entry_id, error)
@@ -256,6 +277,10 @@ class ExactlyOnce:
                 continue
             except CirculationUnavailable:
                 return None
+            except IllegalTransition as error:  # settled meanwhile: not to be sent again from here
+                _settled_elsewhere(entry.id, error)
+                settled = self._journal.get(entry.id)
+                return _reconciled(command) if settled is not None and settled.state is State.DONE else None
         return None
 
     def _accept_offline(self, command: ItemCommand, txn: Transaction) -> None:
@@ -296,6 +321,13 @@ class ExactlyOnce:
         self._shell.feed(
             CirculationFailed(operation, command.item_id, detail, self._shell.clock(), sent=sent)
         )
+
+
+def _settled_elsewhere(entry_id: uuid.UUID, error: IllegalTransition) -> None:
+    """The entry was settled by someone else first (a replay, `kiosk journal sync` on a copy): the journal
+    keeps the first settlement and the table refused ours. Worth a note, not an error: nothing was lost
+    and nothing was sent because of it."""
+    log.info("journal: %s was settled already (%s); this outcome is not recorded again", entry_id, error.old)
 
 
 __all__ = ["ExactlyOnce", "ItemCommand", "operation_of"]

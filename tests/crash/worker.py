@@ -29,7 +29,7 @@ from kiosk.core import Action, OfflinePolicy, RowState, SessionPolicy
 from kiosk.demo import DemoEnvironment, finish_visit, handle_stack, log_in
 from tests.crash import workload
 
-JOURNAL_POINTS = ("record_many", "settle", "flush", "mark_replaying", "note_security")
+JOURNAL_POINTS = ("record_many", "settle", "flush", "mark_replaying", "mark_replaying_many", "note_security")
 CIRCULATION_POINTS = ("checkout", "checkin")
 # reader.write_afi:before is just before the security bit is written; :after is between the write and
 # the read-back that verifies it (the tag has changed, the station does not know yet).
