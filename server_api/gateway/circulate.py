@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 Outcome = CheckoutOutcome | CheckinOutcome | RenewOutcome
 CHARGED = "04"
 POLL_SECONDS = 0.05
+EXPIRE_EVERY = 3600.0  # seconds between two passes that forget old settled keys
 KEY_REUSED = "this transaction id was used for another action (or another library)"
 OUTCOME_TYPES: dict[str, type[Any]] = {
     "checkout": CheckoutOutcome,
@@ -112,6 +113,7 @@ class Carrier:
         self._events: dict[str, asyncio.Event] = {}
         self.count = count
         self.writer = GroupWriter(ledger)
+        self._expired_at: float | None = None  # loop time of the last `ledger.expire`
 
     def circulation(self, library: str) -> Sip2Circulation:
         circulation = self._circulations.get(library)
@@ -288,6 +290,10 @@ class Carrier:
         return report
 
     async def reconcile_orphans(self) -> int:
+        """The ledger's upkeep (at the gateway's start and every few heartbeats): keys left in flight by a
+        crash are reconciled through SIP2, and, at start and then hourly, settled keys past
+        `[gateway] ledger_days` are forgotten. Returns how many orphans were found done."""
+        await self._expire()
         entries = await run(self.ledger.orphans)
         settled = 0
         for entry in entries:
@@ -298,6 +304,20 @@ class Carrier:
                 continue
             settled += report is not None and report.state is ItemState.DONE
         return settled
+
+    async def _expire(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._expired_at is not None and now - self._expired_at < EXPIRE_EVERY:
+            return
+        self._expired_at = now
+        try:
+            days = self.config.gateway.ledger_days
+            forgotten = await run(self.ledger.expire, timedelta(days=days))
+        except Exception:  # the database went away for a moment: the next pass tries again
+            log.exception("ledger: could not forget old keys")
+            return
+        if forgotten:
+            log.info("ledger: %d settled key(s) older than %d days forgotten", forgotten, days)
 
 
 __all__ = ["Action", "Carrier", "ItemReport", "Outcome", "outcome_json", "outcome_of"]

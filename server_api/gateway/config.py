@@ -160,6 +160,9 @@ class GatewaySection(_Section):
         default=180, ge=1, le=3650
     )  # a card unseen this long leaves the offline lists
     statistics_days: int = Field(default=400, ge=1, le=3650)
+    # Settled idempotency keys are forgotten after this many days (docs/GATEWAY.md: longer than a kiosk
+    # stays away with an unconfirmed action; a kiosk that reports one older keeps all its keys).
+    ledger_days: int = Field(default=90, ge=7, le=3650)
     # /metrics: with a token file, scrapers send 'Authorization: Bearer <token>' (from anywhere); without
     # one, only loopback clients may read it, unless metrics_loopback_only = false (a private network).
     metrics_token_file: str = ""

@@ -19,6 +19,8 @@ Rules:
   (or whose owner ran on this host with a pid that no longer exists) is an orphan of a crash.
 - The card number of a checkout stays in the row only while the key is IN_FLIGHT or UNKNOWN (reconciling
   needs it); settling blanks it.
+- Settled keys are forgotten after `[gateway] ledger_days` (`expire`, at start and hourly), except those of
+  a kiosk that still reports an unconfirmed entry from before then.
 """
 
 from __future__ import annotations
@@ -29,14 +31,14 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .devices import utcnow
-from .schema import instances, ledger
+from .schema import heartbeats, instances, ledger
 from .wire import LedgerState
 
 State = LedgerState
@@ -162,6 +164,21 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _pending_before(report: dict[str, Any] | None, cutoff: datetime) -> bool:
+    """Whether a heartbeat reports an unconfirmed entry from before `cutoff` (a day's margin for clocks
+    and time zones: kiosks report local time)."""
+    stamp = (report or {}).get("oldest_pending_at")
+    if not stamp:
+        return False
+    try:
+        when = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return True  # unreadable: keep its keys rather than guess
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when < cutoff + timedelta(days=1)
 
 
 class Ledger:
@@ -345,6 +362,23 @@ class Ledger:
         with self.engine.connect() as db:
             registered = db.execute(select(instances.c.id).where(instances.c.id == entry.owner)).first()
         return registered is not None and entry.owner not in self.dead_instances()
+
+    def expire(self, older_than: timedelta) -> int:
+        """Forget settled keys (DONE, NOT_APPLIED) settled more than `older_than` ago; never one in flight
+        or UNKNOWN (its fate is still to be found out). A key forgotten is new again: its repeat would be
+        sent. So the keys of a kiosk whose last heartbeat reports an unconfirmed journal entry from before
+        the cutoff (it may still ask about or resend one of them) are all kept until it catches up."""
+        cutoff = utcnow() - older_than
+        with self.engine.begin() as db:
+            reports = db.execute(select(heartbeats.c.device_id, heartbeats.c.report)).all()
+            holding = [row.device_id for row in reports if _pending_before(row.report, cutoff)]
+            query = delete(ledger).where(
+                ledger.c.state.in_((State.DONE.value, State.NOT_APPLIED.value)),
+                ledger.c.settled_at < cutoff,
+            )
+            if holding:
+                query = query.where(ledger.c.device_id.not_in(holding))
+            return int(db.execute(query).rowcount)
 
     def scrub(self, older_than: timedelta) -> int:
         """Blank who a hold is for in outcomes older than `older_than` (the staff slip is long printed)."""

@@ -1,0 +1,110 @@
+"""The idempotency ledger does not grow forever: settled keys are forgotten after `[gateway] ledger_days`
+(default 90), at the gateway's start and hourly; keys whose fate is open never are, and a kiosk that still
+reports an unconfirmed entry from before the cutoff keeps all its keys."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, insert, update
+
+from server_api.gateway.config import GatewaySection, load
+from server_api.gateway.devices import utcnow
+from server_api.gateway.ledger import Ledger, Settlement, State
+from server_api.gateway.schema import heartbeats, ledger
+from server_api.gateway.storage import migrate, open_engine
+from tests.gateway.conftest import BACKENDS, TROMSO, Site, database_for, running_site
+from tests.gateway.servers import GatewayProcess
+
+DAYS = 90
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'gw.sqlite'}" if request.param == "sqlite" else database_for(request)
+    engine = open_engine(url)
+    migrate(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def key_in(book: Ledger, state: State, *, settled_days_ago: float, device: str = "kiosk-a") -> str:
+    """A key in `state`, settled (or claimed) that many days ago."""
+    key = str(uuid.uuid4())
+    row = book.new_row(
+        key, library=TROMSO, device_id=device, operation="checkout", item_id="1", patron_id="2", request={}
+    )
+    book.claim(row)
+    if state is not State.IN_FLIGHT:
+        book.settle_many([Settlement(key, state, {"ok": True} if state is State.DONE else None)])
+    then = utcnow() - timedelta(days=settled_days_ago)
+    with book.engine.begin() as db:
+        db.execute(update(ledger).where(ledger.c.key == key).values(settled_at=then, claimed_at=then))
+    return key
+
+
+def test_settled_keys_older_than_the_retention_are_forgotten_and_open_ones_never(engine: Engine) -> None:
+    book = Ledger(engine)
+    old_done = key_in(book, State.DONE, settled_days_ago=DAYS + 1)
+    old_not_applied = key_in(book, State.NOT_APPLIED, settled_days_ago=DAYS + 5)
+    old_unknown = key_in(book, State.UNKNOWN, settled_days_ago=DAYS + 30)
+    old_in_flight = key_in(book, State.IN_FLIGHT, settled_days_ago=DAYS + 30)
+    young_done = key_in(book, State.DONE, settled_days_ago=DAYS - 1)
+
+    assert book.expire(timedelta(days=DAYS)) == 2
+
+    assert book.get(old_done) is None and book.get(old_not_applied) is None
+    for kept in (old_unknown, old_in_flight, young_done):
+        assert book.get(kept) is not None
+    assert book.expire(timedelta(days=DAYS)) == 0
+
+
+def test_a_kiosk_reporting_an_unconfirmed_entry_from_before_the_cutoff_keeps_its_keys(engine: Engine) -> None:
+    book = Ledger(engine)
+    away = key_in(book, State.DONE, settled_days_ago=DAYS + 10, device="bookmobile")
+    other = key_in(book, State.DONE, settled_days_ago=DAYS + 10, device="kiosk-b")
+    reported = (utcnow() - timedelta(days=DAYS + 20)).isoformat()
+    with engine.begin() as db:
+        for device, pending in (("bookmobile", reported), ("kiosk-b", None)):
+            db.execute(
+                insert(heartbeats).values(
+                    device_id=device,
+                    library=TROMSO,
+                    received_at=utcnow(),
+                    report={"oldest_pending_at": pending},
+                )
+            )
+
+    assert book.expire(timedelta(days=DAYS)) == 1
+    assert book.get(away) is not None and book.get(other) is None
+
+
+def test_the_default_retention_is_ninety_days_and_at_least_a_week() -> None:
+    assert GatewaySection.model_fields["ledger_days"].default == 90
+    with pytest.raises(ValueError, match="ledger_days"):
+        GatewaySection(consortium_key_file="key", ledger_days=1)
+
+
+@pytest.fixture(scope="module")
+def sqlite_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with running_site(tmp_path_factory.mktemp("retention"), "sqlite:///gateway.sqlite") as site:
+        yield site
+
+
+def test_a_starting_gateway_forgets_old_settled_keys(sqlite_gateway: Site) -> None:
+    engine = open_engine(load(sqlite_gateway.config).database_url())
+    try:
+        book = Ledger(engine)
+        old, young = (key_in(book, State.DONE, settled_days_ago=days) for days in (DAYS + 1, 1))
+        sqlite_gateway.process.stop()
+        sqlite_gateway.process = GatewayProcess(sqlite_gateway.config, port=sqlite_gateway.process.port)
+        sqlite_gateway.process.start(timeout=40)
+        assert book.get(old) is None and book.get(young) is not None
+    finally:
+        engine.dispose()
