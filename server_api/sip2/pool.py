@@ -16,6 +16,13 @@ Rules:
 - A connection is handed out only when it is healthy (connected, not closed by the ACS) — or fresh and
   logged in. A connection whose request failed is closed and thrown away, never handed out again; its
   slot is refilled by a new connection on demand.
+- A server that refuses a login while others of the same account work (a 94 with ok=0: a limit of
+  sessions per account) is treated like one without workers: the pool keeps what works and asks again
+  after `pool_retry_interval` (not every second).
+- A server that answers slowly while several requests are out at once (longer than half the timeout) is
+  overloaded, and more connections make it worse: the pool halves the number it uses (never below one),
+  closes the extra ones as they come back, and grows again after `pool_retry_interval`, doubling each
+  time up to `max_size` (issue 17).
 - `report()` says how many connections work (for `kiosk sip2 probe`); `fill()` opens all it may and
   reports. Growing the pool later (issue 17: up to the stack size, under a ceiling) is a new `max_size`.
 """
@@ -25,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -62,8 +70,10 @@ class PoolReport:
     max_size: int
     working: int  # logged-in connections now
     limit: int  # connections the pool uses now: max_size, or fewer while the server leaves some unserved
-    unserved: int  # connection attempts that failed while others worked
+    unserved: int  # connection attempts that failed while others worked (timed out or refused)
     last_error: str = ""
+    refused: int = 0  # of those, logins the server refused (a limit of sessions per account)
+    slow: int = 0  # times the pool shrank because replies came slowly with several out at once
 
     @property
     def degraded(self) -> bool:
@@ -82,6 +92,7 @@ class Sip2Pool:
         self.min_size = min(min_size or settings.pool_min_size, self.max_size)
         self._limit = self.max_size
         self._retry_at = 0.0  # when to try the full size again after a connection failed while others worked
+        self._shrunk_at = float("-inf")  # when slow replies last shrank the pool
         self._idle: list[Sip2Client] = []
         self._busy: set[Sip2Client] = set()
         self._connecting: set[asyncio.Task[None]] = set()
@@ -91,6 +102,8 @@ class Sip2Pool:
         self.created = 0  # connections made (a replaced one counts again)
         self.discarded = 0  # broken connections thrown away
         self.unserved = 0  # connections the server did not serve while others worked
+        self.refused = 0  # of those, logins refused (94 with ok=0)
+        self.slow = 0  # shrinks for slow replies under concurrency
         self.acs_status: AcsStatus | None = None  # from the most recent login of any connection
 
     @property
@@ -110,6 +123,8 @@ class Sip2Pool:
             self._limit,
             self.unserved,
             f"{type(error).__name__}: {error}" if error else "",
+            self.refused,
+            self.slow,
         )
 
     async def fill(self) -> PoolReport:
@@ -143,7 +158,10 @@ class Sip2Pool:
 
     async def exchange(self, message: Message) -> Reply:
         async with self.connection() as client:
+            loop = asyncio.get_running_loop()
+            started, together = loop.time(), len(self._busy)
             reply = await client.exchange(message)
+            self._note_reply_time(started, loop.time() - started, together)
             if client.acs_status is not None:
                 self.acs_status = client.acs_status
             return reply
@@ -186,8 +204,12 @@ class Sip2Pool:
             self._busy.discard(client)
             if broken or not client.healthy or self._closed:
                 await self._discard(client)
+            elif self.open_connections >= self._limit:  # the pool shrank meanwhile: one fewer
+                await client.close()
             else:
                 self._idle.append(client)
+            while self._idle and self.open_connections > self._limit:
+                await self._idle.pop(0).close()  # the least recently used go first
             self._changed.notify_all()
 
     def _grow(self) -> None:
@@ -195,7 +217,8 @@ class Sip2Pool:
         goes back up to `max_size`: the server may have workers free again)."""
         now = asyncio.get_running_loop().time()
         if self._limit < self.max_size and now >= self._retry_at:
-            self._limit = self.max_size
+            self._limit = min(self.max_size, 2 * self._limit)
+            self._retry_at = now + self.settings.pool_retry_interval  # the next doubling, if still short
         if self.open_connections + len(self._connecting) < self._limit:
             self._start_connecting()
 
@@ -236,6 +259,7 @@ class Sip2Pool:
             log.info("SIP2 pool %s: a connection failed (%s); working with %d", self.key, error, working)
             return
         self.unserved += 1
+        self.refused += isinstance(error, Sip2LoginRefused) and error.__cause__ is None
         self._retry_at = now + self.settings.pool_retry_interval
         log.warning(
             "SIP2 pool %s: a connection was not served (%s); working with %d of %d, trying again in %gs",
@@ -243,6 +267,27 @@ class Sip2Pool:
             error,
             working,
             self.max_size,
+            self.settings.pool_retry_interval,
+        )
+
+    def _note_reply_time(self, started: float, seconds: float, together: int) -> None:
+        """A reply slower than half the timeout while others were out too: the server is overloaded.
+        One wave of slow replies shrinks the pool once (requests sent before a shrink do not count)."""
+        if together < 2 or seconds <= self.settings.timeout / 2 or self._limit <= 1:
+            return
+        if started < self._shrunk_at:
+            return
+        now = asyncio.get_running_loop().time()
+        self._limit = max(1, math.ceil(min(together, self._limit) / 2))
+        self._shrunk_at = now
+        self._retry_at = now + self.settings.pool_retry_interval
+        self.slow += 1
+        log.warning(
+            "SIP2 pool %s: a reply took %.1fs with %d requests out; using %d connections, trying more in %gs",
+            self.key,
+            seconds,
+            together,
+            self._limit,
             self.settings.pool_retry_interval,
         )
 
@@ -254,10 +299,11 @@ class Sip2Pool:
 
 def _unserved(error: Exception) -> bool:
     """A connection the server accepted but did not serve: its connect or login timed out (a server with
-    fewer workers than connections), as opposed to one refused or closed."""
+    fewer workers than connections) or its login was refused while others of the account work (a limit
+    of sessions per account), as opposed to one refused or closed by the network."""
     cause = error.__cause__
     if isinstance(error, Sip2LoginRefused):
-        return isinstance(cause, Sip2Timeout)
+        return cause is None or isinstance(cause, Sip2Timeout)  # refused outright, or no answer in time
     return isinstance(error, Sip2ConnectFailed) and isinstance(cause, TimeoutError)
 
 

@@ -39,6 +39,10 @@ class Acs:
     charset: str = "utf-8"
     error_detection: bool = True  # False: a server that never sends AY/AZ
     hang_up_on: set[int] = field(default_factory=set)  # connection numbers (1, 2, ...) closed at once
+    max_sessions: int | None = None  # logins beyond this many at once are refused (94 with ok=0)
+    slow_when_busy: float = 0.0  # seconds more per other request being served at the same time
+    sessions: int = 0  # logged in now
+    busy: int = 0  # item requests being served now
     status: AcsStatus = field(
         default_factory=lambda: AcsStatus(
             date_time_sync=T, institution_id="X", supported_messages="Y" * 16, retries_allowed=999
@@ -53,7 +57,9 @@ def good_reply(decoded: Decoded, acs: Acs) -> bytes:
     msg = decoded.message
     reply: Message
     if isinstance(msg, LoginRequest):
-        reply = LoginResponse(ok=msg.login_password in ("pw", "login-SECRET"))
+        room = acs.max_sessions is None or acs.sessions < acs.max_sessions
+        reply = LoginResponse(ok=msg.login_password in ("pw", "login-SECRET") and room)
+        acs.sessions += reply.ok
     elif isinstance(msg, ScStatus):
         reply = acs.status
     elif isinstance(msg, ItemInformationRequest):
@@ -96,16 +102,24 @@ async def misbehaving_acs(
             writer.close()
             return
         framer = Framer()
+        mine = 0  # logins of this connection
         try:
             while chunk := await reader.read(65536):
                 for frame in framer.feed(chunk):
                     acs.received.append(frame)
                     decoded = decode_frame(frame, charset=acs.charset)
-                    if acs.delay:
-                        await asyncio.sleep(acs.delay)
                     if isinstance(decoded.message, LoginRequest | ScStatus):
+                        if acs.delay:
+                            await asyncio.sleep(acs.delay)
+                        before = acs.sessions
                         actions: Action = [good_reply(decoded, acs)]
+                        mine += acs.sessions - before
                     else:
+                        acs.busy += 1
+                        try:
+                            await asyncio.sleep(acs.delay + acs.slow_when_busy * (acs.busy - 1))
+                        finally:
+                            acs.busy -= 1
                         good = (
                             b"" if isinstance(decoded.message, RequestAcsResend) else good_reply(decoded, acs)
                         )
@@ -120,6 +134,7 @@ async def misbehaving_acs(
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
+            acs.sessions -= mine  # this connection's session ends with it
             handlers.discard(task)
             writer.close()
 

@@ -133,3 +133,55 @@ async def test_a_connection_closed_at_login_while_others_work_is_tried_again_wit
         await asyncio.gather(pool.request(item("3")), pool.request(item("4")))
         assert pool.created == 3 and pool.open_connections == 2
         await pool.close()
+
+
+async def test_logins_refused_beyond_the_accounts_session_limit_keep_the_pool_at_that_limit_for_a_while() -> (
+    None
+):
+    async with misbehaving_acs(lambda d, g, a: [g]) as acs:
+        acs.delay, acs.max_sessions = 0.05, 2  # the library system lets this account have two sessions
+        pool = Sip2Pool(settings(acs.port, pool_size=4, pool_retry_interval=0.6, timeout=2.0))
+        replies = await asyncio.gather(*(pool.request(item(str(n))) for n in range(4)))
+        assert all(isinstance(r, ItemInformationResponse) for r in replies)  # served by the two that work
+        report = pool.report()
+        assert (report.working, report.limit, report.refused) == (2, 2, 2) and report.degraded
+        logins = acs.count(b"93")
+        await asyncio.gather(*(pool.request(item(str(n))) for n in range(4)))
+        assert acs.count(b"93") == logins  # not asked again at once (nor every second)
+        await asyncio.sleep(0.65)
+        await asyncio.gather(*(pool.request(item(str(n))) for n in range(4)))
+        assert acs.count(b"93") > logins and pool.report().working == 2  # asked again, still two
+        await pool.close()
+
+
+async def test_a_pool_uses_half_its_connections_while_the_server_slows_down_under_them_then_grows_again() -> (
+    None
+):
+    async with misbehaving_acs(lambda d, g, a: [g]) as acs:
+        acs.slow_when_busy = 0.3  # each request takes 0.3 s longer per other one being served
+        pool = Sip2Pool(
+            settings(acs.port, pool_size=6, pool_min_size=6, timeout=2.0, pool_retry_interval=1.5)
+        )
+        assert (await pool.fill()).working == 6
+        await asyncio.gather(*(pool.request(item(str(n))) for n in range(6)))  # the last takes ~1.5 s
+        report = pool.report()
+        assert (report.limit, report.slow) == (3, 1) and pool.open_connections == 3
+        acs.received.clear()
+        await asyncio.gather(*(pool.request(item(str(n))) for n in range(6)))  # three at a time: no slower
+        assert pool.report().slow == 1 and acs.count(b"93") == 0 and pool.open_connections == 3
+        await asyncio.sleep(1.5)
+        acs.slow_when_busy = 0.0  # the server has recovered
+        await asyncio.gather(*(pool.request(item(str(n))) for n in range(6)))
+        assert (pool.report().limit, pool.report().slow) == (6, 1)  # tried again after the interval, doubled
+        await asyncio.sleep(0.2)
+        assert pool.created > 6  # and it opened more connections again
+        await pool.close()
+
+
+async def test_one_slow_reply_alone_does_not_shrink_the_pool() -> None:
+    async with misbehaving_acs(lambda d, g, a: [g]) as acs:
+        acs.delay = 0.3
+        pool = Sip2Pool(settings(acs.port, pool_size=3, timeout=0.5))
+        await pool.request(item("1"))  # slower than half the timeout, but nothing else was out
+        assert pool.report().limit == 3 and pool.report().slow == 0
+        await pool.close()
