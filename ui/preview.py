@@ -128,7 +128,12 @@ def sample_screens(language: str = "en") -> list[Screen]:
             ),
             actions=(Action.RENEW_ALL, Action.BACK, Action.FINISH),
         ),
-        s(ScreenName.RECEIPT, rows=rows[:1], actions=(Action.PRINT_RECEIPT, Action.NO_RECEIPT)),
+        s(
+            ScreenName.RECEIPT,
+            rows=rows[:1],
+            actions=(Action.PRINT_RECEIPT, Action.EMAIL_RECEIPT, Action.NO_RECEIPT),  # through a gateway
+            details=(Text.of("receipt.email_to", address="m•••@e•••.org"),),
+        ),
         s(ScreenName.GOODBYE, message=Text("goodbye.instruction")),
         s(ScreenName.OUT_OF_ORDER, message=Text("out_of_order.instruction")),
         s(
