@@ -232,11 +232,12 @@ def check_sip2(s: Any, where: str) -> None:
             ) from None
     if s.timeout <= 0:
         raise ConfigError(f"{where}: [sip2] timeout: must be more than 0 seconds, got {s.timeout!r}")
-    if s.pool_size < 1:
+    if s.pool_size < 0:  # 0: the vendor profile's
         raise ConfigError(f"{where}: [sip2] pool_size: must be at least 1, got {s.pool_size!r}")
-    if s.pool_min_size > s.pool_size:
+    size = s.pool_size or (PROFILES[s.profile].pool_size if s.profile in PROFILES else s.pool_min_size)
+    if s.pool_min_size > size:
         raise ConfigError(
-            f"{where}: [sip2] pool_min_size ({s.pool_min_size}) is more than pool_size ({s.pool_size}): "
+            f"{where}: [sip2] pool_min_size ({s.pool_min_size}) is more than pool_size ({size}): "
             "make pool_size at least as large"
         )
     if s.fallback_charset and s.fallback_charset != "none":

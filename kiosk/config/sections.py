@@ -49,7 +49,7 @@ class Sip2Section:
     charset: str = ""  # "" = the profile's; any Python codec name (utf-8, cp850, iso-8859-1, ascii tested)
     timeout: float = 5.0
     error_detection: bool | None = None  # None = the profile's (on for all but FOLIO)
-    pool_size: int = 2  # logged-in connections, so a stack of items is handled in parallel
+    pool_size: int = 0  # logged-in connections for a stack at once; 0 = the vendor profile's ceiling
     keepalive: float = 30.0  # seconds without traffic before a status request (99); 0 = off
     tls: bool = False  # TLS with the system's CAs, or only ca_file when that is set
     ca_file: str = ""  # pin this CA certificate (PEM)
@@ -60,7 +60,7 @@ class Sip2Section:
     fallback_charset: str = (
         ""  # text not valid in charset is read in this; "" = the profile's, "none" = marks
     )
-    pool_min_size: int = 1  # connections a pool keeps at least, when the server serves them
+    pool_min_size: int = 0  # connections opened at start, when the server serves them; 0 = the profile's
     pool_retry_interval: float = 60.0  # seconds before a connection the server did not serve is tried again
 
 
@@ -342,8 +342,6 @@ class StationConfig:
             "location": s.location,
             "institution": s.institution,
             "timeout": s.timeout,
-            "pool_size": s.pool_size,
-            "pool_min_size": s.pool_min_size,
             "pool_retry_interval": s.pool_retry_interval,
             "nb_due_date": s.nb_due_date,
             "keepalive_interval": s.keepalive or None,
@@ -354,6 +352,10 @@ class StationConfig:
             "tls_server_name": s.tls_server_name or None,
             "library_names": dict(self.libraries),
         }
+        if s.pool_size:
+            options["pool_size"] = s.pool_size
+        if s.pool_min_size:
+            options["pool_min_size"] = s.pool_min_size
         if s.charset:
             options["charset"] = s.charset
         if s.fallback_charset:

@@ -14,6 +14,9 @@ Sources (public; read, not copied):
 - [KOHA-CONF]  Koha's SIPconfig.xml: per-login ``encoding`` (e.g. "utf8"), ``delimiter``, ``error-detect``;
                the login's institution is the branch the transaction is recorded at (koha mailing list
                config example, https://www.mail-archive.com/koha@lists.katipo.co.nz/msg17535.html).
+- [NET-SERVER] Net::Server::PreFork (metacpan), the server Koha's and Evergreen's SIPServer run on: one
+               forked child per connection, at most ``max_servers`` (default 50) for the whole server, not
+               per login; Koha's Debian template (SIPconfig.xml ``server-params``) sets no max_servers.
 - [EG-SIP]     Evergreen's SIPServer (evergreen-library-system/SIPServer, Sip/MsgType.pm): same lineage
                as Koha's C4/SIP (both grew from the OpenNCIP SIPServer); CT/CY/DA written the same way
                (CY = hold patron barcode).
@@ -75,6 +78,12 @@ class VendorProfile:
     verified: bool = False  # True only where every line above has a public source we read
     notes: str = ""
     unsupported: tuple[str, ...] = field(default=())  # messages known not to work (SIP2 codes)
+    # Connections per account: the pool's ceiling (`pool_size`) and what it opens at start. What the
+    # server allows is a server-wide number of workers in every system we have a source for, shared by
+    # all kiosks and staff terminals: a ceiling of 10 finishes a stack of ten in one round trip, and the
+    # pool keeps to what the server serves (issue 10, finding 4; issue 17).
+    pool_size: int = 2
+    pool_min_size: int = 1
 
     def __post_init__(self) -> None:
         if self.cy_is not in CY_MEANINGS:
@@ -137,8 +146,14 @@ PROFILES: dict[str, VendorProfile] = {
                 "CV 01 hold here, 02 hold at another branch (CT = pickup branch), 04 transfer (CT = where); "
                 "with cv_send_00_on_success a plain return carries CV 00 [KOHA-MSG].",
                 "Error detection can be switched off per login (error-detect) [KOHA-CONF].",
+                "One forked server process per connection, max_servers (default 50) for all clients of the "
+                "SIP server together, no limit per login [NET-SERVER]: a ceiling of 10 per kiosk, 2 opened "
+                "at start; five kiosks at their ceiling fill a default server (raise max_servers) "
+                "[NET-SERVER].",
             ),
-            sources=("KOHA-MSG", "KOHA-CONF"),
+            sources=("KOHA-MSG", "KOHA-CONF", "NET-SERVER"),
+            pool_size=10,
+            pool_min_size=2,
             verified=True,
         ),
         VendorProfile(
@@ -149,8 +164,12 @@ PROFILES: dict[str, VendorProfile] = {
             quirks=(
                 "CT/CY/DA written as in Koha's lineage; CY is the hold patron barcode [EG-SIP].",
                 "Charset per account in oils_sip.xml; we assume utf-8 (not verified on a live server).",
+                "SIPServer runs on Net::Server like Koha's: a server-wide number of processes, none per "
+                "login [NET-SERVER]; the ceiling of 10 assumes the same (not verified on a live server).",
             ),
-            sources=("EG-SIP",),
+            sources=("EG-SIP", "NET-SERVER"),
+            pool_size=10,
+            pool_min_size=2,
             verified=False,
             notes="Field meanings read from SIPServer source; charset default not verified.",
         ),

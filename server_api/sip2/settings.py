@@ -89,13 +89,17 @@ class Sip2Settings:
     def for_profile(
         cls, profile: str, host: str, port: int, user: str, password: str, **kw: object
     ) -> Sip2Settings:
-        """Settings with the vendor profile's charset, terminator and error detection as defaults."""
+        """Settings with the vendor profile's charset, terminator, error detection and pool sizes as
+        defaults."""
         p = get_profile(profile)
+        size = kw.get("pool_size", p.pool_size)
         base: dict[str, object] = {
             "charset": p.charset,
             "fallback_charset": p.fallback_charset,
             "terminator": p.terminator,
             "error_detection": p.error_detection,
+            "pool_size": p.pool_size,
+            "pool_min_size": min(p.pool_min_size, size) if isinstance(size, int) else p.pool_min_size,
         }
         base.update(kw)
         return cls(host, port, user, password, profile=p.name, **base)  # type: ignore[arg-type]

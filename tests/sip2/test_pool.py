@@ -185,3 +185,13 @@ async def test_one_slow_reply_alone_does_not_shrink_the_pool() -> None:
         await pool.request(item("1"))  # slower than half the timeout, but nothing else was out
         assert pool.report().limit == 3 and pool.report().slow == 0
         await pool.close()
+
+
+def test_the_pool_sizes_come_from_the_vendor_profile_unless_the_configuration_sets_them() -> None:
+    koha = Sip2Settings.for_profile("koha", "h", 1, "u", "pw")
+    assert (koha.pool_size, koha.pool_min_size) == (10, 2)  # server-wide workers, none per login
+    generic = Sip2Settings.for_profile("generic", "h", 1, "u", "pw")
+    assert (generic.pool_size, generic.pool_min_size) == (2, 1)  # nothing known: the standard's 2
+    assert Sip2Settings.for_profile("koha", "h", 1, "u", "pw", pool_size=4).pool_size == 4
+    assert Sip2Settings.for_profile("koha", "h", 1, "u", "pw", pool_size=1).pool_min_size == 1
+    assert Sip2Pool(koha).max_size == 10 and Sip2Pool(koha).min_size == 2
