@@ -33,7 +33,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
-from drivers.speech import Speaker
+from drivers.speech import HeadsetJack, JackWatcher, SimulatedJack, Speaker
 from kiosk.config import UiSection
 from kiosk.core import STAFF_HOLD, Action, Screen, ScreenName, Text
 from ui.demo_panel import demo_panel
@@ -75,6 +75,8 @@ class KioskApp(App, StaffScreen, Inspection):
         speaker: Speaker | None = None,
         idle_warning_seconds: int = IDLE_WARNING_SECONDS,
         panel: UiSection | None = None,
+        jack: HeadsetJack | None = None,
+        speak_on_headset: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -101,9 +103,16 @@ class KioskApp(App, StaffScreen, Inspection):
         self._shown_conflicts: tuple[str, ...] | None = None
         self.idle_warning_seconds = idle_warning_seconds
         self.reader = ScreenReader(speaker, self._run)
+        self.reader.speak_on_headset = speak_on_headset
+        self.jack = JackWatcher(jack, self._headset_changed) if jack is not None and speaker else None
+        self.jack_source = jack  # the demo panel plugs a simulated one in and out
         self.keys = KeyboardNavigator(
             KeyTargets(
-                self.focusable, lambda: self.layout_keypad, self.speak_screen, self.reader.change_volume
+                self.focusable,
+                lambda: self.layout_keypad,
+                self.speak_screen,
+                self.reader.change_volume,
+                lambda: self.reader.pause_or_resume(self.screen),
             )
         )
         self.layout_keypad: Any = None
@@ -139,10 +148,22 @@ class KioskApp(App, StaffScreen, Inspection):
             text="", size_hint=(None, None), size=(0, 0), pos_hint={"x": 0.005, "y": 0.008}
         )
         if self.demo is not None:
-            self.root_layout.add_widget(demo_panel(self.theme, self.demo, self._call))
+            simulated = self.jack_source if isinstance(self.jack_source, SimulatedJack) else None
+            self.root_layout.add_widget(demo_panel(self.theme, self.demo, self._call, simulated))
         self._build_frame()
         self.station.add_listener(self._on_screen)  # calls back at once with the current screen
+        if self.jack is not None:
+            self._run(self.jack.start())  # headset plugged in or out ([speech] jack)
         return self.root_layout
+
+    def on_stop(self) -> None:
+        if self.jack is not None:
+            self._run(self.jack.stop())
+
+    def _headset_changed(self, plugged: bool) -> None:
+        self.reader.headset_changed(plugged, self.screen)
+        if self.screen is not None:
+            self.render(self.screen, announce=False)  # the notice when the language has no voice
 
     def _build_frame(self) -> None:
         """Header, body and footer in the current theme (again when large text is switched)."""
@@ -171,7 +192,14 @@ class KioskApp(App, StaffScreen, Inspection):
             self.patron_area.add_widget(self.offline_marker)
 
     def _tool_buttons(self, lang: str) -> None:
-        key = (lang, self.theme, self.reader.available, self.patron_area.width, self.header)
+        key = (
+            lang,
+            self.theme,
+            self.reader.available,
+            self.receipt_tool,
+            self.patron_area.width,
+            self.header,
+        )
         if key == self._tools_key:
             return  # the same tools in the same language: not built again
         self._tools_key = key
@@ -184,7 +212,17 @@ class KioskApp(App, StaffScreen, Inspection):
             ),
             ("ui:help", "ui.help", self.show_help),
         ]
-        self.header.show_tools(tools if self.reader.available else tools[1:], lang, self.patron_area.width)
+        if not self.reader.available:
+            tools = tools[1:]
+        elif self.receipt_tool:
+            tools.insert(1, ("ui:speak_receipt", "ui.speak_receipt", lambda: self.reader.read_receipt(lang)))
+        self.header.show_tools(tools, lang, self.patron_area.width)
+
+    @property
+    def receipt_tool(self) -> bool:
+        """Read the receipt aloud: offered on the receipt and goodbye screens of a visit with a receipt."""
+        shown = self.screen.name if self.screen is not None else None
+        return bool(self.reader.receipt) and shown in (ScreenName.RECEIPT, ScreenName.GOODBYE)
 
     # ---------------------------------------------------------------- station → screen
 
@@ -221,6 +259,7 @@ class KioskApp(App, StaffScreen, Inspection):
         self.stats.renders += 1
         self._show_offline(s)
         self.header.patron.text = s.patron_name
+        self.reader.keep_receipt(s)
         self._tool_buttons(s.language)
         built = self._built
         if built is not None and built.same_body(s, t, self._body_width(), self._speech_notice(s)):

@@ -10,6 +10,7 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from ui.theme import Theme
@@ -18,8 +19,16 @@ from ui.widgets import KioskButton, TextLabel, paint_background
 Toggle = tuple[str, Callable[[], str], Callable[[], object]]  # ref, label from the state, action
 
 
-def _toggles(env: Any) -> list[Toggle]:
+def _toggles(env: Any, jack: Any = None) -> list[Toggle]:
     toggles: list[Toggle] = []
+    if jack is not None:  # a SimulatedJack: the demonstrator plugs a headset in (speech moves to it)
+        toggles.append(
+            (
+                "headset",
+                lambda: "Headset: IN. Pull it out" if jack.plugged() else "Headset: out. Plug it in",
+                lambda: jack.unplug() if jack.plugged() else jack.plug(),
+            )
+        )
     if hasattr(env, "toggle_network"):
         toggles.append(
             (
@@ -52,16 +61,16 @@ def _patron_buttons(env: Any) -> list[tuple[str, str, Callable[[], object]]]:
     ]
 
 
-def demo_panel(theme: Theme, env: Any, call: Callable[[Callable[[], object]], None]) -> Widget:
+def demo_panel(
+    theme: Theme, env: Any, call: Callable[[Callable[[], object]], None], jack: Any = None
+) -> Widget:
+    """The strip, scrolling when its buttons are taller than the window (five demo cards on 800x600)."""
     t = theme
-    panel = BoxLayout(
-        orientation="vertical",
-        size_hint_x=None,
-        width=t.demo_panel_width,
-        padding=t.spacing,
-        spacing=t.spacing,
-    )
-    paint_background(panel, t.demo_bg)
+    outer = ScrollView(size_hint_x=None, width=t.demo_panel_width, do_scroll_x=False, bar_width=t.spacing)
+    paint_background(outer, t.demo_bg)
+    panel = BoxLayout(orientation="vertical", size_hint_y=None, padding=t.spacing, spacing=t.spacing)
+    panel.bind(minimum_height=panel.setter("height"))
+    outer.add_widget(panel)
     panel.add_widget(TextLabel(t, "Demo: simulated pad", size=t.font_small, color=t.demo_text, bold=True))
     buttons: list[tuple[str, str, Callable[[], object]]] = [
         ("place_card", "Place card", lambda: env.place_patron_card()),
@@ -73,7 +82,7 @@ def demo_panel(theme: Theme, env: Any, call: Callable[[Callable[[], object]], No
     for ref, label, fn in buttons:
         panel.add_widget(_button(t, label, ref, fn, call))
     shown: list[tuple[KioskButton, Callable[[], str]]] = []
-    for ref, label_of, fn in _toggles(env):
+    for ref, label_of, fn in _toggles(env, jack):
         button = _button(t, label_of(), ref, fn, call)
         shown.append((button, label_of))
         panel.add_widget(button)
@@ -86,9 +95,8 @@ def demo_panel(theme: Theme, env: Any, call: Callable[[Callable[[], object]], No
         event = Clock.schedule_interval(
             refresh, 0.3
         )  # the state changes behind the button (the link, the roll)
-        panel.bind(parent=lambda _w, parent: event.cancel() if parent is None else None)
-    panel.add_widget(Widget())
-    return panel
+        outer.bind(parent=lambda _w, parent: event.cancel() if parent is None else None)
+    return outer
 
 
 def _button(

@@ -2,9 +2,11 @@
 
 Digits type into the screen's keypad (card number, PIN); Backspace erases; Enter presses OK on a keypad
 screen, else the focused button. Tab / Shift+Tab and the arrow keys move the focus ring between the
-buttons on screen, in reading order. The speech key (F1, the keypad's `*`, `+` or `.`: the keys with a
-tactile mark on common keypads are reachable without sight) repeats what is on screen aloud; the
-keypad's `+` and `-` (or Page Up / Page Down) make the speech louder or softer (EN 301 549 5.1.3.11).
+buttons on screen, in reading order. The speech key (F1, the keypad's `*` or `.`: the keys with a
+tactile mark on common keypads are reachable without sight) reads what is on screen aloud from its start;
+the pause key (the keypad's `/`, or Pause) stops speech at once and, pressed again, goes on where it
+stopped; the keypad's `+` and `-` (or Page Up / Page Down) make the speech louder or softer (EN 301 549
+5.1.3.11).
 
 Telephone (1-2-3 on top) and calculator (7-8-9 on top) keypads send the same key codes for the same
 printed digit, so both layouts type what their keys say; the on-screen keypad is the telephone layout.
@@ -20,7 +22,7 @@ from ui.widgets import KioskButton
 
 # Kivy key codes (SDL2): 48-57 digits, 256-265 keypad 0-9, 13 Enter, 271 keypad Enter, 8 Backspace,
 # 9 Tab, 32 Space, 273-276 arrows up/down/right/left, 282 F1, 268 keypad *, 270 keypad +, 269 keypad -,
-# 266 keypad ., 280/281 Page Up/Down
+# 266 keypad ., 267 keypad /, 19 Pause, 280/281 Page Up/Down
 DIGITS = {**{48 + d: str(d) for d in range(10)}, **{256 + d: str(d) for d in range(10)}}
 ENTER = {13, 271}
 BACKSPACE = {8}
@@ -30,6 +32,7 @@ PREVIOUS = {273, 276}  # up, left
 TAB = 9
 VOLUME_STEP = 0.1
 SPEECH = {282, 268, 266}  # F1, keypad *, keypad .
+PAUSE = {267, 19}  # keypad /, Pause
 LOUDER = {270, 280}  # keypad +, Page Up
 SOFTER = {269, 281}  # keypad -, Page Down
 
@@ -42,6 +45,7 @@ class KeyTargets:
     keypad: Callable[[], Any]  # the screen's Keypad or None
     speak: Callable[[], object]  # repeat the screen aloud
     volume: Callable[[float], object] = lambda _step: None  # louder (+) or softer (-) by this much
+    pause: Callable[[], object] = lambda: None  # pause speech, or go on where it was paused
 
 
 class KeyboardNavigator:
@@ -91,6 +95,8 @@ class KeyboardNavigator:
             self._move(-1)
         elif code in SPEECH:
             self.targets.speak()
+        elif code in PAUSE:
+            self.targets.pause()
         elif code in LOUDER or code in SOFTER:
             self.targets.volume(VOLUME_STEP if code in LOUDER else -VOLUME_STEP)
         else:

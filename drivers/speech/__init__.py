@@ -18,13 +18,28 @@ from drivers.speech.base import (
     Tone,
 )
 from drivers.speech.espeak import VOICES, EspeakSpeaker, player_command
+from drivers.speech.jack import (
+    AlsaJack,
+    EvdevJack,
+    HeadsetJack,
+    JackError,
+    JackWatcher,
+    SimulatedJack,
+    open_jack,
+)
 from drivers.speech.sim import SimulatedSpeaker, Spoken
 from drivers.speech.tones import duration, tone_wav
 
 __all__ = [
     "DEFAULT_VOLUME",
     "VOICES",
+    "AlsaJack",
     "EspeakSpeaker",
+    "EvdevJack",
+    "HeadsetJack",
+    "JackError",
+    "JackWatcher",
+    "SimulatedJack",
     "SimulatedSpeaker",
     "Speaker",
     "SpeechError",
@@ -32,16 +47,19 @@ __all__ = [
     "Spoken",
     "Tone",
     "duration",
+    "open_jack",
     "open_speaker",
     "player_command",
     "tone_wav",
 ]
 
 
-def open_speaker(kind: str = "espeak", device: str = "") -> Speaker:
-    """ "espeak" (espeak-ng played by aplay on `device`) or "sim" (records what was said)."""
+def open_speaker(kind: str = "espeak", device: str = "", headset_device: str = "") -> Speaker:
+    """ "espeak" (espeak-ng played by aplay on `device`, or on `headset_device` while a headset is
+    plugged in) or "sim" (records what was said)."""
     if kind == "sim":
         return SimulatedSpeaker()
     if kind == "espeak":
-        return EspeakSpeaker(player=player_command(device))
+        headset = player_command(headset_device or device)
+        return EspeakSpeaker(player=player_command(device), headset_player=headset)
     raise ValueError(f"unknown speaker {kind!r}: use 'espeak' or 'sim'")

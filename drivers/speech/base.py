@@ -49,6 +49,10 @@ class Speaker(Protocol):
 
     def set_volume(self, level: float) -> None: ...
 
+    def route(self, headset: bool) -> None:
+        """Speak through the headset (True: one is plugged in) or the loudspeaker, from the next sound."""
+        ...
+
     def reset_volume(self) -> None:
         """Back to DEFAULT_VOLUME (after each session: the next patron starts at a known level)."""
         ...

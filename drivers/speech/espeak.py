@@ -35,10 +35,17 @@ def player_command(device: str = "") -> tuple[str, ...]:
 class EspeakSpeaker:
     """The real `Speaker`. `player` reads WAV on stdin (aplay by default; tests give their own)."""
 
-    def __init__(self, player: Sequence[str] | None = None, voices: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        player: Sequence[str] | None = None,
+        voices: dict[str, str] | None = None,
+        headset_player: Sequence[str] | None = None,
+    ) -> None:
         if shutil.which(ESPEAK) is None:
             raise SpeechError("espeak-ng is not installed (apt-get install espeak-ng): no speech output")
-        self._player = tuple(player) if player is not None else player_command()
+        self._loudspeaker = tuple(player) if player is not None else player_command()
+        self._headset = tuple(headset_player) if headset_player is not None else self._loudspeaker
+        self._player = self._loudspeaker
         self._voices = dict(voices if voices is not None else VOICES)
         self._volume = DEFAULT_VOLUME
         self._lock = threading.Lock()
@@ -57,6 +64,9 @@ class EspeakSpeaker:
 
     def reset_volume(self) -> None:
         self._volume = DEFAULT_VOLUME
+
+    def route(self, headset: bool) -> None:
+        self._player = self._headset if headset else self._loudspeaker
 
     def _voice(self, language: str) -> str:
         voice = self._voices.get(language)

@@ -14,6 +14,7 @@ class Spoken:
     text: str
     language: str
     volume: float
+    headset: bool = False  # said through the headset, not the loudspeaker
 
 
 class SimulatedSpeaker:
@@ -22,6 +23,7 @@ class SimulatedSpeaker:
     def __init__(self, languages: frozenset[str] | None = None, seconds_per_char: float = 0.0) -> None:
         self._languages = languages if languages is not None else frozenset(VOICES)
         self._volume = DEFAULT_VOLUME
+        self.headset = False
         self._seconds_per_char = seconds_per_char  # > 0: speaking takes time, so stop() can cut it
         self.said: list[Spoken] = []
         self.tones: list[Tone] = []
@@ -43,11 +45,14 @@ class SimulatedSpeaker:
     def reset_volume(self) -> None:
         self._volume = DEFAULT_VOLUME
 
+    def route(self, headset: bool) -> None:
+        self.headset = headset
+
     async def speak(self, text: str, language: str) -> None:
         if language not in self._languages:
             raise SpeechUnavailable(language, self._languages)
         await self.stop()
-        self.said.append(Spoken(text, language, self._volume))
+        self.said.append(Spoken(text, language, self._volume, self.headset))
         if self._seconds_per_char > 0:
             self._speaking = asyncio.ensure_future(asyncio.sleep(len(text) * self._seconds_per_char))
             try:

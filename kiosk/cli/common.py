@@ -9,7 +9,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-from drivers.speech import Speaker, SpeechError, open_speaker
+from drivers.speech import HeadsetJack, JackError, Speaker, SpeechError, open_jack, open_speaker
+from kiosk.config import SpeechSection
 
 # The `commands` of the top-level parser, handed to each sub-command's `register()`.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -27,13 +28,27 @@ def fail(message: str, status: int = 1) -> int:
     return status
 
 
-def open_speaker_or_none() -> Speaker | None:
-    """espeak-ng for the patron screen's speech; without it the screen runs silent (logged once)."""
+def open_speaker_or_none(speech: SpeechSection | None = None) -> Speaker | None:
+    """espeak-ng for the patron screen's speech on `[speech]`'s devices; without it (or with `enabled =
+    false`) the screen runs silent (logged once)."""
+    speech = speech or SpeechSection()
+    if not speech.enabled:
+        return None
     try:
-        return open_speaker("espeak")
+        return open_speaker("espeak", speech.device, speech.headset_device)
     except SpeechError as error:
         logging.getLogger("kiosk.speech").warning("no speech output: %s", error)
         return None
 
 
-__all__ = ["Commands", "fail", "open_speaker_or_none", "print_json"]
+def open_jack_or_none(speech: SpeechSection) -> HeadsetJack | None:
+    """`[speech] jack`: how a headset plug is sensed; one that cannot be read is logged, speech stays on
+    the loudspeaker."""
+    try:
+        return open_jack(speech.jack, speech.jack_card, speech.jack_control, speech.jack_device)
+    except JackError as error:
+        logging.getLogger("kiosk.speech").warning("no headset sensing: %s", error)
+        return None
+
+
+__all__ = ["Commands", "fail", "open_jack_or_none", "open_speaker_or_none", "print_json"]

@@ -94,7 +94,11 @@ async def _demo_window(workdir: Path, fullscreen: bool, sip2_direct: bool) -> in
             f"Demo staff screen: hold the library's name 3 s, passphrase: {env.demo_staff_passphrase}",
             flush=True,
         )
-        app = KioskApp(env.station, demo=env, fullscreen=fullscreen, speaker=open_speaker_or_none())
+        from drivers.speech import SimulatedJack
+
+        # the demo panel plugs a simulated headset in and out: speech starts and moves to it
+        speaker = open_speaker_or_none()
+        app = KioskApp(env.station, demo=env, fullscreen=fullscreen, speaker=speaker, jack=SimulatedJack())
         await app.async_run(async_lib="asyncio")
     return 0
 

@@ -9,7 +9,7 @@ import os
 import signal
 from pathlib import Path
 
-from kiosk.cli.common import Commands, fail, open_speaker_or_none, print_json
+from kiosk.cli.common import Commands, fail, open_jack_or_none, open_speaker_or_none, print_json
 from kiosk.config import ConfigError, check_for_run
 from kiosk.config import load as load_config
 from kiosk.service import Notifier, ServiceReporter, ServiceTiming, run_dir_for_station, watchdog_interval
@@ -55,8 +55,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                 app = KioskApp(
                     station,
                     fullscreen=not args.windowed,
-                    speaker=open_speaker_or_none(),
+                    speaker=open_speaker_or_none(config.speech),
                     idle_warning_seconds=int(station.policy.idle_warning.total_seconds()),
+                    panel=config.ui,  # text and touch targets in mm on this panel
+                    jack=open_jack_or_none(config.speech),
+                    speak_on_headset=config.speech.speak_on_headset,
                 )
                 await app.async_run(async_lib="asyncio")
         finally:

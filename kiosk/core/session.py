@@ -343,15 +343,11 @@ class PatronSession:
             return
         if isinstance(event, PatronLoaded):
             self._apply(self.identity.loaded(event.account, event.now, out), event.now, out)
-            self._patron_language()
+            known = self.identity.account
+            if known is not None and not self.language_chosen:  # rule 13: the patron's own language
+                self.language = patron_language(known.language, self.policy.languages) or self.language
         else:
             self._apply(self.identity.not_reached(self.offline, event.now), event.now, out)
-
-    def _patron_language(self) -> None:
-        """Rule 13: an identified patron sees their own language, as the library system keeps it."""
-        account = self.identity.account
-        if account is not None and not self.language_chosen:
-            self.language = patron_language(account.language, self.policy.languages) or self.language
 
     # ------------------------------------------------------------ the pad
 

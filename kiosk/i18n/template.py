@@ -43,6 +43,7 @@ UI_KEYS = (
     "ui.large_text",
     "ui.normal_text",
     "ui.speak",
+    "ui.speak_receipt",
     "ui.close",
 )
 
