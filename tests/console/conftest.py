@@ -31,6 +31,7 @@ ACCOUNTS: dict[str, tuple[str, list[str]]] = {
     "tove": ("staff", [TROMSO]),
     "hanna": ("staff", [HARSTAD]),
     "tor": ("technician", [TROMSO]),
+    "teo": ("technician", []),  # the consortium's technician: every library's kiosks
     "mia": ("staff", [TROMSO, HARSTAD]),
 }
 

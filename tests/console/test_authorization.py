@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from sqlalchemy import select
 
-from server_api.console.tables import tasks
-from tests.console.conftest import HARSTAD, TROMSO, ConsoleSite, Staff, unique
+from server_api.console.accounts import viewer_of
+from server_api.console.operations import queue_command
+from server_api.console.tables import config_versions, tasks
+from tests.console.conftest import HARSTAD, PASSWORD, TROMSO, ConsoleSite, Staff, unique
 
 # Written out by hand (not taken from the code under test): who may do what.
 MAY: dict[str, set[str]] = {
@@ -28,6 +31,7 @@ PEOPLE = {
     "ada": ("admin", {TROMSO, HARSTAD}),
     "tove": ("staff", {TROMSO}),
     "tor": ("technician", {TROMSO}),
+    "teo": ("technician", {TROMSO, HARSTAD}),  # a technician of no library in particular: all of them
     "hanna": ("staff", {HARSTAD}),
 }
 KIOSK_OF = {TROMSO: "Tromsø 1", HARSTAD: "Harstad 1"}
@@ -53,6 +57,38 @@ def _task_id(site: ConsoleSite, library: str) -> str:
         found = db.execute(select(tasks.c.id).where(tasks.c.kiosk_key == key)).scalar_one()
     engine.dispose()
     return str(found)
+
+
+_MADE: dict[tuple[str, str], str] = {}
+
+
+def _command_output(site: ConsoleSite, library: str) -> str:
+    """A finished fetch_logs command of the library's kiosk: the URL of its output (made once)."""
+    if (site.url, library) in _MADE:
+        return _MADE[site.url, library]
+    engine = site.engine()
+    viewer = viewer_of(engine, "ada")
+    assert viewer is not None
+    command = queue_command(engine, viewer, site.ids[KIOSK_OF[library]], library, "fetch_logs")
+    engine.dispose()
+    with site.kiosk(KIOSK_OF[library]) as kiosk:
+        kiosk.post(f"/v1/console/commands/{command}", json={"ok": True, "output": "log"}).raise_for_status()
+    _MADE[site.url, library] = f"{kp(site, library)}/commands/{command}/output"
+    return _MADE[site.url, library]
+
+
+def _a_version(site: ConsoleSite, library: str) -> dict[str, str]:
+    """The form that rolls the library's settings back to a version of theirs."""
+    engine = site.engine()
+    with engine.connect() as db:
+        found = db.execute(
+            select(config_versions.c.id)
+            .where(config_versions.c.library == library, config_versions.c.device_id == "")
+            .order_by(config_versions.c.id.desc())
+        ).first()
+    engine.dispose()
+    assert found is not None
+    return {"version_id": str(found.id)}
 
 
 def kp(site: ConsoleSite, library: str) -> str:
@@ -84,6 +120,13 @@ ROUTES = [
           lambda s, site, lib: s.post(f"{kp(site, lib)}/config", {"session.goodbye_time": "6"})),
     Route("save library config", "configure", True, "POST", 303,
           lambda s, site, lib: s.post(f"{lp(lib)}/config", {"session.goodbye_time": "7"})),
+    Route("roll back", "configure", True, "POST", 303,
+          lambda s, site, lib: s.post(f"{lp(lib)}/config/rollback", _a_version(site, lib))),
+    Route("command output", "technician", True, "GET", 200,
+          lambda s, site, lib: s.get(_command_output(site, lib))),
+    Route("handled tasks", "tasks", False, "GET", 200,
+          lambda s, site, lib: s.get("/console/tasks?handled=1")),
+    Route("language", "fleet", False, "GET", 303, lambda s, site, lib: s.get("/console/language/en")),
     Route("credential", "credentials", True, "POST", 303,
           lambda s, site, lib: s.post(f"{lp(lib)}/credentials", CREDENTIAL)),
     Route("handle task", "tasks", True, "POST", 303,
@@ -145,7 +188,7 @@ def test_without_a_session_every_page_sends_to_sign_in_and_every_post_is_refused
 ) -> None:
     anonymous = Staff(console_site.url, "nobody-at-all")
     assert anonymous.login_answer.status_code == 401
-    for route in ROUTES:
+    for route in [r for r in ROUTES if r.name != "language"]:  # choosing a language needs no session
         answer = route.call(anonymous, console_site, TROMSO)
         assert answer.status_code == 303, route.name  # type: ignore[attr-defined]
         assert answer.headers["location"].startswith("/console/login")  # type: ignore[attr-defined]
@@ -160,3 +203,23 @@ def test_a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing(
     assert ada.post(path, {"session.goodbye_time": "9"}, csrf=False).status_code == 403
     assert ada.post(path, {"csrf": "forged", "session.goodbye_time": "9"}, csrf=False).status_code == 403
     assert ada.get(path).text.count("<tr>") == before
+
+
+# The gateway's own staff endpoints (HTTP Basic) know the console's roles too: (method, path, who may).
+ADMIN_API = [
+    ("GET", f"/v1/admin/devices?library={TROMSO}", {"ada", "tove", "tor", "teo"}),
+    ("GET", f"/v1/admin/devices?library={HARSTAD}", {"ada", "teo"}),
+    ("GET", f"/v1/admin/statistics?library={TROMSO}", {"ada", "tove"}),
+    ("GET", "/v1/admin/audit", {"ada", "tove"}),
+]
+
+
+def test_the_gateways_staff_endpoints_know_the_consoles_roles(console_site: ConsoleSite) -> None:
+    wrong = []
+    for person in ("tor", "teo"):  # administrators and library staff: tests/gateway/test_devices.py
+        with httpx.Client(base_url=console_site.url, auth=(person, PASSWORD), timeout=30) as http:
+            for method, path, allowed in ADMIN_API:
+                status = http.request(method, path).status_code
+                if (status == 200) != (person in allowed) or status not in (200, 403):
+                    wrong.append(f"{method} {path} as {person}: {status}")
+    assert not wrong, "\n".join(wrong)

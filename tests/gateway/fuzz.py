@@ -1,8 +1,11 @@
 """Schemathesis over the gateway's published OpenAPI, against the real gateway in front of the demo ILS.
 
-Two runs: as an enrolled kiosk (device token) over the kiosk endpoints, and as a consortium administrator
-(HTTP Basic) over the staff endpoints. A failure is any 5xx: the gateway must answer every request it is
-sent with a valid answer or a `Problem`. Prints JSON with the number of cases.
+Three runs: as an enrolled kiosk (device token) over the kiosk endpoints (the console's /v1/console among
+them), as a consortium administrator (HTTP Basic) over the staff endpoints, and as the same administrator
+signed in to the staff console (session cookie) over its pages, from a schema of their own
+(`server_api.console.app.console_schema`: the pages are not in /openapi.json). A failure is any 5xx: the
+gateway must answer every request it is sent with a valid answer, a `Problem` or an HTML error page.
+Prints JSON with the number of cases.
 
     python -m tests.gateway.fuzz --examples 100 --phases examples,coverage,fuzzing
 """
@@ -34,10 +37,11 @@ GENEROUS = "\n".join(
 
 
 def _run(
-    url: str, auth: list[str], include: list[str], args: argparse.Namespace, report: Path
+    url: str, auth: list[str], include: list[str], args: argparse.Namespace, report: Path, schema: str = ""
 ) -> dict[str, Any]:
     command = [
-        SCHEMATHESIS, "run", f"{url}/openapi.json", *auth, *include,
+        SCHEMATHESIS, "run", schema or f"{url}/openapi.json", *(["--url", url] if schema else []),
+        *auth, *include,
         "--checks", "not_a_server_error", "--max-examples", str(args.examples), "--seed", str(args.seed),
         "--phases", args.phases, "--no-shrink", "--workers", "2",
         "--report", "json", "--report-dir", str(report),
@@ -86,10 +90,11 @@ def fuzz(args: argparse.Namespace) -> dict[str, Any]:
                 args,
                 folder / "report",
             )
+            console = _run_console(process.url, args, folder)
             internal = process.log().count("internal error on")
         finally:
             process.stop()
-    runs = {"kiosk": kiosk, "staff": staff}
+    runs = {"kiosk": kiosk, "staff": staff, "console": console}
     return {
         "examples_per_operation": args.examples,
         "phases": args.phases,
@@ -99,6 +104,21 @@ def fuzz(args: argparse.Namespace) -> dict[str, Any]:
         "internal_errors_logged": internal,
         "runs": runs,
     }
+
+
+def _run_console(url: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """The console's pages, signed in as the administrator (signing out is left out: it would end the run's
+    session). Without their forms' CSRF token every POST is refused; the GETs see real pages."""
+    from server_api.console.app import console_schema
+    from tests.console.conftest import Staff
+
+    schema = folder / "console-openapi.json"
+    schema.write_text(json.dumps(console_schema()))
+    signed_in = Staff(url, *ADMIN)
+    if not signed_in.session:
+        raise RuntimeError(f"the administrator could not sign in to the console: {signed_in.login_answer}")
+    cookie = ["--header", f"Cookie: console_session={signed_in.session}"]
+    return _run(url, cookie, ["--exclude-path", "/console/logout"], args, folder / "report", str(schema))
 
 
 def parser() -> argparse.ArgumentParser:

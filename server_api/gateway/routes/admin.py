@@ -1,6 +1,10 @@
 """Staff endpoints (HTTP Basic, argon2-checked): enrollment codes, devices, revocation, heartbeats,
 statistics, the audit log. Staff of a library see and change only their library's kiosks; a consortium
-administrator (no library) sees all. Every change is written to the audit log."""
+administrator (no library) sees all. Every change is written to the audit log.
+
+The staff console's roles (`server_api.console.accounts`) hold here too: a technician enrolls, lists and
+revokes the kiosks of their library (or of every library, without one) but reads neither statistics nor
+the audit log; library staff without a library see nothing."""
 
 from __future__ import annotations
 
@@ -28,10 +32,18 @@ def library_for(user: StaffUser, library: str | None, gateway: Gateway) -> str |
     if library is not None and library not in gateway.config.libraries():
         raise problem(404, "unknown_library", f"library {library} is not in the gateway's configuration")
     if user.library is None:
+        if user.role == "staff":
+            raise problem(403, "no_library", "your account names no library: ask an administrator")
         return library
     if library is not None and library != user.library:
         raise problem(403, "other_library", f"you are staff of library {user.library}, not {library}")
     return user.library
+
+
+def reader_of_reports(user: StaffUser) -> None:
+    """Statistics and the audit log are for administrators and library staff, as in the console."""
+    if user.role not in ("admin", "staff"):
+        raise problem(403, "role", f"a {user.role} does not read statistics or the audit log")
 
 
 class NewCode(BaseModel):
@@ -88,6 +100,7 @@ class Revoked(BaseModel):
 async def revoke_device(
     device_id: Annotated[str, Field(max_length=36)], user: StaffDep, gateway: GatewayDep
 ) -> Revoked:
+    library_for(user, None, gateway)  # library staff without a library revoke nothing
     done = await run(lambda: revoke(gateway.engine, device_id, actor=user.username, library=user.library))
     if not done:
         raise problem(404, "unknown_device", "no such active device in your library")
@@ -101,6 +114,7 @@ async def hour_statistics(
     library: Annotated[str | None, Query(max_length=32)] = None,
     days: Annotated[int, Query(ge=1, le=400)] = 7,
 ) -> list[dict[str, Any]]:
+    reader_of_reports(user)
     chosen = library_for(user, library, gateway)
     if chosen is None:
         raise problem(422, "library_needed", "name a library")
@@ -120,6 +134,8 @@ class AuditRow(BaseModel):
 async def audit(
     user: StaffDep, gateway: GatewayDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[AuditRow]:
+    reader_of_reports(user)
+
     def rows() -> list[AuditRow]:
         query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
         if user.library is not None:
