@@ -26,6 +26,10 @@ same phase, and the phases of the rounds are spread evenly over the poll interva
 not synchronised to the poller; every configuration sees the same spread). `detect_s` is how long the
 first request took to reach the library system (the pad's share of the time).
 
+`--path gateway` (or `both`, interleaved with SIP2-direct): the station talks to the consortium's gateway
+(`kiosk-gateway serve` under uvicorn on SQLite, in its own process, the kiosk enrolled like a real one),
+which talks SIP2 to the library system through the same delaying link; its SIP2 pool is `--pool-size`.
+
 Run: .venv/bin/python bench/stack.py [--quick] [--rounds 5] [--pool-min 10 --pool-size 20] [--reader feig]
 """
 
@@ -134,7 +138,7 @@ class PollClock:
     bench's first request of a stack reached the library system (`FaultyLink.watch`)."""
 
     def __init__(self, reader: Any, link: FaultyLink, interval: float) -> None:
-        self.interval = interval
+        self.interval, self.link = interval, link
         self._polled = asyncio.Event()
         self.first_request: float | None = None
         inventory = reader.inventory
@@ -146,7 +150,6 @@ class PollClock:
                 self._polled.set()
 
         reader.inventory = timed_inventory
-        link.watch = self._watch
 
     def _watch(self, in_flight: dict[int, bytes]) -> None:
         if in_flight and self.first_request is None:
@@ -159,6 +162,7 @@ class PollClock:
             await self._polled.wait()
         await asyncio.sleep(phase * self.interval)
         self.first_request = None
+        self.link.watch = self._watch  # this station's stack is the one the link is watched for
 
 
 def phases(rounds: int, seed: int = 17) -> list[float]:
@@ -361,41 +365,76 @@ def _configs(args: argparse.Namespace) -> list[tuple[float, float, int]]:
     return out
 
 
+@contextlib.contextmanager
+def gateway_process(workdir: Path, ils_port: int, pool_size: int) -> Iterator[tuple[str, str]]:
+    """`kiosk-gateway serve` (uvicorn, SQLite) in its own process, talking SIP2 to `ils_port`; yields its
+    URL and an enrolled kiosk's token for the kiosk's library."""
+    from tests.gateway.servers import GatewayProcess, enroll, make_gateway_config
+
+    limits = "device_requests_per_minute = 100000\nenrollments_per_minute = 1000"
+    config = make_gateway_config(
+        workdir / "gateway",
+        ils_port,
+        "sqlite:///gateway.sqlite",
+        pool_size=pool_size,
+        sip2_timeout=10.0,
+        extra_limits=limits,
+    )
+    process = GatewayProcess(config).start()
+    try:
+        yield process.url, enroll(process.url, process.config_path, demo.TROMSO, "Bench stack")
+    finally:
+        process.stop()
+
+
 async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     sizes: list[int] = args.sizes
     trips: list[float] = [ms / 1000 for ms in args.round_trips]
-    times: Times = {}
     with ils_process(workdir) as (ils_port, ils_db):
         shelf = lendable(ils_db, sum(sizes))
         if args.reader == "feig":
             home = {i.item_id: i.home for i in demo.ITEMS}  # the tags say the kiosk's library owns them
             ours = [i for i in lendable(ils_db, 0) if home.get(i) == demo.TROMSO][: max(sizes)]
             return report(await run_feig(args, workdir, ils_port, ours), sizes, trips)
-        async with (
-            FaultyLink("127.0.0.1", ils_port) as link,
-            DemoEnvironment(
-                workdir / "station",
-                policy=SessionPolicy(goodbye_time=timedelta(0)),
-                poll_interval=0.1,
-                tick_interval=0.5,
-                sip2_timeout=10.0,
-                sip2_pool=(args.pool_min, args.pool_size),
-                ils_address=("127.0.0.1", link.port),
-            ) as env,
-        ):
-            assert env.station is not None
-            seen: list[Observation] = []
-            env.station.add_observer(seen.append)
-            await env.station.settle()
-            await asyncio.sleep(1.0)  # the pool opens at start (pool_min_size), ahead of the first stack
+        paths = ("sip2", "gateway") if args.path == "both" else (args.path,)
+        times: dict[str, Times] = {path: {} for path in paths}
+        async with contextlib.AsyncExitStack() as stack:
+            link = await stack.enter_async_context(FaultyLink("127.0.0.1", ils_port))
+            stations: dict[str, tuple[DemoEnvironment, list[Observation], PollClock]] = {}
+            for path in paths:
+                via: dict[str, Any] = {}
+                if path == "gateway":
+                    url, token = stack.enter_context(gateway_process(workdir, link.port, args.pool_size))
+                    via = {"gateway_url": url, "gateway_token": token}
+                env = await stack.enter_async_context(
+                    DemoEnvironment(
+                        workdir / f"station-{path}",
+                        policy=SessionPolicy(goodbye_time=timedelta(0)),
+                        poll_interval=0.1,
+                        tick_interval=0.5,
+                        sip2_timeout=10.0,
+                        sip2_pool=(args.pool_min, args.pool_size),
+                        ils_address=("127.0.0.1", link.port),
+                        **via,
+                    )
+                )
+                assert env.station is not None
+                seen: list[Observation] = []
+                env.station.add_observer(seen.append)
+                await env.station.settle()
+                stations[path] = (env, seen, PollClock(env.pad, link, 0.1))
+            await asyncio.sleep(1.0)  # the pools open at start (pool_min_size), ahead of the first stack
             stacks, offset = {}, 0
             for n in sizes:
                 stacks[n], offset = shelf[offset : offset + n], offset + n
-            clock = PollClock(env.pad, link, 0.1)
             for phase, rt, n in _configs(args):
-                for op, t in (await one_round(env, link, seen, stacks[n], rt, clock, phase)).items():
-                    times.setdefault((rt, n, op), []).append(t)
-    return report(times, sizes, trips)
+                for path in paths:  # interleaved: each configuration on each path, back to back
+                    env, seen, clock = stations[path]
+                    for op, t in (await one_round(env, link, seen, stacks[n], rt, clock, phase)).items():
+                        times[path].setdefault((rt, n, op), []).append(t)
+    if len(paths) == 1:
+        return report(times[paths[0]], sizes, trips)
+    return {"paths": {path: report(times[path], sizes, trips) for path in paths}}
 
 
 def report(times: Times, sizes: list[int], trips: list[float]) -> dict[str, Any]:
@@ -429,6 +468,12 @@ def main() -> None:
     parser.add_argument("--pool-min", type=int, default=10, help="[sip2] pool_min_size: opened at start")
     parser.add_argument("--pool-size", type=int, default=20, help="[sip2] pool_size: the ceiling")
     parser.add_argument("--reader", choices=("pad", "feig"), default="pad", help="simulated pad or FEIG")
+    parser.add_argument(
+        "--path",
+        choices=("sip2", "gateway", "both"),
+        default="sip2",
+        help="SIP2-direct, the gateway, or both",
+    )
     args = parser.parse_args()
     args.sizes, args.round_trips = ([1, 10], [200]) if args.quick else ([1, 2, 5, 10, 20], [0, 50, 200])
     if args.rounds is None:
@@ -445,7 +490,9 @@ def main() -> None:
             "load_average": os.getloadavg(),
             "pad": "FEIG simulator, default AirTiming" if args.reader == "feig" else "simulated pad",
             "poll_interval_s": 0.1,
-            "path": "SIP2-direct",
+            "path": {"sip2": "SIP2-direct", "gateway": "gateway (uvicorn, own process)", "both": "both"}[
+                args.path
+            ],
             "pool": {"pool_min_size": args.pool_min, "pool_size": args.pool_size},
             "rounds": args.rounds,
             **asyncio.run(run(args, workdir)),
