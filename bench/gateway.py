@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import random
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -251,6 +252,29 @@ async def load_phase(clients: list[Circulation], seconds: float) -> dict[str, An
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its live descendants, from /proc: a cost per action that
+    other people's load on the machine hardly changes, unlike the latencies."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += cpu_seconds(int(child))
+    except (OSError, IndexError, ValueError):  # a process that just ended
+        pass
+    return total
+
+
+def postmaster(pg: Any) -> int | None:
+    """The PostgreSQL server's pid (its backends are its children)."""
+    if pg is None:
+        return None
+    return int((pg.data / "postmaster.pid").read_text().split()[0])
+
+
 @dataclass(frozen=True)
 class Variant:
     """One way of serving the kiosks in the load phases (the first is the named reference)."""
@@ -263,7 +287,7 @@ class Variant:
 
 
 @contextlib.contextmanager
-def serving(variant: Variant, folder: Path, ils_port: int, pg: Any) -> Iterator[tuple[str, Path]]:
+def serving(variant: Variant, folder: Path, ils_port: int, pg: Any) -> Iterator[tuple[str, Path, int]]:
     """`kiosk-gateway serve` of `variant`'s tree on a free port; yields its URL and configuration."""
     folder.mkdir(parents=True, exist_ok=True)
     database = pg.create_database(f"bench_{folder.name}") if variant.database == "postgres" else (
@@ -293,7 +317,7 @@ def serving(variant: Variant, folder: Path, ils_port: int, pg: Any) -> Iterator[
             time.sleep(0.2)
         else:
             raise RuntimeError(f"{variant.name}: the gateway did not start; see {folder / 'gateway.log'}")
-        yield url, config
+        yield url, config, process.pid
     finally:
         process.terminate()
         try:
@@ -308,12 +332,16 @@ async def load(
     """Interleaved phases: SIP2-direct, then each variant, in a rotated order every phase."""
     folder.mkdir(parents=True, exist_ok=True)
     bench_database(folder / "ils.sqlite", kiosks)
+    on_postgres = {v.name for v in variants if v.database == "postgres"}
     with contextlib.ExitStack() as stack:
         port = stack.enter_context(ils_process(folder / "ils.sqlite", 0.0))
         pg = stack.enter_context(postgres()) if any(v.database == "postgres" for v in variants) else None
         clients: dict[str, list[Circulation]] = {"sip2_direct": [direct(port) for _ in range(kiosks)]}
+        pids: dict[str, int] = {}
         for variant in variants:
-            url, config = stack.enter_context(serving(variant, folder / variant.name, port, pg))
+            url, config, pids[variant.name] = stack.enter_context(
+                serving(variant, folder / variant.name, port, pg)
+            )
             tokens = [enroll(url, config, TROMSO, f"Bench kiosk {k}") for k in range(kiosks)]
             clients[variant.name] = [
                 HttpCirculation(GatewaySettings(url, token=t, timeout=30)) for t in tokens
@@ -324,7 +352,14 @@ async def load(
             for phase in range(phases):
                 for name in names[phase % len(names) :] + names[: phase % len(names)]:
                     await reset(clients[name], kiosks)
-                    results[name].append(await load_phase(clients[name], seconds))
+                    database = postmaster(pg) if name in on_postgres else None
+                    before = [cpu_seconds(p) if p else 0.0 for p in (pids.get(name), database)]
+                    phase_result = await load_phase(clients[name], seconds)
+                    after = [cpu_seconds(p) if p else 0.0 for p in (pids.get(name), database)]
+                    per = 1000 / max(1, phase_result["requests"])
+                    phase_result["gateway_cpu_ms_per_action"] = round((after[0] - before[0]) * per, 2)
+                    phase_result["database_cpu_ms_per_action"] = round((after[1] - before[1]) * per, 2)
+                    results[name].append(phase_result)
         finally:
             for group in clients.values():
                 for client in group:
@@ -347,7 +382,15 @@ async def load(
         "median": {
             name: {
                 key: round(statistics.median(p[key] for p in runs), 1)
-                for key in ("per_second", "p50_ms", "p99_ms", "errors")
+                for key in (
+                    "per_second",
+                    "p50_ms",
+                    "p99_ms",
+                    "errors",
+                    "gateway_cpu_ms_per_action",
+                    "database_cpu_ms_per_action",
+                )
+                if key in runs[0]
             }
             for name, runs in results.items()
         },
@@ -402,6 +445,8 @@ def main() -> None:
         "git archive HEAD~3 server_api tests kiosk drivers | tar -x -C /var/tmp/base",
     )
     args = parser.parse_args()
+    # Stopped (timeout, kill): unwind, so that the gateways, the library system and PostgreSQL stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     folder = Path(tempfile.mkdtemp(prefix="bench-gateway-", dir="/var/tmp"))
     variants = variants_of(args.variants, args.baseline)
     loads_before = [round(x, 1) for x in os.getloadavg()]

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -219,6 +219,7 @@ class CountRequests:
     def __init__(self, app: ASGIApp, telemetry: Telemetry) -> None:
         self.app = app
         self.telemetry = telemetry
+        self._children: dict[tuple[str, int], Any] = {}  # labels() takes a lock and builds a key each time
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -236,7 +237,12 @@ class CountRequests:
             await self.app(scope, receive, sending)
         finally:
             endpoint = getattr(scope.get("route"), "path", "other")
-            self.telemetry.requests.labels(endpoint, str(status)).inc()
+            child = self._children.get((endpoint, status))
+            if child is None:
+                child = self._children[endpoint, status] = self.telemetry.requests.labels(
+                    endpoint, str(status)
+                )
+            child.inc()
 
 
 def create_app(config: GatewayConfig, engine: Engine | None = None) -> FastAPI:

@@ -26,7 +26,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 
 from .schema import audit_log, devices, enrollment_codes, staff_users
 
@@ -142,6 +142,8 @@ class TokenCheck:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._verified: dict[str, str] = {}  # sha256(token) -> device id
+        # Built once (on every request, building the statement cost more than running it).
+        self._lookup = select(devices).where(devices.c.id == bindparam("device_id"))
 
     def device(self, token: str) -> Device | None:
         parts = token.split(".")
@@ -149,7 +151,7 @@ class TokenCheck:
             return None
         device_id, secret = parts[1], parts[2]
         with self.engine.connect() as db:
-            row = db.execute(select(devices).where(devices.c.id == device_id)).first()
+            row = db.execute(self._lookup, {"device_id": device_id}).first()
         if row is None or row.revoked_at is not None:
             return None
         digest = hashlib.sha256(token.encode()).hexdigest()

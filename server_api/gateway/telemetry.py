@@ -63,6 +63,8 @@ class Telemetry:
             registry=self.registry,
         )
         self.registry.register(_KioskCollector(engine))
+        # Built once: constructing a statement costs more than running it (one per settled item).
+        self._upserts = {replace: self._upsert(replace=replace) for replace in (False, True)}
 
     # -- heartbeats ---------------------------------------------------------------------------------------
 
@@ -92,6 +94,15 @@ class Telemetry:
     def _insert(self, table: Any) -> Any:
         return (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert(table)
 
+    def _upsert(self, *, replace: bool) -> Any:
+        """Statistics cells: added to (the gateway's counts) or replaced (the kiosk's totals)."""
+        statement = self._insert(statistics)
+        excluded = statement.excluded.value
+        return statement.on_conflict_do_update(
+            index_elements=["device_id", "hour", "metric", "label"],
+            set_={"value": excluded if replace else statistics.c.value + excluded},
+        )
+
     def add(
         self,
         device: Device,
@@ -115,15 +126,7 @@ class Telemetry:
             }
             for metric, label, value in cells
         ]
-        statement = self._insert(statistics)
-        statement = statement.on_conflict_do_update(
-            index_elements=["device_id", "hour", "metric", "label"],
-            set_={
-                "value": statement.excluded.value
-                if replace
-                else statistics.c.value + statement.excluded.value
-            },
-        )
+        statement = self._upserts[replace]
         if db is not None:
             db.execute(statement, rows)
             return
