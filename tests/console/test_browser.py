@@ -1,11 +1,14 @@
 """The console in a real browser (Debian's Chromium, headless): a member of staff signs in, sees the fleet,
-changes a kiosk's idle timeout (and the kiosk fetches it and reports it runs it), resolves a conflict,
-signs out; every page passes axe-core with 0 serious or critical violations. Screenshots go to
+changes the idle timeout of a running kiosk (a real station with a patron at it: it takes the setting only
+once the patron has finished, and the fleet shows the version it then runs), resolves a conflict, signs
+out; every page passes axe-core with 0 serious or critical violations. Screenshots go to
 test-artifacts/console/."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from selenium.common.exceptions import WebDriverException
@@ -16,8 +19,11 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from kiosk.core import Action
+from kiosk.station import Station
 from tests.console.browser import axe_violations, chromium, screenshot
 from tests.console.conftest import HARSTAD, PASSWORD, TROMSO, ConsoleSite, unique
+from tests.console.stations import eventually, fetched_twice, running, sign_in_patron, station_file
 
 
 @pytest.fixture(scope="module")
@@ -78,17 +84,39 @@ def sign_in_by_keyboard(browser: WebDriver, site: ConsoleSite, username: str) ->
     WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/console/"))
 
 
-def test_staff_sign_in_see_the_fleet_change_the_idle_timeout_resolve_a_conflict_and_sign_out(
-    browser: WebDriver, console_site: ConsoleSite
+async def test_staff_sign_in_see_the_fleet_change_the_idle_timeout_resolve_a_conflict_and_sign_out(
+    browser: WebDriver, console_site: ConsoleSite, tmp_path: Path
+) -> None:
+    name = unique("Tromsø")
+    async with running(station_file(console_site, tmp_path, name)) as station:  # a running kiosk
+        assert station.console is not None and station.gateway is not None
+        await sign_in_patron(station)  # with a patron at it
+        await _change_the_idle_timeout(browser, console_site, station, name)
+        station.press(Action.FINISH)  # the session ends: only now does the kiosk take it
+        await eventually(lambda: station.session.policy.idle_timeout == timedelta(seconds=120))
+        await station.gateway.beat()
+        version = station.console.version
+    browser.get(f"{console_site.url}/console/")
+    assert version in browser.find_element(By.ID, "fleet").text
+    with console_site.kiosk(name) as kiosk:  # the kiosk could not settle a return offline
+        task = {"key": unique("conflict"), "kind": "conflict", "item_id": "03011234567890",
+                "summary": "Returned offline, but the loan was renewed meanwhile",
+                "ils_message": "Item not checked out"}  # fmt: skip
+        kiosk.post("/v1/console/tasks", json=[task]).raise_for_status()
+    _resolve_the_conflict_and_sign_out(browser, console_site, name, task["key"])
+
+
+async def _change_the_idle_timeout(
+    browser: WebDriver, console_site: ConsoleSite, station: Station, name: str
 ) -> None:
     browser.get(f"{console_site.url}/console/login")
     accessible(browser, "01-login")
     sign_in(browser, console_site, "tove")
     fleet = browser.find_element(By.ID, "fleet").text
-    assert "Tromsø 1" in fleet and "Harstad 1" not in fleet
+    assert "Tromsø 1" in fleet and name in fleet and "Harstad 1" not in fleet
     accessible(browser, "02-fleet")
 
-    follow(browser, browser.find_element(By.LINK_TEXT, "Tromsø 1"))
+    follow(browser, browser.find_element(By.LINK_TEXT, name))
     accessible(browser, "03-kiosk")
     follow(browser, browser.find_element(By.LINK_TEXT, "Innstillinger for denne automaten"))
     field = browser.find_element(By.ID, "f-session.idle_timeout")
@@ -103,18 +131,13 @@ def test_staff_sign_in_see_the_fleet_change_the_idle_timeout_resolve_a_conflict_
     follow(browser, browser.find_element(By.ID, "save"))
     assert "Lagret" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
     accessible(browser, "05-config-saved")
+    await fetched_twice(station)  # the kiosk has it, but a patron is using it
+    assert station.session_active and station.session.policy.idle_timeout == timedelta(seconds=60)
 
-    with console_site.kiosk("Tromsø 1") as kiosk:  # what the running kiosk does between sessions
-        wanted = kiosk.get("/v1/console/config").json()
-        assert wanted["settings"]["session.idle_timeout"] == 120
-        kiosk.post("/v1/console/config/report", json={"version": wanted["version"]}).raise_for_status()
-        task = {"key": unique("conflict"), "kind": "conflict", "item_id": "03011234567890",
-                "summary": "Returned offline, but the loan was renewed meanwhile",
-                "ils_message": "Item not checked out"}  # fmt: skip
-        kiosk.post("/v1/console/tasks", json=[task]).raise_for_status()
-    browser.get(f"{console_site.url}/console/")
-    assert wanted["version"] in browser.find_element(By.ID, "fleet").text
 
+def _resolve_the_conflict_and_sign_out(
+    browser: WebDriver, console_site: ConsoleSite, name: str, key: str
+) -> None:
     follow(browser, browser.find_element(By.LINK_TEXT, "Oppgaver"))
     assert "Item not checked out" in browser.find_element(By.ID, "tasks").text
     accessible(browser, "06-tasks")
@@ -123,8 +146,8 @@ def test_staff_sign_in_see_the_fleet_change_the_idle_timeout_resolve_a_conflict_
     follow(browser, row.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     assert "Merket som behandlet" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
     assert "03011234567890" not in browser.find_element(By.ID, "tasks").text
-    with console_site.kiosk("Tromsø 1") as kiosk:  # the kiosk's staff screen shows it handled
-        mine = [t for t in kiosk.get("/v1/console/tasks").json() if t["key"] == task["key"]]
+    with console_site.kiosk(name) as kiosk:  # the kiosk's staff screen shows it handled
+        mine = [t for t in kiosk.get("/v1/console/tasks").json() if t["key"] == key]
     assert mine[0]["handled_by"] == "tove"
     browser.get(f"{console_site.url}/console/tasks?handled=1")
     accessible(browser, "07-tasks-handled")

@@ -9,7 +9,6 @@ the local one."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import re
@@ -17,7 +16,6 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,66 +23,19 @@ from drivers.rfid.sim import SimulatedPad
 from kiosk.cli import build_station
 from kiosk.config import load
 from kiosk.core import Action, Mode, ScreenName
-from kiosk.credentials import hash_credential
 from kiosk.i18n import translate
 from kiosk.station import RESTART_EXIT, Station
-from server_api.demo_ils import DEMO_PATRON_ID, DEMO_PATRON_PIN
+from server_api.demo_ils import DEMO_PATRON_ID
 from tests.console.conftest import TROMSO, ConsoleSite, unique
+from tests.console.stations import (
+    LOCAL_PASSPHRASE,
+    eventually,
+    fetched_twice,
+    running,
+    sign_in_patron,
+    station_file,
+)
 from tests.paths import ROOT
-
-LOCAL_PASSPHRASE = "lokal passfrase for skjermen"
-LOCAL_HASH = hash_credential(LOCAL_PASSPHRASE)
-
-
-def station_file(site: ConsoleSite, folder: Path, name: str, session: str = "") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    token = folder / "token"
-    token.write_text(site.enroll(TROMSO, name) + "\n")
-    os.chmod(token, 0o600)
-    path = folder / "kiosk.toml"
-    path.write_text(
-        f'[station]\nname = "{name}"\n[gateway]\nurl = "{site.url}"\ntoken_file = "{token}"\n'
-        f"heartbeat_interval = 5\n[session]\ngoodbye_time = 0\n{session}"
-        f'[journal]\npath = "{folder}/journal.sqlite3"\n'
-        f'[printer]\ndirectory = "{folder}/receipts"\n[clock]\ntrust = "always"\n'
-        f'[staff]\ncredential = "{LOCAL_HASH}"\n',
-        encoding="utf-8",
-    )
-    return path
-
-
-@contextlib.asynccontextmanager
-async def running(path: Path) -> AsyncIterator[Station]:
-    station = build_station(load(path), reader=SimulatedPad())
-    assert station.console is not None and station.gateway is not None
-    station.console.interval = station.gateway.interval = 0.3  # the heartbeat's 5 s, compressed
-    await station.start()
-    try:
-        yield station
-    finally:
-        await station.stop()
-        await station.circulation.close()
-        station.journal.close()
-
-
-async def eventually(what: Callable[[], object], timeout: float = 20.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not what():
-            await asyncio.sleep(0.05)
-
-
-async def fetched_twice(station: Station) -> None:
-    """Until the station has asked the console twice more (so whatever staff saved before has arrived)."""
-    assert station.console is not None
-    seen = station.console.fetches
-    await eventually(lambda: station.console is not None and station.console.fetches >= seen + 2)
-
-
-async def sign_in_patron(station: Station) -> None:
-    station.present_card(DEMO_PATRON_ID)
-    await eventually(lambda: station.screen.name is ScreenName.PIN)
-    station.enter_pin(DEMO_PATRON_PIN)
-    await eventually(lambda: station.screen.name is ScreenName.MENU)
 
 
 async def test_staff_settings_reach_the_kiosk_between_sessions_refused_ones_are_reported_others_restart_it(
@@ -94,17 +45,11 @@ async def test_staff_settings_reach_the_kiosk_between_sessions_refused_ones_are_
     # The kiosk's own file warns 50 s before the timeout: a console timeout of 40 s cannot be run here.
     path = station_file(console_site, tmp_path, name, "idle_warning = 50\nidle_timeout = 120\n")
     tove, device = console_site.staff("tove"), console_site.ids[name]
-    async with running(path) as station:
+    async with running(path) as station:  # (with a patron at it: tests/console/test_browser.py)
         assert station.console is not None and station.gateway is not None
-        await sign_in_patron(station)
         saved = tove.post(f"/console/kiosks/{device}/config", {"session.idle_timeout": "150"})
         assert saved.status_code == 303
-        await fetched_twice(station)
-        assert station.session_active and station.session.policy.idle_timeout == timedelta(seconds=120)
-
-        station.press(Action.FINISH)  # the session ends: now it is taken, live
-        await eventually(lambda: station.console is not None and station.console.version != "")
-        assert station.session.policy.idle_timeout == timedelta(seconds=150)
+        await eventually(lambda: station.session.policy.idle_timeout == timedelta(seconds=150))
         assert not station.console.restart_wanted.is_set()
         kept = Path(station.journal.path).with_name("central-config.json")
         assert stat.S_IMODE(kept.stat().st_mode) == 0o600
