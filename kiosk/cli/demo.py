@@ -86,7 +86,8 @@ async def _demo_window(workdir: Path, fullscreen: bool, sip2_direct: bool) -> in
 
     async with DemoEnvironment(workdir, gateway=not sip2_direct) as env:
         assert env.station is not None and env.ils is not None
-        print(f"Demo: {_where(env)}; receipts in {workdir / 'receipts'}", flush=True)
+        # Printed receipts as PNG, e-mailed ones (through the gateway) as mail-N.eml, in the same folder.
+        print(f"Demo: {_where(env)}; receipts (PNG, e-mail .eml) in {workdir / 'receipts'}", flush=True)
         print("\n".join(patron_lines()), flush=True)  # demo data: a normal, blocked, fees, child, Sámi card
         print("\n".join(_console_lines(env)), flush=True)
         # Demo only (a real kiosk's is set with `kiosk staff set-credential` and never shown)

@@ -347,7 +347,11 @@ async def _open_circulation(env: DemoEnvironment, host: str, port: int) -> Circu
     settings = env.settings
     if settings.gateway:
         gateway = DemoGateway(
-            env.workdir / "gateway", ils_host=host, ils_port=port, sip2_timeout=settings.sip2_timeout
+            env.workdir / "gateway",
+            ils_host=host,
+            ils_port=port,
+            sip2_timeout=settings.sip2_timeout,
+            mail_folder=env.workdir / "receipts",  # e-mail receipts saved beside the printed ones
         )
         env.gateway = await gateway.__aenter__()
         token = env.gateway.enroll(env.library.number, f"Demo kiosk ({env.library.name})")

@@ -13,6 +13,8 @@ from typing import Any
 
 from server_api.demo_ils.data import ACCOUNTS, LIBRARIES
 
+from .demo_mail import DemoMailbox
+
 
 def _secret_file(path: Path, value: str) -> Path:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -37,8 +39,10 @@ def write_demo_config(
     pool_size: int = 4,
     extra_gateway: str = "",
     extra_limits: str = "",
+    mail: str = "",
 ) -> Path:
-    """Write `gateway.toml` and its secret files into `folder`; returns the configuration's path."""
+    """Write `gateway.toml` and its secret files into `folder`; returns the configuration's path. With
+    `mail` (a `[mail]` section) every demo library sends e-mail receipts."""
     base = Path(folder)
     base.mkdir(parents=True, exist_ok=True)
     secrets_dir = base / "secrets"
@@ -67,6 +71,7 @@ def write_demo_config(
             "[[library]]",
             f'number = "{library.number}"',
             f"name = {_toml_string(library.name)}",
+            *(["email_receipts = true"] if mail else []),
             "[library.sip2]",
             f"host = {_toml_string(ils_host)}",
             f"port = {ils_port}",
@@ -77,6 +82,7 @@ def write_demo_config(
             "[library.cards]",
             f'patterns = ["^{library.number[:4]}\\\\d{{8}}$", "^\\\\d{{12}}$"]',
         ]
+    lines += ["", mail] if mail else []
     path = base / "gateway.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -91,7 +97,9 @@ class DemoGateway:
 
     Writes the demo configuration into `folder`, migrates its SQLite database, serves the gateway with its
     staff console (`console_url`, the demo's staff accounts in `staff_logins`) under uvicorn on 127.0.0.1
-    (`port` 0: a free one) and enrolls kiosks through a real one-time code."""
+    (`port` 0: a free one) and enrolls kiosks through a real one-time code. With `mail_folder` it sends
+    e-mail receipts to a local mail server that saves them there (`DemoMailbox`), if aiosmtpd is
+    installed."""
 
     def __init__(
         self,
@@ -101,8 +109,11 @@ class DemoGateway:
         ils_host: str = "127.0.0.1",
         port: int = 0,
         sip2_timeout: float = 5.0,
+        mail_folder: Path | None = None,
     ) -> None:
         self.folder = Path(folder)
+        self.mail_folder = mail_folder
+        self.mailbox: DemoMailbox | None = None
         self.ils = (ils_host, ils_port)
         self.port = port
         self.sip2_timeout = sip2_timeout
@@ -124,12 +135,18 @@ class DemoGateway:
             with socket.socket() as probe:
                 probe.bind(("127.0.0.1", 0))
                 self.port = probe.getsockname()[1]
+        if self.mail_folder is not None:
+            try:
+                self.mailbox = DemoMailbox(self.mail_folder).start()
+            except ImportError:  # aiosmtpd comes with the dev extras
+                self.mailbox = None
         path = write_demo_config(
             self.folder,
             ils_host=self.ils[0],
             ils_port=self.ils[1],
             port=self.port,
             sip2_timeout=self.sip2_timeout,
+            mail=self.mailbox.settings() if self.mailbox else "",
         )
         self.config = load(path)
         self.engine = open_engine(self.config.database_url())
@@ -169,6 +186,8 @@ class DemoGateway:
         if self._task is not None:
             await self._task
         self.engine.dispose()
+        if self.mailbox is not None:
+            self.mailbox.stop()
 
 
 __all__ = ["DemoGateway", "write_demo_config"]

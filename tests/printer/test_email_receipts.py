@@ -127,9 +127,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 @pytest.fixture(autouse=True)
-def empty_mailbox(site: Site) -> None:
-    site.mailbox.messages.clear()
-    site.mailbox.refusing = False
+def empty_mailbox(request: pytest.FixtureRequest) -> None:
+    if "site" in request.fixturenames:  # the demo's test needs no site of its own
+        site: Site = request.getfixturevalue("site")
+        site.mailbox.messages.clear()
+        site.mailbox.refusing = False
 
 
 @pytest.fixture
@@ -264,3 +266,17 @@ def test_a_card_gets_at_most_five_email_receipts_a_minute(site: Site) -> None:
     tromso = enroll(site.gateway.url, site.config, TROMSO, "Kiosk 4")
     answers = [post(site, tromso, patron_id="219000000004").status_code for _ in range(6)]
     assert answers == [409] * 5 + [429]  # counted before the library system is asked, refused ones too
+
+
+async def test_the_demo_saves_the_email_receipts_its_gateway_sends_beside_the_printed_ones(
+    tmp_path: Path,
+) -> None:
+    async with DemoEnvironment(
+        tmp_path, gateway=True, policy=SessionPolicy(goodbye_time=timedelta(0))
+    ) as demo:
+        await borrow_and_finish(demo, demo.demo_borrow_items[:1])
+        assert (await emailed(demo)).ok
+        saved = tmp_path / "receipts" / "mail-1.eml"
+        assert saved.stat().st_mode & 0o777 == 0o600
+        mail = email.message_from_bytes(saved.read_bytes(), policy=email.policy.default)
+        assert mail["To"] == ADDRESS and mail["Content-Language"] == "nb"
