@@ -36,12 +36,13 @@ from kivy.uix.widget import Widget
 from drivers.speech import HeadsetJack, JackWatcher, SimulatedJack, Speaker
 from kiosk.config import UiSection
 from kiosk.core import STAFF_HOLD, Action, Screen, ScreenName, Text
+from kiosk.i18n import DRAFT_LANGUAGES
 from ui.demo_panel import demo_panel
 from ui.fonts import register_fonts
 from ui.header import Header
 from ui.inspection import Inspection
 from ui.keyboard import KeyboardNavigator, KeyTargets
-from ui.layouts import TILE_SCREENS, BuiltBody, Callbacks, RenderStats, ScreenLayout
+from ui.layouts import TILE_SCREENS, BuiltBody, Callbacks, RenderStats, ScreenLayout, draft_notice
 from ui.metrics import ScreenGeometry
 from ui.overlays import HelpCard, IdleWarning
 from ui.reader import ScreenReader
@@ -285,6 +286,8 @@ class KioskApp(App, StaffScreen, Inspection):
         self.body.clear_widgets()
         self.footer.clear_widgets()
         layout = ScreenLayout(t, s, self._callbacks(), width=self._body_width())
+        if s.language in DRAFT_LANGUAGES:
+            self.body.add_widget(draft_notice(t, s.language))
         notice = self._speech_notice(s)
         if notice:
             self.body.add_widget(layout.speech_notice(self.reader.spoken_languages()))

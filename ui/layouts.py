@@ -13,6 +13,7 @@ from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from kiosk.core import CARD_NUMBER_MAX_LENGTH, PIN_MAX_DIGITS, Action, Screen, ScreenName, Text
+from kiosk.i18n.languages import chain
 from ui.rows import ItemRowWidget, LibraryWords, RowList, summary
 from ui.text import is_error, languages, library_words, tr, tr_optional
 from ui.theme import Theme
@@ -82,6 +83,16 @@ class BuiltBody:
             if self.summary is not None:
                 self.summary.text = summary(screen.rows, screen.language)
         self.screen = screen
+
+
+def draft_notice(theme: Theme, language: str) -> TextLabel:
+    """A draft language (se, smj, sma, sms, fkv, enabled by the library) says on every screen that its
+    translation is a draft, in itself and in the language its readers also read (bokmål, or Finnish)."""
+    fallback = chain(language)[1]
+    words = f"✎ {tr('language.draft', language)} / {tr('language.draft', fallback)}"
+    label = TextLabel(theme, words, size=theme.font_small, color=theme.muted_text, italic=True)
+    label.ref = "draft-notice"
+    return label
 
 
 def grows(box: BoxLayout) -> BoxLayout:

@@ -328,6 +328,9 @@ class PatronSession:
             return
         if self.mode is Mode.WELCOME and now - self.last_activity >= self.policy.goodbye_time:
             self.message = None  # nothing of the last patron stays up for the next ("session ended")
+        if self.mode is Mode.WELCOME and now - self.last_activity >= self.policy.idle_timeout:
+            # a language chosen by someone who walked away is not the next patron's (rule 13)
+            self.language, self.language_chosen = self.policy.language, False
         if self.mode is Mode.WELCOME or self.busy:
             return  # nothing to time out, or waiting for the library system (rule 7)
         idle = now - self.last_activity

@@ -36,6 +36,7 @@ STAFF_PREFIXES = ("staff.",)
 UI_KEYS = (
     "help.heading",
     "help.text",
+    "language.draft",
     "library.says",
     "speech.unavailable",
     "speech.offer",

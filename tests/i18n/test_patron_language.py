@@ -75,6 +75,16 @@ def test_at_the_end_of_the_session_the_station_goes_back_to_its_own_language() -
     assert again.screen().language == "nb"
 
 
+def test_a_language_chosen_on_the_welcome_screen_by_someone_who_walked_away_is_not_kept() -> None:
+    session = PatronSession(SessionPolicy(languages=OFFERED), T0)
+    session.handle(LanguageChosen("fi", at(1)))
+    session.handle(Tick(at(30)))
+    assert session.screen().language == "fi"  # still reading the screen
+    session.handle(Tick(at(62)))  # the idle timeout with nobody at the station
+    assert session.screen().language == "nb"
+    assert session.language_chosen is False
+
+
 def test_the_demo_library_system_sends_the_sami_speakers_language_and_the_station_switches(
     tmp_path: Path,
 ) -> None:

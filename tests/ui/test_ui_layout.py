@@ -74,7 +74,7 @@ def _layout(
 
 
 def complete_drafts() -> list[str]:
-    """The drafts a library could enable and see offered (every patron message drafted): se today."""
+    """The drafts a library could enable and see offered (every patron message drafted): all five today."""
     return [code for code in DRAFT_LANGUAGES if status(code, patron_keys()).complete]
 
 
