@@ -4,8 +4,9 @@ The protocol lives in ``drivers.rfid.feig_protocol`` (sans-IO); this module is t
 around it. pyserial blocks, so every exchange runs in a worker thread (``asyncio.to_thread``) behind a
 lock (``Line``): one command on the line at a time, the event loop never waits on the port.
 
-Security first (issue 17): AFI writes and their read-backs (``write_afi``, ``read_afi``) take the line
-before anything else waiting for it, inventory polls included; and where the reader has the command
+Security before polls (issue 17): AFI writes and their read-backs (``write_afi``, ``read_afi``) take the
+line before inventory polls (only the reading of newly placed tags goes before them: their items reach
+the library system sooner, and its round trip overlaps the rest); and where the reader has the command
 queue (``command_queue``: ``None`` finds out at the first use, then remembers), every write and read-back
 waiting when the line comes free goes in one exchange (``drivers.rfid.feig_protocol.command_queue``), so
 the writes of a stack are grouped per reader round. Each caller still gets its own tag's answer, and a
@@ -34,7 +35,7 @@ import serial
 
 from drivers.rfid import feig_protocol as fp
 from drivers.rfid.base import ReaderError, ReaderUnavailable, TagMemory, TagNotPresent, TagWriteError
-from drivers.rfid.line import POLL, SECURITY, Line
+from drivers.rfid.line import POLL, READ, SECURITY, Line
 
 _Parsed = TypeVar("_Parsed")
 
@@ -120,13 +121,20 @@ class FeigReader:
         raise FeigError("The FEIG reader kept announcing more inventory data; giving up.")
 
     async def read(self, uid: bytes) -> TagMemory:
-        info = await self.system_information(uid)
+        """A tag's memory; before security writes and polls on the line (a stack's items go out sooner)."""
+        reply = await self._exchange(
+            fp.system_information(uid, self.address), "system info", idempotent=True, priority=READ
+        )
+        info = self._system_information(reply, uid)
         memory = bytearray()
         first = 0
         while first < info.block_count:
             count = min(MAX_BLOCKS_PER_READ, info.block_count - first)
             reply = await self._exchange(
-                fp.read_multiple(uid, first, count, self.address), "read blocks", idempotent=True
+                fp.read_multiple(uid, first, count, self.address),
+                "read blocks",
+                idempotent=True,
+                priority=READ,
             )
             self._check_addressed(reply, uid, "read blocks")
             blocks = self._parse(

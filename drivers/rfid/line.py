@@ -1,4 +1,4 @@
-"""Who goes next on a reader's serial line: one command at a time, security before polls."""
+"""Who goes next on a reader's serial line: one command at a time, reads and security before polls."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import heapq
 import itertools
 from collections.abc import AsyncIterator
 
-SECURITY, POLL = 0, 1  # who goes first on the line: security writes and read-backs, then everything else
+# Who goes first on the line: reading the tags of a stack just placed (its items go to the library system
+# as soon as they are read, so the round trips overlap the rest of the reading), then security writes and
+# their read-backs, then everything else (the inventory polls).
+READ, SECURITY, POLL = 0, 1, 2
 
 
 class Line:
@@ -51,4 +54,4 @@ class Line:
         self._busy = False
 
 
-__all__ = ["POLL", "SECURITY", "Line"]
+__all__ = ["POLL", "READ", "SECURITY", "Line"]

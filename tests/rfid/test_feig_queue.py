@@ -12,7 +12,7 @@ from drivers.rfid import feig_protocol as fp
 from drivers.rfid.base import AFI_IN_LIBRARY, AFI_ON_LOAN
 from drivers.rfid.feig import FeigFrameError, FeigReader
 from drivers.rfid.feig_sim import AirTiming, Fault, SimulatedFeigReader
-from drivers.rfid.line import POLL, SECURITY, Line
+from drivers.rfid.line import POLL, READ, SECURITY, Line
 from drivers.rfid.sim import make_uid
 
 UIDS = [make_uid(200 + n) for n in range(20)]
@@ -44,7 +44,7 @@ def test_a_command_queue_holds_twenty_afi_writes_or_sixteen_read_backs_and_only_
         fp.command_queue([*writes, writes[0]])
 
 
-async def test_security_waits_first_for_the_line_then_the_polls_in_their_order() -> None:
+async def test_reading_a_new_stack_goes_first_then_security_then_the_polls_in_their_order() -> None:
     line, order = Line(), []
 
     async def take(name: str, priority: int) -> None:
@@ -56,11 +56,12 @@ async def test_security_waits_first_for_the_line_then_the_polls_in_their_order()
             asyncio.create_task(take("poll 1", POLL)),
             asyncio.create_task(take("poll 2", POLL)),
             asyncio.create_task(take("write", SECURITY)),
+            asyncio.create_task(take("read", READ)),
         ]
         await asyncio.sleep(0)
-        assert line.waiting == 3
+        assert line.waiting == 4
     await asyncio.gather(*waiting)
-    assert order == ["write", "poll 1", "poll 2"]
+    assert order == ["read", "write", "poll 1", "poll 2"]
 
 
 async def test_a_waiter_cancelled_after_it_was_handed_the_line_passes_it_on() -> None:
