@@ -12,10 +12,12 @@ body, then COMMIT; on any failure ROLLBACK, and the queued changes stay for the 
 Pages of 1 KiB for a new journal: what an append writes to the WAL and syncs is about its 7 pages.
 
 Checkpoints (copying the WAL back into the database file, with two fsyncs of their own) run in a thread
-of their own (`Checkpointer`), never inside an append: SQLite's automatic checkpoint would run one in
-the commit that crosses 1 000 WAL pages, which with the journal's 7–9 pages per append is one append in
-about 120, on the patron's path. Durability is the same either way (the WAL is the durable copy; a
-checkpoint is SQLite's own and safe at any moment); only where the work happens changes.
+of their own (`Checkpointer`) at a quiet moment, not inside an append: SQLite's automatic checkpoint
+would run one in the commit that crosses 1 000 WAL pages, which with the journal's 7–9 pages per append
+is one append in about 120, on the patron's path. Durability is the same either way (the WAL is the
+durable copy; a checkpoint is SQLite's own and safe at any moment); only when the work happens changes.
+Appended back to back with no quiet moment (a benchmark, a replay), an append now and then waits for
+one as it would for SQLite's own.
 
 Every store holds a shared lock on `<journal>.lock` while it is open (released by the kernel when the
 process dies); `exclusive=True` opens only when no other process has it open.
@@ -31,7 +33,8 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -137,13 +140,22 @@ WAL_SIZE_LIMIT = 4 * 1024 * 1024  # bytes the WAL file is cut back to after a ch
 CHECKPOINT_EVERY = 100  # commits between background checkpoints (an append is ~7 WAL pages: ~700 pages)
 
 
+QUIET = 0.05  # seconds without a commit before a checkpoint runs (a stack's records come closer together)
+QUIET_WAIT = 1.0  # seconds a checkpoint waits for a quiet moment at most (appends back to back)
+
+
 class Checkpointer:
     """Runs `PRAGMA wal_checkpoint(PASSIVE)` on its own connection in its own thread when asked
-    (`poke()`). A passive checkpoint never blocks the writer; one that fails (a full disk) is logged and
-    the next one tries again: the WAL only grows meanwhile, nothing is lost."""
+    (`poke()`), at the first quiet moment (no commit for `QUIET`; after `QUIET_WAIT` anyway), holding the
+    store's lock: no append is written meanwhile, so the checkpoint takes the whole WAL and the next append
+    starts it again from its beginning (the file stays small instead of growing with every append, which
+    costs each fsync a metadata update too). One that fails (a full disk) is logged and the next one tries
+    again: the WAL only grows meanwhile, nothing is lost."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, lock: threading.RLock, last_commit: Callable[[], float]) -> None:
         self.path = path
+        self._lock = lock
+        self._last_commit = last_commit  # time.monotonic() of the store's latest commit
         self.checkpoints = 0  # completed, for tests and the benchmark
         self._wanted = threading.Event()
         self._stopping = False
@@ -160,10 +172,12 @@ class Checkpointer:
             while True:
                 self._wanted.wait()
                 self._wanted.clear()
+                self._quiet_moment()
                 if self._stopping:
                     return
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    with self._lock:
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     self.checkpoints += 1
                 except sqlite3.Error as error:
                     log.warning(
@@ -171,6 +185,13 @@ class Checkpointer:
                     )
         finally:
             conn.close()
+
+    def _quiet_moment(self) -> None:
+        give_up = time.monotonic() + QUIET_WAIT
+        while not self._stopping and time.monotonic() < give_up:
+            if time.monotonic() - self._last_commit() >= QUIET:
+                return
+            time.sleep(QUIET / 5)
 
     def close(self) -> None:
         self._stopping = True
@@ -206,7 +227,8 @@ class JournalStore:
             self.conn.executescript(SCHEMA)
             self.commits += 1
         owner_only(path)
-        self.checkpointer = Checkpointer(path)
+        self._last_commit = time.monotonic()
+        self.checkpointer = Checkpointer(path, self._lock, lambda: self._last_commit)
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[None]:
@@ -226,6 +248,7 @@ class JournalStore:
             raise
         self._pending_changes.clear()
         self.commits += 1
+        self._last_commit = time.monotonic()
         if not self.commits % self.checkpoint_every:
             self.checkpointer.poke()
 
