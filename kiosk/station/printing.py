@@ -14,7 +14,7 @@ import logging
 
 from drivers.printer.base import Printer, PrinterError, PrinterStatus
 from drivers.printer.layout import LibraryLayout
-from drivers.printer.receipt import Receipt, ReceiptLine
+from drivers.printer.receipt import Receipt
 from kiosk.core import EmailReceipt, PrinterChanged, PrintReceipt, PrintStaffSlip, ReceiptPrinted, Text
 from kiosk.i18n import translate
 from kiosk.station.device_observations import (
@@ -118,28 +118,17 @@ class Printing:
         self._shell.feed(ReceiptPrinted(not error, self._shell.clock(), error, emailed=True))
 
     async def staff_slip(self, command: PrintStaffSlip) -> None:
-        lang = self.staff_language
-        route = command.route
-        lines = [
-            ReceiptLine(translate(Text.of(f"slip.{route.kind.value}"), lang), style="large", align="center"),
-            ReceiptLine(route.destination_name or route.destination_id, style="large", align="center"),
-            ReceiptLine(command.title or command.item_id, style="bold"),
-            ReceiptLine(command.item_id),
+        """The layout's hold-shelf or transit slip (`slip_receipt`); a slip the printer could not print
+        becomes a staff task with the full routing (the hold patron as the library system named them)."""
+        lang, route = self.staff_language, command.route
+        routing = [
+            translate(Text.of(f"slip.{route.kind.value}"), lang),
+            route.destination_name or route.destination_id,
+            command.title or command.item_id,
+            command.item_id,
         ]
         if route.kind is RouteKind.HOLD_SHELF and (route.hold_patron_id or route.hold_patron_name):
-            lines.append(
-                ReceiptLine(translate(Text.of("slip.hold_for", patron=hold_patron_label(route)), lang))
-            )
-        built = slip_receipt(command, lang, self.library_name, self._shell.clock(), self.layout)
-        receipt = built or Receipt(
-            kind="staff_slip",
-            title=translate(Text("slip.heading"), lang),
-            lines=tuple(lines),
-            footer="",
-            library_name=self.library_name,
-            printed_at=self._shell.clock(),
-            language=lang,
-        )
+            routing.append(translate(Text.of("slip.hold_for", patron=hold_patron_label(route)), lang))
         self._shell.observe(
             StaffSlip(
                 command.item_id,
@@ -149,11 +138,12 @@ class Printing:
                 names_hold_patron=bool(route.hold_patron_name or route.hold_patron_id),
             )
         )
-        error = await self._print(receipt)
+        receipt = slip_receipt(command, lang, self.library_name, self._shell.clock(), self.layout)
+        # The session asks for slips for the hold shelf and transit only; any other route has no layout.
+        error = await self._print(receipt) if receipt else f"no slip layout for the route {route.kind.value}"
         if error:
             # The routing must not be lost with the paper: a staff task keeps it (kiosk.station.staff_tasks).
-            routing = " / ".join(line.text for line in lines)
-            self._shell.observe(SlipNotPrinted(command.item_id, routing, error))
+            self._shell.observe(SlipNotPrinted(command.item_id, " / ".join(t for t in routing if t), error))
 
     async def _print(self, receipt: Receipt) -> str:
         """Print; the printer's error ("" when printed). Observed as "patron" or "staff_slip"."""
