@@ -11,7 +11,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from server_api.demo_ils.data import ACCOUNTS, LIBRARIES
+from server_api.demo_ils.data import ACCOUNTS, BOOKMOBILE, LIBRARIES
 
 from .demo_mail import DemoMailbox
 
@@ -81,11 +81,16 @@ def write_demo_config(
             f"pool_size = {pool_size}",
             "[library.cards]",
             f'patterns = ["^{library.number[:4]}\\\\d{{8}}$", "^\\\\d{{12}}$"]',
+            # A bookmobile's patrons come once a fortnight and borrow for the whole interval.
+            *(BOOKMOBILE_OFFLINE if library.number == BOOKMOBILE else []),
         ]
     lines += ["", mail] if mail else []
     path = base / "gateway.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+BOOKMOBILE_OFFLINE = ["[library.offline]", "max_items_per_patron = 200", "loan_days = 28"]
 
 
 class DemoGateway:
