@@ -123,5 +123,11 @@ def station_config_text(config: DeviceConfig, layout: Layout) -> str:
         "[journal]\n"
         f"path = {quoted(str(layout.kiosk / 'journal.sqlite3'))}\n\n"
         "[printer]\n"
-        f"directory = {quoted(str(layout.kiosk / 'receipts'))}\n"
+        f"directory = {quoted(str(layout.kiosk / 'receipts'))}\n\n"
+        # Through the consortium's gateway, with the token enrollment stores (the station holds no SIP2
+        # password); without this the station would look for [sip2] and refuse to start.
+        "[gateway]\n"
+        f"url = {quoted(config.gateway_url)}\n"
+        f"token_file = {quoted(str(layout.token_file))}\n"
+        + ("insecure_http = true\n" if config.insecure_http else "")
     )

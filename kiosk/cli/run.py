@@ -44,7 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             run_dir_for_station(),  # $KIOSK_RUN_DIR or /run/kiosk: what the updater reads
             ServiceTiming(watchdog_interval=watchdog_interval()),
         )
-        await service.start()  # READY=1 to systemd, then WATCHDOG=1 from this loop
+        await service.start(ready=args.headless)  # READY=1 to systemd, then WATCHDOG=1 from this loop
         try:
             if args.headless:
                 station.add_observer(lambda observation: print_json(observation.as_record()))
@@ -61,6 +61,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                     jack=open_jack_or_none(config.speech),
                     speak_on_headset=config.speech.speak_on_headset,
                 )
+                from kivy.clock import Clock
+
+                Clock.schedule_once(lambda _dt: service.ready(), 0)  # READY once the first frame is drawn
                 await app.async_run(async_lib="asyncio")
         finally:
             await service.stop()  # STOPPING=1

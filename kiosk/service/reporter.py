@@ -3,7 +3,7 @@
 `ServiceReporter` runs beside the station on its event loop (`kiosk run` starts it once the station
 serves, and stops it first when the station stops):
 
-- `READY=1` once the station has started and shows its first screen;
+- `READY=1` once the station has started and shows its first screen (`ready()`, after the first frame);
 - `WATCHDOG=1` every half of $WATCHDOG_USEC, from the event loop itself: a loop that hangs stops the
   pings and systemd kills and restarts the station (a thread would keep pinging for a hung loop);
 - `STATUS=` lines a technician sees in `systemctl status`: the library system online or offline, the
@@ -60,14 +60,26 @@ class ServiceReporter:
         self._status = ""
         self._written_at = 0.0
         self.gate = UpdateGate(station, run_dir)
+        self._announced = False
 
-    async def start(self) -> None:
-        """The station has started: say READY and start the pings and the state file."""
+    async def start(self, *, ready: bool = True) -> None:
+        """The station has started: the state file, and READY with the pings unless `ready` is False
+        (the window is not drawn yet: `kiosk run` calls `ready()` after its first frame)."""
         self.station.add_observer(self._observe)
         self.write_state()
-        self.notifier.send(READY="1", STATUS=self.status_line())
         self._status = self.status_line()
         self._tasks = [asyncio.create_task(self._keep_state(), name="service state")]
+        if ready:
+            self.ready()
+
+    def ready(self) -> None:
+        """READY=1, then WATCHDOG=1 from this loop. Once only. Not before the first screen is drawn: a first
+        frame can take long on a small CPU (software GL compiles its shaders then), and systemd counts
+        the start-up (TimeoutStartSec) until READY, the watchdog (WatchdogSec) only after it."""
+        if self._announced:
+            return
+        self._announced = True
+        self.notifier.send(READY="1", STATUS=self._status)
         if self.timing.watchdog_interval is not None:
             self._tasks.append(
                 asyncio.create_task(self._ping(self.timing.watchdog_interval), name="watchdog")

@@ -92,6 +92,19 @@ def test_first_boot_moves_the_secrets_enrolls_and_leaves_nothing_on_the_boot_par
     assert not (layout.kiosk / "display.env").exists()  # the GPU draws unless the settings say otherwise
 
 
+def test_the_station_configuration_from_first_boot_talks_to_the_gateway_with_the_stored_token(
+    tmp_path: Path, listener: int
+) -> None:
+    from kiosk.config import load
+
+    layout = fake_kiosk(tmp_path, f"http://127.0.0.1:{listener}", GOOD_ENROLL)
+    assert run(layout, grow_data=False, services=False) == 0
+    station = load(layout.station_config)  # the station's own loader and checks
+    settings = station.gateway_settings()  # the token file: there, the station user's, not empty
+    assert settings.url == f"http://127.0.0.1:{listener}" and settings.bearer() == TOKEN
+    assert not station.sip2.password_file  # a kiosk in gateway mode holds no SIP2 password
+
+
 def test_software_drawing_from_the_settings_reaches_the_station_unit(tmp_path: Path, listener: int) -> None:
     layout = fake_kiosk(tmp_path, f"http://127.0.0.1:{listener}", GOOD_ENROLL)
     layout.device_file.write_text(layout.device_file.read_text() + '\n[display]\nrenderer = "pixman"\n')

@@ -93,3 +93,34 @@ async def test_a_technicians_out_of_order_stays_when_the_update_is_over(
     await asyncio.sleep(1.0)
     assert station.out_of_order.message == "Skjermen byttes / The screen is being replaced"
     assert station.out_of_order.message != UPDATING_NOTE
+
+
+async def test_ready_and_the_watchdog_wait_for_the_first_frame(tmp_path: Path) -> None:
+    """`kiosk run` with a window says READY only once the first frame is drawn (`ready()`): until then
+    systemd's start-up limit applies, not the watchdog, which a slow first frame would trip."""
+    from tests.service.test_systemd_notify import FakeSystemd
+
+    systemd = FakeSystemd()
+    async with DemoIls(db_path=tmp_path / "ils.sqlite3") as ils:
+        station = build_station(load(station_config(tmp_path, ils.port)))
+        service = ServiceReporter(
+            station, Notifier(systemd.name), tmp_path / "run", ServiceTiming(watchdog_interval=0.05)
+        )
+        await station.start()
+        await service.start(ready=False)
+        try:
+            await asyncio.sleep(0.5)
+            systemd.drain()
+            assert systemd.messages == [] and (tmp_path / "run" / "station-state.json").exists()
+            service.ready()
+            service.ready()  # the next frames: nothing more
+            assert (await systemd.until("READY", 5))["READY"] == "1"
+            await asyncio.sleep(0.5)
+            systemd.drain()
+            assert len(systemd.pings()) >= 3
+            assert sum("READY" in fields for _, fields in systemd.messages) == 1
+        finally:
+            await service.stop()
+            await station.stop()
+            station.journal.close()
+            systemd.socket.close()
