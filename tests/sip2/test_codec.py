@@ -227,6 +227,25 @@ def test_redaction_masks_pin_terminal_and_login_passwords() -> None:
     assert "9876" not in garbled and "tp|" not in garbled
 
 
+def test_redaction_keeps_who_the_patron_is_out_of_logs_and_what_staff_diagnose_with_in() -> None:
+    reply = encode(
+        PatronInformationResponse(
+            institution_id="2190000",
+            patron_identifier="N0001234",
+            personal_name="Máret Ánne",
+            email_address="maret@example.org",
+            home_phone_number="+47 999",
+            screen_message=("Lånet er sperret",),
+        ),
+        seq=1,
+    )
+    for text in (redact_bytes(reply), redact_bytes(reply.replace(b"AY1AZ", b"AY1AZ0"))):  # and garbled
+        for personal in ("N0001234", "Máret", "maret@", "+47 999"):
+            assert personal not in text
+        assert "AE<patron>" in text and "AFLånet er sperret" in text and "AO2190000" in text
+    assert "Máret" not in repr(PatronInformationResponse(personal_name="Máret Ánne"))
+
+
 # --- property-based round trips -------------------------------------------------------------------
 
 sip_text = st.text(

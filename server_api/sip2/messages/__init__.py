@@ -39,6 +39,7 @@ from .circulation import (
 )
 from .fields import (
     MESSAGE_TYPES,
+    PERSONAL_CODES,
     SECRET_CODES,
     FixedSpec,
     Message,
@@ -144,6 +145,7 @@ def patron_status_string(flags: set[int]) -> str:
 __all__ = [
     "MESSAGE_TYPES",
     "PATRON_STATUS_FLAGS",
+    "PERSONAL_CODES",
     "RESPONSE_FOR",
     "SECRET_CODES",
     "SUPPORTED_MESSAGE_NAMES",

@@ -34,13 +34,18 @@ def fixed_date() -> Any:
 
 # Codes whose values are secrets: never written to a log.
 SECRET_CODES = frozenset({"AD", "AC", "CO"})
+# Codes whose values say who a patron is or how to reach them (card number, name, home address, e-mail,
+# phone, birth date, the hold patron's card and name): kept out of logs too, so a transcript or a staff log
+# line about a garbled reply holds no patron data (docs/PRIVACY.md).
+PERSONAL_CODES = frozenset({"AA", "AE", "BD", "BE", "BF", "PB", "CY", "DA"})
 
 
 def var(code: str, kind: str = "opt") -> Any:
     assert len(code) == 2 and kind in ("req", "opt", "rep")
     default: Any = {"req": "", "opt": None, "rep": ()}[kind]
-    # Secrets stay out of repr(), so a message logged by accident does not show them.
-    return field(default=default, metadata={"var": (code, kind)}, repr=code not in SECRET_CODES)
+    # Secrets and patron data stay out of repr(), so a message logged by accident does not show them.
+    shown = code not in SECRET_CODES and code not in PERSONAL_CODES
+    return field(default=default, metadata={"var": (code, kind)}, repr=shown)
 
 
 @dataclass(frozen=True, kw_only=True)
