@@ -72,3 +72,10 @@ async def sign_in_patron(station: Station) -> None:
     await eventually(lambda: station.screen.name is ScreenName.PIN)
     station.enter_pin(DEMO_PATRON_PIN)
     await eventually(lambda: station.screen.name is ScreenName.MENU)
+
+
+async def beaten_twice(station: Station) -> None:
+    """Until the station's own loop has sent two more heartbeats (the second started after this call)."""
+    assert station.gateway is not None
+    seen = station.gateway.beats
+    await eventually(lambda: station.gateway is not None and station.gateway.beats >= seen + 2)

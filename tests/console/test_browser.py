@@ -23,7 +23,14 @@ from kiosk.core import Action
 from kiosk.station import Station
 from tests.console.browser import axe_violations, chromium, screenshot
 from tests.console.conftest import HARSTAD, PASSWORD, TROMSO, ConsoleSite, unique
-from tests.console.stations import eventually, fetched_twice, running, sign_in_patron, station_file
+from tests.console.stations import (
+    beaten_twice,
+    eventually,
+    fetched_twice,
+    running,
+    sign_in_patron,
+    station_file,
+)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +101,7 @@ async def test_staff_sign_in_see_the_fleet_change_the_idle_timeout_resolve_a_con
         await _change_the_idle_timeout(browser, console_site, station, name)
         station.press(Action.FINISH)  # the session ends: only now does the kiosk take it
         await eventually(lambda: station.session.policy.idle_timeout == timedelta(seconds=120))
-        await station.gateway.beat()
+        await beaten_twice(station)  # its heartbeat names the version
         version = station.console.version
     browser.get(f"{console_site.url}/console/")
     assert version in browser.find_element(By.ID, "fleet").text

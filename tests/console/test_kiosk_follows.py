@@ -29,6 +29,7 @@ from server_api.demo_ils import DEMO_PATRON_ID
 from tests.console.conftest import TROMSO, ConsoleSite, unique
 from tests.console.stations import (
     LOCAL_PASSPHRASE,
+    beaten_twice,
     eventually,
     fetched_twice,
     running,
@@ -54,7 +55,8 @@ async def test_staff_settings_reach_the_kiosk_between_sessions_refused_ones_are_
         kept = Path(station.journal.path).with_name("central-config.json")
         assert stat.S_IMODE(kept.stat().st_mode) == 0o600
         version = station.console.version
-        assert (await station.gateway.beat()).config_version == version  # named in every heartbeat
+        await beaten_twice(station)
+        assert (await station.gateway.heartbeat()).config_version == version  # named in every heartbeat
         assert version in tove.get(f"/console/kiosks/{device}").text
 
         assert (
