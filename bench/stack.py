@@ -434,6 +434,10 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                     )
                 )
                 assert env.station is not None
+                # The demo's pad saves every tag's AFI to a file after each write (so a killed demo finds
+                # its tags as written), synchronously on the event loop: 1-10 ms a write on a busy disk,
+                # a cost of the simulator, not of a reader. Not needed here: nothing restarts.
+                env.kept_afi.save = lambda: None  # type: ignore[method-assign]
                 seen: list[Observation] = []
                 env.station.add_observer(seen.append)
                 await env.station.settle()
