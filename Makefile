@@ -59,6 +59,12 @@ test: $(STAMP) lint typecheck
 test-long: $(STAMP)
 	$(BIN)/pytest -q -m long
 
+# Memory, file descriptors, threads and the journal over 1,000 patron visits through the real station
+# (bench/soak.py, JSON; about 10-30 min). Not part of `make test`: figures in docs/PERFORMANCE.md.
+.PHONY: soak
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py
+
 # The kiosk's disk image from Debian packages (deploy/image/build.sh, as root): ARCH=amd64|arm64, into
 # IMAGE_OUT. A foreign ARCH needs qemu-user in binfmt_misc (the packages below; build.sh checks it).
 ARCH ?= amd64

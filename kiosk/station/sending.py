@@ -26,6 +26,7 @@ replays it later.
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import logging
 import sqlite3
@@ -66,6 +67,7 @@ from server_api.circulation import (
 log = logging.getLogger(__name__)
 
 ItemCommand = Checkout | Checkin | Renew
+ENTRIES_KEPT = 1000  # items whose latest entry is remembered: far more than a stack or a visit holds
 
 _OPERATION: dict[type, Operation] = {
     Checkout: Operation.CHECKOUT,
@@ -117,7 +119,9 @@ class ExactlyOnce:
         self._clock_synchronised = clock_synchronised
         # Records go through a group commit: the items of a stack placed together share one commit.
         self.recorder = GroupCommit(journal)
-        self._entry_for: dict[str, uuid.UUID] = {}  # item -> its latest journal entry (security notes)
+        # item -> its latest journal entry (security notes), for the last ENTRIES_KEPT items only: a map of
+        # every item ever circulated grew with each new item for as long as the station ran (issue 11).
+        self._entry_for: collections.OrderedDict[str, uuid.UUID] = collections.OrderedDict()
         # One action per item in flight: a second one waits until the first is settled (per-item order),
         # however many connections the pool has. Dropped when nobody holds or waits for it.
         self._item_locks: dict[str, asyncio.Lock] = {}
@@ -184,6 +188,9 @@ class ExactlyOnce:
             self._failed(command, txn, f"journal: {error}", sent=True)
             return
         self._entry_for[command.item_id] = entry.id
+        self._entry_for.move_to_end(command.item_id)
+        if len(self._entry_for) > ENTRIES_KEPT:
+            self._entry_for.popitem(last=False)  # long since written (or handed to staff)
         if offline:
             self._accept_offline(command, txn)
         else:
