@@ -9,6 +9,7 @@ seen gets its AFI from the library system's state; every write the pad takes is 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -76,7 +77,8 @@ class KeptAfi:
             return {}
 
     def save(self) -> None:
-        kept = {uid.hex(): afi for uid, afi in sorted(self.afi.items()) if uid not in self.provisional}
+        afi, provisional = dict(self.afi), set(self.provisional)  # copied at once: called from a thread too
+        kept = {uid.hex(): value for uid, value in sorted(afi.items()) if uid not in provisional}
         text = json.dumps(kept)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with contextlib.suppress(FileNotFoundError):
@@ -89,17 +91,20 @@ class KeptAfi:
 
 class KeptPad(SimulatedPad):
     """The simulated pad, whose every AFI write the tag keeps (`KeptAfi`): saved before the write
-    returns, so a station killed right after it finds the tag as written."""
+    returns, so a station killed right after it finds the tag as written. The file is written in a
+    thread (on a busy disk it takes milliseconds), one save at a time, each with every write before it."""
 
     def __init__(self, kept: KeptAfi) -> None:
         super().__init__()
         self.kept = kept
+        self._saving = asyncio.Lock()
 
     async def write_afi(self, uid: bytes, afi: int) -> None:
         await super().write_afi(uid, afi)
         self.kept.afi[bytes(uid)] = afi
         self.kept.provisional.discard(bytes(uid))
-        self.kept.save()
+        async with self._saving:
+            await asyncio.to_thread(self.kept.save)
 
 
 __all__ = ["COUNTRY", "TAG_AFI_FILE", "KeptAfi", "KeptPad", "PhysicalTag", "make_tags"]
