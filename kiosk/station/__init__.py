@@ -13,7 +13,15 @@ from kiosk.station.central_cards import (
     offline_with_central,
     stored_path,
 )
-from kiosk.station.central_config import CentralConfig, central_at_start
+from kiosk.station.central_config import (
+    CentralConfig,
+    central_at_start,
+    central_path,
+    load_central,
+    needs_restart,
+    store_central,
+    with_central,
+)
 from kiosk.station.console_link import RESTART_EXIT, ConsoleLink, follow_console
 from kiosk.station.device_observations import (
     JournalTrouble,
@@ -56,6 +64,7 @@ from kiosk.station.pad import (
 )
 from kiosk.station.printing import hold_patron_label
 from kiosk.station.receipts import patron_receipts, receipt_labels, slip_receipt
+from kiosk.station.recent_logs import RecentLogs, without_patron_data
 from kiosk.station.settings import StationSettings, StationTiming
 from kiosk.station.staff_access import StaffAccess
 from kiosk.station.station import (
@@ -95,6 +104,7 @@ __all__ = [
     "PrinterHealth",
     "ReaderHealth",
     "ReceiptEmailed",
+    "RecentLogs",
     "Reconciling",
     "Replayed",
     "ScreenListener",
@@ -112,18 +122,24 @@ __all__ = [
     "Synced",
     "UnreadableTagSeen",
     "central_at_start",
+    "central_path",
     "decode_pad_tag",
     "follow_console",
     "from_replayer",
     "hold_patron_label",
     "hours_path",
+    "load_central",
     "load_stored",
     "local_now",
     "log",
+    "needs_restart",
     "observe_records",
     "offline_with_central",
     "patron_receipts",
     "receipt_labels",
     "slip_receipt",
+    "store_central",
     "stored_path",
+    "with_central",
+    "without_patron_data",
 ]
