@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.config import Config
 from kivy.core.window import Window
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
@@ -49,7 +48,8 @@ from ui.reader import ScreenReader
 from ui.staff import StaffScreen
 from ui.text import tr
 from ui.theme import Theme
-from ui.widgets import KioskButton, TextLabel, paint_background, text_width
+from ui.tools import PatronTools
+from ui.widgets import TextLabel, paint_background, text_width
 
 if TYPE_CHECKING:
     from kiosk.demo import DemoEnvironment
@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 IDLE_WARNING_SECONDS = 20  # the station's [session] idle_warning
 
 
-class KioskApp(App, StaffScreen, Inspection):
+class KioskApp(PatronTools, App, StaffScreen, Inspection):
     title = "Library kiosk"
 
     def __init__(
@@ -149,7 +149,8 @@ class KioskApp(App, StaffScreen, Inspection):
             text="", size_hint=(None, None), size=(0, 0), pos_hint={"x": 0.005, "y": 0.008}
         )
         if self.demo is not None:
-            simulated = self.jack_source if isinstance(self.jack_source, SimulatedJack) else None
+            plugged = isinstance(self.jack_source, SimulatedJack) and self.jack is not None
+            simulated = self.jack_source if plugged else None  # a toggle only where speech follows it
             self.root_layout.add_widget(demo_panel(self.theme, self.demo, self._call, simulated))
         self._build_frame()
         self.station.add_listener(self._on_screen)  # calls back at once with the current screen
@@ -160,11 +161,6 @@ class KioskApp(App, StaffScreen, Inspection):
     def on_stop(self) -> None:
         if self.jack is not None:
             self._run(self.jack.stop())
-
-    def _headset_changed(self, plugged: bool) -> None:
-        self.reader.headset_changed(plugged, self.screen)
-        if self.screen is not None:
-            self.render(self.screen, announce=False)  # the notice when the language has no voice
 
     def _build_frame(self) -> None:
         """Header, body and footer in the current theme (again when large text is switched)."""
@@ -191,39 +187,6 @@ class KioskApp(App, StaffScreen, Inspection):
         paint_background(self.offline_marker, t.offline_bg)
         if self.offline_marker.parent is None:
             self.patron_area.add_widget(self.offline_marker)
-
-    def _tool_buttons(self, lang: str) -> None:
-        key = (
-            lang,
-            self.theme,
-            self.reader.available,
-            self.receipt_tool,
-            self.patron_area.width,
-            self.header,
-        )
-        if key == self._tools_key:
-            return  # the same tools in the same language: not built again
-        self._tools_key = key
-        tools = [
-            ("ui:speak", "ui.speak", self.speak_screen),
-            (
-                "ui:large_text",
-                "ui.normal_text" if self.theme.large else "ui.large_text",
-                self.toggle_large_text,
-            ),
-            ("ui:help", "ui.help", self.show_help),
-        ]
-        if not self.reader.available:
-            tools = tools[1:]
-        elif self.receipt_tool:
-            tools.insert(1, ("ui:speak_receipt", "ui.speak_receipt", lambda: self.reader.read_receipt(lang)))
-        self.header.show_tools(tools, lang, self.patron_area.width)
-
-    @property
-    def receipt_tool(self) -> bool:
-        """Read the receipt aloud: offered on the receipt and goodbye screens of a visit with a receipt."""
-        shown = self.screen.name if self.screen is not None else None
-        return bool(self.reader.receipt) and shown in (ScreenName.RECEIPT, ScreenName.GOODBYE)
 
     # ---------------------------------------------------------------- station → screen
 
@@ -389,63 +352,6 @@ class KioskApp(App, StaffScreen, Inspection):
     def _panel_geometry(self, width: int, height: int) -> ScreenGeometry:
         p = self.panel
         return ScreenGeometry.for_panel(width, height, p.diagonal_in, p.dpi, p.viewing_distance_mm)
-
-    # ---------------------------------------------------------------- the tools on every screen
-
-    def toggle_large_text(self) -> None:
-        self.theme = self.base_theme.larger(not self.theme.large)
-        self._build_frame()
-        if self.screen is not None:
-            self.render(self.screen, announce=False)
-
-    def show_help(self) -> None:
-        if self.help is not None or self.screen is None:
-            return
-        self.help = HelpCard(self.theme, self.screen.language, self.close_help)
-        self.patron_area.add_widget(self.help)
-        if self.reader.active:
-            self.reader.start(self.screen, self.help.spoken())
-
-    def close_help(self) -> None:
-        if self.help is not None:
-            self.patron_area.remove_widget(self.help)
-            self.help = None
-
-    def speak_screen(self) -> None:
-        """Read aloud (the button, or the keyboard's speech key): this screen now, and those that follow."""
-        extra = (
-            self.help.spoken() if self.help is not None else (self.overlay.spoken() if self.overlay else None)
-        )
-        self.reader.start(self.screen, extra)
-        if self.screen is not None and not self.reader.can_speak(self.screen.language):
-            self.render(self.screen, announce=False)  # shows that speech is not available, and the offers
-
-    # ---------------------------------------------------------------- no way out for patrons
-
-    use_kivy_settings = False  # Kivy's own settings panel (F1, the menu key) is not for patrons
-
-    def open_settings(self, *_args: Any) -> bool:
-        return False  # never opened, whatever key asks for it
-
-    def _no_way_out(self) -> None:
-        """No key or gesture a patron can reach ends or leaves the app (issue 11, finding 6): not Escape
-        (Kivy's exit_on_escape), not the window manager's close (Alt+F4), not Kivy's settings panel.
-        Only the system service stops it (SIGTERM: `kiosk run` stops the app); console switching and
-        Ctrl+Alt+Del are the device image's job."""
-        Config.set("kivy", "exit_on_escape", "0")
-        Window.bind(on_request_close=lambda *_args, **_kwargs: True)
-
-    # ---------------------------------------------------------------- keyboard
-
-    def focusable(self) -> list[KioskButton]:
-        top = self.help or self.overlay or self.staff_view or self.patron_area
-        buttons = [w for w in top.walk(restrict=True) if isinstance(w, KioskButton) and w.get_root_window()]
-        return sorted(
-            buttons, key=lambda b: (-round(b.to_window(*b.pos)[1] + b.height), b.to_window(*b.pos)[0])
-        )
-
-    def _on_key_down(self, _window: Any, key: int, _scancode: int, _text: str, modifiers: list[str]) -> bool:
-        return self.keys.key(key, modifiers)
 
     # ---------------------------------------------------------------- person → station
 
