@@ -43,6 +43,21 @@ def _console_lines(env: Any) -> list[str]:
     ]
 
 
+async def _restarts_in_the_demo(env: Any) -> None:
+    """A restart the console asks for (a technician, or a setting read at start) is what `kiosk run` does
+    by exiting for systemd; the demo has no service manager: it says so and goes on following."""
+    console = env.station.console if env.station is not None else None
+    if console is None:
+        return
+    while True:
+        await console.restart_wanted.wait()
+        print(
+            f"Demo: restart asked ({console.restart_reason}); a kiosk restarts now, the demo goes on",
+            flush=True,
+        )
+        console.restart_wanted.clear()
+
+
 async def _demo_headless(args: argparse.Namespace, workdir: Path) -> int:
     from kiosk.demo import (
         SCENARIOS,
@@ -100,7 +115,11 @@ async def _demo_window(workdir: Path, fullscreen: bool, sip2_direct: bool) -> in
         # the demo panel plugs a simulated headset in and out: speech starts and moves to it
         speaker = open_speaker_or_none()
         app = KioskApp(env.station, demo=env, fullscreen=fullscreen, speaker=speaker, jack=SimulatedJack())
-        await app.async_run(async_lib="asyncio")
+        restarts = asyncio.create_task(_restarts_in_the_demo(env), name="restarts in the demo")
+        try:
+            await app.async_run(async_lib="asyncio")
+        finally:
+            restarts.cancel()
     return 0
 
 
