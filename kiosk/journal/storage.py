@@ -137,6 +137,11 @@ def owner_only(path: Path) -> None:
 
 PAGE_SIZE = 1024
 WAL_SIZE_LIMIT = 4 * 1024 * 1024  # bytes the WAL file is cut back to after a checkpoint reset it
+# SQLite's page cache per connection, in KiB (its default is 2,000): the journal is appended to and read by
+# index, and the kernel caches the file anyway. A station's memory must stay flat over months of visits:
+# with the default, the cache alone grew the station's RSS by ~1.9 KB a visit until it was full
+# (bench/soak.py, docs/PERFORMANCE.md "Soak").
+CACHE_KIB = 256
 CHECKPOINT_EVERY = 100  # commits between background checkpoints (an append is ~7 WAL pages: ~700 pages)
 
 
@@ -169,6 +174,7 @@ class Checkpointer:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA synchronous=FULL")  # the checkpoint syncs the WAL, then the database
+            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             while True:
                 self._wanted.wait()
                 self._wanted.clear()
@@ -218,6 +224,7 @@ class JournalStore:
         self.conn.execute("PRAGMA foreign_keys=ON")
         # Purged rows name patrons: overwritten with zeros, not left in free pages (docs/PRIVACY.md).
         self.conn.execute("PRAGMA secure_delete=ON")
+        self.conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # bounded: see CACHE_KIB
         self.db = sqlite_utils.Database(self.conn)
         self._lock = threading.RLock()
         self._pending_changes: list[tuple[str, Params]] = []

@@ -11,6 +11,7 @@ import pytest
 
 from kiosk.core import Action, SessionPolicy
 from kiosk.demo import DemoEnvironment, finish_visit, handle_stack, log_in
+from kiosk.journal import Journal
 from kiosk.station import sending
 from server_api.demo_ils import data as demo
 
@@ -31,3 +32,12 @@ async def test_the_station_remembers_the_latest_entry_of_its_most_recent_items_o
         remembered = [env.station.sending.latest_entry(item) is not None for item in (first, second, third)]
         assert remembered == [False, True, True]
         assert env.journal.unfinished_security() == []  # every write was noted before it was forgotten
+
+
+def test_the_journal_page_cache_is_bounded(tmp_path: Path):
+    journal = Journal(tmp_path / "journal.sqlite3")
+    try:
+        (cache,) = journal.conn.execute("PRAGMA cache_size").fetchone()
+        assert cache < 0 and -cache <= 256  # KiB; SQLite's default (2,000) grew RSS with every visit
+    finally:
+        journal.close()
