@@ -23,6 +23,7 @@ from kiosk.station.central_config import (
     with_central,
 )
 from kiosk.station.console_link import RESTART_EXIT, ConsoleLink, follow_console
+from kiosk.station.console_tasks import conflict_task, open_tasks
 from kiosk.station.device_observations import (
     JournalTrouble,
     Printed,
@@ -123,6 +124,7 @@ __all__ = [
     "UnreadableTagSeen",
     "central_at_start",
     "central_path",
+    "conflict_task",
     "decode_pad_tag",
     "follow_console",
     "from_replayer",
@@ -135,6 +137,7 @@ __all__ = [
     "needs_restart",
     "observe_records",
     "offline_with_central",
+    "open_tasks",
     "patron_receipts",
     "receipt_labels",
     "slip_receipt",

@@ -10,6 +10,9 @@ and, when a key the station reads only at start changed, a clean restart asked o
 (`restart_wanted`: `kiosk run` ends with `RESTART_EXIT`, which systemd's `Restart=on-failure` starts
 again). The version is reported to the console and named in every heartbeat.
 
+What needs staff (offline conflicts, failed or unfinished security writes, lost staff slips) is posted to
+the console's task list as it appears (`kiosk.station.console_tasks`).
+
 Commands (each acknowledged once done, so it is not handed out again):
 - `fetch_logs`: the station's recent log lines without patron data (`kiosk.station.recent_logs`), at once;
 - `out_of_order` (with the technician's message for patrons) and `in_service`: between sessions; the
@@ -35,6 +38,7 @@ from kiosk.station.central_config import (
     store_central,
     with_central,
 )
+from kiosk.station.console_tasks import TaskPoster, open_tasks
 from kiosk.station.gateway import GatewayLink
 from kiosk.station.recent_logs import RecentLogs
 from kiosk.station.tasks import Shell, report_fault
@@ -81,6 +85,7 @@ class ConsoleLink:
         self.restart_reason = ""
         self._ready: tuple[KioskConfig, StationConfig] | None = None  # checked, waiting for the session
         self._commands: dict[int, Command] = {}  # handed out, not yet done
+        self._tasks = TaskPoster()  # what the console's task list already has
         self._folder = Path(station.journal.path).parent
         self.fetches = 0  # answers taken from the console (tests wait on it)
 
@@ -114,6 +119,10 @@ class ConsoleLink:
             await self._check(self.follower.waiting)
         for command in await self.client.commands():
             self._commands.setdefault(command.id, command)
+        new = self._tasks.new(await asyncio.to_thread(open_tasks, self._station.journal))
+        if new:
+            await self.client.post_tasks(new)
+            self._tasks.taken(new)
         self.fetches += 1
         await self.act()
 

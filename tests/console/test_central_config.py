@@ -5,6 +5,7 @@ staff-screen credentials that replace the local one, and the log lines a technic
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -12,11 +13,14 @@ import pytest
 from argon2 import PasswordHasher
 
 from kiosk.config import ConfigError, load
+from kiosk.core import Operation
 from kiosk.credentials import CredentialKind, hash_credential
+from kiosk.journal import Entry, State
 from kiosk.station import (
     CentralConfig,
     StaffAccess,
     central_path,
+    conflict_task,
     load_central,
     needs_restart,
     store_central,
@@ -105,3 +109,15 @@ def test_fetched_log_lines_carry_no_patron_data() -> None:
     for secret in ("219000000001", "Kari", "kari.nordmann", "1234", "kgw1.abc", "03011234567890"):
         assert secret not in cleaned, secret
     assert "6f1c2d3e-1111-2222-3333-444455556666" in cleaned and "12:01 WARNING kiosk.station" in cleaned
+
+
+def test_a_conflict_goes_to_the_console_with_the_library_systems_words_and_no_patron() -> None:
+    entry = Entry(
+        id=uuid.uuid4(), operation=Operation.CHECKIN, item_id="03011234567890", patron_id="219000000001",
+        at=datetime(2026, 12, 1, 9, 30), offline=True, clock_synchronised=True, state=State.CONFLICT,
+        reason="not_on_loan", screen_message="Item not checked out",
+    )  # fmt: skip
+    task = conflict_task(entry)
+    assert (task.key, task.kind, task.item_id) == (f"conflict:{entry.id}", "conflict", "03011234567890")
+    assert task.ils_message == "Item not checked out" and "not_on_loan" in task.summary
+    assert "219000000001" not in task.model_dump_json()

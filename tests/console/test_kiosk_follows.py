@@ -22,7 +22,7 @@ from pathlib import Path
 from drivers.rfid.sim import SimulatedPad
 from kiosk.cli import build_station
 from kiosk.config import load
-from kiosk.core import Action, Mode, ScreenName
+from kiosk.core import Action, Mode, ScreenName, TaskKind
 from kiosk.i18n import translate
 from kiosk.station import RESTART_EXIT, Station
 from server_api.demo_ils import DEMO_PATRON_ID
@@ -121,6 +121,12 @@ async def test_technicians_put_the_kiosk_out_of_order_and_back_fetch_its_logs_an
         logs = "\n".join(tor.get(link).text for link in links)
         assert "out of order: Ny leser kommer" in logs and "card <number>" in logs
         assert DEMO_PATRON_ID not in logs and "Kari" not in logs and "example.no" not in logs
+
+        # What the kiosk could not do reaches the console's task list (posted once, as it appears).
+        station.journal.add_task(TaskKind.SECURITY_FAILED, "03011234567899", "AFI 0xC2", station.clock())
+        await fetched_twice(station)
+        tasks = console_site.staff("tove").get("/console/tasks").text
+        assert "03011234567899" in tasks and "The security bit could not be set" in tasks
 
         central, before = "sentral passfrase for personalet", station.console.version
         form = {"device_id": device, "username": "skranke", "password": central}

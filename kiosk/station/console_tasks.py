@@ -1,0 +1,78 @@
+"""What the kiosk could not do, for the staff console's task list (issue 13): the journal's offline conflicts
+(with the library system's own words) and its staff tasks (security writes that failed or were left
+unfinished, staff slips the printer lost), each under the kiosk's own key, so posting again updates and
+never doubles (`POST /v1/console/tasks`). Posted once per run and whenever a new one appears; a reader that
+stopped answering is no task here (the fleet shows the reader from the heartbeat).
+
+No patron data: a conflict names the item, the action and the reason; a lost slip's routing (which may
+name a hold patron, as far as the slip would) stays on the kiosk's staff screen.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from kiosk.core import StaffTask, TaskKind
+from kiosk.journal import Entry, Journal
+from server_api.console.wire import TaskIn
+
+SUMMARIES = {
+    TaskKind.SECURITY_FAILED: "The security bit could not be set: check the item's tag",
+    TaskKind.SECURITY_UNFINISHED: "The station stopped before the security bit was set: check the item",
+    TaskKind.SLIP_NOT_PRINTED: "A staff slip was not printed: route the item (the staff screen says where)",
+}
+KINDS = {
+    TaskKind.SECURITY_FAILED: "security_write",
+    TaskKind.SECURITY_UNFINISHED: "security_write",
+    TaskKind.SLIP_NOT_PRINTED: "lost_slip",
+}
+
+
+def _utc(local: datetime) -> datetime:
+    return local.astimezone(UTC)
+
+
+def conflict_task(entry: Entry) -> TaskIn:
+    verb = {"checkout": "Lent", "checkin": "Returned", "renew": "Renewed"}.get(entry.operation.value, "Done")
+    return TaskIn(
+        key=f"conflict:{entry.id}",
+        kind="conflict",
+        item_id=entry.item_id[:100],
+        summary=f"{verb} offline, refused by the library system afterwards ({entry.reason or 'other'})"[:200],
+        ils_message=entry.screen_message[:500],
+        at=_utc(entry.at),
+    )
+
+
+def staff_task(task: StaffTask) -> TaskIn | None:
+    if task.kind not in KINDS:
+        return None
+    return TaskIn(
+        key=f"task:{task.id}",
+        kind=KINDS[task.kind],  # type: ignore[arg-type]
+        item_id=task.item_id[:100],
+        summary=SUMMARIES[task.kind][:200],
+        at=_utc(task.at),
+    )
+
+
+def open_tasks(journal: Journal) -> list[TaskIn]:
+    """Everything of the journal that needs staff now, as the console's tasks."""
+    found = [conflict_task(e) for e in journal.conflicts()]
+    return found + [t for t in map(staff_task, journal.tasks()) if t is not None]
+
+
+class TaskPoster:
+    """Which tasks the console already has (this run)."""
+
+    def __init__(self) -> None:
+        self.posted: set[str] = set()
+
+    def new(self, tasks: list[TaskIn]) -> list[TaskIn]:
+        return [t for t in tasks if t.key not in self.posted]
+
+    def taken(self, tasks: list[TaskIn]) -> None:
+        self.posted |= {t.key for t in tasks}
+
+
+__all__ = ["TaskPoster", "conflict_task", "open_tasks", "staff_task"]
