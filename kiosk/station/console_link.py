@@ -38,7 +38,7 @@ from kiosk.station.central_config import (
     store_central,
     with_central,
 )
-from kiosk.station.console_tasks import TaskPoster, open_tasks
+from kiosk.station.console_tasks import TaskPoster, handled_in_console, open_tasks
 from kiosk.station.gateway import GatewayLink
 from kiosk.station.recent_logs import RecentLogs
 from kiosk.station.tasks import Shell, report_fault
@@ -119,10 +119,7 @@ class ConsoleLink:
             await self._check(self.follower.waiting)
         for command in await self.client.commands():
             self._commands.setdefault(command.id, command)
-        new = self._tasks.new(await asyncio.to_thread(open_tasks, self._station.journal))
-        if new:
-            await self.client.post_tasks(new)
-            self._tasks.taken(new)
+        await self._sync_tasks()
         self.fetches += 1
         await self.act()
 
@@ -148,6 +145,17 @@ class ConsoleLink:
             await self._carry_out(command)
             if self.restart_wanted.is_set():
                 return
+
+    async def _sync_tasks(self) -> None:
+        """New tasks to the console; the ones staff handled there, done here."""
+        journal = self._station.journal
+        new = self._tasks.new(await asyncio.to_thread(open_tasks, journal))
+        if new:
+            await self.client.post_tasks(new)
+            self._tasks.taken(new)
+        if self._tasks.posted:
+            handled = await self.client.tasks()
+            await asyncio.to_thread(handled_in_console, journal, handled, self._station.clock())
 
     # ------------------------------------------------------------ settings
 

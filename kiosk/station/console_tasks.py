@@ -4,6 +4,10 @@ unfinished, staff slips the printer lost), each under the kiosk's own key, so po
 never doubles (`POST /v1/console/tasks`). Posted once per run and whenever a new one appears; a reader that
 stopped answering is no task here (the fleet shows the reader from the heartbeat).
 
+Staff marking a staff task handled in the console mark it done on the kiosk too (`handled_in_console`),
+so the kiosk's staff screen shows the same list. (A conflict is resolved where the library system's record
+is, through the kiosk's own staff tools.)
+
 No patron data: a conflict names the item, the action and the reason; a lost slip's routing (which may
 name a hold patron, as far as the slip would) stays on the kiosk's staff screen.
 """
@@ -14,7 +18,7 @@ from datetime import UTC, datetime
 
 from kiosk.core import StaffTask, TaskKind
 from kiosk.journal import Entry, Journal
-from server_api.console.wire import TaskIn
+from server_api.console.wire import TaskIn, TaskOut
 
 SUMMARIES = {
     TaskKind.SECURITY_FAILED: "The security bit could not be set: check the item's tag",
@@ -62,6 +66,17 @@ def open_tasks(journal: Journal) -> list[TaskIn]:
     return found + [t for t in map(staff_task, journal.tasks()) if t is not None]
 
 
+def handled_in_console(journal: Journal, handled: list[TaskOut], at: datetime) -> int:
+    """Mark the kiosk's staff tasks staff handled in the console done here; how many were still open."""
+    done = 0
+    for task in handled:
+        if task.handled_at is None or not task.key.startswith("task:"):
+            continue
+        note = f"handled in the console by {task.handled_by}: {task.handled_note}"[:200]
+        done += journal.finish_task(int(task.key.removeprefix("task:")), note, at)
+    return done
+
+
 class TaskPoster:
     """Which tasks the console already has (this run)."""
 
@@ -75,4 +90,4 @@ class TaskPoster:
         self.posted |= {t.key for t in tasks}
 
 
-__all__ = ["TaskPoster", "conflict_task", "open_tasks", "staff_task"]
+__all__ = ["TaskPoster", "conflict_task", "handled_in_console", "open_tasks", "staff_task"]

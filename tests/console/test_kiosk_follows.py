@@ -125,8 +125,14 @@ async def test_technicians_put_the_kiosk_out_of_order_and_back_fetch_its_logs_an
         # What the kiosk could not do reaches the console's task list (posted once, as it appears).
         station.journal.add_task(TaskKind.SECURITY_FAILED, "03011234567899", "AFI 0xC2", station.clock())
         await fetched_twice(station)
-        tasks = console_site.staff("tove").get("/console/tasks").text
+        tove = console_site.staff("tove")
+        tasks = tove.get("/console/tasks").text
         assert "03011234567899" in tasks and "The security bit could not be set" in tasks
+        row = re.search(r'<tr id="task-(\d+)">(?:(?!</tr>).)*03011234567899', tasks, re.S)
+        assert row is not None
+        handled = tove.post(f"/console/tasks/{row.group(1)}/handle", {"note": "New tag"})
+        assert handled.status_code == 303  # handled in the console ...
+        await eventually(lambda: not [t for t in station.journal.tasks() if t.item_id == "03011234567899"])
 
         central, before = "sentral passfrase for personalet", station.console.version
         form = {"device_id": device, "username": "skranke", "password": central}
