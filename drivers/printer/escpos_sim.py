@@ -20,6 +20,7 @@ It serves in its own thread; use it as a context manager. ``path`` is a stable s
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import select
 import socket
@@ -183,6 +184,21 @@ class SimulatedEscposPrinter:
     def receipts(self) -> list[Image.Image]:
         with self._lock:
             return self.paper.receipts()
+
+    def tear_off(self) -> list[Image.Image]:
+        """Take the cut-off receipts out of the printer, as a person tears them off: returned, and their
+        paper forgotten (what follows the last cut stays). A printer that runs all day (the demo's) keeps
+        one receipt's paper, not the day's; ``received`` and ``text_lines`` are the log tests read."""
+        with self._lock:
+            paper = self.paper
+            if not paper.cuts:
+                return []
+            last = paper.cuts[-1]
+            bounds = [0, *paper.cuts]
+            torn = [paper.image(paper.strips[a:b]) for a, b in itertools.pairwise(bounds)]
+            del paper.strips[:last]
+            paper.cuts.clear()
+            return torn
 
     def save_png(self, path: Path) -> Path:
         self.image().save(path, format="PNG")

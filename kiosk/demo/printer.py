@@ -76,13 +76,14 @@ class DemoPrinter:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(render_text(receipt))
         pngs = []
-        receipts = self.sim.receipts()  # the cut-off receipts so far; save the new ones
-        for number in range(self._saved + 1, len(receipts) + 1):
-            png = self.directory / f"receipt-{number}.png"
-            receipts[number - 1].save(png, format="PNG")
+        # Torn off: the simulator keeps no paper it printed (a demo running all day kept every receipt's
+        # image and rendered them all again at each print: ~4 MB more memory a visit, bench/soak.py).
+        for paper in self.sim.tear_off():
+            self._saved += 1
+            png = self.directory / f"receipt-{self._saved}.png"
+            paper.save(png, format="PNG")
             png.chmod(0o600)
             pngs.append(png)
-        self._saved = len(receipts)
         return (*pngs, text)
 
 
