@@ -7,10 +7,13 @@ gateway under uvicorn on SQLite in another, the kiosks in this one.
     and 200 ms away; and one item through the gateway (the named reference for "a stack of 10 within
     1.5x of one item") and one item over SIP2-direct (the gateway's overhead). Interleaved rounds, medians.
 (b) load: N simulated kiosks, each with its own connection and its own patron and item, one circulation
-    action per second (checkout, then checkin, ...), through the gateway and, as the reference, over
-    SIP2-direct (one SIP2 connection per kiosk), in interleaved phases: latency percentiles and errors.
+    action per second (checkout, then checkin, ...), over SIP2-direct (one SIP2 connection per kiosk) and
+    through each gateway variant (`--variants`, the first being the named reference; `baseline` runs
+    an older tree of the code given with `--baseline`), all served at once, in interleaved phases:
+    latency percentiles, errors, and each gateway's CPU time per action (from /proc).
 
-Run: .venv/bin/python bench/gateway.py [--kiosks 200] [--seconds 15] [--rounds 5]
+Run: .venv/bin/python bench/gateway.py [--kiosks 50,100,200] [--seconds 15] [--rounds 5] [--only load]
+     [--variants baseline,sqlite-pool32,pg-2workers --baseline /var/tmp/base]
 """
 
 from __future__ import annotations

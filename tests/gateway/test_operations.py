@@ -18,7 +18,7 @@ import pytest
 from server_api.demo_ils.data import PATRONS
 from server_api.gateway.limits import Batched, Exact, sliding
 from server_api.gateway.storage import migrate, open_engine
-from tests.gateway.conftest import BACKENDS, TROMSO, Site, database_for, free_books, txn
+from tests.gateway.conftest import TROMSO, Site, free_books, txn
 from tests.gateway.servers import ROOT, GatewayProcess, ThreadedIls, enroll, free_port, make_gateway_config
 
 METRICS_TOKEN = "metrics-token-for-the-scraper-0123456789"
@@ -50,12 +50,11 @@ def two_processes(folder: Path, database: str) -> Iterator[tuple[Site, GatewayPr
             first.stop()
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def pair(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Site, GatewayProcess]]:
-    folder = tmp_path_factory.mktemp(f"gateway-pair-{request.param}")
-    with two_processes(folder, database_for(request)) as both:
+@pytest.fixture(scope="module")
+def pair(pg_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, GatewayProcess]]:
+    """On PostgreSQL: what several gateway processes need (SQLite is one process's database)."""
+    folder = tmp_path_factory.mktemp("gateway-pair")
+    with two_processes(folder, pg_cluster.create_database("gw_pair")) as both:
         yield both
 
 
@@ -72,6 +71,7 @@ def test_metrics_answer_loopback_but_not_a_stranger_behind_the_proxy(sqlite_site
     assert "metrics_token_file" in stranger.json()["message"] and "kiosk_" not in stranger.text
 
 
+@pytest.mark.postgres
 def test_with_a_metrics_token_only_that_token_reads_metrics(pair: tuple[Site, GatewayProcess]) -> None:
     site, _ = pair
     url = f"{site.url}/metrics"
@@ -90,6 +90,7 @@ def test_with_a_metrics_token_only_that_token_reads_metrics(pair: tuple[Site, Ga
     assert scraped.status_code == 200 and "gateway_http_requests_total" in scraped.text
 
 
+@pytest.mark.postgres
 def test_card_lookups_are_limited_across_both_processes(pair: tuple[Site, GatewayProcess]) -> None:
     site, second = pair
     card = PATRONS[7].card
@@ -101,6 +102,7 @@ def test_card_lookups_are_limited_across_both_processes(pair: tuple[Site, Gatewa
     assert other_card.status_code == 200
 
 
+@pytest.mark.postgres
 def test_one_kiosk_s_requests_are_limited_across_both_processes(pair: tuple[Site, GatewayProcess]) -> None:
     site, second = pair
     token = site.token(TROMSO, "Busy kiosk")
@@ -114,6 +116,7 @@ def test_one_kiosk_s_requests_are_limited_across_both_processes(pair: tuple[Site
     assert back.status_code == 429 and back.headers["Retry-After"]
 
 
+@pytest.mark.postgres
 def test_enrollments_are_limited_per_address_across_both_processes(pair: tuple[Site, GatewayProcess]) -> None:
     site, second = pair
     codes = [
