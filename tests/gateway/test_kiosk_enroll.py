@@ -31,8 +31,9 @@ def station(folder: Path) -> Path:
 
 def kiosk_enroll(site: Site, config: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     code = enrollment_code(site.config, TROMSO, f"Enrolled by root {config.parent.name}")
+    kiosk = str(Path(sys.executable).with_name("kiosk"))
     return subprocess.run(
-        [str(Path(sys.executable).with_name("kiosk")), "enroll", site.url, code, "--config", str(config), *extra],
+        [kiosk, "enroll", site.url, code, "--config", str(config), *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 
