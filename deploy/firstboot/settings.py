@@ -36,7 +36,7 @@ def adopt_device_config(layout: Layout) -> DeviceConfig | None:
         atomic_write(layout.code_file, config.enrollment_code.encode() + b"\n", mode=0o600)
     _write_wifi(layout, config.wifi)
     _write_ssh_keys(layout, config.ssh_keys)
-    _write_display(layout, config.renderer)
+    _write_display(layout, config.renderer, config.watchdog_seconds)
     if not layout.station_config.exists():
         atomic_write(layout.station_config, station_config_text(config, layout).encode(), owner=owner)
     atomic_write(layout.data / "hostname", f"{config.hostname}\n".encode(), mode=0o644)
@@ -70,13 +70,16 @@ def _write_wifi(layout: Layout, wifi: Wifi | None) -> None:
     atomic_write(layout.wifi_file, wpa_supplicant_text(wifi).encode(), mode=0o600)
 
 
-def _write_display(layout: Layout, renderer: str) -> None:
-    """The screen's settings for kiosk-station.service (EnvironmentFile=-/data/kiosk/display.env)."""
+def _write_display(layout: Layout, renderer: str, watchdog_seconds: int = 0) -> None:
+    """The screen's settings for kiosk-station.service (EnvironmentFile=-/data/kiosk/display.env);
+    KIOSK_WATCHDOG_SEC: the station asks systemd for that watchdog instead (kiosk/service/notify.py)."""
     display = layout.kiosk / "display.env"
-    if renderer == "auto":
+    lines = [f"WLR_RENDERER={renderer}"] if renderer != "auto" else []
+    lines += [f"KIOSK_WATCHDOG_SEC={watchdog_seconds}"] if watchdog_seconds else []
+    if not lines:
         display.unlink(missing_ok=True)
         return
-    atomic_write(display, f"WLR_RENDERER={renderer}\n".encode(), mode=0o644)
+    atomic_write(display, ("\n".join(lines) + "\n").encode(), mode=0o644)
 
 
 def _write_ssh_keys(layout: Layout, keys: tuple[str, ...]) -> None:

@@ -42,7 +42,7 @@ _KNOWN: dict[str, tuple[str, ...]] = {
     "gateway": ("url", "enrollment_code", "enroll_command", "insecure_http"),
     "wifi": ("ssid", "psk", "country"),
     "ssh": ("authorized_keys",),
-    "display": ("renderer",),
+    "display": ("renderer", "watchdog_seconds"),
 }
 RENDERERS = ("auto", "pixman")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{4,62}[A-Za-z0-9]")
@@ -84,6 +84,7 @@ class DeviceConfig:
     wifi: Wifi | None = None
     ssh_keys: tuple[str, ...] = field(default_factory=tuple)
     renderer: str = "auto"  # "pixman": draw in software, for graphics the GPU driver cannot share (VMs)
+    watchdog_seconds: int = 0  # 0: the station unit's own (30 s); more where frames are slow (software GL)
 
     def with_changes(self, **changes: Any) -> DeviceConfig:
         return replace(self, **changes)
@@ -137,6 +138,7 @@ def from_mapping(data: dict[str, Any], source: str = "<device config>") -> Devic
         wifi=_wifi(data.get("wifi"), source),
         ssh_keys=_ssh_keys(data.get("ssh", {}).get("authorized_keys", []), source),
         renderer=_renderer(data.get("display", {}).get("renderer", "auto"), source),
+        watchdog_seconds=_watchdog(data.get("display", {}).get("watchdog_seconds", 0), source),
     )
 
 
@@ -167,6 +169,8 @@ def to_toml(config: DeviceConfig) -> str:
     lines += _pairs(authorized_keys=list(config.ssh_keys))
     lines += ["", "[display]"]
     lines += _pairs(renderer=config.renderer)
+    if config.watchdog_seconds:
+        lines += _pairs(watchdog_seconds=config.watchdog_seconds)
     return "\n".join(lines) + "\n"
 
 
@@ -303,6 +307,15 @@ def _renderer(value: object, source: str) -> str:
             "screens whose driver the compositor cannot use, such as a virtual machine's)"
         )
     return str(value)
+
+
+def _watchdog(value: object, source: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not (value == 0 or 30 <= value <= 900):
+        raise DeviceConfigError(
+            f"{source}: [display] watchdog_seconds {value!r}: seconds from 30 to 900 a frame may take before "
+            "the station counts as hung (only for slow software drawing), or 0 for the default"
+        )
+    return value
 
 
 def _ssh_keys(value: object, source: str) -> tuple[str, ...]:

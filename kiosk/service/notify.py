@@ -66,15 +66,23 @@ def _socket_address(name: str) -> str:
     return "\0" + name[1:] if name.startswith("@") else name
 
 
+def watchdog_override(environ: Mapping[str, str] | None = None) -> int | None:
+    """$KIOSK_WATCHDOG_SEC as microseconds, for systemd's WATCHDOG_USEC=: the station's watchdog where its
+    frames are slow (software drawing; first boot writes it from the device settings), else None."""
+    value = (environ if environ is not None else os.environ).get("KIOSK_WATCHDOG_SEC", "")
+    return int(value) * 1_000_000 if value.isdigit() and int(value) > 0 else None
+
+
 def watchdog_interval(environ: Mapping[str, str] | None = None) -> float | None:
-    """Seconds between WATCHDOG=1 pings: half of $WATCHDOG_USEC (sd_watchdog_enabled(3)), or None.
+    """Seconds between WATCHDOG=1 pings: half of $WATCHDOG_USEC (sd_watchdog_enabled(3)), or None; half of
+    the override when systemd set a watchdog and $KIOSK_WATCHDOG_SEC asks for another.
 
     $WATCHDOG_PID is not compared with our own process id: under cage the station is a child of the
     service's main process and pings with NotifyAccess=all (deploy/systemd/kiosk-station.service)."""
     value = (environ if environ is not None else os.environ).get("WATCHDOG_USEC", "")
     if not value.isdigit() or int(value) == 0:
         return None
-    return int(value) / 2_000_000
+    return (watchdog_override(environ) or int(value)) / 2_000_000
 
 
-__all__ = ["Notifier", "watchdog_interval"]
+__all__ = ["Notifier", "watchdog_interval", "watchdog_override"]

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.service.notify import Notifier
+from kiosk.service.notify import Notifier, watchdog_override
 from kiosk.service.updating import UpdateGate
 from kiosk.station import NetworkChanged, Observation, ReaderHealth, Station
 
@@ -79,7 +79,9 @@ class ServiceReporter:
         if self._announced:
             return
         self._announced = True
-        self.notifier.send(READY="1", STATUS=self._status)
+        override = watchdog_override() if self.timing.watchdog_interval is not None else None
+        extra = {"WATCHDOG_USEC": str(override)} if override else {}  # systemd >= 236 takes it at run time
+        self.notifier.send(READY="1", STATUS=self._status, **extra)
         if self.timing.watchdog_interval is not None:
             self._tasks.append(
                 asyncio.create_task(self._ping(self.timing.watchdog_interval), name="watchdog")

@@ -69,6 +69,7 @@ def test_host_names_are_made_from_the_kiosk_name_with_norwegian_letters_folded()
         ),
         (lambda d: d["ssh"].update(authorized_keys="ssh-ed25519 AAAA"), "must be a list"),
         (lambda d: d.update(display={"renderer": "opengl"}), r"\[display\] renderer 'opengl'"),
+        (lambda d: d.update(display={"watchdog_seconds": 5}), r"watchdog_seconds 5: seconds from 30 to 900"),
     ],
 )
 def test_each_mistake_names_the_key_and_what_would_be_right(

@@ -112,6 +112,16 @@ def test_software_drawing_from_the_settings_reaches_the_station_unit(tmp_path: P
     assert (layout.kiosk / "display.env").read_text() == "WLR_RENDERER=pixman\n"
 
 
+def test_a_longer_watchdog_for_slow_software_drawing_reaches_the_station(
+    tmp_path: Path, listener: int
+) -> None:
+    layout = fake_kiosk(tmp_path, f"http://127.0.0.1:{listener}", GOOD_ENROLL)
+    extra = '\n[display]\nrenderer = "pixman"\nwatchdog_seconds = 300\n'
+    layout.device_file.write_text(layout.device_file.read_text() + extra)
+    assert run(layout, grow_data=False, services=False) == 0
+    assert (layout.kiosk / "display.env").read_text() == "WLR_RENDERER=pixman\nKIOSK_WATCHDOG_SEC=300\n"
+
+
 def test_the_wifi_key_is_the_one_ieee_802_11i_derives_and_the_passphrase_is_not_kept() -> None:
     # IEEE 802.11i-2004 annex H.4.1, test vector 1: passphrase "password", SSID "IEEE".
     text = wpa_supplicant_text(Wifi("IEEE", "password", "NO"))

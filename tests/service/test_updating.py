@@ -124,3 +124,32 @@ async def test_ready_and_the_watchdog_wait_for_the_first_frame(tmp_path: Path) -
             await station.stop()
             station.journal.close()
             systemd.socket.close()
+
+
+async def test_a_slow_screen_asks_systemd_for_a_longer_watchdog_with_ready(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """[display] watchdog_seconds (first boot writes KIOSK_WATCHDOG_SEC): WATCHDOG_USEC= goes with READY and
+    the pings come at half of it; without it the unit's own watchdog stays."""
+    from kiosk.service.notify import watchdog_interval, watchdog_override
+    from tests.service.test_systemd_notify import FakeSystemd
+
+    assert watchdog_interval({"WATCHDOG_USEC": "30000000"}) == 15.0
+    assert watchdog_interval({"WATCHDOG_USEC": "30000000", "KIOSK_WATCHDOG_SEC": "300"}) == 150.0
+    assert watchdog_interval({"KIOSK_WATCHDOG_SEC": "300"}) is None  # systemd set no watchdog: none
+    assert watchdog_override({"KIOSK_WATCHDOG_SEC": "soon"}) is None
+    monkeypatch.setenv("KIOSK_WATCHDOG_SEC", "300")
+    systemd = FakeSystemd()
+    async with DemoIls(db_path=tmp_path / "ils.sqlite3") as ils:
+        station = build_station(load(station_config(tmp_path, ils.port)))
+        service = ServiceReporter(station, Notifier(systemd.name), None, ServiceTiming(watchdog_interval=150))
+        await station.start()
+        await service.start()
+        try:
+            ready = await systemd.until("READY", 5)
+            assert ready["WATCHDOG_USEC"] == "300000000"
+        finally:
+            await service.stop()
+            await station.stop()
+            station.journal.close()
+            systemd.socket.close()
