@@ -174,7 +174,9 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     config = _config(args)
-    for row in list_devices(open_engine(config.database_url()), args.library):
+    for row in list_devices(
+        open_engine(config.database_url()), frozenset({args.library}) if args.library else None
+    ):
         state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
         print(f"{row['id']}  {row['library']}  {state:18}  {row['name']}")
     return 0
@@ -182,7 +184,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 def cmd_revoke(args: argparse.Namespace) -> int:
     config = _config(args)
-    if not revoke(open_engine(config.database_url()), args.device_id, actor=_actor(), library=None):
+    if not revoke(open_engine(config.database_url()), args.device_id, actor=_actor(), libraries=None):
         raise CliError(f"no active device {args.device_id}")
     print(f"device {args.device_id} revoked")
     return 0

@@ -26,7 +26,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, column, insert, select, table, update
 
 from .schema import audit_log, devices, enrollment_codes, staff_users
 
@@ -162,24 +162,26 @@ class TokenCheck:
         return Device(row.id, row.library, row.name)
 
 
-def revoke(engine: Engine, device_id: str, *, actor: str, library: str | None) -> bool:
-    """Revoke a device (staff of `library` only reach their own; None: consortium administrator)."""
+def revoke(engine: Engine, device_id: str, *, actor: str, libraries: frozenset[str] | None) -> bool:
+    """Revoke a device of one of `libraries` (None: any library, for a consortium administrator)."""
     query = update(devices).where(devices.c.id == device_id, devices.c.revoked_at.is_(None))
-    if library is not None:
-        query = query.where(devices.c.library == library)
+    if libraries is not None:
+        query = query.where(devices.c.library.in_(sorted(libraries)))
     with engine.begin() as db:
+        library = db.execute(select(devices.c.library).where(devices.c.id == device_id)).scalar()
         done = db.execute(query.values(revoked_at=utcnow())).rowcount == 1
     if done:
         audit(engine, actor, "device.revoke", library, device_id)
     return done
 
 
-def list_devices(engine: Engine, library: str | None) -> list[dict[str, Any]]:
+def list_devices(engine: Engine, libraries: frozenset[str] | None) -> list[dict[str, Any]]:
+    """The devices of `libraries` (None: of every library)."""
     query = select(
         devices.c.id, devices.c.library, devices.c.name, devices.c.created_at, devices.c.revoked_at
     )
-    if library is not None:
-        query = query.where(devices.c.library == library)
+    if libraries is not None:
+        query = query.where(devices.c.library.in_(sorted(libraries)))
     with engine.connect() as db:
         return [dict(row._mapping) for row in db.execute(query.order_by(devices.c.library, devices.c.name))]
 
@@ -205,19 +207,35 @@ def add_user(
     audit(engine, actor, "user.add", library, username, role=role)
 
 
+# The console's extra libraries of an account (migration c001; staff_users.library is the first one).
+_extra_libraries = table("console_staff_libraries", column("username"), column("library"))
+
+
 @dataclass(frozen=True)
 class StaffUser:
     username: str
-    library: str | None
+    library: str | None  # the account's first library, as staff_users keeps it
     role: str
+    libraries: frozenset[str] = frozenset()  # every library of the account: the first and the extra ones
+
+    @property
+    def every_library(self) -> bool:
+        """A consortium administrator, or a technician named for no library in particular."""
+        return self.role != "staff" and not self.libraries
+
+
+def _staff_user(db: Connection, row: Row[Any]) -> StaffUser:
+    extra = db.execute(select(_extra_libraries.c.library).where(_extra_libraries.c.username == row.username))
+    libraries = frozenset({*(str(library) for (library,) in extra), *([row.library] if row.library else [])})
+    return StaffUser(row.username, row.library, row.role, frozenset() if row.role == "admin" else libraries)
 
 
 def check_staff(engine: Engine, username: str, password: str) -> StaffUser | None:
     with engine.connect() as db:
         row = db.execute(select(staff_users).where(staff_users.c.username == username)).first()
-    if row is None or row.disabled or not _verify(row.password_hash, password):
-        return None
-    return StaffUser(row.username, row.library, row.role)
+        if row is None or row.disabled or not _verify(row.password_hash, password):
+            return None
+        return _staff_user(db, row)
 
 
 class StaffCheck:
@@ -238,8 +256,8 @@ class StaffCheck:
         if seen is not None and time.monotonic() - seen < self.remember_seconds:
             with self.engine.connect() as db:
                 row = db.execute(select(staff_users).where(staff_users.c.username == username)).first()
-            if row is not None and not row.disabled:
-                return StaffUser(row.username, row.library, row.role)
+                if row is not None and not row.disabled:
+                    return _staff_user(db, row)
         user = check_staff(self.engine, username, password)
         if user is None:
             self._verified.pop(digest, None)

@@ -158,7 +158,7 @@ async def test_a_revoked_device_is_refused_and_told_to_enroll_again(sqlite_site:
         from server_api.gateway.storage import open_engine
 
         assert revoke(
-            open_engine(load(sqlite_site.config).database_url()), device_id, actor="test", library=None
+            open_engine(load(sqlite_site.config).database_url()), device_id, actor="test", libraries=None
         )
         with pytest.raises(GatewayRefused) as caught:
             await client.checkout(DEMO_PATRON_ID, BOOKS[7], txn())

@@ -7,9 +7,12 @@ from typing import Any
 import httpx
 import pytest
 
+from server_api.console.accounts import add_account
 from server_api.demo_ils import DEMO_PATRON_ID
 from server_api.demo_ils.data import NOT_FOR_LOAN_ITEM
-from tests.gateway.conftest import HARSTAD, STAFF_PASSWORD, TROMSO, Site, add_staff, txn
+from server_api.gateway.config import load
+from server_api.gateway.storage import open_engine
+from tests.gateway.conftest import ALTA, HARSTAD, STAFF_PASSWORD, TROMSO, Site, add_staff, txn
 from tests.gateway.servers import enrollment_code
 
 
@@ -89,6 +92,7 @@ def test_no_token_a_bad_token_and_a_revoked_token_are_refused(site: Site) -> Non
 
 def test_staff_see_and_change_only_their_own_library(site: Site) -> None:
     harstad_token = site.token(HARSTAD, "Harstad 9")
+    site.token(TROMSO, "Tromsø 9")  # the test's own: not one an earlier test happened to leave
     staff = add_staff(site, "tromso-only", TROMSO)
     admin = add_staff(site, "consortium-admin", None, role="admin")
     listed = httpx.get(f"{site.url}/v1/admin/devices", auth=staff).json()
@@ -105,6 +109,35 @@ def test_staff_see_and_change_only_their_own_library(site: Site) -> None:
     assert (
         httpx.get(f"{site.url}/v1/admin/devices", auth=("tromso-only", "wrong password!")).status_code == 401
     )
+
+
+def test_staff_of_two_libraries_reach_both_and_no_third(site: Site) -> None:
+    engine = open_engine(load(site.config).database_url())
+    try:
+        add_account(
+            engine, "two-libraries", STAFF_PASSWORD, role="staff", libraries=[HARSTAD, ALTA], actor="t"
+        )
+    finally:
+        engine.dispose()
+    staff = ("two-libraries", STAFF_PASSWORD)
+    tokens = {library: site.token(library, f"Two {library}") for library in (TROMSO, HARSTAD, ALTA)}
+    listed = httpx.get(f"{site.url}/v1/admin/devices", auth=staff).json()
+    assert {row["library"] for row in listed} == {HARSTAD, ALTA}
+    alta = httpx.get(f"{site.url}/v1/admin/devices?library={ALTA}", auth=staff).json()
+    assert {row["library"] for row in alta} == {ALTA}
+    assert httpx.get(f"{site.url}/v1/admin/devices?library={TROMSO}", auth=staff).status_code == 403
+    codes = f"{site.url}/v1/admin/enrollment-codes"
+    assert httpx.post(codes, auth=staff, json={"kiosk_name": "x"}).status_code == 422  # which of the two?
+    assert httpx.post(codes, auth=staff, json={"library": ALTA, "kiosk_name": "x"}).status_code == 200
+    assert httpx.post(codes, auth=staff, json={"library": TROMSO, "kiosk_name": "x"}).status_code == 403
+    revoke = f"{site.url}/v1/admin/devices/{{}}/revoke"
+    assert httpx.post(revoke.format(tokens[TROMSO].split(".")[1]), auth=staff).status_code == 404
+    assert httpx.post(revoke.format(tokens[ALTA].split(".")[1]), auth=staff).status_code == 200
+    audit = httpx.get(f"{site.url}/v1/admin/audit", auth=staff).json()
+    assert audit and {row["library"] for row in audit} <= {HARSTAD, ALTA}
+    assert ("two-libraries", "device.revoke", ALTA) in {
+        (r["actor"], r["action"], r["library"]) for r in audit
+    }
 
 
 def test_every_staff_change_is_in_the_audit_log_without_secrets(site: Site) -> None:

@@ -27,17 +27,29 @@ GatewayDep = Annotated[Gateway, Depends(gateway_of)]
 ERRORS: dict[int | str, dict[str, object]] = {code: {"model": Problem} for code in (401, 403, 404, 422, 429)}
 
 
-def library_for(user: StaffUser, library: str | None, gateway: Gateway) -> str | None:
-    """The library a staff request is about: the user's own; an administrator may name any or none."""
+def libraries_for(user: StaffUser, library: str | None, gateway: Gateway) -> frozenset[str] | None:
+    """The libraries a staff request is about (None: every library): the one named, if the account may
+    reach it; else all of the account's libraries. An administrator may name any library or none."""
     if library is not None and library not in gateway.config.libraries():
         raise problem(404, "unknown_library", f"library {library} is not in the gateway's configuration")
-    if user.library is None:
-        if user.role == "staff":
-            raise problem(403, "no_library", "your account names no library: ask an administrator")
-        return library
-    if library is not None and library != user.library:
-        raise problem(403, "other_library", f"you are staff of library {user.library}, not {library}")
-    return user.library
+    if user.every_library:
+        return None if library is None else frozenset({library})
+    if not user.libraries:
+        raise problem(403, "no_library", "your account names no library: ask an administrator")
+    if library is None:
+        return user.libraries
+    if library not in user.libraries:
+        mine = ", ".join(sorted(user.libraries))
+        raise problem(403, "other_library", f"you are staff of library {mine}, not {library}")
+    return frozenset({library})
+
+
+def one_library(user: StaffUser, library: str | None, gateway: Gateway) -> str:
+    """The one library a request that changes or counts is about: named, or the account's only one."""
+    chosen = libraries_for(user, library, gateway)
+    if chosen is None or len(chosen) != 1:
+        raise problem(422, "library_needed", "name the library (your account reaches more than one)")
+    return next(iter(chosen))
 
 
 def reader_of_reports(user: StaffUser) -> None:
@@ -61,9 +73,7 @@ class CodeAnswer(BaseModel):
 
 @router.post("/enrollment-codes", response_model=CodeAnswer, responses=ERRORS)
 async def new_code(body: NewCode, user: StaffDep, gateway: GatewayDep) -> CodeAnswer:
-    library = library_for(user, body.library, gateway)
-    if library is None:
-        raise problem(422, "library_needed", "name the library the kiosk belongs to")
+    library = one_library(user, body.library, gateway)
     hours = gateway.config.gateway.enrollment_code_hours
     code, expires = await run(
         lambda: create_enrollment_code(
@@ -86,7 +96,7 @@ class DeviceRow(BaseModel):
 async def devices(
     user: StaffDep, gateway: GatewayDep, library: Annotated[str | None, Query(max_length=32)] = None
 ) -> list[DeviceRow]:
-    rows = await run(list_devices, gateway.engine, library_for(user, library, gateway))
+    rows = await run(list_devices, gateway.engine, libraries_for(user, library, gateway))
     beats = [await run(gateway.telemetry.last_heartbeat, row["id"]) for row in rows]
     return [DeviceRow(**row, heartbeat=beat) for row, beat in zip(rows, beats, strict=True)]
 
@@ -100,8 +110,8 @@ class Revoked(BaseModel):
 async def revoke_device(
     device_id: Annotated[str, Field(max_length=36)], user: StaffDep, gateway: GatewayDep
 ) -> Revoked:
-    library_for(user, None, gateway)  # library staff without a library revoke nothing
-    done = await run(lambda: revoke(gateway.engine, device_id, actor=user.username, library=user.library))
+    mine = libraries_for(user, None, gateway)  # library staff without a library revoke nothing
+    done = await run(lambda: revoke(gateway.engine, device_id, actor=user.username, libraries=mine))
     if not done:
         raise problem(404, "unknown_device", "no such active device in your library")
     return Revoked(device_id=device_id, revoked=True)
@@ -115,9 +125,7 @@ async def hour_statistics(
     days: Annotated[int, Query(ge=1, le=400)] = 7,
 ) -> list[dict[str, Any]]:
     reader_of_reports(user)
-    chosen = library_for(user, library, gateway)
-    if chosen is None:
-        raise problem(422, "library_needed", "name a library")
+    chosen = one_library(user, library, gateway)
     return await run(gateway.telemetry.hours, chosen, utcnow() - timedelta(days=days))
 
 
@@ -138,8 +146,8 @@ async def audit(
 
     def rows() -> list[AuditRow]:
         query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-        if user.library is not None:
-            query = query.where(audit_log.c.library == user.library)
+        if not user.every_library:
+            query = query.where(audit_log.c.library.in_(sorted(user.libraries)))
         with gateway.engine.connect() as db:
             return [AuditRow.model_validate(dict(row._mapping)) for row in db.execute(query)]
 
