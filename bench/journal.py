@@ -4,6 +4,8 @@
     SQLite's own durable-insert rate on the same disk: plain sqlite3, WAL + FULL, one INSERT + COMMIT per
     row with the same columns. Both files live in a temporary directory under the repository
     (`.bench-tmp/`, removed afterwards), so they are on the disk the kiosk's journal would be on.
+    `appends_alternating`: the same contenders one append each in turn, each append timed on its own
+    (neighbours see the same disk weather: on a shared machine it changes faster than a round).
 (b) commits (fsyncs) per circulation action: a simulated day at a station (simulated clock, real journal
     calls) with sessions of card + items, stacks and one-by-one; counted with the journal's commit
     counter. The station's policy is the real code: records through `kiosk.journal.GroupCommit` as
@@ -128,6 +130,74 @@ def _same_schema_rate(path: Path, seconds: float) -> tuple[float, int]:
         return n / elapsed, n
     finally:
         conn.close()
+
+
+def bench_appends_alternating(workdir: Path, seconds: float) -> dict[str, Any]:
+    """One append of each contender in turn (journal, plain insert, same-schema insert, journal, ...),
+    each timed on its own: neighbours see the same disk weather, which on a shared machine changes faster
+    than any round of seconds. Ratios of the total times (= of the rates) and their medians."""
+    journal = Journal(workdir / "alt-journal.sqlite3")
+    Journal(workdir / "alt-same.sqlite3").close()
+    plain, same = (
+        sqlite3.connect(workdir / n, isolation_level=None) for n in ("alt-plain.sqlite3", "alt-same.sqlite3")
+    )
+    spent: dict[str, list[float]] = {"journal": [], "sqlite": [], "same": []}
+    try:
+        for conn in (plain, same):
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+        plain.execute(
+            "CREATE TABLE IF NOT EXISTS rows (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+            " operation TEXT, item_id TEXT, patron_id TEXT, at TEXT, due_date TEXT, offline INTEGER,"
+            " clock_synchronised INTEGER, state TEXT, updated TEXT)"
+        )
+
+        def insert(conn: sqlite3.Connection, table: str, intent: bool) -> None:
+            now, entry_id = datetime.now().isoformat(), str(uuid.uuid4())
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                f"INSERT INTO {table} (id, operation, item_id, patron_id, at, due_date, offline,"
+                " clock_synchronised, state, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (entry_id, "checkout", ITEM, PATRON, now, None, 0, 1, "sending", now),
+            )
+            if intent:
+                conn.execute(
+                    "INSERT OR REPLACE INTO security_intents (entry_id, item_id, afi, at) VALUES (?,?,?,?)",
+                    (entry_id, ITEM, 0x07, now),
+                )
+            conn.execute("COMMIT")
+
+        steps: list[tuple[str, Callable[[], object]]] = [
+            (
+                "journal",
+                lambda: journal.record(Transaction.new(datetime.now()), Operation.CHECKOUT, ITEM, PATRON),
+            ),
+            ("sqlite", lambda: insert(plain, "rows", False)),
+            ("same", lambda: insert(same, "entries", True)),
+        ]
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            for name, step in steps:
+                t = time.perf_counter()
+                step()
+                spent[name].append(time.perf_counter() - t)
+            steps.reverse()  # neither goes first every time
+    finally:
+        journal.close()
+        plain.close()
+        same.close()
+    total = {name: sum(times) for name, times in spent.items()}
+    return {
+        "appends_each": len(spent["journal"]),
+        "journal_us_median": round(statistics.median(spent["journal"]) * 1e6),
+        "sqlite_us_median": round(statistics.median(spent["sqlite"]) * 1e6),
+        "same_schema_us_median": round(statistics.median(spent["same"]) * 1e6),
+        "journal_vs_sqlite": round(total["sqlite"] / total["journal"], 2),
+        "journal_vs_sqlite_medians": round(
+            statistics.median(spent["sqlite"]) / statistics.median(spent["journal"]), 2
+        ),
+        "journal_vs_same_schema": round(total["same"] / total["journal"], 2),
+    }
 
 
 def bench_appends(workdir: Path, seconds: float, rounds: int) -> dict[str, Any]:
@@ -482,6 +552,7 @@ def main() -> None:
             "quick": args.quick,
             "load_average": os.getloadavg(),
             "appends": bench_appends(workdir, seconds, rounds),
+            "appends_alternating": bench_appends_alternating(workdir, seconds * rounds),
         }
         if not args.appends_only:
             result["commits_per_action"] = asyncio.run(bench_commits(workdir, sessions, cycles))
