@@ -13,6 +13,7 @@ At start (`carry_out_undos` before the start-up replay, `finish_unfinished` afte
 run left (issue 11, finding 1):
 
 - a pending undo is recorded as a return, so the start-up replay sends it (once: recording it ends it);
+  so is one left while the station was offline, when it is back online (`UndoWhenOnline`);
 - an unfinished security write whose action the library system confirmed (or that was promised offline)
   is finished when the item's tags are still on the pad: re-read, written, read back. Otherwise (the item
   is gone, parts are missing, a tag does not take the write, or the action's fate is still unknown) it
@@ -41,6 +42,7 @@ from kiosk.core import (
 )
 from kiosk.journal import Journal, State, UnfinishedWrite
 from kiosk.station.device_observations import JournalTrouble, SecurityFailure, SecurityWrite
+from kiosk.station.observations import NetworkChanged, Observation
 from kiosk.station.pad import PadWatcher, decode_pad_tag
 from kiosk.station.tasks import Shell
 from server_api.circulation import Transaction
@@ -244,4 +246,18 @@ def carry_out_undos(journal: Journal, now: datetime) -> int:
     return len(undos)
 
 
-__all__ = ["SecurityWriter", "carry_out_undos"]
+class UndoWhenOnline:
+    """An observer: back online, every pending undo is recorded as a return, so the replay that follows
+    sends it after the loan. (Offline, an undo cannot be recorded: an offline loan's return waits for the
+    loan itself to reach the library system, and the live undo gives up.)"""
+
+    def __init__(self, journal: Journal, clock: Callable[[], datetime]) -> None:
+        self._journal = journal
+        self._clock = clock
+
+    def __call__(self, observation: Observation) -> None:
+        if isinstance(observation, NetworkChanged) and observation.online:
+            carry_out_undos(self._journal, self._clock())
+
+
+__all__ = ["SecurityWriter", "UndoWhenOnline", "carry_out_undos"]

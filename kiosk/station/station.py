@@ -65,7 +65,7 @@ from kiosk.station.out_of_order import OutOfOrder
 from kiosk.station.pad import PadPoller, PadWatcher
 from kiosk.station.patron import authenticate, authentication_failure, end_patron_session
 from kiosk.station.printing import Printing
-from kiosk.station.security import SecurityWriter, carry_out_undos
+from kiosk.station.security import SecurityWriter, UndoWhenOnline, carry_out_undos
 from kiosk.station.sending import ExactlyOnce
 from kiosk.station.settings import StationSettings
 from kiosk.station.staff_access import StaffAccess
@@ -169,8 +169,8 @@ class Station:
             policy=policy.security_failure,
             entry_of=self.sending.latest_entry,
         )
-        # Every case that needs a person becomes a staff task in the journal (and a log line).
-        self._observers.add(StaffTaskMaker(journal, clock, self.sending.latest_entry))
+        self._observers.add(StaffTaskMaker(journal, clock, self.sending.latest_entry))  # needs a person
+        self._observers.add(UndoWhenOnline(journal, clock))  # undos left while offline
         self.staff = StaffAccess(settings.staff_credential, CredentialKind(settings.staff_kind), clock)
         self.printing = Printing(
             shell,

@@ -11,7 +11,16 @@ import socket
 from datetime import timedelta
 from pathlib import Path
 
-from kiosk.core import Action, Checkin, Operation, ScreenName, SecurityFailurePolicy, SessionPolicy, TaskKind
+from kiosk.core import (
+    Action,
+    Checkin,
+    OfflinePolicy,
+    Operation,
+    ScreenName,
+    SecurityFailurePolicy,
+    SessionPolicy,
+    TaskKind,
+)
 from kiosk.demo import DemoEnvironment, ils_events, log_in
 from kiosk.journal import State
 from server_api.demo_ils import data as demo
@@ -121,3 +130,29 @@ async def test_an_undo_that_finds_the_library_system_unreachable_at_start_waits_
         assert env.station is not None
         await env.station.settle()
         assert applied(tmp_path) == ["checkout", "checkin"]
+
+
+async def test_an_offline_loan_whose_write_fails_under_undo_is_checked_back_in_once_online_again(
+    tmp_path: Path,
+):
+    # Offline the undo cannot go out (the loan itself has not reached the library system): it waits in
+    # the journal, and the way back online records it, so the replay sends the loan, then its undo.
+    policy = SessionPolicy(
+        goodbye_time=timedelta(0),
+        security_failure=SecurityFailurePolicy.UNDO,
+        offline=OfflinePolicy(known_card=False),  # this station has not seen the card online yet
+    )
+    async with DemoEnvironment(tmp_path, policy=policy, failure_budget=1, probe_interval=0.2) as env:
+        assert env.station is not None
+        station = env.station
+        await station.settle()
+        env.cut_network()
+        assert await station.check_connection() is False
+        await borrow_with_a_tag_that_will_not_take_the_write(env)
+        await until(lambda: env.journal.pending_undos())
+        await station.settle()
+        assert applied(tmp_path) == [] and env.journal.pending_undos()  # still waiting
+        env.restore_network()
+        await until(lambda: applied(tmp_path) == ["checkout", "checkin"])
+        await station.settle()
+        assert env.journal.pending_undos() == [] and applied(tmp_path) == ["checkout", "checkin"]
