@@ -10,15 +10,14 @@ seen gets its AFI from the library system's state; every write the pad takes is 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from drivers.rfid.sim import SimulatedPad, make_uid
 from drivers.tags.iso28560_3 import DanishTag, TypeOfUsage, encode
+from kiosk.files import write_atomically
 from server_api.demo_ils import data as demo_data
 
 log = logging.getLogger(__name__)
@@ -79,14 +78,7 @@ class KeptAfi:
     def save(self) -> None:
         afi, provisional = dict(self.afi), set(self.provisional)  # copied at once: called from a thread too
         kept = {uid.hex(): value for uid, value in sorted(afi.items()) if uid not in provisional}
-        text = json.dumps(kept)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, self.path)
+        write_atomically(self.path, json.dumps(kept))
 
 
 class KeptPad(SimulatedPad):

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kiosk.files import write_atomically
 from kiosk.service.notify import Notifier, watchdog_override
 from kiosk.service.updating import UpdateGate
 from kiosk.station import NetworkChanged, Observation, ReaderHealth, Station
@@ -177,10 +178,7 @@ def _log_failure(task: asyncio.Task[None]) -> None:
 def _write_public(path: Path, text: str) -> None:
     """Atomically, readable by the updater and the technician (no patron data in these files)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.chmod(0o644)
-    os.replace(temporary, path)
+    write_atomically(path, text, mode=0o644)
 
 
 def read_state(run_dir: Path) -> dict[str, object] | None:

@@ -27,7 +27,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import os
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from kiosk.core import CardBook, CardRecord, OfflinePolicy
+from kiosk.files import write_atomically
 from kiosk.station.console_link import use_policy  # the one way the session's policy is replaced
 from server_api.gateway.wire import OfflineData, OfflinePolicyData
 
@@ -143,14 +143,7 @@ def load_stored(path: Path) -> CentralLists | None:
 
 def store(path: Path, data: OfflineData) -> None:
     """Owner-only and atomic: it holds the library's key."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(data.model_dump_json())
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
+    write_atomically(path, data.model_dump_json())
 
 
 __all__ = [

@@ -19,11 +19,9 @@ station may run them, and what taking them changes.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
-import os
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ from kiosk.config import ConfigError, StationConfig, run_problems
 from kiosk.config.checks import check_together, check_value
 from kiosk.core import SessionPolicy
 from kiosk.credentials import hash_problem
+from kiosk.files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -102,15 +101,7 @@ def load_central(path: Path) -> CentralConfig | None:
 
 def store_central(path: Path, central: CentralConfig) -> None:
     """Write atomically, owner-only (the credentials' hashes are in it)."""
-    partial = path.with_name(path.name + ".partial")
-    with contextlib.suppress(FileNotFoundError):
-        partial.unlink()
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        json.dump(central.as_json(), out)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(partial, path)
+    write_atomically(path, json.dumps(central.as_json()))
 
 
 def with_central(config: StationConfig, central: CentralConfig) -> StationConfig:

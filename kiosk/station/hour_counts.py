@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.core import Operation, ScreenName
+from kiosk.files import write_atomically
 from kiosk.station.observations import Circulated, NetworkChanged, Observation, ScreenShown
 from server_api.gateway.wire import HourStatistics
 
@@ -145,13 +145,7 @@ class HourCounts:
     def save(self) -> None:
         """Owner-only and atomic (counts only; the journal's folder is the kiosk user's)."""
         data = {at.isoformat(): hour.as_json() for at, hour in self.hours.items()}
-        temporary = self.path.with_name(f".{self.path.name}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
+        write_atomically(self.path, json.dumps(data))
 
     def _load(self) -> dict[datetime, Hour]:
         try:
