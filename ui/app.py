@@ -125,6 +125,10 @@ class KioskApp(PatronTools, App, StaffScreen, Inspection):
 
     # ---------------------------------------------------------------- building
 
+    def after_first_frame(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once the first frame is drawn: the service manager's READY (kiosk run)."""
+        Clock.schedule_once(lambda _dt: callback(), 0)
+
     def build(self) -> Widget:
         register_fonts()
         if self.fullscreen:

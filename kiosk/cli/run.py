@@ -61,9 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     jack=open_jack_or_none(config.speech),
                     speak_on_headset=config.speech.speak_on_headset,
                 )
-                from kivy.clock import Clock
-
-                Clock.schedule_once(lambda _dt: service.ready(), 0)  # READY once the first frame is drawn
+                app.after_first_frame(service.ready)  # READY once the first frame is drawn
                 await app.async_run(async_lib="asyncio")
         finally:
             await service.stop()  # STOPPING=1
