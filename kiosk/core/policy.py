@@ -52,3 +52,8 @@ class SessionPolicy:
     email_receipts: bool = False
     offline: OfflinePolicy = field(default_factory=OfflinePolicy)
     security_failure: SecurityFailurePolicy = field(default_factory=lambda: SecurityFailurePolicy.FLAG)
+
+    @property
+    def card_memory(self) -> timedelta:
+        """How long a card's record matters to a rule: being known offline, or a PIN rest."""
+        return max(self.offline.known_for, self.pin_cooldown_max)

@@ -52,7 +52,7 @@ Rules
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import assert_never
 
 from kiosk.core.account import account_lines, loan_rows, with_outcome
@@ -286,15 +286,11 @@ class PatronSession:
             out.append(EndPatronSession(self.identity.account.patron_id))
         self.stale_uids = {tag.uid for tag in self.pad}
         self.identity.forget()
-        self.identity.cards.forget_before(now - self._remembered_for())
+        self.identity.cards.forget_before(now - self.policy.card_memory)
         self.stack.items = {}
         self.language, self.language_chosen = self.policy.language, False
         self._go(via, now)
         self.last_activity = now
-
-    def _remembered_for(self) -> timedelta:
-        """How long a card's record matters to a rule: being known offline, or a PIN rest."""
-        return max(self.policy.offline.known_for, self.policy.pin_cooldown_max)
 
     def _press(self, action: Action, now: datetime, out: list[Command], item_id: str = "") -> None:
         if action in NO_OP_PRESSES or not _offered(self.screen(), action, item_id):
