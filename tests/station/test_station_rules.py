@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -60,7 +61,10 @@ async def test_the_demo_station_is_built_from_a_configuration_as_kiosk_run_build
         assert env.station is not None
         settings = env.station.settings
         assert (settings.failure_budget, settings.timing.probe_interval) == (4, 0.7)
-        assert settings.library_name == env.library.name and env.station.policy is policy
+        assert settings.library_name == env.library.name
+        # The given policy, with the demo's draft languages offered beside the complete ones.
+        assert dataclasses.replace(env.station.policy, languages=policy.languages) == policy
+        assert policy.languages < env.station.policy.languages
         assert env.station.reader is env.pad and env.station.circulation is env.circulation
 
 
