@@ -214,14 +214,19 @@ def task_lines(tasks: Sequence[StaffTask]) -> tuple[TaskLine, ...]:
     )
 
 
+# Screens with no patron at the station: on the welcome screen, or out of order (a technician's command
+# from the console), where staff most need the staff screen to see why.
+BETWEEN_PATRONS = (None, ScreenName.WELCOME, ScreenName.OUT_OF_ORDER)
+
+
 def staff_may_open(patron_screen: ScreenName | None, already_open: bool) -> bool:
-    """Only between patrons: on the welcome screen (or before the first screen), and only once."""
-    return not already_open and patron_screen in (None, ScreenName.WELCOME)
+    """Only between patrons (welcome, out of order, or before the first screen), and only once."""
+    return not already_open and patron_screen in BETWEEN_PATRONS
 
 
 def staff_must_close(patron_screen: ScreenName | None, idle: timedelta, syncing: bool) -> bool:
     """A patron has started (the station is theirs, even mid-sync), or staff walked away (not mid-sync)."""
-    if patron_screen not in (None, ScreenName.WELCOME):
+    if patron_screen not in BETWEEN_PATRONS:
         return True
     return idle > STAFF_IDLE_CLOSE and not syncing
 

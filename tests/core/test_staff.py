@@ -45,12 +45,19 @@ def test_the_staff_screen_opens_only_between_patrons_and_only_once():
     assert staff_may_open(ScreenName.WELCOME, already_open=False)
     assert staff_may_open(None, already_open=False)  # before the first screen arrives
     assert not staff_may_open(ScreenName.WELCOME, already_open=True)
-    for name in ScreenName:
-        if name is not ScreenName.WELCOME:
-            assert not staff_may_open(name, already_open=False), name
+    for name in PATRON_SCREENS:
+        assert not staff_may_open(name, already_open=False), name
 
 
-@pytest.mark.parametrize("name", [n for n in ScreenName if n is not ScreenName.WELCOME])
+def test_staff_open_the_staff_screen_on_a_kiosk_put_out_of_order_and_it_stays_open_there():
+    assert staff_may_open(ScreenName.OUT_OF_ORDER, already_open=False)
+    assert not staff_must_close(ScreenName.OUT_OF_ORDER, timedelta(0), syncing=False)
+
+
+PATRON_SCREENS = [n for n in ScreenName if n not in (ScreenName.WELCOME, ScreenName.OUT_OF_ORDER)]
+
+
+@pytest.mark.parametrize("name", PATRON_SCREENS)
 def test_the_staff_screen_closes_the_moment_a_patron_starts_even_during_a_sync(name: ScreenName):
     assert staff_must_close(name, timedelta(0), syncing=True)
 
