@@ -195,6 +195,11 @@ class EnrollAnswer(BaseModel):
 
 
 class Heartbeat(_In):
+    # A kiosk updated before its gateway sends fields this gateway does not know yet: they are left out, not
+    # refused, or the fleet would show every updated kiosk as silent until the gateway caught up. Only the
+    # heartbeat and its hour counts (telemetry) are this lenient; circulation stays strict.
+    model_config = ConfigDict(extra="ignore")
+
     sent_at: datetime
     online: bool
     reader: Annotated[str, Field(max_length=40)] = "ok"  # ok | missing | error | ...
@@ -213,6 +218,8 @@ class HourStatistics(_In):
     """What only the kiosk knows about an hour (the library's local time), as totals so far: a resend
     replaces, never adds. Loans, returns, renewals and refusals the gateway counts itself as it carries
     them out."""
+
+    model_config = ConfigDict(extra="ignore")  # a newer kiosk's counts: see Heartbeat
 
     hour: datetime
     offline_minutes: Annotated[float, Field(ge=0, le=60)] = 0

@@ -96,6 +96,9 @@ def test_heartbeats_reach_metrics_and_staff_and_statistics_hold_no_patron(site: 
     with site.client(token) as kiosk:
         assert kiosk.post("/v1/heartbeats", json=beat).status_code == 204
         assert kiosk.post("/v1/heartbeats", json={**beat, "journal_depth": -1}).status_code == 422
+        earlier = (datetime.now() - timedelta(days=3)).replace(minute=0, second=0, microsecond=0).isoformat()
+        newer = {**beat, "battery": "full", "hours": [{"hour": earlier, "offline_minutes": 1, "queue_ms": 3}]}
+        assert kiosk.post("/v1/heartbeats", json=newer).status_code == 204  # a kiosk updated first
         stats = {"hour": hour, "offline_minutes": 12.5, "languages": {"se": 3, "nb": 1}}
         assert kiosk.post("/v1/statistics", json=stats).status_code == 204
         item = {"item_id": "no-such-item", "txn": txn()}
