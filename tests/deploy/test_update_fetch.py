@@ -22,7 +22,7 @@ from deploy.updates.fetch import FetchError, fetch
 from deploy.updates.folder import UpdateFolder
 from deploy.updates.policy import StationState, station_out_of_service
 from server_api.client import GatewaySettings
-from tests.deploy.test_updates import need_rauc, signing_key
+from tests.deploy.rauc import need_rauc, signing_key
 from tests.gateway.conftest import Site, running_site
 
 COMPATIBLE = "library-kiosk-amd64"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,22 +16,7 @@ from deploy.updates.cli import main as kiosk_update
 from deploy.updates.pi_boot import PiBoot, install_kernel
 from deploy.updates.pi_boot import main as pi_boot_main
 from deploy.updates.policy import Pending, StationState, patron_session_active, station_health
-
-
-def need_rauc() -> None:
-    missing = [tool for tool in ("rauc", "mksquashfs", "openssl", "mkfs.ext4") if shutil.which(tool) is None]
-    if missing:
-        pytest.fail(f"missing {missing}: `make system-packages` installs rauc, squashfs-tools, openssl")
-
-
-def signing_key(folder: Path, name: str) -> tuple[Path, Path]:
-    key, cert = folder / f"{name}.key.pem", folder / f"{name}.cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", f"/CN={name}",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    return key, cert
+from tests.deploy.rauc import need_rauc, signing_key
 
 
 @pytest.fixture(scope="module")

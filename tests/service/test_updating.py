@@ -20,7 +20,7 @@ from kiosk.service.updating import UPDATING_NOTE
 from kiosk.station import Station
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.server import DemoIls
-from tests.service.test_systemd_notify import station_config
+from tests.service.systemd import FakeSystemd, station_config
 
 
 async def until(condition: Callable[[], bool], seconds: float = 10) -> None:
@@ -98,8 +98,6 @@ async def test_a_technicians_out_of_order_stays_when_the_update_is_over(
 async def test_ready_and_the_watchdog_wait_for_the_first_frame(tmp_path: Path) -> None:
     """`kiosk run` with a window says READY only once the first frame is drawn (`ready()`): until then
     systemd's start-up limit applies, not the watchdog, which a slow first frame would trip."""
-    from tests.service.test_systemd_notify import FakeSystemd
-
     systemd = FakeSystemd()
     async with DemoIls(db_path=tmp_path / "ils.sqlite3") as ils:
         station = build_station(load(station_config(tmp_path, ils.port)))
@@ -132,7 +130,6 @@ async def test_a_slow_screen_asks_systemd_for_a_longer_watchdog_with_ready(
     """[display] watchdog_seconds (first boot writes KIOSK_WATCHDOG_SEC): WATCHDOG_USEC= goes with READY and
     the pings come at half of it; without it the unit's own watchdog stays."""
     from kiosk.service.notify import watchdog_interval, watchdog_override
-    from tests.service.test_systemd_notify import FakeSystemd
 
     assert watchdog_interval({"WATCHDOG_USEC": "30000000"}) == 15.0
     assert watchdog_interval({"WATCHDOG_USEC": "30000000", "KIOSK_WATCHDOG_SEC": "300"}) == 150.0
