@@ -75,12 +75,13 @@ image: $(STAMP)
 	@deploy/scripts/ensure-system-packages.sh $(IMAGE_PACKAGES)
 	nice -n 19 deploy/image/build.sh --arch $(ARCH) --out $(IMAGE_OUT)
 
-# Boots the amd64 image in QEMU (KVM when it works, else TCG) and checks the running kiosk over SSH.
+# Boots the amd64 image in QEMU (KVM when it works, else TCG) and checks the running kiosk over SSH, its
+# watchdog, an update and a rollback. BOOT_TEST_ARGS="--keep DIR" keeps the serial logs and the card.
 TEST_IMAGE_PACKAGES := qemu-system-x86 ovmf openssh-client
 test-image: $(STAMP)
 	@deploy/scripts/ensure-system-packages.sh $(TEST_IMAGE_PACKAGES)
 	@test -f $(IMAGE_OUT)/kiosk-amd64.img || $(MAKE) image ARCH=amd64
-	$(BIN)/python deploy/image/boot_test.py $(IMAGE_OUT)/kiosk-amd64.img
+	$(BIN)/python deploy/image/boot_test.py $(IMAGE_OUT)/kiosk-amd64.img $(BOOT_TEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
