@@ -79,21 +79,30 @@ def patron_session_active(state: StationState) -> bool:
     return bool(isinstance(data, dict) and data.get("patron_session"))
 
 
-def station_out_of_service(state: StationState, *, limit: float = 10.0, poll: float = 0.25) -> bool:
-    """After the updating mark: True once the station reports it is out of service with no patron session
-    (within `limit` seconds), or when no live station reports at all; False when a patron session shows
-    (one that began just before the mark). A station too old to answer is given `limit` seconds."""
+def station_out_of_service(
+    state: StationState, *, limit: float = 120.0, old_station_limit: float = 10.0, poll: float = 0.25
+) -> bool:
+    """After the updating mark: True once the station reports it is out of service with no patron session,
+    or when no live station reports at all; False when a patron session shows (one that began just before
+    the mark), or when a station that says whether it is out of service has not said so within `limit`
+    seconds (a slow machine: the installer takes the mark back and tries again later, rather than install
+    beside a screen that still takes patrons). A station too old to say is given `old_station_limit`."""
     from kiosk.service.window import station_reporting  # what the station writes, read its own way
 
-    deadline = time.monotonic() + limit
+    started = time.monotonic()
     while True:
         report = station_reporting(state.run)
         if report is None:
             return True
         if report.get("patron_session"):
             return False
-        if report.get("out_of_service") or time.monotonic() >= deadline:
+        if report.get("out_of_service"):
             return True
+        waited = time.monotonic() - started
+        if "out_of_service" not in report and waited >= old_station_limit:
+            return True
+        if waited >= limit:
+            return False
         time.sleep(poll)
 
 

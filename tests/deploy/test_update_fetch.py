@@ -209,3 +209,13 @@ def test_the_installer_goes_on_once_the_station_answers_it_is_out_of_service(tmp
     assert not station_out_of_service(state, limit=0.5)  # a patron came in just before the mark
     station_reports(tmp_path, patron_session=False, out_of_service=True)
     assert station_out_of_service(state, limit=0.5)
+
+
+def test_the_installer_does_not_go_on_beside_a_station_that_has_not_yet_said_it_is_out_of_service(
+    tmp_path: Path,
+) -> None:
+    state = StationState(tmp_path)
+    station_reports(tmp_path, patron_session=False, out_of_service=False)  # slow to see the mark
+    assert not station_out_of_service(state, limit=0.5, old_station_limit=0.1)
+    station_reports(tmp_path, patron_session=False)  # a station too old to say: given its short wait
+    assert station_out_of_service(state, limit=5, old_station_limit=0.1)
