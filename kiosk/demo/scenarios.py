@@ -58,6 +58,11 @@ class Recorder:
         return bool(writes) and all(w["verified"] for w in writes)
 
 
+# How long a scenario waits for the station's answer: far above what it needs (a few seconds, even on a bad
+# network), so a machine busy with other work is not mistaken for a station that never answers.
+ANSWER_WAIT = 45.0
+
+
 async def log_in(env: DemoEnvironment, patron_id: str | None = None, pin: str | None = None) -> bool:
     """Card on the pad, PIN if asked (online), until the menu shows: True. False when the library
     system did not answer (the station says so, and the patron may try again)."""
@@ -70,12 +75,12 @@ async def log_in(env: DemoEnvironment, patron_id: str | None = None, pin: str | 
 
     before = station.screen  # an answer is a screen that came after the card was placed
     env.place_patron_card(patron_id)
-    await env.wait_for(lambda s: s is not before and answered(s), timeout=20)
+    await env.wait_for(lambda s: s is not before and answered(s), timeout=ANSWER_WAIT)
     env.remove_patron_card(patron_id)
     await env.wait_lifted([], patron_id=patron_id or env.demo_patron_id)
     if station.screen.name is ScreenName.PIN:
         station.enter_pin(pin or env.demo_patron_pin)
-        await env.wait_for(lambda s: s.name is not ScreenName.PIN and answered(s), timeout=20)
+        await env.wait_for(lambda s: s.name is not ScreenName.PIN and answered(s), timeout=ANSWER_WAIT)
     return station.screen.name is ScreenName.MENU
 
 
@@ -84,7 +89,7 @@ async def handle_stack(env: DemoEnvironment, action: Action, item_ids: list[str]
     env.station.press(action)
     await env.wait_for(_on(ScreenName.BORROW if action is Action.BORROW else ScreenName.RETURN))
     env.place_items(item_ids)
-    screen = await env.wait_for(_rows_settled(item_ids), timeout=20)
+    screen = await env.wait_for(_rows_settled(item_ids), timeout=ANSWER_WAIT)
     env.remove_items(item_ids)
     await env.wait_lifted(item_ids)
     return screen
