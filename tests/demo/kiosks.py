@@ -8,7 +8,11 @@ from server_api.sip2 import Sip2Circulation, Sip2Settings
 
 
 def kiosk(
-    ils: DemoIls, login: tuple[str, str] = KIOSK_LOGIN, location: str = KIOSK_LOCATION, **kw: object
+    ils: DemoIls,
+    login: tuple[str, str] = KIOSK_LOGIN,
+    location: str = KIOSK_LOCATION,
+    timeout: float = 3.0,
+    **kw: object,
 ) -> Sip2Circulation:
     return Sip2Circulation(
         Sip2Settings(
@@ -18,7 +22,7 @@ def kiosk(
             location=location,
             institution=location,
             library_names=LIBRARY_NAMES,
-            timeout=3.0,
+            timeout=timeout,
             **kw,  # type: ignore[arg-type]
         )
     )

@@ -22,7 +22,7 @@ from kiosk.journal import Journal
 from kiosk.station import Circulated, Observation, Station, StationSettings, StationTiming
 from server_api.demo_ils import data as demo
 from server_api.demo_ils.server import DemoIls
-from server_api.sip2.circulation import Sip2Circulation, Sip2Settings
+from tests.demo.kiosks import kiosk
 
 STACK = 10
 READ = f"/{ISO_READ_MULTIPLE:02X}"  # how the simulator names a read of blocks
@@ -44,19 +44,7 @@ async def test_the_first_checkout_is_answered_before_the_whole_stack_is_read(tmp
     items = _free_items()[:STACK]
     assert len(items) == STACK
     async with DemoIls(db_path=tmp_path / "ils.sqlite3", host="127.0.0.1", port=0) as ils:
-        user, password = demo.KIOSK_LOGIN
-        circulation = Sip2Circulation(
-            Sip2Settings(
-                host="127.0.0.1",
-                port=ils.port,
-                user=user,
-                password=password,
-                location=demo.KIOSK_LOCATION,
-                institution=demo.KIOSK_INSTITUTION,
-                library_names=demo.LIBRARY_NAMES,
-                pool_size=STACK,
-            )
-        )
+        circulation = kiosk(ils, timeout=5.0, pool_size=STACK)
         with SimulatedFeigReader(timing=AirTiming(), max_tags_per_reply=4) as sim:
             reader = FeigReader(sim.path, timeout=2.0)
             station = Station(

@@ -28,7 +28,7 @@ from kiosk.station import Station, StationSettings, StationTiming
 from server_api.circulation import Transaction
 from server_api.demo_ils import data as demo
 from server_api.demo_ils.server import DemoIls
-from server_api.sip2.circulation import Sip2Circulation, Sip2Settings
+from tests.demo.kiosks import kiosk
 
 POLICY = SessionPolicy(goodbye_time=timedelta(0))
 INSTANT = StationTiming(poll_interval=0.02)
@@ -178,18 +178,7 @@ def item_tag(item_id: str) -> bytes:
 @contextlib.asynccontextmanager
 async def feig_station(tmp_path: Path, journal: Journal, sim: SimulatedFeigReader) -> AsyncIterator[Station]:
     async with DemoIls(db_path=tmp_path / "ils.sqlite3", host="127.0.0.1", port=0) as ils:
-        user, password = demo.KIOSK_LOGIN
-        circulation = Sip2Circulation(
-            Sip2Settings(
-                host="127.0.0.1",
-                port=ils.port,
-                user=user,
-                password=password,
-                location=demo.KIOSK_LOCATION,
-                institution=demo.KIOSK_INSTITUTION,
-                library_names=demo.LIBRARY_NAMES,
-            )
-        )
+        circulation = kiosk(ils, timeout=5.0)
         reader = FeigReader(sim.path, timeout=1.0)
         station = Station(
             circulation=circulation,

@@ -35,7 +35,7 @@ from kiosk.station import (
 )
 from server_api.demo_ils import data as demo
 from server_api.demo_ils.server import DemoIls
-from server_api.sip2.circulation import Sip2Circulation, Sip2Settings
+from tests.demo.kiosks import kiosk
 
 # Faster than real hardware, but the same shape: every command takes time on the line and on the air.
 TEST_TIMING = AirTiming(baud=115200, air_byte=0.0001, inventory_tag=0.001, collision_round=0.001)
@@ -95,18 +95,7 @@ class Rig:
 @contextlib.asynccontextmanager
 async def rig(tmp_path: Path, policy: SessionPolicy, items: list[str]) -> AsyncIterator[Rig]:
     async with DemoIls(db_path=tmp_path / "ils.sqlite3", host="127.0.0.1", port=0) as ils:
-        user, password = demo.KIOSK_LOGIN
-        circulation = Sip2Circulation(
-            Sip2Settings(
-                host="127.0.0.1",
-                port=ils.port,
-                user=user,
-                password=password,
-                location=demo.KIOSK_LOCATION,
-                institution=demo.KIOSK_INSTITUTION,
-                library_names=demo.LIBRARY_NAMES,
-            )
-        )
+        circulation = kiosk(ils, timeout=5.0)
         with SimulatedFeigReader(timing=TEST_TIMING, max_tags_per_reply=4) as sim:
             reader = FeigReader(sim.path, timeout=1.0)
             station = Station(
