@@ -23,6 +23,9 @@ Rules:
   overloaded, and more connections make it worse: the pool halves the number it uses (never below one),
   closes the extra ones as they come back, and grows again after `pool_retry_interval`, doubling each
   time up to `max_size` (issue 17).
+- A connection above `min_size` left idle for `pool_idle_close` seconds is closed (the least recently used
+  first): a stack grows the pool to its ceiling, and each connection can be a process on the library
+  system's side (Koha, Evergreen), held by every kiosk of a consortium all night otherwise.
 - `report()` says how many connections work (for `kiosk sip2 probe`); `fill()` opens all it may and
   reports. Growing the pool later (issue 17: up to the stack size, under a ceiling) is a new `max_size`.
 """
@@ -93,7 +96,10 @@ class Sip2Pool:
         self._limit = self.max_size
         self._retry_at = 0.0  # when to try the full size again after a connection failed while others worked
         self._shrunk_at = float("-inf")  # when slow replies last shrank the pool
-        self._idle: list[Sip2Client] = []
+        self._idle: list[Sip2Client] = []  # least recently used first
+        self._idle_since: dict[Sip2Client, float] = {}  # loop time each idle connection came back
+        self._trim_timer: asyncio.TimerHandle | None = None
+        self._trim_task: asyncio.Task[None] | None = None  # held: the loop keeps only weak references
         self._busy: set[Sip2Client] = set()
         self._connecting: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Condition()
@@ -104,6 +110,7 @@ class Sip2Pool:
         self.unserved = 0  # connections the server did not serve while others worked
         self.refused = 0  # of those, logins refused (94 with ok=0)
         self.slow = 0  # shrinks for slow replies under concurrency
+        self.trimmed = 0  # idle connections above min_size closed after pool_idle_close
         self.acs_status: AcsStatus | None = None  # from the most recent login of any connection
 
     @property
@@ -168,11 +175,14 @@ class Sip2Pool:
 
     async def close(self) -> None:
         self._closed = True
+        if self._trim_timer is not None:
+            self._trim_timer.cancel()
         for task in list(self._connecting):
             task.cancel()
         await asyncio.gather(*self._connecting, return_exceptions=True)
         clients = [*self._idle, *self._busy]
         self._idle.clear()
+        self._idle_since.clear()
         for client in clients:
             await client.close()
         async with self._changed:
@@ -187,7 +197,7 @@ class Sip2Pool:
                 if self._closed:
                     raise RuntimeError(f"SIP2 pool for {self.key} is closed")
                 while self._idle:
-                    client = self._idle.pop()  # most recently used first: the warmest connection
+                    client = self._take_idle(-1)  # most recently used first: the warmest connection
                     if client.healthy:
                         self._busy.add(client)
                         return client
@@ -208,9 +218,41 @@ class Sip2Pool:
                 await client.close()
             else:
                 self._idle.append(client)
+                self._idle_since[client] = asyncio.get_running_loop().time()
+                self._trim_later()
             while self._idle and self.open_connections > self._limit:
-                await self._idle.pop(0).close()  # the least recently used go first
+                await self._take_idle(0).close()  # the least recently used go first
             self._changed.notify_all()
+
+    def _take_idle(self, index: int) -> Sip2Client:
+        client = self._idle.pop(index)
+        self._idle_since.pop(client, None)
+        return client
+
+    def _trim_later(self, delay: float | None = None) -> None:
+        """Make sure a trim is due when the oldest idle connection above `min_size` has idled enough."""
+        if self._trim_timer is None and self.open_connections > self.min_size and not self._closed:
+            self._trim_timer = asyncio.get_running_loop().call_later(
+                self.settings.pool_idle_close if delay is None else delay, self._start_trim
+            )
+
+    def _start_trim(self) -> None:
+        self._trim_task = asyncio.get_running_loop().create_task(self._trim_idle())
+
+    async def _trim_idle(self) -> None:
+        """Close idle connections above `min_size` idle for `pool_idle_close`, least recently used first."""
+        async with self._changed:
+            self._trim_timer = None
+            now = asyncio.get_running_loop().time()
+            while self._idle and self.open_connections > self.min_size and not self._closed:
+                oldest = self._idle[0]
+                due = self._idle_since.get(oldest, now) + self.settings.pool_idle_close
+                if now < due:
+                    self._trim_later(due - now)
+                    return
+                self._take_idle(0)
+                self.trimmed += 1
+                await oldest.close()
 
     def _grow(self) -> None:
         """Start one more connection if the pool is below its limit (after a retry interval, the limit
@@ -241,6 +283,8 @@ class Sip2Pool:
                 self.acs_status = client.acs_status
                 self._last_error = None
                 self._idle.append(client)
+                self._idle_since[client] = asyncio.get_running_loop().time()
+                self._trim_later()
             elif error is not None:
                 self._note_failure(error)
             self._changed.notify_all()

@@ -44,6 +44,9 @@ class Sip2Settings:
     pool_size: int = 2  # at most this many connections per account (pool / Sip2Circulation)
     pool_min_size: int = 1  # a pool keeps at least this many when the server allows them
     pool_retry_interval: float = 60.0  # seconds before a pool tries a connection the server did not serve
+    # Seconds a connection above pool_min_size may sit idle before the pool closes it: a stack grows the
+    # pool (to 10 for Koha: a server process each), and 40 kiosks must not hold 400 of them all night.
+    pool_idle_close: float = 300.0
     # nb due date of online 11/29: "blank" (18 spaces) or "transaction" (its own timestamp); "" = profile's.
     nb_due_date: str = ""
     tls: bool = False
@@ -69,7 +72,7 @@ class Sip2Settings:
                 codecs.lookup(self.fallback_charset)
             except LookupError:
                 raise Sip2ConfigError(f"SIP2 fallback charset {self.fallback_charset!r} is unknown") from None
-        for name in ("timeout", "pool_retry_interval", "keepalive_interval"):
+        for name in ("timeout", "pool_retry_interval", "pool_idle_close", "keepalive_interval"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise Sip2ConfigError(f"SIP2 {name} must be a positive number of seconds, got {value}")

@@ -122,6 +122,40 @@ async def test_pool_fill_reports_the_size_that_works() -> None:
         await pool.close()
 
 
+async def _until(condition: object, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+        await asyncio.sleep(0.02)
+
+
+async def test_connections_a_stack_opened_are_closed_after_idling_down_to_the_minimum() -> None:
+    async with misbehaving_acs(lambda d, g, a: [g]) as acs:
+        acs.delay = 0.05
+        pool = Sip2Pool(settings(acs.port, pool_size=4, pool_min_size=1, pool_idle_close=0.3))
+        await asyncio.gather(*(pool.request(item(str(n))) for n in range(8)))
+        assert acs.sessions == 4 and pool.open_connections == 4
+        await _until(lambda: acs.sessions == 1)
+        # The library system sees the sessions end; the pool keeps its minimum, logged in.
+        assert (acs.sessions, pool.open_connections, pool.trimmed) == (1, 1, 3)
+        # The next stack grows it again.
+        await asyncio.gather(*(pool.request(item(str(n))) for n in range(8)))
+        assert pool.open_connections == 4
+        await pool.close()
+
+
+async def test_a_connection_in_use_is_not_closed_for_idling_only_the_ones_left_idle() -> None:
+    async with misbehaving_acs(lambda d, g, a: [g]) as acs:
+        pool = Sip2Pool(settings(acs.port, pool_size=3, pool_min_size=1, pool_idle_close=0.4))
+        await asyncio.gather(*(pool.fill(),))
+        assert pool.open_connections == 3
+        deadline = time.monotonic() + 1.2
+        while time.monotonic() < deadline:  # one request at a time: the warmest connection each time
+            await pool.request(item("busy"))
+            await asyncio.sleep(0.05)
+        assert (pool.open_connections, pool.trimmed, acs.sessions) == (1, 2, 1)
+        await pool.close()
+
+
 async def test_a_connection_closed_at_login_while_others_work_is_tried_again_within_a_second() -> None:
     async with misbehaving_acs(lambda d, g, a: [g]) as acs:
         acs.delay = 0.05
