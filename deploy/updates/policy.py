@@ -5,10 +5,11 @@ Between patron sessions only: the station reports its state in /run/kiosk/statio
 /run/kiosk/updating exists, and the station must not start a new session (it shows "out of service").
 
 After the reboot into the new slot, the health check keeps it only when the station reports healthy: it
-wrote /run/kiosk/healthy (the station does this once its loop runs and the reader answered) or, until the
-station does that, its service has stayed active without a restart for the settle time. Otherwise the slot
-is marked bad and the kiosk reboots into the previous one. A slot that never gets as far as the check is
-dropped by the boot loader's try counter.
+wrote /run/kiosk/healthy (the station does this a few seconds after READY, its first screen shown, with
+the reader answering) or, from a station too old to write it, its service has stayed active (which a
+Type=notify service is only after READY) without a restart for the settle time. Otherwise the slot is
+marked bad and the kiosk reboots into the previous one. A slot that never gets as far as the check is
+dropped by the boot loader's try counter, and one without a kernel is skipped by the boot loader.
 """
 
 from __future__ import annotations

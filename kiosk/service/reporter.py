@@ -19,8 +19,9 @@ without one) holds what deploy/updates reads (deploy/updates/policy.py):
   session and nothing a patron did still in flight (`kiosk update-window` reads it; `kiosk doctor` takes
   the reader and printer from it while the station holds them). `out_of_service`: patrons see the
   out-of-order screen (a technician's command, or `updating` while root installs an update: `updating`).
-- `healthy`: written once, when the station has served `healthy_after` seconds with its reader answering
-  (kiosk-health.service keeps a new root slot only when it appears).
+- `healthy`: written once, when the station has served `healthy_after` seconds after READY with its reader
+  answering (kiosk-health.service keeps a new root slot only when it appears). Counted from READY, not
+  from the start: a station whose window never shows (a new slot whose screen fails) is not healthy.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class ServiceReporter:
         self._written_at = 0.0
         self.gate = UpdateGate(station, run_dir)
         self._announced = False
+        self._ready_at: float | None = None  # the event loop's time of READY=1
 
     async def start(self, *, ready: bool = True) -> None:
         """The station has started: the state file, and READY with the pings unless `ready` is False
@@ -80,6 +82,7 @@ class ServiceReporter:
         if self._announced:
             return
         self._announced = True
+        self._ready_at = asyncio.get_running_loop().time()
         override = watchdog_override() if self.timing.watchdog_interval is not None else None
         extra = {"WATCHDOG_USEC": str(override)} if override else {}  # systemd >= 236 takes it at run time
         self.notifier.send(READY="1", STATUS=self._status, **extra)
@@ -153,13 +156,13 @@ class ServiceReporter:
 
     async def _keep_state(self) -> None:
         loop = asyncio.get_running_loop()
-        started = loop.time()
         healthy = False
         while True:
             await asyncio.sleep(min(0.5, self.timing.state_interval))
             self.gate.check()  # /run/kiosk/updating: out of service while root installs an update
             self.write_state()
-            if not healthy and self.reader_ok and loop.time() - started >= self.timing.healthy_after:
+            served = loop.time() - self._ready_at if self._ready_at is not None else -1.0
+            if not healthy and self.reader_ok and served >= self.timing.healthy_after:
                 healthy = self._report_healthy()
 
     def _report_healthy(self) -> bool:
