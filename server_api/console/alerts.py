@@ -2,8 +2,10 @@
 security writes failing. One alert per kiosk and kind while the problem lasts (no mail storm); when the
 problem is gone the alert is closed, and a new one may be raised later.
 
-Mail goes through SMTP (smtplib, in a worker thread) to the library's addresses and the consortium's.
-An alert whose mail could not be sent stays unsent and is tried again on the next round.
+Mail goes through SMTP (smtplib, in a worker thread) to the library's addresses and the consortium's:
+through the gateway's own `[mail]` server (STARTTLS or TLS, login, CA: the one that sends e-mail receipts),
+or, when console.toml names `[alerts] smtp_host`, through that relay in the clear (a local MTA). An alert
+whose mail could not be sent stays unsent and is tried again on the next round.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from email.message import EmailMessage
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from server_api.gateway.config import GatewayConfig
 from server_api.gateway.devices import utcnow
 from server_api.gateway.mail import MailSettings, send_mail
 
@@ -88,13 +91,16 @@ def _claim(engine: Engine, alert_id: int, sent: bool) -> bool:
     return bool(won.rowcount)
 
 
-def message_for(kiosk: KioskState, kind: str, settings: ConsoleSettings) -> EmailMessage | None:
+def message_for(
+    kiosk: KioskState, kind: str, settings: ConsoleSettings, *, sender: str
+) -> EmailMessage | None:
     recipients = [*settings.alerts.consortium, *settings.alerts.libraries.get(kiosk.library, ())]
     if not recipients:
         return None
     minutes = 0.0 if kiosk.seen_at is None else (utcnow() - kiosk.seen_at).total_seconds() / 60
     mail = EmailMessage()
-    mail["From"] = settings.alerts.sender
+    mail["From"] = sender  # the relay's [alerts] sender, or the [mail] account's own address
+    mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to an alert
     mail["To"] = ", ".join(recipients)
     mail["Subject"] = f"[kiosk] {kiosk.name} ({kiosk.library}): {kind}"
     body = WORDS[kind].format(minutes=minutes)
@@ -105,27 +111,40 @@ def message_for(kiosk: KioskState, kind: str, settings: ConsoleSettings) -> Emai
     return mail
 
 
-def send_round(engine: Engine, settings: ConsoleSettings) -> int:
+def mail_route(
+    settings: ConsoleSettings, config: GatewayConfig | None
+) -> tuple[MailSettings, str, str] | None:
+    """The SMTP server alerts go through, its password and CA file; None: alerts are not mailed."""
+    relay = settings.alerts
+    if relay.smtp_host:  # console.toml's relay, in the clear; console.toml checked its own values already
+        plain = MailSettings.model_construct(
+            host=relay.smtp_host,
+            port=relay.smtp_port,
+            tls="none",
+            sender=relay.sender,
+            timeout=relay.smtp_timeout,
+        )
+        return plain, "", ""
+    if config is None or config.mail is None:
+        return None
+    ca_file = str(config.path(config.mail.ca_file)) if config.mail.ca_file else ""
+    return config.mail, config.mail_password(), ca_file
+
+
+def send_round(engine: Engine, settings: ConsoleSettings, config: GatewayConfig | None = None) -> int:
     """One round: update alerts and mail the new ones; returns how many mails went out."""
     due = check(engine, settings)
-    if not settings.alerts.smtp_host:
+    route = mail_route(settings, config)
+    if route is None:
         return 0
+    smtp, password, ca_file = route
     sent = 0
-    # The gateway's one SMTP sender (server_api.gateway.mail), in the clear as before; console.toml checked
-    # its own values already.
-    smtp = MailSettings.model_construct(
-        host=settings.alerts.smtp_host,
-        port=settings.alerts.smtp_port,
-        tls="none",
-        sender=settings.alerts.sender,
-        timeout=settings.alerts.smtp_timeout,
-    )
     for alert_id, kiosk, kind in due:
-        mail = message_for(kiosk, kind, settings)
+        mail = message_for(kiosk, kind, settings, sender=smtp.sender)
         if mail is None or not _claim(engine, alert_id, True):  # nobody to tell, or another process did
             continue
         try:
-            send_mail(smtp, mail)
+            send_mail(smtp, mail, password=password, ca_file=ca_file)
         except (OSError, smtplib.SMTPException) as exc:
             _claim(engine, alert_id, False)
             log.warning("alert mail for %s could not be sent (%s); trying again later", kiosk.id, exc)
@@ -134,11 +153,11 @@ def send_round(engine: Engine, settings: ConsoleSettings) -> int:
     return sent
 
 
-async def watch(engine: Engine, settings: ConsoleSettings) -> None:
+async def watch(engine: Engine, settings: ConsoleSettings, config: GatewayConfig | None = None) -> None:
     """Rounds every `check_seconds`, for as long as the gateway runs (and forgets dead sessions)."""
     while True:
         try:
-            await asyncio.to_thread(send_round, engine, settings)
+            await asyncio.to_thread(send_round, engine, settings, config)
             await asyncio.to_thread(expire_sessions, engine, settings.idle_minutes)
         except Exception:  # the database went away for a moment: the next round tries again
             log.exception("alert round failed")
@@ -153,4 +172,4 @@ def open_alerts(engine: Engine, viewer: Viewer) -> list[dict[str, object]]:
         return [dict(row._mapping) for row in db.execute(query.order_by(alerts.c.raised_at))]
 
 
-__all__ = ["check", "open_alerts", "send_round", "watch"]
+__all__ = ["check", "mail_route", "open_alerts", "send_round", "watch"]

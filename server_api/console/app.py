@@ -103,7 +103,7 @@ def mount_console(app: FastAPI, gateway: Gateway, settings: ConsoleSettings | No
     async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
         async with inner(app_) as state:
             watcher = asyncio.create_task(
-                alerts.watch(gateway.engine, console.settings), name="console-alerts"
+                alerts.watch(gateway.engine, console.settings, gateway.config), name="console-alerts"
             )
             try:
                 yield state
