@@ -7,7 +7,7 @@ import pytest
 
 from kiosk.config.checks import CHOICES, RANGES
 from kiosk.config.sections import StationConfig
-from kiosk.i18n import LANGUAGES
+from kiosk.i18n import LANGUAGES, STAFF_LANGUAGES
 from server_api.console import managed
 
 
@@ -26,6 +26,7 @@ def test_every_managed_number_has_the_kiosks_range_and_every_choice_the_kiosks_c
         if (section, name) in CHOICES:
             assert set(key.choices) <= set(CHOICES[(section, name)]), key
     assert set(managed.LANGUAGES) == set(LANGUAGES)
+    assert set(managed.STAFF_LANGUAGES) == set(STAFF_LANGUAGES)  # every staff language a kiosk has
 
 
 def test_every_managed_key_is_a_key_of_the_kiosks_file_with_the_same_type() -> None:
