@@ -6,14 +6,19 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-
 from server_api.console.alerts import mail_route
 from server_api.console.settings import load_console_settings
 from server_api.gateway.config import load
 from tests.console.conftest import ConsoleSite
 from tests.gateway.servers import GatewayProcess, ThreadedIls, free_port, make_gateway_config
-from tests.printer.test_email_receipts import SMTP_PASSWORD, TROMSO, Mailbox, mail_config, tls_context
+from tests.printer.test_email_receipts import (
+    SMTP_PASSWORD,
+    TROMSO,
+    Mailbox,
+    mail_config,
+    tls_context,
+    tls_mail_server,
+)
 
 
 def test_alerts_without_a_relay_go_through_the_gateways_mail_server_with_starttls_and_login(
@@ -21,16 +26,7 @@ def test_alerts_without_a_relay_go_through_the_gateways_mail_server_with_starttl
 ) -> None:
     context, ca = tls_context(tmp_path)
     mailbox = Mailbox()
-    smtp = Controller(
-        mailbox,
-        hostname="127.0.0.1",
-        port=free_port(),
-        tls_context=context,
-        require_starttls=True,  # a plain-text attempt is refused
-        authenticator=mailbox.authenticate,
-        auth_require_tls=True,
-    )
-    smtp.start()
+    smtp = tls_mail_server(mailbox, context)
     try:
         with ThreadedIls(tmp_path / "ils.sqlite") as ils:
             config = make_gateway_config(tmp_path / "gw", ils.port, "sqlite:///gateway.sqlite")

@@ -81,6 +81,21 @@ def tls_context(folder: Path) -> tuple[ssl.SSLContext, str]:
     return context, ca
 
 
+def tls_mail_server(mailbox: Mailbox, context: ssl.SSLContext) -> Controller:
+    """A started SMTP server on 127.0.0.1 that takes mail only after STARTTLS and a login."""
+    smtp = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=context,
+        require_starttls=True,  # a plain-text attempt is refused
+        authenticator=mailbox.authenticate,
+        auth_require_tls=True,
+    )
+    smtp.start()
+    return smtp
+
+
 def mail_config(path: Path, smtp_port: int, ca_file: str) -> None:
     """The demo gateway's configuration with [mail] and e-mail receipts for Tromsø only."""
     password = path.parent / "secrets" / "smtp.password"
@@ -103,16 +118,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp_path = tmp_path_factory.mktemp("email-receipts")
     context, ca = tls_context(tmp_path)
     mailbox = Mailbox()
-    smtp = Controller(
-        mailbox,
-        hostname="127.0.0.1",
-        port=free_port(),
-        tls_context=context,
-        require_starttls=True,
-        authenticator=mailbox.authenticate,
-        auth_require_tls=True,
-    )
-    smtp.start()
+    smtp = tls_mail_server(mailbox, context)
     try:
         with ThreadedIls(tmp_path / "ils.sqlite") as ils:
             config = make_gateway_config(tmp_path / "gw", ils.port, "sqlite:///gateway.sqlite")
