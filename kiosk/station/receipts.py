@@ -29,6 +29,8 @@ from server_api.circulation import RouteKind
 
 
 def receipt_labels(language: str) -> Labels:
+    # Each key written out (not derived from `fields(Labels)`): Babel extracts the catalogue's keys from
+    # literal strings, and a label without its key fails tests/i18n (the template would be stale).
     def word(key: str) -> str:
         return translate(Text(key), language)
 
