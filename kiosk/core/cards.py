@@ -23,6 +23,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from stdnum import damm, luhn, verhoeff
 from stdnum.iso7064 import mod_11_2, mod_11_10
 
 from kiosk.core.limits import CARD_NUMBER_MAX_LENGTH
+from server_api.card_rules import matches_card_patterns
 
 
 class CardSource(enum.StrEnum):
@@ -73,17 +75,22 @@ _CHECKS: dict[CheckDigit, Callable[[str], bool]] = {
 @dataclass(frozen=True)
 class CardFormat:
     """What this library's card numbers look like. The default takes any number up to the keypad's
-    length: a library sets its own prefixes, lengths and check digit (docs/OFFLINE.md)."""
+    length: a library sets its own prefixes, lengths and check digit (docs/OFFLINE.md); in gateway mode
+    the library's central rules add `patterns` and set the lengths (`kiosk.station.central_cards`)."""
 
     prefixes: tuple[str, ...] = ()  # () = any; else the number starts with one of these
     min_length: int = 1
     max_length: int = CARD_NUMBER_MAX_LENGTH
     check_digit: CheckDigit = CheckDigit.NONE
+    # () = any; else the whole number matches one of these (made safe by server_api.card_rules)
+    patterns: tuple[re.Pattern[str], ...] = ()
 
     def accepts(self, card_id: str) -> bool:
         if not self.min_length <= len(card_id) <= self.max_length:
             return False
         if self.prefixes and not card_id.startswith(self.prefixes):
+            return False
+        if not matches_card_patterns(self.patterns, card_id):
             return False
         check = _CHECKS.get(self.check_digit)
         return check is None or check(card_id)

@@ -17,8 +17,13 @@ console's version for this kiosk sets itself ("offline.loan_days") stays the con
 kiosk, the library's is for all of them. Re-asserted at every heartbeat, so a console change that rebuilt
 the offline rules from the file gets the library's back within one interval.
 
-Not applied yet: `card_rules` (regular expressions; `kiosk.core.CardFormat` has prefixes and lengths, not
-patterns). They are kept in the stored file.
+The library's `card_rules` (whole-number patterns and lengths) go with the policy: they set the lengths of
+the session's `CardFormat` and add its patterns, so offline a card that matches none of them gets the
+same refusal as one the station file's format refuses ("menu.offline_card_format"); the file's prefixes
+and check digit still apply (the gateway has neither). A console key "offline.card_min_length" or
+"offline.card_max_length" stays the console's. Rules a kiosk cannot use safely (`server_api.card_rules`:
+a pattern that does not compile, is too long or could backtrack for ever) are refused with a logged
+error naming the pattern: the rules in use stay, and the stored file keeps the last good ones.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,10 +40,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from kiosk.core import CardBook, CardRecord, OfflinePolicy
+from kiosk.core import CardBook, CardFormat, CardRecord, OfflinePolicy
 from kiosk.files import write_atomically
 from kiosk.station.console_link import use_policy  # the one way the session's policy is replaced
-from server_api.gateway.wire import OfflineData, OfflinePolicyData
+from server_api.card_rules import CardRuleError, compile_card_patterns
+from server_api.gateway.wire import CardRulesData, OfflineData, OfflinePolicyData
 
 if TYPE_CHECKING:
     from kiosk.station.station import Station
@@ -53,10 +60,24 @@ class CentralLists:
     key: bytes
     blocked: frozenset[str]
     known: frozenset[str]
+    card_patterns: tuple[re.Pattern[str], ...] | None = None  # None: the rules cannot be used
 
     @classmethod
-    def of(cls, data: OfflineData) -> CentralLists:
-        return cls(data, base64.b64decode(data.hashing.key), frozenset(data.blocked), frozenset(data.known))
+    def of(cls, data: OfflineData, previous: CentralLists | None = None) -> CentralLists:
+        """The lists of `data`; card rules that cannot be used are replaced by `previous`'s (kept)."""
+        try:
+            patterns: tuple[re.Pattern[str], ...] | None = compile_card_patterns(data.card_rules.patterns)
+        except CardRuleError as error:
+            log.error(
+                "the library's card rules from the gateway cannot be used (%s): the card rules in use stay; "
+                "the gateway's [library.cards] needs mending", error,
+            )  # fmt: skip
+            patterns = None
+            if previous is not None and previous.card_patterns is not None:
+                data = data.model_copy(update={"card_rules": previous.data.card_rules})
+                patterns = previous.card_patterns
+        key = base64.b64decode(data.hashing.key)
+        return cls(data, key, frozenset(data.blocked), frozenset(data.known), patterns)
 
     def digest(self, card_id: str) -> str:
         card = card_id.replace(" ", "").upper()  # the gateway's normalisation (hashing.normalise)
@@ -91,12 +112,36 @@ class CentralCardBook(CardBook):
 CENTRAL_POLICY_KEYS = ("borrowing", "max_items_per_session", "max_items_per_patron", "loan_days")
 
 
+CENTRAL_CARD_LENGTH_KEYS = {"min_length": "offline.card_min_length", "max_length": "offline.card_max_length"}
+
+
+def card_format_with_central(
+    card_format: CardFormat,
+    rules: CardRulesData,
+    patterns: tuple[re.Pattern[str], ...],
+    console_keys: Collection[str] = (),
+) -> CardFormat:
+    """`card_format` with the library's patterns and lengths, except the lengths the console set."""
+    lengths = {k: getattr(rules, k) for k, key in CENTRAL_CARD_LENGTH_KEYS.items() if key not in console_keys}
+    return replace(card_format, patterns=patterns, **lengths)
+
+
 def offline_with_central(
-    offline: OfflinePolicy, central: OfflinePolicyData, console_keys: Collection[str] = ()
+    offline: OfflinePolicy,
+    central: OfflinePolicyData,
+    console_keys: Collection[str] = (),
+    lists: CentralLists | None = None,
 ) -> OfflinePolicy:
-    """`offline` with the library's central rules, except the keys the console set for this kiosk."""
-    laid = {k: getattr(central, k) for k in CENTRAL_POLICY_KEYS if f"offline.{k}" not in console_keys}
-    return replace(offline, **laid)
+    """`offline` with the library's central rules, except the keys the console set for this kiosk; with
+    `lists`, its card rules too, where they can be used (else the card format in use stays)."""
+    laid: dict[str, object] = {
+        k: getattr(central, k) for k in CENTRAL_POLICY_KEYS if f"offline.{k}" not in console_keys
+    }
+    if lists is not None and lists.card_patterns is not None:
+        laid["card_format"] = card_format_with_central(
+            offline.card_format, lists.data.card_rules, lists.card_patterns, console_keys
+        )
+    return replace(offline, **laid)  # type: ignore[arg-type]
 
 
 class CentralPolicy:
@@ -114,14 +159,15 @@ class CentralPolicy:
         console = station.console
         console_keys = console.running.settings if console is not None and console.running else {}
         policy = station.policy
-        wanted = offline_with_central(policy.offline, lists.data.policy, console_keys)
+        wanted = offline_with_central(policy.offline, lists.data.policy, console_keys, lists)
         if wanted == policy.offline:
             return False
         use_policy(station, replace(policy, offline=wanted))
         log.info(
             "offline rules from the library's central policy: borrowing %s, %d a session, %d a patron, "
-            "%d days", wanted.borrowing, wanted.max_items_per_session, wanted.max_items_per_patron,
-            wanted.loan_days,
+            "%d days; card numbers %d-%d long, %d patterns", wanted.borrowing, wanted.max_items_per_session,
+            wanted.max_items_per_patron, wanted.loan_days, wanted.card_format.min_length,
+            wanted.card_format.max_length, len(wanted.card_format.patterns),
         )  # fmt: skip
         return True
 
@@ -147,10 +193,12 @@ def store(path: Path, data: OfflineData) -> None:
 
 
 __all__ = [
+    "CENTRAL_CARD_LENGTH_KEYS",
     "CENTRAL_POLICY_KEYS",
     "CentralCardBook",
     "CentralLists",
     "CentralPolicy",
+    "card_format_with_central",
     "load_stored",
     "offline_with_central",
     "store",

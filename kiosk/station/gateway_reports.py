@@ -112,8 +112,8 @@ class GatewayReports:
     async def refresh(self) -> CentralLists:
         """Fetch the offline data now, keep it beside the journal and give it to the session."""
         data = await self._link.client.offline_data()
-        await asyncio.to_thread(store, self._stored, data)
-        self._cards.lists = lists = CentralLists.of(data)
+        self._cards.lists = lists = CentralLists.of(data, previous=self._cards.lists)
+        await asyncio.to_thread(store, self._stored, lists.data)  # with the card rules in use
         self._refresh_at = time.monotonic() + max(data.refresh_seconds, 30)
         return lists
 

@@ -22,6 +22,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from server_api.card_rules import compile_card_patterns
 from server_api.gateway.mail import MailSettings
 from server_api.sip2 import Sip2ConfigError, Sip2Settings
 from server_api.sip2.profiles import PROFILES
@@ -103,11 +104,8 @@ class CardRules(_Section):
     @field_validator("patterns")
     @classmethod
     def _compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern {pattern!r} is not a regular expression: {exc}") from None
+        """Each must be one a kiosk can use, or every kiosk would refuse the rules (server_api.card_rules)."""
+        compile_card_patterns(patterns)  # a CardRuleError is a ValueError: pydantic names the field
         return patterns
 
 
