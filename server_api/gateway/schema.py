@@ -83,6 +83,7 @@ ledger = Table(
     Column("attempts", Integer, nullable=False, default=1),
     Column("reconciled", Boolean, nullable=False, default=False),
     Index("ix_ledger_state", "state"),
+    Index("ix_ledger_settled_at", "settled_at"),  # the retention's and the scrub's cutoff (g004)
 )
 
 instances = Table(

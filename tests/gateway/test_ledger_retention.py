@@ -10,12 +10,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, insert, update
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, insert, inspect, update
 
+from server_api.console.tables import metadata as console_metadata
 from server_api.gateway.config import GatewaySection, load
 from server_api.gateway.devices import utcnow
 from server_api.gateway.ledger import Ledger, Settlement, State
+from server_api.gateway.limits import metadata as limits_metadata
 from server_api.gateway.schema import heartbeats, ledger
+from server_api.gateway.schema import metadata as gateway_metadata
 from server_api.gateway.storage import migrate, open_engine
 from tests.gateway.conftest import BACKENDS, TROMSO, Site, database_for, running_site
 from tests.gateway.servers import GatewayProcess
@@ -32,6 +37,16 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+def test_the_migrated_database_is_the_schema_the_gateway_declares(engine: Engine) -> None:
+    """The migrations and the tables in code agree (a table, column or index in one only is a diff), on
+    SQLite and PostgreSQL; the retention's cutoff column is indexed (g004)."""
+    with engine.connect() as db:
+        declared = [gateway_metadata, limits_metadata, console_metadata]
+        assert compare_metadata(MigrationContext.configure(db), declared) == []  # type: ignore[arg-type]
+        indexes = {ix["name"]: ix["column_names"] for ix in inspect(db).get_indexes("ledger")}
+    assert indexes["ix_ledger_settled_at"] == ["settled_at"]
 
 
 def key_in(book: Ledger, state: State, *, settled_days_ago: float, device: str = "kiosk-a") -> str:
