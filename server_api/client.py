@@ -3,16 +3,8 @@
 One `httpx.AsyncClient` (HTTP/1.1 keep-alive: one connection stays open between actions), the device token
 as `Authorization: Bearer`, TLS with the system's CAs or a pinned CA file, an optional client certificate.
 
-What the caller may conclude from an error (the same classes the station already handles for SIP2):
-
-- `GatewayUnreachable`, `GatewayRefused` (`CirculationUnavailable`): nothing was done. Connection refused,
-  TLS failure, connect timeout, a 401/403 (token unknown or revoked: enroll again), a 429 (slow down), a
-  503 (the library system cannot be reached from the gateway), or an item the gateway did not send.
-- `GatewayNoReply` (`CirculationNoReply`): the request may have been carried out: a read timeout, a
-  connection lost after sending, a 5xx from the gateway, an item whose fate the gateway could not learn
-  (`no_reply`) or that is still in flight elsewhere. Reconcile: `transaction_status(uuid)` first.
-- `GatewayBadReply` (`CirculationNoReply` and `CirculationProtocolError`): an answer that does not parse.
-- `GatewayRequestRefused` (`CirculationProtocolError`): a 422 or a reused key; retrying will not help.
+What the caller may conclude from an error: `server_api.client_errors` (the same classes the station
+already handles for SIP2).
 
 Retries, only where they are safe: circulation calls carry each item's idempotency key (the journal's
 transaction UUID), so a lost reply is retried with the same keys and the gateway answers from its ledger;
@@ -43,13 +35,21 @@ from server_api.circulation import (
     CheckinOutcome,
     CheckoutOutcome,
     CirculationError,
-    CirculationNoReply,
-    CirculationProtocolError,
     CirculationUnavailable,
     ItemStatus,
     PatronAccount,
     RenewOutcome,
     Transaction,
+)
+from server_api.client_errors import (
+    GatewayBadReply,
+    GatewayNoReply,
+    GatewayRefused,
+    GatewayRequestRefused,
+    GatewayUnreachable,
+    describe,
+    item_error,
+    status_error,
 )
 from server_api.gateway.wire import (
     CheckinResults,
@@ -65,36 +65,6 @@ from server_api.gateway.wire import (
     TransactionAnswer,
     TransactionIn,
 )
-
-
-class GatewayUnreachable(CirculationUnavailable):
-    """The gateway could not be reached (refused, DNS, TLS, connect timeout). Nothing was sent."""
-
-
-class GatewayRefused(CirculationUnavailable):
-    """The gateway answered but did nothing: token refused (401/403), rate limit (429), library system
-    unreachable from the gateway (503), or an item it did not send. `status` is the HTTP status."""
-
-    def __init__(self, message: str, status: int = 0, error: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.error = error
-
-    @property
-    def device_revoked(self) -> bool:
-        return self.status == 401
-
-
-class GatewayNoReply(CirculationNoReply):
-    """Sent, no usable answer: the action may have happened. Ask `transaction_status` before anything."""
-
-
-class GatewayBadReply(GatewayNoReply, CirculationProtocolError):
-    """An answer came that is not what the API promises."""
-
-
-class GatewayRequestRefused(CirculationProtocolError):
-    """The gateway refused the request itself (422, a reused transaction id). Nothing was done."""
 
 
 @dataclass(frozen=True)
@@ -172,22 +142,22 @@ class HttpCirculation:
             try:
                 response = await self._client.request(method, path, json=body, headers=headers)
             except _NOT_SENT as exc:
-                last = GatewayUnreachable(f"the gateway cannot be reached: {_describe(exc)}")
+                last = GatewayUnreachable(f"the gateway cannot be reached: {describe(exc)}")
                 if maybe_done:
                     last = GatewayNoReply(f"{last}; an earlier try may have been carried out")
                 continue
             except httpx.TransportError as exc:
-                last = GatewayNoReply(f"no reply from the gateway: {_describe(exc)}")
+                last = GatewayNoReply(f"no reply from the gateway: {describe(exc)}")
                 maybe_done = maybe_done or acts
                 if retry_sent:
                     continue
                 raise last from None
             if response.status_code >= 500 and response.status_code not in (502, 503, 504) and retry_sent:
-                last = _status_error(response)
+                last = status_error(response)
                 maybe_done = maybe_done or acts
                 continue
             if maybe_done and response.status_code != 200:
-                error = _status_error(response)
+                error = status_error(response)
                 if isinstance(error, CirculationUnavailable):
                     raise GatewayNoReply(f"{error}; an earlier try may have been carried out")
             return response
@@ -206,7 +176,7 @@ class HttpCirculation:
     ) -> M:
         response = await self._call(method, path, body, retry_sent=retry_sent, acts=acts)
         if response.status_code != 200:
-            raise _status_error(response)
+            raise status_error(response)
         try:
             return model.model_validate_json(response.content)
         except ValidationError as exc:
@@ -267,12 +237,12 @@ class HttpCirculation:
     async def end_session(self, patron_id: str) -> None:
         response = await self._call("POST", "/v1/sessions/end", {"patron_id": patron_id}, retry_sent=False)
         if response.status_code != 204:
-            raise _status_error(response)
+            raise status_error(response)
 
     async def ping(self) -> None:
         response = await self._call("GET", "/v1/ping", retry_sent=True)
         if response.status_code != 204:
-            raise _status_error(response)
+            raise status_error(response)
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -289,7 +259,7 @@ class HttpCirculation:
     async def heartbeat(self, beat: Heartbeat) -> None:
         response = await self._call("POST", "/v1/heartbeats", beat.model_dump(mode="json"), retry_sent=True)
         if response.status_code != 204:
-            raise _status_error(response)
+            raise status_error(response)
 
     async def email_receipt(self, patron_id: str, language: str, subject: str, body: str) -> None:
         """Have the gateway e-mail a receipt to the address the library system has for the card (the
@@ -299,14 +269,14 @@ class HttpCirculation:
         body_ = {"patron_id": patron_id, "language": language, "subject": subject, "body": body}
         response = await self._call("POST", "/v1/receipts", body_, retry_sent=False)
         if response.status_code != 204:
-            raise _status_error(response)
+            raise status_error(response)
 
     async def hour_statistics(self, report: HourStatistics) -> None:
         response = await self._call(
             "POST", "/v1/statistics", report.model_dump(mode="json"), retry_sent=False
         )
         if response.status_code != 204:
-            raise _status_error(response)
+            raise status_error(response)
 
 
 async def enroll(
@@ -325,9 +295,9 @@ async def enroll(
         try:
             response = await client.post("/v1/enroll", json={"code": code})
         except httpx.TransportError as exc:
-            raise GatewayUnreachable(f"the gateway cannot be reached: {_describe(exc)}") from None
+            raise GatewayUnreachable(f"the gateway cannot be reached: {describe(exc)}") from None
     if response.status_code != 200:
-        raise _status_error(response)
+        raise status_error(response)
     try:
         return EnrollAnswer.model_validate_json(response.content)
     except ValidationError:
@@ -372,19 +342,8 @@ def _per_item(results: Sequence[Any], items: Sequence[tuple[str, Transaction]]) 
         elif result.state is ItemState.DONE and result.outcome is not None:
             answers.append(result.outcome)
         else:
-            answers.append(ItemFailure(item_id, txn.id, _item_error(result.state, result.error)))
+            answers.append(ItemFailure(item_id, txn.id, item_error(result.state, result.error)))
     return answers
-
-
-def _item_error(state: ItemState, error: str) -> CirculationError:
-    message = error or state.value
-    if state is ItemState.UNAVAILABLE:
-        return GatewayRefused(f"not sent: {message}", 503, state.value)
-    if state in (ItemState.PROTOCOL_ERROR, ItemState.KEY_REUSED):
-        return GatewayRequestRefused(message)
-    if state is ItemState.DONE:
-        return GatewayBadReply("an item is done but carries no outcome")
-    return GatewayNoReply(message)  # no_reply, in_flight: fate unknown
 
 
 def _single(answers: Sequence[OutcomeT | ItemFailure]) -> OutcomeT:
@@ -392,29 +351,6 @@ def _single(answers: Sequence[OutcomeT | ItemFailure]) -> OutcomeT:
     if isinstance(answer, ItemFailure):
         raise answer.error
     return answer
-
-
-def _status_error(response: httpx.Response) -> CirculationError:
-    try:
-        body = response.json()
-        error, message = str(body.get("error", "")), str(body.get("message", ""))
-    except (ValueError, AttributeError):
-        error, message = "", response.text[:200]
-    status = response.status_code
-    text = f"gateway answered {status}: {message or error or response.reason_phrase}"
-    if status in (401, 403, 429, 503):
-        return GatewayRefused(text, status, error)
-    if status == 504:
-        return GatewayNoReply(text)
-    if status == 502:
-        return GatewayBadReply(text)
-    if 400 <= status < 500:
-        return GatewayRequestRefused(text)
-    return GatewayNoReply(text)
-
-
-def _describe(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 __all__ = [

@@ -25,7 +25,6 @@ Rules:
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import uuid
@@ -38,6 +37,7 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, up
 from sqlalchemy.exc import IntegrityError
 
 from .devices import utcnow
+from .group_commit import GroupWriter
 from .schema import heartbeats, instances, ledger
 from .wire import LedgerState
 
@@ -91,56 +91,6 @@ class Settlement:
     error: str = ""
     reconciled: bool = False
     also: Callable[[Connection], None] | None = None
-
-
-class GroupWriter:
-    """Group commit of claims and settlements: whatever arrives while a commit is under way goes into the
-    next one together, so concurrent stacks and kiosks share commits (SQLite has one writer at a time;
-    queuing here is cheaper than its busy-wait). A claim is answered, and a settlement returns, only after
-    the commit that holds it."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self._claims: list[tuple[list[dict[str, Any]], asyncio.Future[list[Claim]]]] = []
-        self._settlements: list[tuple[Settlement, asyncio.Future[None]]] = []
-        self._worker: asyncio.Task[None] | None = None
-
-    async def claim_many(self, rows: list[dict[str, Any]]) -> list[Claim]:
-        done: asyncio.Future[list[Claim]] = asyncio.get_running_loop().create_future()
-        self._claims.append((rows, done))
-        self._kick()
-        return await asyncio.shield(done)
-
-    async def settle(self, settlement: Settlement) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._settlements.append((settlement, done))
-        self._kick()
-        await asyncio.shield(done)
-
-    def _kick(self) -> None:
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._drain())
-
-    async def _drain(self) -> None:
-        while self._claims or self._settlements:
-            claims, self._claims = self._claims, []
-            settlements, self._settlements = self._settlements, []
-            try:
-                results = await asyncio.to_thread(
-                    self.ledger.write_batch, [rows for rows, _ in claims], [item for item, _ in settlements]
-                )
-            except Exception as exc:  # every caller hears it; none is told its claim or outcome is kept
-                waiting: list[asyncio.Future[Any]] = [f for _, f in claims] + [f for _, f in settlements]
-                for future in waiting:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, claimed), result in zip(claims, results, strict=True):
-                if not claimed.done():
-                    claimed.set_result(result)
-            for _, settled in settlements:
-                if not settled.done():
-                    settled.set_result(None)
 
 
 class _Row:
