@@ -11,14 +11,18 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "BootPartition",
     "DiskError",
     "Partition",
     "boot_partition",
+    "list_files",
+    "partition_table",
     "partitions",
     "read_file",
+    "volume_label",
     "write_file",
 ]
 
@@ -50,10 +54,21 @@ class BootPartition:
         return f"{self.image}@@{self.offset}"
 
 
-def partitions(image: Path) -> list[Partition]:
+def partition_table(image: Path) -> dict[str, Any]:
+    """sfdisk's own view of the table (label, id, partitions with uuid, type, bootable)."""
     result = _run(["sfdisk", "--json", str(image)], what=f"read the partition table of {image}").decode()
     try:
         table = json.loads(result)["partitiontable"]
+    except (KeyError, ValueError, TypeError) as error:
+        raise DiskError(f"{image}: sfdisk gave a partition table this tool does not understand") from error
+    if not isinstance(table, dict):
+        raise DiskError(f"{image}: sfdisk gave a partition table this tool does not understand")
+    return table
+
+
+def partitions(image: Path) -> list[Partition]:
+    table = partition_table(image)
+    try:
         sector = int(table.get("sectorsize", 512))
         found = []
         for number, entry in enumerate(table["partitions"], start=1):
@@ -82,6 +97,17 @@ def boot_partition(image: Path) -> BootPartition:
                 )
             return boot
     raise DiskError(f"{image}: no FAT boot partition: this is not a library kiosk image")
+
+
+def list_files(boot: BootPartition) -> set[str]:
+    """Every file and folder in the boot partition, as relative paths (folders end in /)."""
+    listing = _mtools(["mdir", "-b", "-/", "-i", boot.mtools_target, "::/"], what="list the boot files")
+    return {line.removeprefix("::/") for line in listing.splitlines() if line.startswith("::/")}
+
+
+def volume_label(boot: BootPartition) -> str:
+    said = _mtools(["mlabel", "-s", "-i", boot.mtools_target, "::"], what="read the boot partition's label")
+    return said.split("Volume label is", 1)[1].strip() if "Volume label is" in said else ""
 
 
 def read_file(boot: BootPartition, name: str) -> bytes:
