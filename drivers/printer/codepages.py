@@ -9,10 +9,13 @@ image; Norwegian, Swedish, Finnish and Danish text fits PC865 (Nordic) or PC850.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from escpos.capabilities import CAPABILITIES, BaseProfile, get_profile
-from escpos.magicencode import Encoder
+from drivers.printer import escpos_database
+
+if TYPE_CHECKING:  # python-escpos is imported on first use, its database the fast way (escpos_database)
+    from escpos.capabilities import BaseProfile
+    from escpos.magicencode import Encoder
 
 __all__ = [
     "code_page_number",
@@ -26,13 +29,24 @@ __all__ = [
 
 @functools.cache
 def known_profiles() -> frozenset[str]:
+    escpos_database.load()
+    from escpos.capabilities import CAPABILITIES
+
     profiles: dict[str, Any] = CAPABILITIES["profiles"]
     return frozenset(profiles)
 
 
+def _profile(profile: str) -> BaseProfile:
+    escpos_database.load()
+    from escpos.capabilities import get_profile
+
+    found: BaseProfile = get_profile(profile)
+    return found
+
+
 @functools.cache
 def _pages(profile: str) -> dict[str, int]:
-    pages: dict[str, int] = get_profile(profile).get_code_pages()
+    pages: dict[str, int] = _profile(profile).get_code_pages()
     return {name: int(number) for name, number in pages.items() if name != "Unknown"}
 
 
@@ -48,6 +62,8 @@ def code_page_number(profile: str, page: str) -> int:
 
 @functools.cache
 def _encoder(profile: str) -> Encoder:
+    from escpos.magicencode import Encoder
+
     return Encoder(_pages(profile))
 
 
@@ -62,14 +78,16 @@ def first_code_page_for(profile: str, pages: tuple[str, ...], text: str) -> str 
 
 def profile_width(profile: str) -> int | None:
     """The printable dots per line the printer database gives for the model (None when unknown)."""
-    pixels = get_profile(profile).profile_data["media"].get("width", {}).get("pixels")
+    pixels = _profile(profile).profile_data["media"].get("width", {}).get("pixels")
     return pixels if isinstance(pixels, int) else None
 
 
 def printer_profile(profile: str, dots_per_line: int) -> BaseProfile:
     """The python-escpos profile for ``profile`` with the configured paper width, so image checks use the
     width the kiosk prints at (and the library never guesses a missing one)."""
-    data = dict(get_profile(profile).profile_data)
+    from escpos.capabilities import BaseProfile
+
+    data = dict(_profile(profile).profile_data)
     data["media"] = {**data.get("media", {}), "width": {"pixels": dots_per_line}}
     kind = type(f"Kiosk{dots_per_line}Profile", (BaseProfile,), {"profile_data": data})
     instance: BaseProfile = kind()

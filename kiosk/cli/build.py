@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drivers.printer import FontNotFound, Printer, open_printer
 from drivers.rfid.base import Reader
@@ -21,18 +22,11 @@ from kiosk.core import SessionPolicy
 from kiosk.hardware import open_reader
 from kiosk.i18n import enable_languages
 from kiosk.journal import QUIET_SPELL, Journal
-from kiosk.station import (
-    GatewayLink,
-    Station,
-    StationSettings,
-    StationTiming,
-    central_at_start,
-    follow_console,
-    local_now,
-)
-from server_api.circulation import Circulation
-from server_api.client import HttpCirculation
+from kiosk.station import GatewayLink, Station, StationSettings, StationTiming, local_now
 from server_api.sip2.circulation import Sip2Circulation
+
+if TYPE_CHECKING:
+    from server_api.circulation import Circulation
 
 
 def station_settings(config: StationConfig, timing: StationTiming | None = None) -> StationSettings:
@@ -62,6 +56,10 @@ def open_circulation(config: StationConfig) -> Circulation:
     `GatewayLink`: stacks in one request, "what happened to UUID X?"; no SIP2 password here);
     otherwise SIP2 straight to the library system (`Sip2Circulation`). Raises `ConfigError`."""
     if config.gateway.enabled:
+        # Imported here: httpx, pydantic and the gateway's wire models cost a SIP2-direct station's
+        # start-up ~0.5 s for nothing (issue 15; tests/test_lazy_imports.py holds it to that).
+        from server_api.client import HttpCirculation
+
         client = HttpCirculation(config.gateway_settings())
         return GatewayLink(client, heartbeat_interval=config.gateway.heartbeat_interval)
     return Sip2Circulation(config.sip2_settings())
@@ -98,6 +96,8 @@ def build_station(
         circulation = open_circulation(config)
     own_config, central = config, None
     if isinstance(circulation, GatewayLink):
+        from kiosk.station import central_at_start
+
         config, central = central_at_start(config, journal.path if journal else config.journal.path)
     if reader is None:
         reader = open_reader(config.rfid, source=config.source)
@@ -125,6 +125,8 @@ def build_station(
         clock_synchronised=clock_check(config.clock.trust),
     )
     if isinstance(circulation, GatewayLink):
+        from kiosk.station import follow_console
+
         follow_console(station, own_config, central)
     return station
 

@@ -23,13 +23,15 @@ import dataclasses
 import os
 import pwd
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.cli.common import Commands, fail
 from kiosk.config import ConfigError, GatewaySection, StationConfig, check_gateway, set_section
 from kiosk.config import load as load_config
 from server_api.circulation import CirculationError
-from server_api.client import GatewayRefused, GatewayUnreachable, enroll, write_token_file
-from server_api.gateway.wire import EnrollAnswer
+
+if TYPE_CHECKING:  # httpx and pydantic load when a kiosk enrolls, not with every `kiosk` command
+    from server_api.gateway.wire import EnrollAnswer
 
 DEFAULT_CONFIG = "/etc/kiosk/kiosk.toml"
 TOKEN_NAME = "device-token"
@@ -63,6 +65,8 @@ def _section_values(section: GatewaySection) -> dict[str, str]:
 
 
 def _enroll_error(error: CirculationError, url: str, ca: str) -> tuple[str, int]:
+    from server_api.client import GatewayRefused, GatewayUnreachable
+
     text = str(error)
     if isinstance(error, GatewayRefused):
         if error.status == 403:
@@ -161,6 +165,8 @@ def _done(answer: EnrollAnswer, path: Path, section: GatewaySection, owner: Owne
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
+    from server_api.client import enroll, write_token_file
+
     try:
         path, section, owner = _prepare(args)
     except ConfigError as error:

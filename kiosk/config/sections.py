@@ -7,7 +7,7 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.printer import PrinterSettings
 from drivers.printer.layout import LibraryLayout
@@ -16,9 +16,11 @@ from kiosk.config.errors import ConfigError
 from kiosk.config.paths import read_secret
 from kiosk.core import CardFormat, CheckDigit, OfflinePolicy, SecurityFailurePolicy, SessionPolicy
 from kiosk.i18n import DRAFT_LANGUAGES
-from server_api.client import GatewaySettings
 from server_api.sip2.client import Sip2ConfigError, Sip2Settings
 from server_api.sip2.profiles import UnknownProfile
+
+if TYPE_CHECKING:  # httpx and the gateway's wire models: loaded only in gateway mode (issue 15)
+    from server_api.client import GatewaySettings
 
 
 @dataclass(frozen=True)
@@ -314,6 +316,8 @@ class StationConfig:
         read_secret(self.source, "gateway", "token_file", g.token_file)
         if g.client_key:
             read_secret(self.source, "gateway", "client_key", g.client_key)
+        from server_api.client import GatewaySettings
+
         settings = GatewaySettings(
             g.url,
             token_file=g.token_file,

@@ -12,13 +12,16 @@ import asyncio
 import socket
 import ssl
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from kiosk.config import ConfigError, StationConfig
 from kiosk.doctor.result import Finding, Verdict, fail, ok
 from server_api.circulation import Circulation, CirculationError
-from server_api.client import GatewayRefused, HttpCirculation
 from server_api.sip2 import Sip2Circulation, Sip2ConnectFailed, Sip2LoginRefused, Sip2TlsError
+
+if TYPE_CHECKING:  # httpx and pydantic: loaded for a gateway check only (every `kiosk` command imports us)
+    from server_api.client import GatewayRefused
 
 CONNECT_WITHIN = 5.0
 _ENROLL = "enroll the kiosk again with a new code from the staff console (`kiosk enroll`)"
@@ -26,6 +29,8 @@ _ENROLL = "enroll the kiosk again with a new code from the staff console (`kiosk
 
 async def check_gateway(config: StationConfig) -> list[Finding]:
     """network (DNS, TLS), gateway (token, round trip) and library (through the gateway)."""
+    from server_api.client import GatewayRefused, HttpCirculation
+
     url = urlsplit(config.gateway.url)
     host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
     network = await _reach(host, port, tls=url.scheme == "https", context=_gateway_tls(config))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.journal import Entry
 from server_api.circulation import (
@@ -31,8 +31,9 @@ from server_api.circulation import (
     RenewOutcome,
     Transaction,
 )
-from server_api.client import GatewayNoReply, HttpCirculation, ItemFailure
-from server_api.gateway.wire import LedgerState
+
+if TYPE_CHECKING:  # httpx and the wire models load with the client, in gateway mode only (issue 15)
+    from server_api.client import HttpCirculation
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,9 @@ class GatewayLink:
     async def happened(self, entry: Entry) -> bool:
         """Did the journal entry's action take effect at the library system? Asked of the gateway's
         ledger; raises `CirculationNoReply` while the gateway itself cannot tell yet."""
+        from server_api.client import GatewayNoReply
+        from server_api.gateway.wire import LedgerState
+
         answer = await self.client.transaction_status(entry.id)
         if not answer.known or answer.state is LedgerState.NOT_APPLIED:
             return False
@@ -138,6 +142,8 @@ class GatewayLink:
             if not isinstance(error, Exception):
                 raise
             return
+        from server_api.client import ItemFailure
+
         for (_, _, done), result in zip(chunk, results, strict=True):
             if done.done():
                 continue  # its caller gave up waiting; the outcome is in the gateway's ledger

@@ -58,7 +58,6 @@ from kiosk.core import (
 from kiosk.credentials import CredentialKind
 from kiosk.journal import UNSETTLED, Journal, JournalUpkeep, Replayer, SyncReport
 from kiosk.station.gateway import GatewayLink
-from kiosk.station.gateway_reports import gateway_reports
 from kiosk.station.liveness import Liveness
 from kiosk.station.observations import Observation, Observer, ScreenShown, SessionSurprised, from_replayer
 from kiosk.station.out_of_order import OutOfOrder
@@ -76,8 +75,21 @@ from server_api.circulation import Circulation
 
 if TYPE_CHECKING:
     from kiosk.station.console_link import ConsoleLink
+    from kiosk.station.gateway_reports import GatewayReports
 
 log = logging.getLogger(__name__)
+
+
+def _gateway_reports(
+    shell: Shell, station: Station, clock_synchronised: Callable[[], bool]
+) -> GatewayReports | None:
+    """Through a gateway, its reports; imported only then (pydantic models: issue 15, cold start)."""
+    if not isinstance(station.circulation, GatewayLink):
+        return None
+    from kiosk.station.gateway_reports import gateway_reports
+
+    return gateway_reports(shell, station, clock_synchronised)
+
 
 ScreenListener = Callable[[Screen], None]
 DEFAULT_SETTINGS = StationSettings()
@@ -182,7 +194,7 @@ class Station:
         )
         self._heartbeat = Heartbeat(shell, journal, settings, session_active=lambda: self.session_active)
         self.upkeep: JournalUpkeep = self._heartbeat.upkeep
-        self.gateway = gateway_reports(shell, self, clock_synchronised)  # None unless through a gateway
+        self.gateway = _gateway_reports(shell, self, clock_synchronised)  # None unless through a gateway
         self.out_of_order = OutOfOrder(lambda s: self._obey([Show(s)]), self.session.screen, self.feed, clock)
 
     # ------------------------------------------------------------ who hears about it
