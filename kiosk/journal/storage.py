@@ -16,8 +16,11 @@ of their own (`Checkpointer`) at a quiet moment, not inside an append: SQLite's 
 would run one in the commit that crosses 1 000 WAL pages, which with the journal's 7–9 pages per append
 is one append in about 120, on the patron's path. Durability is the same either way (the WAL is the
 durable copy; a checkpoint is SQLite's own and safe at any moment); only when the work happens changes.
-Appended back to back with no quiet moment (a benchmark, a replay), an append now and then waits for
-one as it would for SQLite's own.
+Appended back to back with no quiet moment (a benchmark, a replay), it does not wait longer than another
+`CHECKPOINT_EVERY` commits: an append now and then waits for one as it would for SQLite's own. Waiting
+longer would cost every append: a WAL past its longest length so far grows the file, and on ext4 each
+fsync of a grown file also commits the file system's journal (measured: ~120 µs more per append;
+docs/PERFORMANCE.md "Journal").
 
 Every store holds a shared lock on `<journal>.lock` while it is open (released by the kernel when the
 process dies); `exclusive=True` opens only when no other process has it open.
@@ -151,16 +154,26 @@ QUIET_WAIT = 1.0  # seconds a checkpoint waits for a quiet moment at most (appen
 
 class Checkpointer:
     """Runs `PRAGMA wal_checkpoint(PASSIVE)` on its own connection in its own thread when asked
-    (`poke()`), at the first quiet moment (no commit for `QUIET`; after `QUIET_WAIT` anyway), holding the
-    store's lock: no append is written meanwhile, so the checkpoint takes the whole WAL and the next append
-    starts it again from its beginning (the file stays small instead of growing with every append, which
-    costs each fsync a metadata update too). One that fails (a full disk) is logged and the next one tries
-    again: the WAL only grows meanwhile, nothing is lost."""
+    (`poke()`), at the first quiet moment (no commit for `QUIET`; after `QUIET_WAIT` or another
+    `patience()` commits anyway), holding the store's lock: no append is written meanwhile, so the
+    checkpoint takes the whole WAL and the next append starts it again from its beginning (the file stays
+    the same length instead of growing with every append, which costs each fsync a metadata update too).
+    One that fails (a full disk) is logged and the next one tries again: the WAL only grows meanwhile,
+    nothing is lost."""
 
-    def __init__(self, path: Path, lock: threading.RLock, last_commit: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        lock: threading.RLock,
+        last_commit: Callable[[], float],
+        commits: Callable[[], int] = lambda: 0,
+        patience: Callable[[], int] = lambda: CHECKPOINT_EVERY,
+    ) -> None:
         self.path = path
         self._lock = lock
         self._last_commit = last_commit  # time.monotonic() of the store's latest commit
+        self._commits = commits  # the store's commit counter
+        self._patience = patience  # commits after a poke that end the wait for a quiet moment
         self.checkpoints = 0  # completed, for tests and the benchmark
         self._wanted = threading.Event()
         self._stopping = False
@@ -194,7 +207,8 @@ class Checkpointer:
 
     def _quiet_moment(self) -> None:
         give_up = time.monotonic() + QUIET_WAIT
-        while not self._stopping and time.monotonic() < give_up:
+        enough = self._commits() + self._patience()  # the WAL twice its usual length: no quiet coming
+        while not self._stopping and time.monotonic() < give_up and self._commits() < enough:
             if time.monotonic() - self._last_commit() >= QUIET:
                 return
             time.sleep(QUIET / 5)
@@ -203,6 +217,41 @@ class Checkpointer:
         self._stopping = True
         self._wanted.set()
         self._thread.join()
+
+
+class _Commit:
+    """`JournalStore._write()`: BEGIN IMMEDIATE and what rides along on entering, COMMIT on leaving,
+    ROLLBACK when anything in between (or the COMMIT itself) fails."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: JournalStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> None:
+        conn = self._store.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in self._store._pending_changes:
+                conn.execute(sql, params)
+        except BaseException:
+            self._rollback()
+            raise
+
+    def __exit__(self, kind: type[BaseException] | None, error: object, trace: object) -> None:
+        if kind is not None:
+            self._rollback()
+            return
+        try:
+            self._store.conn.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        self._store._committed()
+
+    def _rollback(self) -> None:
+        if self._store.conn.in_transaction:
+            self._store.conn.execute("ROLLBACK")
 
 
 class JournalStore:
@@ -230,29 +279,24 @@ class JournalStore:
         self._pending_changes: list[tuple[str, Params]] = []
         self.commits = 0  # fsyncs, for the benchmark and the fsync-per-action goal
         self.checkpoint_every = CHECKPOINT_EVERY
+        self._commit = _Commit(self)
         with self._lock:
             self.conn.executescript(SCHEMA)
             self.commits += 1
         owner_only(path)
         self._last_commit = time.monotonic()
-        self.checkpointer = Checkpointer(path, self._lock, lambda: self._last_commit)
+        self.checkpointer = Checkpointer(
+            path, self._lock, lambda: self._last_commit, lambda: self.commits, lambda: self.checkpoint_every
+        )
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[None]:
+    def _write(self) -> _Commit:
         """One durable transaction: every change waiting to ride along (they happened first), then
         the body, then COMMIT. On any failure it is rolled back and the waiting changes stay for the
         next commit, so one failed write (a full disk) never wedges the journal or drops an outcome.
-        Hold `_lock`."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            for sql, params in self._pending_changes:
-                self.conn.execute(sql, params)
-            yield
-            self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
+        Hold `_lock`. (`with self._write(): ...`; one reusable object, not a generator per commit.)"""
+        return self._commit
+
+    def _committed(self) -> None:
         self._pending_changes.clear()
         self.commits += 1
         self._last_commit = time.monotonic()
