@@ -1,5 +1,6 @@
-"""What every console page shares: the Jinja2 templates in two languages, the signed-in person (from the
-session cookie), the CSRF check on every POST, and HTML error pages (never a traceback, never JSON).
+"""What every console page shares: the Jinja2 templates in every language of `i18n.LANGUAGES`, the
+signed-in person (from the session cookie), the CSRF check on every POST, and HTML error pages (never a
+traceback, never JSON).
 
 Cookies: `console_session` is Secure, HttpOnly, SameSite=Strict and lives under /console only.
 """
