@@ -98,8 +98,18 @@ check_foreign() {
     fi
 }
 
+check_installer() {
+    # customize.sh fills the image's venv with this Python (deploy/image/install_venv.py)
+    if ! "$pip_python" -c 'import installer, packaging' >/dev/null 2>&1; then
+        echo "build.sh: $pip_python lacks pypa's installer or packaging, which fill the image's venv." >&2
+        echo "  install them: $pip_python -m pip install -e '$repo[dev]' (or set KIOSK_PIP_PYTHON)" >&2
+        return 1
+    fi
+}
+
 check_tools
 check_foreign
+check_installer
 [ "$(id -u)" = 0 ] || die "run as root (mmdebstrap's root mode keeps file owners for mkfs.ext4 -d)"
 if [ "$check_only" = 1 ]; then echo "build.sh: ready to build $arch"; exit 0; fi
 
@@ -124,6 +134,8 @@ wheels() {
         -r "$here/requirements.lock" -d "$work/wheels"
     PIP_CONSTRAINT='' "$pip_python" -m pip wheel --quiet --no-deps -w "$work/wheels" "$repo"
     cp "$here/requirements.lock" "$work/wheels/requirements.lock"
+    # customize.sh installs them with this Python (it has pypa's installer: the dev extras)
+    printf '%s\n' "$pip_python" >"$work/pip-python"
 }
 
 signing_keyring() {
