@@ -70,7 +70,7 @@ soak: $(STAMP)
 ARCH ?= amd64
 IMAGE_OUT ?= build/image
 IMAGE_PACKAGES := mmdebstrap fdisk dosfstools mtools e2fsprogs openssl $(if $(filter arm64,$(ARCH)),qemu-user-static binfmt-support arch-test)
-.PHONY: image test-image
+.PHONY: image test-image inspect-image
 image: $(STAMP)
 	@deploy/scripts/ensure-system-packages.sh $(IMAGE_PACKAGES)
 	nice -n 19 deploy/image/build.sh --arch $(ARCH) --out $(IMAGE_OUT)
@@ -82,6 +82,11 @@ test-image: $(STAMP)
 	@deploy/scripts/ensure-system-packages.sh $(TEST_IMAGE_PACKAGES)
 	@test -f $(IMAGE_OUT)/kiosk-amd64.img || $(MAKE) image ARCH=amd64
 	$(BIN)/python deploy/image/boot_test.py $(IMAGE_OUT)/kiosk-amd64.img $(BOOT_TEST_ARGS)
+
+# Looks inside an image without booting or mounting it (partitions, boot files, units, fstab, venv; a
+# line per check). make test runs the same checks on small images, and on built ones when there are some.
+inspect-image: $(STAMP)
+	$(BIN)/python deploy/image/inspect_image.py $(IMAGE_OUT)/kiosk-$(ARCH).img
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
