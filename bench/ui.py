@@ -5,10 +5,12 @@ Printed as one JSON object (not a timed test). Everything runs in its own proces
 
 Cold start (interleaved rounds, the order alternating each round so both see the same machine weather):
 - reference: a minimal Kivy app (one Label) from process start to its first frame on screen;
-- kiosk: `KioskApp` on a station built the way `kiosk run` builds one (`build_station` through
-  `kiosk.demo.DemoEnvironment`, talking SIP2 to the demo library system, which runs in a process of its
-  own started once), from process start to the first frame showing the welcome screen.
-Reported: medians and kiosk/reference (the issue's goal: at most 1.3).
+- kiosk: `kiosk run --windowed`'s path: the station file loaded and checked, `build_station` (SIP2 to the
+  demo library system, which runs in a process of its own started once), `station.start()` begun and
+  `KioskApp.run_beside` it: the window opens (on the starting screen, if it has not ended) beside it, from
+  process start to the first frame showing the welcome screen (what READY waits for).
+Reported: medians and kiosk/reference (the issue's goal: at most 1.3), and the same for the kiosk's first
+frame of any screen (the starting screen).
 
 Soak: V patron visits through the real station (card on the pad, PIN, 3 books borrowed; the next visit
 returns them; no receipt), with the window (`KioskApp`) and, as the reference, the same station headless.
@@ -98,10 +100,12 @@ def child(
         text=True,
     )
     assert proc.stdout is not None
-    ready = None
+    ready = frame = None
     report: dict[str, Any] = {}
     deadline = started + timeout
     for line in proc.stdout:
+        if line.startswith("FRAME") and frame is None:
+            frame = time.monotonic() - started
         if line.startswith("READY") and ready is None:
             ready = time.monotonic() - started
         elif line.startswith("{"):
@@ -112,12 +116,12 @@ def child(
     proc.wait(60)
     if not report:
         raise RuntimeError(f"bench child {kind} failed:\n{proc.stderr.read()[-3000:] if proc.stderr else ''}")
-    report["wall"] = ready
+    report["wall"], report["first_frame"] = ready, frame if frame is not None else ready
     return report
 
 
 def cold_start(display: str, workdir: Path, rounds: int, ils_port: int) -> dict[str, Any]:
-    times: dict[str, list[float]] = {"reference": [], "kiosk": []}
+    times: dict[str, list[float]] = {"reference": [], "kiosk": [], "kiosk_first_frame": []}
     phases: list[dict[str, float]] = []
     for n in range(rounds):
         order = ("reference", "kiosk") if n % 2 == 0 else ("kiosk", "reference")
@@ -127,14 +131,19 @@ def cold_start(display: str, workdir: Path, rounds: int, ils_port: int) -> dict[
             times[kind].append(report["wall"])
             if kind == "kiosk":
                 phases.append(report["phases_s"])
+                times["kiosk_first_frame"].append(report["first_frame"])
     reference, kiosk = statistics.median(times["reference"]), statistics.median(times["kiosk"])
+    first_frame = statistics.median(times["kiosk_first_frame"])
     return {
         "rounds": rounds,
         "reference_s": round(reference, 3),
         "kiosk_s": round(kiosk, 3),
         "ratio": round(kiosk / reference, 2),
+        "kiosk_first_frame_s": round(first_frame, 3),
+        "first_frame_ratio": round(first_frame / reference, 2),
         "reference_all_s": [round(t, 3) for t in times["reference"]],
         "kiosk_all_s": [round(t, 3) for t in times["kiosk"]],
+        "kiosk_first_frame_all_s": [round(t, 3) for t in times["kiosk_first_frame"]],
         "kiosk_phases_median_s": {k: round(statistics.median(p[k] for p in phases), 3) for k in phases[0]},
     }
 
@@ -258,34 +267,46 @@ def station_file(workdir: Path, ils_port: int) -> Path:
 
 async def _cold(workdir: Path, ils_port: int) -> dict[str, Any]:
     """`kiosk run --windowed` up to the first frame of the welcome screen: the file loaded and checked,
-    `build_station`, `station.start()` (the journal, the SIP2 login), the window."""
+    `build_station`, `station.start()` begun, the window beside it (`KioskApp.run_beside`)."""
     phases = {"interpreter": time.monotonic()}
     from kiosk.cli.build import build_station
     from kiosk.config import check_for_run, load
 
     phases["kiosk_imported"] = time.monotonic()
-    from kivy.clock import Clock
-    from kivy.core.window import Window
-
-    from ui.app import KioskApp
-
-    phases["ui_imported"] = time.monotonic()
     config = load(station_file(workdir, ils_port))
     check_for_run(config)
     station = build_station(config)
-    await station.start()
-    phases["station_started"] = time.monotonic()
+    phases["station_built"] = time.monotonic()
+
+    async def start() -> None:
+        await station.start()
+        phases["station_started"] = time.monotonic()
+
+    starting = asyncio.ensure_future(start())  # as `kiosk run`: begun before Kivy and the UI load
+    await asyncio.sleep(0)
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+
+    from kiosk.core import ScreenName
+    from ui.app import KioskApp
+
+    phases["ui_imported"] = time.monotonic()
     app = KioskApp(station, size=SIZE, panel=config.ui)
     shown = asyncio.Event()
 
     def flipped(*_: object) -> None:
-        if app.screen is not None and not shown.is_set():
+        if app.screen is None or shown.is_set():
+            return
+        if "first_frame" not in phases:
             phases["first_frame"] = time.monotonic()
+            print("FRAME", flush=True)
+        if app.screen.name is ScreenName.WELCOME:
+            phases["welcome_frame"] = time.monotonic()
             print("READY", flush=True)
             shown.set()
 
     Clock.schedule_once(lambda *_: Window.bind(on_flip=flipped), 0)
-    task = asyncio.ensure_future(app.async_run(async_lib="asyncio"))
+    task = asyncio.ensure_future(app.run_beside(starting))
     try:
         await asyncio.wait_for(shown.wait(), 60)
     finally:

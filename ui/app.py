@@ -9,6 +9,10 @@ what a person is typing on a keypad, whether large text is on, and whether speec
 Every screen has three tools in its header: Read aloud, Larger text and Help. Staff: holding the header
 (the library's name) on the welcome screen opens the staff screen (`ui.staff`).
 
+`kiosk run` opens the window while the station starts: `await app.run_beside(station_start_task)` shows
+the starting screen until `start()` has ended, and nothing a person does reaches the station before
+(`ui.starting`).
+
 Run it on the station's asyncio loop:
 
     app = KioskApp(station, demo=env, geometry=ScreenGeometry(1920, 1080, 15.6), speaker=open_speaker())
@@ -46,6 +50,7 @@ from ui.metrics import ScreenGeometry
 from ui.overlays import HelpCard, IdleWarning
 from ui.reader import ScreenReader
 from ui.staff import StaffScreen
+from ui.starting import StationStart
 from ui.text import tr
 from ui.theme import Theme
 from ui.tools import PatronTools
@@ -58,9 +63,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IDLE_WARNING_SECONDS = 20  # the station's [session] idle_warning
+# Before these, no patron was there: the welcome screen after them ends no session
+SESSIONLESS = (ScreenName.WELCOME, ScreenName.STARTING)
 
 
-class KioskApp(PatronTools, App, StaffScreen, Inspection):
+class KioskApp(PatronTools, App, StaffScreen, Inspection, StationStart):
     title = "Library kiosk"
 
     def __init__(
@@ -125,10 +132,6 @@ class KioskApp(PatronTools, App, StaffScreen, Inspection):
 
     # ---------------------------------------------------------------- building
 
-    def after_first_frame(self, callback: Callable[[], None]) -> None:
-        """Call `callback` once the first frame is drawn: the service manager's READY (kiosk run)."""
-        Clock.schedule_once(lambda _dt: callback(), 0)
-
     def build(self) -> Widget:
         register_fonts()
         if self.fullscreen:
@@ -157,12 +160,13 @@ class KioskApp(PatronTools, App, StaffScreen, Inspection):
             simulated = self.jack_source if plugged else None  # a toggle only where speech follows it
             self.root_layout.add_widget(demo_panel(self.theme, self.demo, self._call, simulated))
         self._build_frame()
-        self.station.add_listener(self._on_screen)  # calls back at once with the current screen
+        self._show_station()  # its screens, or the starting screen while it starts (ui.starting)
         if self.jack is not None:
             self._run(self.jack.start())  # headset plugged in or out ([speech] jack)
         return self.root_layout
 
     def on_stop(self) -> None:
+        self._stop_starting()
         if self.jack is not None:
             self._run(self.jack.stop())
 
@@ -221,7 +225,7 @@ class KioskApp(PatronTools, App, StaffScreen, Inspection):
         if previous is None or previous.name != s.name:
             self._typed.clear()
             self.keys.reset()
-        if s.name is ScreenName.WELCOME and previous is not None and previous.name is not ScreenName.WELCOME:
+        if s.name is ScreenName.WELCOME and previous is not None and previous.name not in SESSIONLESS:
             self._end_of_session()
         self.screen = s
         self.stats.renders += 1
@@ -275,9 +279,9 @@ class KioskApp(PatronTools, App, StaffScreen, Inspection):
     def _callbacks(self) -> Callbacks:
         return Callbacks(
             press=self._press,
-            set_language=lambda code: self._call(self.station.set_language, code),
-            present_card=lambda card: self._call(self.station.present_card, card),
-            enter_pin=lambda pin: self._call(self.station.enter_pin, pin),
+            set_language=lambda code: self._to_station(self.station.set_language, code),
+            present_card=lambda card: self._to_station(self.station.present_card, card),
+            enter_pin=lambda pin: self._to_station(self.station.enter_pin, pin),
             key_tone=self.reader.key_tone,
             typed=self._typed,
         )
@@ -360,7 +364,7 @@ class KioskApp(PatronTools, App, StaffScreen, Inspection):
     # ---------------------------------------------------------------- person → station
 
     def _press(self, action: Action, item_id: str = "") -> None:
-        self._call(self.station.press, action, item_id)
+        self._to_station(self.station.press, action, item_id)
 
     def _run(self, awaitable: Any) -> None:
         self._call(lambda: awaitable)

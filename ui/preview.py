@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.core import Action, ItemRow, RowState, Screen, ScreenName, Text
+from kiosk.core import Action, ItemRow, RowState, Screen, ScreenName, Text, starting_screen
 
 
 class PreviewStation:
@@ -136,6 +136,7 @@ def sample_screens(language: str = "en") -> list[Screen]:
         ),
         s(ScreenName.GOODBYE, message=Text("goodbye.instruction")),
         s(ScreenName.OUT_OF_ORDER, message=Text("out_of_order.instruction")),
+        starting_screen(language),  # before the station has started
         s(
             ScreenName.BORROW,
             patron_name="Máret Ánne Sara",

@@ -138,6 +138,7 @@ class StaffScreen:
     _staff_refresh: Any
     _syncing: bool
     _shown_conflicts: tuple[str, ...] | None
+    accepts_input: bool  # the station has started (ui.starting)
     staff_prompt_view: StaffOverlay | None = None  # the credential prompt, while it is shown
     staff_prompt_fields: PromptFields | None = None
     _prompt_tick: Any = None
@@ -155,6 +156,8 @@ class StaffScreen:
         shown = self.staff_view is not None or self.staff_prompt_view is not None
         if not hasattr(self.station, "staff") or not staff_may_open(patron_screen, shown):
             return
+        if not self.accepts_input:
+            return  # the station has not started (or did not): out of order is no staff screen then
         access = self.station.staff
         overlay = StaffOverlay(anchor_x="center", anchor_y="center")
         overlay.last_touch = time.monotonic()

@@ -7,13 +7,18 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.cli.common import Commands, fail, open_jack_or_none, open_speaker_or_none, print_json
 from kiosk.config import ConfigError, check_for_run
 from kiosk.config import load as load_config
 from kiosk.service import Notifier, ServiceReporter, ServiceTiming, run_dir_for_station, watchdog_interval
-from kiosk.station import RESTART_EXIT
+
+if TYPE_CHECKING:
+    from kiosk.config import StationConfig
+    from kiosk.station import Station
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -27,13 +32,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         station = build_station(config)
     except ConfigError as error:
         return fail("\n".join(f"error: {line}" for line in str(error).splitlines()))
+    not_started: list[Exception] = []
 
     async def run() -> None:
         # systemd stops a service with SIGTERM: end like Ctrl-C, through the clean stop below.
         main_task = asyncio.current_task()
         assert main_task is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
-        await station.start()
+        if args.headless:
+            await station.start()
+        else:  # the window opens while the station starts, not after (issue 15: ui.starting)
+            starting = asyncio.ensure_future(station.start())
+            await asyncio.sleep(0)  # its first step: the journal's upkeep runs in a thread while Kivy loads
         # The console asked for a restart (between sessions): the same clean stop, then RESTART_EXIT.
         restart = station.console.restart_wanted if station.console is not None else asyncio.Event()
         asked = asyncio.create_task(restart.wait(), name="restart when the console asks")
@@ -50,19 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 station.add_observer(lambda observation: print_json(observation.as_record()))
                 await asyncio.Event().wait()  # until Ctrl-C or SIGTERM
             else:
-                from ui.app import KioskApp
-
-                app = KioskApp(
-                    station,
-                    fullscreen=not args.windowed,
-                    speaker=open_speaker_or_none(config.speech),
-                    idle_warning_seconds=int(station.policy.idle_warning.total_seconds()),
-                    panel=config.ui,  # text and touch targets in mm on this panel
-                    jack=open_jack_or_none(config.speech),
-                    speak_on_headset=config.speech.speak_on_headset,
-                )
-                app.after_first_frame(service.ready)  # READY once the first frame is drawn
-                await app.async_run(async_lib="asyncio")
+                not_started.extend(await _window(station, config, args.windowed, starting, service.ready))
         finally:
             await service.stop()  # STOPPING=1
             # Commit what rides along and close the journal: a clean stop leaves nothing to reconcile.
@@ -71,7 +69,40 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(run())
-    return RESTART_EXIT if station.console is not None and station.console.restart_wanted.is_set() else 0
+    if not_started:
+        return fail(
+            f"error: the station did not start ({type(not_started[0]).__name__}: {not_started[0]}); it "
+            "showed out of order. Run `kiosk doctor` for what to do; the service starts it again"
+        )
+    if station.console is not None and station.console.restart_wanted.is_set():
+        from kiosk.station import RESTART_EXIT  # the console's (gateway mode only: loaded then)
+
+        return RESTART_EXIT
+    return 0
+
+
+async def _window(
+    station: Station,
+    config: StationConfig,
+    windowed: bool,
+    starting: asyncio.Future[None],
+    ready: Callable[[], None],
+) -> list[Exception]:
+    """The patron screen beside the station's start, until it ends; why the station did not start."""
+    from ui.app import KioskApp
+
+    app = KioskApp(
+        station,
+        fullscreen=not windowed,
+        speaker=open_speaker_or_none(config.speech),
+        idle_warning_seconds=int(station.policy.idle_warning.total_seconds()),
+        panel=config.ui,  # text and touch targets in mm on this panel
+        jack=open_jack_or_none(config.speech),
+        speak_on_headset=config.speech.speak_on_headset,
+    )
+    app.after_first_frame(ready)  # READY once the station's first screen is drawn
+    await app.run_beside(starting)  # "One moment" until it has started
+    return [app.start_error] if app.start_error is not None else []
 
 
 def register(commands: Commands) -> None:

@@ -65,6 +65,8 @@ from kiosk.core.screens import (
     Screen,
     ScreenName,
     Text,
+    not_started_screen,
+    starting_screen,
 )
 from kiosk.core.session import PatronSession
 from kiosk.core.stack import ItemProgress
@@ -200,11 +202,13 @@ __all__ = [
     "is_physical",
     "next_mode",
     "next_stage",
+    "not_started_screen",
     "pin_rest_until",
     "rest_until",
     "staff_may_open",
     "staff_must_close",
     "staff_prompt",
     "staff_view",
+    "starting_screen",
     "sync_outcome",
 ]

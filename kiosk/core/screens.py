@@ -26,6 +26,7 @@ class ScreenName(enum.StrEnum):
     RECEIPT = "receipt"  # print a receipt or not
     GOODBYE = "goodbye"
     OUT_OF_ORDER = "out_of_order"
+    STARTING = "starting"  # the window is open, the station not yet started: nothing is accepted
 
 
 class Action(enum.StrEnum):
@@ -90,3 +91,26 @@ class Screen:
     offline: bool = False
     idle_warning: bool = False  # "Do you need more time?" overlay
     details: tuple[Text, ...] = field(default=())  # account screen lines, blocks, fees
+
+
+# ---------------------------------------------------------------- before the station has started
+
+# The window opens while the station starts (the journal checked, what the last run left recovered): the
+# patron sees "One moment" in the station's language, with no button; what is touched, typed or placed
+# reaches no session until the station's own screen (welcome) replaces it (ui.starting).
+
+
+def starting_screen(language: str) -> Screen:
+    """Shown from the window's first frame until the station has started."""
+    return Screen(name=ScreenName.STARTING, language=language, heading=Text("busy.heading"))
+
+
+def not_started_screen(language: str) -> Screen:
+    """The station could not start: out of order, ask the staff (the service restarts it; the log says
+    why, `kiosk doctor` what to do)."""
+    return Screen(
+        name=ScreenName.OUT_OF_ORDER,
+        language=language,
+        heading=Text("out_of_order.heading"),
+        message=Text("out_of_order.instruction"),
+    )

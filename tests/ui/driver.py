@@ -147,10 +147,14 @@ class Finger:
 
 
 @contextlib.asynccontextmanager
-async def running(app: Any, result: dict[str, Any], screenshot: Path) -> AsyncIterator[None]:
-    """Run the app for the body. A failure is reported through `result` (with a screenshot of what was
-    on screen, and the steps done so far), not raised: Kivy hides a subprocess's stderr."""
-    app_task = asyncio.ensure_future(app.async_run(async_lib="asyncio"))
+async def running(
+    app: Any, result: dict[str, Any], screenshot: Path, beside: Awaitable[None] | None = None
+) -> AsyncIterator[None]:
+    """Run the app for the body (beside `beside`, the station's start, as `kiosk run` does). A failure is
+    reported through `result` (with a screenshot of what was on screen, and the steps done so far), not
+    raised: Kivy hides a subprocess's stderr."""
+    run = app.run_beside(beside) if beside is not None else app.async_run(async_lib="asyncio")
+    app_task = asyncio.ensure_future(run)
     try:
         yield
     except Exception as error:

@@ -58,6 +58,7 @@ def test_every_screen_renders(xvfb_display: str, tmp_path: Path) -> None:
             "receipt",
             "goodbye",
             "out_of_order",
+            "starting",
             "borrow-idle",
         } <= names, names
         assert all(p.stat().st_size > 5_000 for p in shots)
