@@ -62,6 +62,14 @@ class Gateway:
         engine = engine or open_engine(config.database_url())
         ledger = Ledger(engine, beat_seconds=config.gateway.instance_beat)
         telemetry = Telemetry(engine)
+        limits = Limits(
+            engine,
+            device=config.limits.device_requests_per_minute,
+            card=config.limits.card_lookups_per_minute,
+            enroll=config.limits.enrollments_per_minute,
+            key=config.consortium_key(),
+        )
+        limits.device.on_shared = telemetry.rate_limit_shares.inc
         return cls(
             config=config,
             engine=engine,
@@ -71,13 +79,7 @@ class Gateway:
             telemetry=telemetry,
             tokens=TokenCheck(engine),
             staff=StaffCheck(engine),
-            limits=Limits(
-                engine,
-                device=config.limits.device_requests_per_minute,
-                card=config.limits.card_lookups_per_minute,
-                enroll=config.limits.enrollments_per_minute,
-                key=config.consortium_key(),
-            ),
+            limits=limits,
             metrics_token=config.metrics_token(),
         )
 

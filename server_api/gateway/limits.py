@@ -12,6 +12,8 @@ the low limits keep one row per attempt (`rate_events`) and count exactly.
   database once a second, reading back what every process counted for every key of the scope. A
   process sees the others' counts up to a second late, so with N processes a key may overshoot by what
   N - 1 processes let through in that second; the ledger's commits are not slowed by a write per request.
+  Its own counts a process never misses: those on their way to the database count until the share that
+  carries them is back.
 
 Keys are device ids, card HMACs and client addresses, never a card number in clear.
 """
@@ -154,18 +156,23 @@ class Batched:
         self.per_minute, self._clock = per_minute, clock
         self._counts = _Counts(engine, scope)
         self._unsent: Counter[str] = Counter()  # counted here, not yet in the database
+        self._sending: Counter[str] = Counter()  # in a flush under way: not yet in `_shared`
         self._shared: dict[str, tuple[int, int, int]] = {}  # key -> (window, this minute, last minute)
+        self.on_shared: Callable[[], None] = lambda: None  # after every flush that reached the database
 
     async def allow(self, key: str) -> bool:
         window, into = _window(self._clock())
         known = self._shared.get(key)
         if known is None or known[0] < window - 1:  # first sight here: what have the others counted?
             current, previous = await asyncio.to_thread(self._counts.read, key, window)
-            self._shared[key] = known = (window, current, previous)
+            known = self._shared.get(key)  # a flush that ended meanwhile read it later than we did
+            if known is None or known[0] < window - 1:
+                self._shared[key] = known = (window, current, previous)
         at, current, previous = known
         if at != window:  # the minute turned since the last flush
             current, previous = 0, current
-        if sliding(current + self._unsent[key], previous, into) >= self.per_minute:
+        mine = self._unsent[key] + self._sending[key]
+        if sliding(current + mine, previous, into) >= self.per_minute:
             return False
         self._unsent[key] += 1
         return True
@@ -176,13 +183,18 @@ class Batched:
         if not self._unsent and not self._shared:
             return
         unsent, self._unsent = self._unsent, Counter()
+        self._sending.update(unsent)  # still counted by `allow` while the thread writes them
         window, _ = _window(self._clock())
         try:
             shared = await asyncio.to_thread(self._counts.add_and_read, dict(unsent), window)
         except Exception:
             self._unsent.update(unsent)  # counted next time
             raise
+        finally:
+            self._sending.subtract(unsent)
+            self._sending = +self._sending  # drop the keys at zero
         self._shared = {key: (window, current, previous) for key, (current, previous) in shared.items()}
+        self.on_shared()
 
     async def run(self, seconds: float = 1.0) -> None:
         """Flush every `seconds` until cancelled."""

@@ -62,6 +62,12 @@ class Telemetry:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
+        # Stops growing when the processes cannot share their kiosk request counts (limits.Batched).
+        self.rate_limit_shares = Counter(
+            "gateway_rate_limit_shares",
+            "Times this process shared its kiosk request counts with the other processes",
+            registry=self.registry,
+        )
         self.registry.register(_KioskCollector(engine))
         # Built once: constructing a statement costs more than running it (one per settled item).
         self._upserts = {replace: self._upsert(replace=replace) for replace in (False, True)}

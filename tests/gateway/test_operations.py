@@ -3,20 +3,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from server_api.demo_ils.data import PATRONS
-from server_api.gateway.limits import Batched, Exact, sliding
+from server_api.gateway.limits import Batched, Exact, rate_counts, sliding
 from server_api.gateway.storage import migrate, open_engine
 from tests.gateway.conftest import TROMSO, Site, free_books, txn
 from tests.gateway.servers import ROOT, GatewayProcess, ThreadedIls, enroll, free_port, make_gateway_config
@@ -102,16 +104,59 @@ def test_card_lookups_are_limited_across_both_processes(pair: tuple[Site, Gatewa
     assert other_card.status_code == 200
 
 
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.05)
+
+
+def shares(url: str) -> float:
+    """How often the process at `url` has shared its kiosk request counts (its /metrics)."""
+    text = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+    (line,) = [line for line in text.splitlines() if line.startswith("gateway_rate_limit_shares_total ")]
+    return float(line.split()[1])
+
+
+def a_fresh_minute(needed: float = 20.0) -> int:
+    """The number of the minute to run in, with `needed` seconds of it left (waiting for the next one if
+    not): a kiosk's limit is counted per minute, and a minute turning half-way weighs the first half in
+    at a share the test cannot fix."""
+    into = time.time() % 60
+    if into > 60 - needed:
+        time.sleep(60 - into + 0.05)
+    return int(time.time() // 60)
+
+
 @pytest.mark.postgres
 def test_one_kiosk_s_requests_are_limited_across_both_processes(pair: tuple[Site, GatewayProcess]) -> None:
+    """Each process counts in memory and shares once a second; the test waits (bounded) for each share
+    it relies on instead of sleeping for a guess of how long one takes."""
     site, second = pair
     token = site.token(TROMSO, "Busy kiosk")
-    with client(site.url, token) as a, client(second.url, token) as b:
-        first = [a.get("/v1/device").status_code for _ in range(6)]
-        time.sleep(2.5)  # the first process has shared its count (once a second)
-        then = [b.get("/v1/device").status_code for _ in range(5)]
-        time.sleep(3.5)  # the second has shared its count, and the first has read it
-        back = a.get("/v1/device")
+    device = token.split(".")[1]  # kgw1.<device>.<secret>
+    engine = open_engine(site.database)
+
+    def counted() -> int:
+        mine = (rate_counts.c.scope == "device") & (rate_counts.c.key == device)
+        with engine.connect() as db:
+            return int(
+                db.execute(select(func.coalesce(func.sum(rate_counts.c.count), 0)).where(mine)).scalar_one()
+            )
+
+    try:
+        with client(site.url, token) as a, client(second.url, token) as b:
+            minute = a_fresh_minute()
+            first = [a.get("/v1/device").status_code for _ in range(6)]
+            wait_until(lambda: counted() == 6, "the first process shares its six")
+            then = [b.get("/v1/device").status_code for _ in range(5)]  # the second reads them first
+            wait_until(lambda: counted() == 10, "the second process shares its four")
+            seen = shares(site.url)
+            wait_until(lambda: shares(site.url) >= seen + 2, "the first process reads them back")
+            back = a.get("/v1/device")
+        assert int(time.time() // 60) == minute, "the minute turned: the machine is too slow for this test"
+    finally:
+        engine.dispose()
     assert first == [200] * 6 and then == [200] * 4 + [429]  # 10 a minute, across both
     assert back.status_code == 429 and back.headers["Retry-After"]
 
@@ -214,3 +259,14 @@ async def test_a_batched_limit_shares_its_counts_through_the_database(tmp_path: 
     now[0] += 80  # a third into the next minute: last minute's ten weigh in for the two thirds left
     assert sliding(0, 10, 1 / 3) == pytest.approx(10 * 2 / 3)
     assert [await first.allow("kiosk") for _ in range(5)] == [True] * 4 + [False]
+
+
+async def test_a_batched_limit_counts_its_own_requests_while_a_share_is_on_its_way(tmp_path: Path) -> None:
+    now = [2_000_040.0]
+    limiter = Batched(limits_engine(tmp_path), "device", 10, lambda: now[0])
+    assert [await limiter.allow("kiosk") for _ in range(7)] == [True] * 7
+    sharing = asyncio.create_task(limiter.flush())
+    await asyncio.sleep(0)  # the flush has taken the seven and is writing them in its thread
+    assert [await limiter.allow("kiosk") for _ in range(4)] == [True, True, True, False]
+    await sharing
+    assert not await limiter.allow("kiosk")
