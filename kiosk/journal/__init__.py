@@ -33,7 +33,7 @@ from kiosk.journal.sync import (
     ReplayReport,
     SyncReport,
 )
-from kiosk.journal.tasks import INTENDED_AFI, PendingUndo, SecurityIntent, UnfinishedWrite
+from kiosk.journal.tasks import INTENDED_AFI, JournalNewer, PendingUndo, SecurityIntent, UnfinishedWrite
 from kiosk.journal.upkeep import PURGE_EVERY, QUIET_SPELL, JournalUpkeep
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "Journal",
     "JournalBusy",
     "JournalError",
+    "JournalNewer",
     "JournalUpkeep",
     "NewEntry",
     "PendingUndo",

@@ -27,12 +27,13 @@ from kiosk.journal.cards import RememberedCards
 from kiosk.journal.entry import Entry, NewEntry, entry_from_row, iso
 from kiosk.journal.states import FINAL, UNSETTLED, State, UnknownEntry, check
 from kiosk.journal.storage import Params, SqlValue
-from kiosk.journal.tasks import SecurityAndTasks, intent_rows
+from kiosk.journal.tasks import INTENDED_AFI, SecurityAndTasks
 from server_api.circulation import Transaction
 
+# The entry with its security intent (`afi`, kiosk.journal.tasks): one row, one statement.
 _INSERT = (
     "INSERT INTO entries (id, operation, item_id, patron_id, at, due_date, offline,"
-    " clock_synchronised, state, updated) VALUES (?,?,?,?,?,?,?,?,?,?)"
+    " clock_synchronised, state, updated, afi) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
@@ -49,6 +50,7 @@ def _row(new: NewEntry, now: str) -> Params:
         int(txn.clock_synchronised),
         new.state.value,
         now,
+        INTENDED_AFI.get(new.operation),  # loans and returns; None: a renewal writes no tag
     )
 
 
@@ -100,15 +102,11 @@ class Journal(SecurityAndTasks, RememberedCards):
             return []
         moment = datetime.now()
         now = moment.isoformat()
+        rows = [_row(n, now) for n in new]  # before the lock: nobody waits for this
         with self._lock, self._write():
-            # One INSERT per row for its seq (no read-back: the entry is what was written).
-            seqs = [self.conn.execute(_INSERT, _row(n, now)).lastrowid or 0 for n in new]
-            # The AFI each loan and return is to give its tags, in the same commit (kiosk.journal.tasks).
-            intents = intent_rows([(str(n.txn.id), n.item_id, n.operation) for n in new], now)
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO security_intents (entry_id, item_id, afi, at) VALUES (?,?,?,?)",
-                intents,
-            )
+            # One INSERT per row, with its intent, for its seq (no read-back: the entry is what was written).
+            execute = self.conn.execute
+            seqs = [execute(_INSERT, row).lastrowid or 0 for row in rows]
         return [_written(n, seq, moment) for n, seq in zip(new, seqs, strict=True)]
 
     def _state_of(self, entry_id: uuid.UUID) -> State:
@@ -221,12 +219,12 @@ class Journal(SecurityAndTasks, RememberedCards):
         configured number of days; with secure_delete, their bytes are overwritten in the file."""
         cutoff = ((now or datetime.now()) - older_than).isoformat()
         with self._lock, self._write():
+            # An entry whose security write is neither finished nor handed to staff stays (the next start
+            # finishes it or makes it a task; then it goes).
             cursor = self.conn.execute(
-                f"DELETE FROM entries WHERE state IN ({','.join('?' * len(FINAL))}) AND updated < ?",
+                f"DELETE FROM entries WHERE state IN ({','.join('?' * len(FINAL))}) AND updated < ?"
+                " AND (afi IS NULL OR afi_flagged = 1)",
                 (*[s.value for s in FINAL], cutoff),
-            )
-            self.conn.execute(
-                "DELETE FROM security_intents WHERE flagged = 1 AND entry_id NOT IN (SELECT id FROM entries)"
             )
             self.conn.execute("DELETE FROM tasks WHERE done IS NOT NULL AND done < ?", (cutoff,))
             self.conn.execute("DELETE FROM cards WHERE seen < ?", (cutoff,))  # not seen in the retention

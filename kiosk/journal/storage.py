@@ -9,12 +9,13 @@ Changes that need not be durable at once (outcomes, AFI notes, remembered cards)
 transaction that is rolled back). Every commit goes through `_write()`: what rides along first, then the
 body, then COMMIT; on any failure ROLLBACK, and the queued changes stay for the next commit.
 
-Pages of 1 KiB for a new journal: what an append writes to the WAL and syncs is about its 7 pages.
+Pages of 1 KiB for a new journal: what an append writes to the WAL and syncs is about its 6 pages (the
+entry, its id, its two indexes, the sequence, and now and then a page split).
 
 Checkpoints (copying the WAL back into the database file, with two fsyncs of their own) run in a thread
 of their own (`Checkpointer`) at a quiet moment, not inside an append: SQLite's automatic checkpoint
-would run one in the commit that crosses 1 000 WAL pages, which with the journal's 7–9 pages per append
-is one append in about 120, on the patron's path. Durability is the same either way (the WAL is the
+would run one in the commit that crosses 1 000 WAL pages, which with the journal's ~6 pages per append
+is one append in about 160, on the patron's path. Durability is the same either way (the WAL is the
 durable copy; a checkpoint is SQLite's own and safe at any moment); only when the work happens changes.
 Appended back to back with no quiet moment (a benchmark, a replay), it does not wait longer than another
 `CHECKPOINT_EVERY` commits: an append now and then waits for one as it would for SQLite's own. Waiting
@@ -66,7 +67,11 @@ CREATE TABLE IF NOT EXISTS entries (
     attempts INTEGER NOT NULL DEFAULT 0,
     replayed INTEGER NOT NULL DEFAULT 0,
     security TEXT NOT NULL DEFAULT '[]',
-    updated TEXT
+    updated TEXT,
+    -- The security intent (kiosk.journal.tasks): the AFI a loan's or return's tags are to get, until the
+    -- write is verified or need not be (NULL); flagged once staff were told.
+    afi INTEGER,
+    afi_flagged INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries(state, seq);
 CREATE INDEX IF NOT EXISTS entries_item ON entries(item_id, seq);
@@ -82,18 +87,6 @@ CREATE TABLE IF NOT EXISTS card_records (
     record TEXT NOT NULL,
     seen TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS security_intents (
-    entry_id TEXT PRIMARY KEY,
-    item_id TEXT NOT NULL,
-    afi INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    flagged INTEGER NOT NULL DEFAULT 0
-);
--- Refused, or the library system said leave the security alone: nothing will be written (one statement
--- with the settle that says so, so the two cannot part in a crash).
-CREATE TRIGGER IF NOT EXISTS security_not_needed AFTER UPDATE OF state, outcome ON entries
-WHEN NEW.state = 'refused' OR json_extract(NEW.outcome, '$.security') = 'leave'
-BEGIN DELETE FROM security_intents WHERE entry_id = NEW.id; END;
 CREATE TABLE IF NOT EXISTS tasks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -145,7 +138,7 @@ WAL_SIZE_LIMIT = 4 * 1024 * 1024  # bytes the WAL file is cut back to after a ch
 # with the default, the cache alone grew the station's RSS by ~1.9 KB a visit until it was full
 # (bench/soak.py, docs/PERFORMANCE.md "Soak").
 CACHE_KIB = 256
-CHECKPOINT_EVERY = 100  # commits between background checkpoints (an append is ~7 WAL pages: ~700 pages)
+CHECKPOINT_EVERY = 100  # commits between background checkpoints (an append is ~6 WAL pages: ~600 pages)
 
 
 QUIET = 0.05  # seconds without a commit before a checkpoint runs (a stack's records come closer together)
@@ -262,9 +255,9 @@ class JournalStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_file = _lock(path, exclusive)
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        # A new journal gets 1 KiB pages: an append dirties ~7 pages (the entry, its id and two indexes,
-        # the security intent and its key, the sequence), 8 KiB less WAL to sync per append than with
-        # 4 KiB pages. (A no-op for an existing file, which keeps its page size.)
+        # A new journal gets 1 KiB pages: an append dirties ~5 pages (the entry with its security intent,
+        # its id and two indexes, the sequence), 15 KiB less WAL to sync per append than with 4 KiB
+        # pages. (A no-op for an existing file, which keeps its page size.)
         self.conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")

@@ -1,7 +1,7 @@
 """The security bit as part of the transaction, and the staff tasks (issue 11, findings 1 and 2).
 
-Every loan and return carries an *intent* in the journal: the AFI its tags are to get, written in the same
-commit as the entry itself, so before anything is sent and long before the tag is written. It goes when
+Every loan and return carries an *intent* in the journal: the AFI its tags are to get, written in the
+entry's own row (`entries.afi`), so before anything is sent and long before the tag is written. It goes when
 the write is verified (`security_done`, rides along), when the library system refused the action or said
 to leave the security alone (a trigger, in the settle's own statement), or when staff were told
 (`flag_security`). An intent still
@@ -15,6 +15,9 @@ before the session hears of the failure): the loan is to be checked back in. Rec
 item ends it, in the same commit (a trigger on the return's own intent); one still there at a start is
 recorded as a return then (`carry_out_undos`), so the undo happens once, whatever the crash.
 
+Journals written before schema 2 (`SCHEMA_VERSION`, in `meta`) kept the intents in a table of their own,
+one more row and index to write per append; opening one moves them into their entries (`_upgrade`).
+
 Staff tasks are what staff must do at the station: a security write that failed after every attempt, an
 unfinished one, a dead reader, a staff slip the printer lost (with its routing). Durable at once; kept
 until staff mark them done (`kiosk journal tasks`), then purged with the finished entries.
@@ -22,36 +25,60 @@ until staff mark them done (`kiosk journal tasks`), then purged with the finishe
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from kiosk.core import AFI_IN_LIBRARY, AFI_ON_LOAN, Operation, StaffTask, TaskKind
-from kiosk.journal.states import State
+from kiosk.journal.states import JournalError, State
 from kiosk.journal.storage import JournalStore
+
+log = logging.getLogger(__name__)
 
 INTENDED_AFI = {Operation.CHECKOUT: AFI_ON_LOAN, Operation.CHECKIN: AFI_IN_LIBRARY}
 
-UNDO_SCHEMA = f"""
+
+class JournalNewer(JournalError):
+    """The journal was written by a newer station whose layout this one does not know."""
+
+
+SCHEMA_VERSION = 2  # 2: the intent is a column of its entry (issue 17); before: a table of its own
+
+INTENTS_SCHEMA = f"""
 BEGIN;
+-- Refused, or the library system said leave the security alone: nothing will be written (in the settle's
+-- own statement, so the two cannot part in a crash).
+CREATE TRIGGER IF NOT EXISTS security_not_needed AFTER UPDATE OF state, outcome ON entries
+WHEN NEW.afi IS NOT NULL AND (NEW.state = 'refused' OR json_extract(NEW.outcome, '$.security') = 'leave')
+BEGIN UPDATE entries SET afi = NULL, afi_flagged = 0 WHERE seq = NEW.seq; END;
 -- A loan to check back in (security write failed, policy undo): the loan's entry, its item, when.
 CREATE TABLE IF NOT EXISTS pending_undos (
     entry_id TEXT PRIMARY KEY,
     item_id TEXT NOT NULL,
     at TEXT NOT NULL
 );
--- A return of the item is recorded (every return's intent is inserted in the same commit as its entry):
--- the undo is in the journal's hands now, exactly once. The item's intents are flagged: staff have the
--- failed write's task, and the tag stays as the failed write left it.
-CREATE TRIGGER IF NOT EXISTS undo_recorded AFTER INSERT ON security_intents
+-- A return of the item is recorded (every return carries its intent): the undo is in the journal's hands
+-- now, exactly once. The item's intents are flagged: staff have the failed write's task, and the tag stays
+-- as the failed write left it.
+CREATE TRIGGER IF NOT EXISTS undo_recorded AFTER INSERT ON entries
 WHEN NEW.afi = {AFI_IN_LIBRARY} AND EXISTS (SELECT 1 FROM pending_undos WHERE item_id = NEW.item_id)
 BEGIN
     DELETE FROM pending_undos WHERE item_id = NEW.item_id;
-    UPDATE security_intents SET flagged = 1 WHERE item_id = NEW.item_id;
+    UPDATE entries SET afi_flagged = 1 WHERE item_id = NEW.item_id AND afi IS NOT NULL;
 END;
+INSERT INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}')
+ON CONFLICT(key) DO UPDATE SET value = excluded.value;
 COMMIT;
 """
+
+# A schema-1 intent whose entry was purged: the station would make it a staff task at its next start
+# (nothing says what the library system has), so the upgrade does.
+_ORPHAN_TASK = (
+    "left from before an update of the station: the security bit ({afi}, {wanted}) of this item may not"
+    " have been written and checked on {at:%Y-%m-%d %H:%M}: put the item on a staff pad and check its tag"
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +91,8 @@ class SecurityIntent:
 
 @dataclass(frozen=True)
 class UnfinishedWrite:
-    """An unfinished intent with what decides it: its entry's state (None: the entry is gone), whether
+    """An unfinished intent with what decides it: its entry's state (None: the entry is gone, which the
+    journal no longer allows: an entry with an open intent is not purged), whether
     the entry was accepted offline (promised to the patron), and whether a later loan or return of the item
     (not refused) says what the tag should be now."""
 
@@ -81,12 +109,13 @@ class PendingUndo:
     at: datetime
 
 
+# No index for these: they are read at a start, and an index would be one more page for every append.
+_UNFINISHED_INTENTS = "SELECT id, item_id, afi, at FROM entries WHERE afi IS NOT NULL AND afi_flagged = 0"
 _UNFINISHED = """
-SELECT i.entry_id, i.item_id, i.afi, i.at, e.state, e.offline, EXISTS (
-    SELECT 1 FROM entries AS later WHERE later.item_id = i.item_id AND later.seq > e.seq
+SELECT e.id, e.item_id, e.afi, e.at, e.state, e.offline, EXISTS (
+    SELECT 1 FROM entries AS later WHERE later.item_id = e.item_id AND later.seq > e.seq
     AND later.operation IN ('checkout', 'checkin') AND later.state != 'refused'
-) FROM security_intents AS i LEFT JOIN entries AS e ON e.id = i.entry_id
-WHERE i.flagged = 0 ORDER BY i.at
+) FROM entries AS e WHERE e.afi IS NOT NULL AND e.afi_flagged = 0 ORDER BY e.seq
 """
 
 
@@ -96,22 +125,64 @@ class SecurityAndTasks(JournalStore):
     def __init__(self, path: Path, *, exclusive: bool = False) -> None:
         super().__init__(path, exclusive=exclusive)
         with self._lock:
-            self.conn.executescript(UNDO_SCHEMA)
+            self._upgrade()
+            self.conn.executescript(INTENTS_SCHEMA)
             self.commits += 1
+
+    def _upgrade(self) -> None:
+        """A schema-1 journal (intents in a table of their own) gets them in its entries, in one commit:
+        every entry keeps its intent and flag; an intent whose entry was purged becomes a staff task."""
+        found = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if found is not None and int(found[0]) > SCHEMA_VERSION:
+            raise JournalNewer(
+                f"{self.path} was written by a newer station (journal schema {found[0]}; this one reads up to"
+                f" {SCHEMA_VERSION}): update this station's software, or move the journal back to the"
+                " station that wrote it"
+            )
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(entries)")}
+        old = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'security_intents'").fetchone()
+        if "afi" in columns and old is None:
+            return
+        with self._write():
+            if "afi" not in columns:
+                self.conn.execute("ALTER TABLE entries ADD COLUMN afi INTEGER")
+                self.conn.execute("ALTER TABLE entries ADD COLUMN afi_flagged INTEGER NOT NULL DEFAULT 0")
+            if old is not None:
+                self.conn.execute(
+                    "UPDATE entries SET afi = i.afi, afi_flagged = i.flagged FROM security_intents AS i"
+                    " WHERE i.entry_id = entries.id"
+                )
+                orphans = self.conn.execute(
+                    "SELECT item_id, afi, at FROM security_intents"
+                    " WHERE flagged = 0 AND entry_id NOT IN (SELECT id FROM entries) ORDER BY at"
+                ).fetchall()
+                for item_id, afi, at in orphans:
+                    wanted = "on loan" if afi == AFI_ON_LOAN else "in the library"
+                    when = datetime.fromisoformat(at)
+                    detail = _ORPHAN_TASK.format(afi=f"0x{afi:02X}", wanted=wanted, at=when)
+                    self.conn.execute(
+                        "INSERT INTO tasks (kind, item_id, detail, at) VALUES (?,?,?,?)",
+                        (TaskKind.SECURITY_UNFINISHED.value, item_id, detail, datetime.now().isoformat()),
+                    )
+                self.conn.execute("DROP TRIGGER IF EXISTS security_not_needed")  # the schema-1 one
+                self.conn.execute("DROP TABLE security_intents")  # and its trigger undo_recorded
+        log.info(
+            "journal %s: security intents moved into their entries (schema %d)", self.path, SCHEMA_VERSION
+        )
 
     def security_done(self, entry_id: uuid.UUID) -> None:
         """The AFI was written and read back (or need not be): rides along."""
-        self._later("DELETE FROM security_intents WHERE entry_id = ?", (str(entry_id),))
+        self._later("UPDATE entries SET afi = NULL, afi_flagged = 0 WHERE id = ?", (str(entry_id),))
 
     def flag_security(self, entry_id: uuid.UUID) -> None:
         """Staff were told (a task): the intent is not reported again at the next start."""
-        self._later("UPDATE security_intents SET flagged = 1 WHERE entry_id = ?", (str(entry_id),))
+        self._later("UPDATE entries SET afi_flagged = 1 WHERE id = ? AND afi IS NOT NULL", (str(entry_id),))
 
     def unfinished_security(self) -> list[SecurityIntent]:
+        """The intents not finished and not handed to staff, in the order of their entries (an intent's
+        `at` is its action's)."""
         with self._reading():
-            rows = self.conn.execute(
-                "SELECT entry_id, item_id, afi, at FROM security_intents WHERE flagged = 0 ORDER BY at"
-            ).fetchall()
+            rows = self.conn.execute(_UNFINISHED_INTENTS + " ORDER BY seq").fetchall()
         return [
             SecurityIntent(uuid.UUID(e), str(i), int(a), datetime.fromisoformat(t)) for e, i, a, t in rows
         ]
@@ -174,16 +245,12 @@ class SecurityAndTasks(JournalStore):
         return cursor.rowcount == 1
 
 
-def intent_rows(new: list[tuple[str, str, Operation]], now: str) -> list[tuple[str, str, int, str]]:
-    """The intents recorded with new entries (id, item, operation): loans and returns only."""
-    return [(e, i, INTENDED_AFI[op], now) for e, i, op in new if op in INTENDED_AFI]
-
-
 __all__ = [
     "INTENDED_AFI",
+    "SCHEMA_VERSION",
+    "JournalNewer",
     "PendingUndo",
     "SecurityAndTasks",
     "SecurityIntent",
     "UnfinishedWrite",
-    "intent_rows",
 ]

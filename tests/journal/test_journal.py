@@ -516,6 +516,8 @@ def test_purge_forgets_only_finished_entries_older_than_the_limit(journal: Journ
         return e.id
 
     old = {state: entry(state) for state in State}  # one entry in every state
+    for entry_id in old.values():
+        journal.security_done(entry_id)  # every tag written and checked
     journal.flush()
     time.sleep(0.01)
     cutoff = datetime.now()
@@ -533,6 +535,26 @@ def test_purge_forgets_only_finished_entries_older_than_the_limit(journal: Journ
         assert old[state] in left, state
     assert recent in left  # finished, but not old enough
     assert journal.purge(timedelta(days=30), now=cutoff + timedelta(days=30)) == 0
+
+
+def test_purge_keeps_a_finished_entry_whose_security_write_is_neither_done_nor_handed_to_staff(
+    journal: Journal,
+) -> None:
+    unfinished, handed, written = (
+        journal.record(txn(), Operation.CHECKOUT, item, "patron") for item in ("item-1", "item-2", "item-3")
+    )
+    for entry in (unfinished, handed, written):
+        journal.settle(entry.id, State.DONE)
+    journal.flag_security(handed.id)  # staff have a task for it
+    journal.security_done(written.id)
+    journal.flush()
+    later = datetime.now() + timedelta(days=31)
+    assert journal.purge(timedelta(days=30), now=later) == 2
+    assert [e.id for e in journal.entries()] == [unfinished.id]  # the next start finishes it or tells staff
+    assert [i.entry_id for i in journal.unfinished_security()] == [unfinished.id]
+    journal.flag_security(unfinished.id)
+    journal.flush()
+    assert journal.purge(timedelta(days=30), now=later) == 1 and journal.entries() == []
 
 
 # ---------------------------------------------------------------- (f) cards and offline loans
@@ -822,6 +844,8 @@ async def test_the_station_purges_finished_entries_at_start_and_once_a_day(tmp_p
     old_conflict = journal.record(txn(offline=True), Operation.CHECKIN, "item-c", state=State.QUEUED)
     journal.mark_replaying(old_conflict.id)
     journal.settle(old_conflict.id, State.CONFLICT, reason="item_lost")
+    for entry in (old_done, recent_done, old_conflict):
+        journal.security_done(entry.id)  # the tags were written and checked
     journal.close()
 
     def age(entry_id: uuid.UUID, days: float) -> None:

@@ -50,7 +50,7 @@ def test_recording_a_return_of_the_item_ends_its_undo_in_the_same_commit_and_not
     assert committed(journal.path, "SELECT item_id FROM pending_undos") == [("item-2",)]
     # Staff have the failed write's task: neither the loan's nor the return's intent is reported again.
     flagged = committed(
-        journal.path, "SELECT entry_id, flagged FROM security_intents WHERE item_id = 'item-1'"
+        journal.path, "SELECT id, afi_flagged FROM entries WHERE item_id = 'item-1' AND afi IS NOT NULL"
     )
     assert sorted(flagged) == sorted([(str(loan.id), 1), (str(back.id), 1)])
     journal.close()

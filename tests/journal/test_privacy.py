@@ -38,6 +38,7 @@ def test_purged_entries_and_cards_are_gone_from_the_files_bytes(tmp_path: Path):
     for n in range(20):
         entry = journal.record(Transaction.new(NOW), Operation.CHECKOUT, f"item-{n}", patron)
         journal.settle(entry.id, State.DONE)
+        journal.security_done(entry.id)  # its tag written and checked
     journal.remember_card(card, False, NOW)
     journal.remember_card_record(journal.card_book().pseudonym(card), CardRecord(authenticated_at=NOW), NOW)
     journal.flush()

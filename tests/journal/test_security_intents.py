@@ -36,7 +36,9 @@ def test_every_loan_and_return_is_recorded_with_the_afi_its_tags_are_to_get_in_t
     loan = journal.record(Transaction.new(NOW), Operation.CHECKOUT, "item-1", "patron")
     back = journal.record(Transaction.new(NOW), Operation.CHECKIN, "item-2")
     journal.record(Transaction.new(NOW), Operation.RENEW, "item-3", "patron")  # a renewal writes nothing
-    rows = committed(journal.path, "SELECT entry_id, item_id, afi FROM security_intents ORDER BY item_id")
+    rows = committed(
+        journal.path, "SELECT id, item_id, afi FROM entries WHERE afi IS NOT NULL ORDER BY item_id"
+    )
     assert rows == [(str(loan.id), "item-1", AFI_ON_LOAN), (str(back.id), "item-2", AFI_IN_LIBRARY)]
 
 
@@ -47,7 +49,7 @@ def test_a_refusal_or_a_leave_it_from_the_library_system_ends_the_intent_with_th
     left = journal.record(Transaction.new(NOW), Operation.CHECKIN, "item-2")
     journal.settle(refused.id, State.REFUSED, reason="item_lost", durable=True)
     journal.settle(left.id, State.DONE, outcome={"route": "reshelve", "security": "leave"}, durable=True)
-    assert committed(journal.path, "SELECT * FROM security_intents") == []
+    assert committed(journal.path, "SELECT * FROM entries WHERE afi IS NOT NULL") == []
     assert journal.unfinished_security() == []
 
 
