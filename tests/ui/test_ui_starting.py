@@ -6,21 +6,27 @@ on the demo's real station, whose `start()` the test holds back as a slow journa
       station is still at its welcome, no session, no staff prompt, and the service's READY not sent
     released: the welcome screen replaces it, READY follows, and a touch on Return works
     failed: a start that raises shows the out-of-order screen, and the app ends by itself with the error
+    `kiosk run --windowed` (the real command, the demo library system, systemd's socket): READY once the
+      window shows the station's screen, and a clean stop on SIGTERM
 
 It writes test-artifacts/ui-starting.png.
 """
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from server_api.demo_ils.server import DemoIls
 from tests.paths import ARTIFACTS
+from tests.service.systemd import FakeSystemd, station_config
 from tests.ui.conftest import SCREEN_SIZE
-from tests.ui.driver import driven_main, run_driven
+from tests.ui.driver import driven_main, kivy_environment, run_driven
 
 
 @pytest.mark.ui
@@ -48,9 +54,36 @@ def test_a_station_that_does_not_start_shows_out_of_order_and_the_app_ends_with_
     assert result["ended_by_itself"] is True and result["ready"] is False
 
 
-async def _drive(result_path: Path, case: str, work: str) -> dict[str, Any]:
-    import asyncio
+@pytest.mark.ui
+async def test_kiosk_run_windowed_says_ready_once_its_window_serves_and_stops_cleanly(
+    xvfb_display: str, tmp_path: Path
+) -> None:
+    systemd = FakeSystemd()
+    async with DemoIls(db_path=tmp_path / "ils.sqlite3") as ils:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "kiosk", "run", "--config", str(station_config(tmp_path, ils.port)),
+            "--windowed",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env={**kivy_environment(xvfb_display, tmp_path), "NOTIFY_SOCKET": systemd.name,
+                 "KIOSK_RUN_DIR": str(tmp_path / "run")},
+        )  # fmt: skip
+        try:
+            ready = await systemd.until("READY", 60)
+            assert ready["READY"] == "1" and "serving patrons" in ready["STATUS"]
+            process.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                _out, err = await process.communicate()
+            assert process.returncode == 0, err.decode()[-3000:]
+            assert "Traceback" not in err.decode()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            systemd.socket.close()
 
+
+async def _drive(result_path: Path, case: str, work: str) -> dict[str, Any]:
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
