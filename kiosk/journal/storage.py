@@ -74,7 +74,6 @@ CREATE TABLE IF NOT EXISTS entries (
     afi_flagged INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries(state, seq);
-CREATE INDEX IF NOT EXISTS entries_item ON entries(item_id, seq);
 CREATE TABLE IF NOT EXISTS cards (
     card_id TEXT PRIMARY KEY,
     blocked INTEGER NOT NULL,

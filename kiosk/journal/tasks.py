@@ -15,8 +15,9 @@ before the session hears of the failure): the loan is to be checked back in. Rec
 item ends it, in the same commit (a trigger on the return's own intent); one still there at a start is
 recorded as a return then (`carry_out_undos`), so the undo happens once, whatever the crash.
 
-Journals written before schema 2 (`SCHEMA_VERSION`, in `meta`) kept the intents in a table of their own,
-one more row and index to write per append; opening one moves them into their entries (`_upgrade`).
+Journals written before schema 2 (`SCHEMA_VERSION`, in `meta`) kept the intents in a table of their own
+and indexed entries by item: three more B-tree pages to write per append; opening one moves the intents
+into their entries and drops the index (`_upgrade`).
 
 Staff tasks are what staff must do at the station: a security write that failed after every attempt, an
 unfinished one, a dead reader, a staff slip the printer lost (with its routing). Durable at once; kept
@@ -109,7 +110,8 @@ class PendingUndo:
     at: datetime
 
 
-# No index for these: they are read at a start, and an index would be one more page for every append.
+# No index for these (nor by item): they are read at a start, and an index is one more page per append.
+# A later action on the item is looked for among the entries after the intent's (a range of seq).
 _UNFINISHED_INTENTS = "SELECT id, item_id, afi, at FROM entries WHERE afi IS NOT NULL AND afi_flagged = 0"
 _UNFINISHED = """
 SELECT e.id, e.item_id, e.afi, e.at, e.state, e.offline, EXISTS (
@@ -140,14 +142,17 @@ class SecurityAndTasks(JournalStore):
                 " station that wrote it"
             )
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(entries)")}
-        old = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'security_intents'").fetchone()
-        if "afi" in columns and old is None:
+        names = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master")}
+        old = "security_intents" in names
+        if "afi" in columns and not old and "entries_item" not in names:
             return
         with self._write():
+            # Schema 1's index by item: one more page for every append, for queries only a start makes.
+            self.conn.execute("DROP INDEX IF EXISTS entries_item")
             if "afi" not in columns:
                 self.conn.execute("ALTER TABLE entries ADD COLUMN afi INTEGER")
                 self.conn.execute("ALTER TABLE entries ADD COLUMN afi_flagged INTEGER NOT NULL DEFAULT 0")
-            if old is not None:
+            if old:
                 self.conn.execute(
                     "UPDATE entries SET afi = i.afi, afi_flagged = i.flagged FROM security_intents AS i"
                     " WHERE i.entry_id = entries.id"
