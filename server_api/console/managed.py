@@ -27,6 +27,29 @@ def N_(message: str) -> str:
     return message
 
 
+class Words(str):
+    """A sentence for staff that the console translates where it is shown: the English text (for logs,
+    the API and tests) with its catalogue `template` and `values`; a value that is itself `Words` is
+    translated too (`translated`). Made with `Words.of(N_("... %(name)s ..."), name=...)`."""
+
+    template: str
+    values: dict[str, object]
+
+    @classmethod
+    def of(cls, template: str, **values: object) -> Words:
+        words = cls(template % values if values else template)
+        words.template, words.values = template, values
+        return words
+
+    def translated(self, gettext: Any) -> str:
+        text: str = gettext(self.template)
+        if not self.values:
+            return text
+        return text % {
+            k: v.translated(gettext) if isinstance(v, Words) else v for k, v in self.values.items()
+        }
+
+
 @dataclass(frozen=True)
 class Key:
     name: str  # "section.key"
@@ -42,16 +65,29 @@ class Key:
     def section(self) -> str:
         return self.name.split(".", 1)[0]
 
-    def range_words(self) -> str:
+    def range_words(self) -> Words:
         if self.choices:
-            return "one of " + ", ".join(self.choices)
+            return Words.of(N_("one of %(choices)s"), choices=", ".join(self.choices))
         if self.low is None or self.high is None:
-            return ""
-        kind = "a whole number" if self.kind is int else "a number"
-        text = f"use {kind} from {_num(self.low)} to {_num(self.high)}{' ' + self.unit if self.unit else ''}"
+            return Words.of("")
+        bounds = {"low": _num(self.low), "high": _num(self.high)}
+        if self.unit:
+            words = Words.of(
+                N_("use a whole number from %(low)s to %(high)s %(unit)s")
+                if self.kind is int
+                else N_("use a number from %(low)s to %(high)s %(unit)s"),
+                unit=Words.of(self.unit),
+                **bounds,
+            )
+        elif self.kind is int:
+            words = Words.of(N_("use a whole number from %(low)s to %(high)s"), **bounds)
+        else:
+            words = Words.of(N_("use a number from %(low)s to %(high)s"), **bounds)
         if self.zero_means:
-            text += f", or 0 for {self.zero_means}"
-        return text + (f" ({self.why})" if self.why else "")
+            words = Words.of(N_("%(range)s, or 0 for %(zero)s"), range=words, zero=Words.of(self.zero_means))
+        if self.why:
+            words = Words.of(N_("%(range)s (%(why)s)"), range=words, why=Words.of(self.why))
+        return words
 
 
 def _num(value: float) -> str:
@@ -97,6 +133,8 @@ KEYS: tuple[Key, ...] = (
 )
 UNITS = (N_("seconds"), N_("items"), N_("days"), N_("failed requests"))  # for the console's catalogue
 BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}
+_NOT_A_NUMBER = N_("%(key)s: %(value)s is not a number; %(range)s")
+
 # The kiosk's defaults (kiosk/config/sections.py), for the rules between keys when a key is not set.
 DEFAULTS: dict[str, Any] = {
     "session.idle_timeout": 60,
@@ -122,59 +160,94 @@ def parse_value(key: Key, text: str) -> Any:
             return True
         if raw.lower() in ("false", "no", "0", "off"):
             return False
-        raise ValueError(f"{key.name}: write true or false, not {raw!r}")
+        raise ValueError(
+            Words.of(N_("%(key)s: write true or false, not %(value)s"), key=key.name, value=repr(raw))
+        )
     if key.kind is str:
         return raw
     try:
         number = int(raw) if key.kind is int else float(raw.replace(",", "."))
     except ValueError:
-        kind = "a whole number" if key.kind is int else "a number"
-        raise ValueError(f"{key.name}: {raw!r} is not {kind}; {key.range_words()}") from None
+        wrong = (
+            N_("%(key)s: %(value)s is not a whole number; %(range)s") if key.kind is int else _NOT_A_NUMBER
+        )
+        raise ValueError(Words.of(wrong, key=key.name, value=repr(raw), range=key.range_words())) from None
     return number
 
 
-def check_value(key: Key, value: Any) -> str | None:
+def check_value(key: Key, value: Any) -> Words | None:
     """What is wrong with `value` for `key`, or None."""
     if key.kind is bool:
-        return None if isinstance(value, bool) else f"{key.name}: write true or false"
+        return None if isinstance(value, bool) else Words.of(N_("%(key)s: write true or false"), key=key.name)
     if key.kind is str:
         if not isinstance(value, str) or len(value) > 200:
-            return f"{key.name}: text of at most 200 characters"
+            return Words.of(N_("%(key)s: text of at most 200 characters"), key=key.name)
         if key.choices and value not in key.choices:
-            return f"{key.name}: {value!r} is not {key.range_words()}"
+            return Words.of(
+                N_("%(key)s: %(value)s is not %(range)s"),
+                key=key.name,
+                value=repr(value),
+                range=key.range_words(),
+            )
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return f"{key.name}: {key.range_words()}"
+        return Words.of(N_("%(key)s: %(range)s"), key=key.name, range=key.range_words())
     if key.kind is int and not isinstance(value, int):
-        return f"{key.name}: {_num(value)} is not a whole number; {key.range_words()}"
+        return Words.of(
+            N_("%(key)s: %(value)s is not a whole number; %(range)s"),
+            key=key.name,
+            value=_num(value),
+            range=key.range_words(),
+        )
     if not math.isfinite(value):
-        return f"{key.name}: {value} is not a number; {key.range_words()}"
+        return Words.of(_NOT_A_NUMBER, key=key.name, value=str(value), range=key.range_words())
     assert key.low is not None and key.high is not None
     if (key.zero_means and value == 0) or key.low <= value <= key.high:
         return None
-    return f"{key.name}: {_num(value)} is out of range: {key.range_words()}"
+    return Words.of(
+        N_("%(key)s: %(value)s is out of range: %(range)s"),
+        key=key.name,
+        value=_num(value),
+        range=key.range_words(),
+    )
 
 
 def check_together(values: Mapping[str, Any]) -> list[str]:
     """The rules between keys, on the settings as the kiosk would end up with them."""
     merged = {**DEFAULTS, **values}
-    problems = []
+    problems: list[str] = []
     if merged["session.idle_warning"] >= merged["session.idle_timeout"]:
         problems.append(
-            "session.idle_warning must be shorter than session.idle_timeout "
-            f"({merged['session.idle_warning']} >= {merged['session.idle_timeout']} seconds)"
+            Words.of(
+                N_(
+                    "session.idle_warning must be shorter than session.idle_timeout"
+                    " (%(warning)s >= %(timeout)s seconds)"
+                ),
+                warning=merged["session.idle_warning"],
+                timeout=merged["session.idle_timeout"],
+            )
         )
     if merged["session.pin_cooldown"] > merged["session.pin_cooldown_max"]:
         problems.append(
-            f"session.pin_cooldown ({merged['session.pin_cooldown']}) is longer than "
-            f"session.pin_cooldown_max ({merged['session.pin_cooldown_max']})"
+            Words.of(
+                N_(
+                    "session.pin_cooldown (%(cooldown)s) is longer than"
+                    " session.pin_cooldown_max (%(longest)s)"
+                ),
+                cooldown=merged["session.pin_cooldown"],
+                longest=merged["session.pin_cooldown_max"],
+            )
         )
     return problems
 
 
 def validate(values: Mapping[str, Any]) -> dict[str, Any]:
     """The settings if the kiosk would accept them; else `SettingsError` with every problem."""
-    problems = [f"{name}: not a setting the console manages" for name in values if name not in BY_NAME]
+    problems: list[str] = [
+        Words.of(N_("%(key)s: not a setting the console manages"), key=name)
+        for name in values
+        if name not in BY_NAME
+    ]
     problems += [p for name, v in values.items() if name in BY_NAME and (p := check_value(BY_NAME[name], v))]
     if not problems:
         problems = check_together(values)

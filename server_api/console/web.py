@@ -7,7 +7,9 @@ Cookies: `console_session` is Secure, HttpOnly, SameSite=Strict and lives under 
 
 from __future__ import annotations
 
+import functools
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +27,7 @@ from server_api.gateway.storage import run
 from . import i18n
 from .accounts import Viewer, csrf_ok, session_viewer
 from .i18n import N_
+from .managed import Words
 from .settings import ConsoleSettings
 
 PREFIX = "/console"
@@ -69,6 +72,14 @@ class Console:
         return self.gateway.config.library_names.get(number, number)
 
 
+def staff_words(problem: str, *, gettext: Callable[[str], str]) -> str:
+    """A problem sentence in the page's language: `Words` are translated with their values; any other
+    text is looked up as it is (a message of the catalogue, or shown as written)."""
+    if isinstance(problem, Words):
+        return problem.translated(gettext)
+    return gettext(problem)
+
+
 def make_environments() -> dict[str, Environment]:
     environments = {}
     for language in i18n.LANGUAGES:
@@ -79,7 +90,9 @@ def make_environments() -> dict[str, Environment]:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+        translations = i18n.translations(language)
+        env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        env.filters["staff_words"] = functools.partial(staff_words, gettext=translations.gettext)
         environments[language] = env
     return environments
 

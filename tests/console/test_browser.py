@@ -130,7 +130,7 @@ async def _change_the_idle_timeout(
     field.clear()
     field.send_keys("5000")  # out of range: refused with the range in words
     follow(browser, browser.find_element(By.ID, "save"))
-    assert "10 to 1800 seconds" in browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
+    assert "fra 10 til 1800 sekunder" in browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
     accessible(browser, "04-config-refused")
     field = browser.find_element(By.ID, "f-session.idle_timeout")
     field.clear()

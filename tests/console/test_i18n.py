@@ -16,14 +16,20 @@ from server_api.console.i18n import FOLDER, LANGUAGES, pick, translations
 from server_api.console.i18n.__main__ import extract
 from server_api.console.managed import KEYS
 from server_api.console.pages.config import LABELS
-from tests.console.conftest import ConsoleSite
+from tests.console.conftest import TROMSO, ConsoleSite
 
 # What a translation must carry over unchanged: %(name)s (gettext's python-format, filled in by Jinja),
 # {name} (str.format) and HTML entities.
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdr]|\{\w*\}|&#?\w+;")
 TRANSLATED = ("nb", "sv", "fi")  # en.po is the messages themselves
 # Entries that are the same word in English and in the language (checked, not forgotten).
-SAME_AS_ENGLISH = {"nb": {"Journal", "Send"}, "sv": {"Version"}, "fi": set()}
+# Words that are the same (or only placeholders) in the language.
+_ONLY_PLACEHOLDERS = {"%(key)s: %(range)s", "%(range)s (%(why)s)"}
+SAME_AS_ENGLISH = {
+    "nb": {"Journal", "Send", *_ONLY_PLACEHOLDERS},
+    "sv": {"Version", *_ONLY_PLACEHOLDERS},
+    "fi": _ONLY_PLACEHOLDERS,
+}
 PAGES = ("/console/", "/console/tasks", "/console/statistics", "/console/accounts", "/console/audit")
 
 
@@ -178,3 +184,43 @@ def test_the_chosen_language_is_remembered_over_the_browsers(console_site: Conso
 
 def test_every_managed_setting_has_a_label_for_staff() -> None:
     assert set(LABELS) == {key.name for key in KEYS}
+
+
+@pytest.mark.parametrize(
+    ("language", "out_of_range", "not_a_number"),
+    [
+        (
+            "sv",
+            "session.idle_timeout: 5000 ligger utanför det tillåtna: ange ett heltal från 10 till 1800",
+            "session.idle_warning: 'mycket' är inte ett heltal; ange ett heltal från 0 till 600",
+        ),
+        (
+            "nb",
+            "session.idle_timeout: 5000 er utenfor det tillatte: bruk et heltall fra 10 til 1800",
+            "session.idle_warning: 'mycket' er ikke et heltall; bruk et heltall fra 0 til 600",
+        ),
+        (
+            "en",
+            "session.idle_timeout: 5000 is out of range: use a whole number from 10 to 1800 seconds",
+            "session.idle_warning: 'mycket' is not a whole number; use a whole number from 0 to 600 seconds",
+        ),
+    ],
+)
+def test_a_refused_setting_is_explained_in_the_pages_language_with_its_range_and_unit(
+    console_site: ConsoleSite, language: str, out_of_range: str, not_a_number: str
+) -> None:
+    ada = console_site.staff("ada")
+    unit = translations(language).gettext("seconds")
+    for form, wanted in (
+        ({"session.idle_timeout": "5000"}, out_of_range),
+        ({"session.idle_warning": "mycket"}, not_a_number),
+    ):
+        answer = ada.http.post(
+            f"/console/libraries/{TROMSO}/config",
+            data={"csrf": ada.csrf, **form},
+            headers={"Cookie": f"console_session={ada.session}; console_lang={language}"},
+        )
+        alert = _text(answer.text.split('role="alert"', 1)[1].split("</div>", 1)[0])
+        assert wanted in alert and f" {unit}" in alert, alert  # the unit, a message of its own, too
+        if language != "en":
+            assert "out of range" not in alert and "is not a whole number" not in alert, alert

@@ -29,7 +29,7 @@ def test_the_kiosk_runs_the_librarys_settings_under_its_own_overrides_and_says_w
     assert hanna.post(f"/console/kiosks/{device}/config", {"session.idle_warning": "30"}).status_code == 303
     # a library value that no longer fits the kiosk's override is refused, and nothing changes
     refused = hanna.post(f"/console/libraries/{HARSTAD}/config", {"session.idle_timeout": "25"})
-    assert refused.status_code == 422 and "idle_warning must be shorter" in refused.text
+    assert refused.status_code == 422 and "idle_warning må være kortere" in refused.text
     with console_site.kiosk(kiosk_name) as kiosk:
         config = kiosk.get("/v1/console/config").json()
         assert (

@@ -56,7 +56,7 @@ def parse_form(form: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
         try:
             values[key.name] = managed.parse_value(key, text)
         except ValueError as exc:
-            problems.append(str(exc))
+            problems.append(exc.args[0])  # managed.Words: translated where it is shown
     if not problems:
         try:
             managed.validate(values)
