@@ -2,9 +2,9 @@
 
 Importing the gateway client (httpx, and its command-line part: rich, click, pygments) and the wire models
 (pydantic) cost a SIP2-direct station ~0.5 s before its window opened; python-escpos's printer database
-(read with pure-Python YAML at import) another 0.3-0.8 s. Each check runs in a fresh interpreter
-(`python -c`), since this test process has long imported everything; no timing is asserted, only what
-is loaded (docs/PERFORMANCE.md has the times).
+(read with pure-Python YAML at import, to check `[printer]`) another 0.3-0.8 s. Each check runs in a fresh
+interpreter (`python -c`), since this test process has long imported everything; no timing is asserted,
+only what is loaded (docs/PERFORMANCE.md has the times).
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ print(json.dumps([type(station.circulation).__name__, sorted(sys.modules)]))
     kind, loaded = _fresh(code, tmp_path)  # type: ignore[misc]
     assert kind == "Sip2Circulation"
     assert [name for name in GATEWAY_ONLY if name in loaded] == []
+    assert "escpos" not in loaded and "yaml" not in loaded  # `[printer]` checked, a file printer opened
 
 
 def test_a_gateway_station_still_gets_the_gateway_parts_when_it_asks(tmp_path: Path) -> None:
@@ -97,24 +98,30 @@ print(json.dumps([type(station.circulation).__name__, station.console is not Non
 
 
 def test_the_printer_database_is_read_as_json_not_as_yaml_and_leaves_nothing_behind(tmp_path: Path) -> None:
-    """python-escpos's own reading (PyYAML) and ours (json) give the same database; the station's
-    configuration check loads it without PyYAML's parser, and no folder or variable of ours stays."""
+    """Checking `[printer]` reads python-escpos's database as JSON and imports neither python-escpos nor
+    PyYAML; printing then imports python-escpos, which takes our pickle instead of parsing YAML. Both
+    readings are the same database, and no folder or variable of ours stays."""
     code = """
 import json, os, sys
+from drivers.printer import PrinterSettings
+settings = PrinterSettings(profile="TM-T88V", code_pages=("CP865", "CP850"))  # checked against the database
+checked = [name for name in ("escpos", "yaml") if name in sys.modules]
 import yaml
 parsed = []
 real = yaml.safe_load
 yaml.safe_load = lambda stream: parsed.append(1) or real(stream)
-from drivers.printer import PrinterSettings
-from drivers.printer.escpos_database import capabilities_file
-settings = PrinterSettings(profile="TM-T88V", code_pages=("CP865",))  # checked against the database
+from drivers.printer.codepages import first_code_page_for
+page = first_code_page_for("TM-T88V", ("CP865",), "Lånt til 13. desember")  # python-escpos's encoder
 import escpos.capabilities
-with open(capabilities_file(), encoding="utf-8") as database:
-    same = escpos.capabilities.CAPABILITIES == yaml.load(database, Loader=yaml.CSafeLoader)
+from drivers.printer.escpos_database import capabilities_file, database
+with open(capabilities_file(), encoding="utf-8") as source:
+    theirs = yaml.load(source, Loader=yaml.CSafeLoader)
+same = escpos.capabilities.CAPABILITIES == theirs == database()
 left = [name for name in os.listdir(os.environ["TMPDIR"]) if name.startswith("kiosk-escpos-")]
-print(json.dumps([len(parsed), same, left, "ESCPOS_CAPABILITIES_PICKLE_DIR" in os.environ]))
+print(json.dumps([checked, page, len(parsed), same, left, "ESCPOS_CAPABILITIES_PICKLE_DIR" in os.environ]))
 """
-    parsed, same, left, variable = _fresh(code, tmp_path)  # type: ignore[misc]
-    assert parsed == 0  # python-escpos took our pickle
+    checked, page, parsed, same, left, variable = _fresh(code, tmp_path)  # type: ignore[misc]
+    assert checked == []  # the check imported neither
+    assert page == "CP865" and parsed == 0  # python-escpos printed from our pickle
     assert same is True
     assert (left, variable) == ([], False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from drivers.printer import escpos_database
 from drivers.printer.base import (
     CoverOpen,
     FontNotFound,
@@ -53,6 +54,7 @@ def open_printer(settings: PrinterSettings, *, font_path: Path | None = None) ->
         return FilePrinter(
             settings.directory, settings.columns, font_path=font_path, width_px=settings.dots_per_line
         )
+    escpos_database.load()  # python-escpos's database without its YAML parse (before it is imported)
     from drivers.printer.escpos import EscposPrinter
 
     return EscposPrinter(settings, font_path=font_path)

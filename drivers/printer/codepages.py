@@ -29,11 +29,13 @@ __all__ = [
 
 @functools.cache
 def known_profiles() -> frozenset[str]:
-    escpos_database.load()
-    from escpos.capabilities import CAPABILITIES
+    return frozenset(_profiles())
 
-    profiles: dict[str, Any] = CAPABILITIES["profiles"]
-    return frozenset(profiles)
+
+def _profiles() -> dict[str, Any]:
+    """Profile name → its data, from the database itself: checking `[printer]` imports no python-escpos."""
+    profiles: dict[str, Any] = escpos_database.database()["profiles"]
+    return profiles
 
 
 def _profile(profile: str) -> BaseProfile:
@@ -46,8 +48,9 @@ def _profile(profile: str) -> BaseProfile:
 
 @functools.cache
 def _pages(profile: str) -> dict[str, int]:
-    pages: dict[str, int] = _profile(profile).get_code_pages()
-    return {name: int(number) for name, number in pages.items() if name != "Unknown"}
+    # as python-escpos's BaseProfile.get_code_pages: the profile's {number: name}, turned round
+    pages: dict[str, str] = _profiles()[profile]["codePages"]
+    return {name: int(number) for number, name in pages.items() if name != "Unknown"}
 
 
 def known_code_pages(profile: str) -> frozenset[str]:
@@ -62,6 +65,7 @@ def code_page_number(profile: str, page: str) -> int:
 
 @functools.cache
 def _encoder(profile: str) -> Encoder:
+    escpos_database.load()
     from escpos.magicencode import Encoder
 
     return Encoder(_pages(profile))
@@ -78,13 +82,14 @@ def first_code_page_for(profile: str, pages: tuple[str, ...], text: str) -> str 
 
 def profile_width(profile: str) -> int | None:
     """The printable dots per line the printer database gives for the model (None when unknown)."""
-    pixels = _profile(profile).profile_data["media"].get("width", {}).get("pixels")
+    pixels = _profiles()[profile]["media"].get("width", {}).get("pixels")
     return pixels if isinstance(pixels, int) else None
 
 
 def printer_profile(profile: str, dots_per_line: int) -> BaseProfile:
     """The python-escpos profile for ``profile`` with the configured paper width, so image checks use the
     width the kiosk prints at (and the library never guesses a missing one)."""
+    escpos_database.load()
     from escpos.capabilities import BaseProfile
 
     data = dict(_profile(profile).profile_data)

@@ -6,9 +6,10 @@ in every process (its pickle cache sits in a new `mkdtemp()` folder each time, s
 again, and each run leaves that folder behind in /tmp). The station imports it when it checks
 `[printer]`, before its window opens (issue 15, cold start).
 
-`load()` (what `drivers.printer.codepages` calls before it asks python-escpos anything) reads the same
-file with `json` (it is JSON; a test holds both readings equal), writes the pickle python-escpos looks for
-into a folder of this process's own (0700), imports `escpos.capabilities` with
+`database()` reads the same file with `json` (it is JSON; a test holds both readings equal): checking
+`[printer]` (`drivers.printer.codepages`) needs nothing more, and does not import python-escpos (nor PyYAML,
+whose C part alone takes 0.03-0.3 s to load). `load()`, before printing, writes the pickle python-escpos
+looks for into a folder of this process's own (0700), imports `escpos.capabilities` with
 `ESCPOS_CAPABILITIES_PICKLE_DIR` pointing there, and removes the folder and the variable again (a child
 process must not inherit a folder that is gone). With that variable already set, or without the files,
 python-escpos does what it always did.
@@ -16,6 +17,7 @@ python-escpos does what it always did.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -24,6 +26,7 @@ import platform
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 PICKLE_DIR = "ESCPOS_CAPABILITIES_PICKLE_DIR"
 CAPABILITIES_FILE = "ESCPOS_CAPABILITIES_FILE"
@@ -40,25 +43,35 @@ def capabilities_file() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "capabilities.json"
 
 
+@functools.cache
+def database() -> dict[str, Any]:
+    """The printer database (profiles, encodings) as python-escpos reads it, without importing python-escpos:
+    what checking `[printer]` needs. From python-escpos itself when its file cannot be read here."""
+    if "escpos.capabilities" not in sys.modules and PICKLE_DIR not in os.environ:
+        found = _read(capabilities_file())
+        if found is not None:
+            return found
+    load()
+    from escpos.capabilities import CAPABILITIES
+
+    theirs: dict[str, Any] = CAPABILITIES
+    return theirs
+
+
 def load() -> None:
-    """Import `escpos.capabilities`, from a pickle made of the JSON where that can be done."""
+    """Import `escpos.capabilities` (to print), from a pickle of the JSON where that can be done."""
     if "escpos.capabilities" in sys.modules:
         return
     source = capabilities_file()
-    database = None
-    if PICKLE_DIR not in os.environ and source is not None:
-        try:
-            database = json.loads(source.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            database = None  # python-escpos reads it itself, and says what is wrong
-    if database is None or source is None:
-        import escpos.capabilities
+    data = _read(source) if PICKLE_DIR not in os.environ else None
+    if source is None or data is None:
+        import escpos.capabilities  # python-escpos reads it itself, and says what is wrong
 
         return
     with tempfile.TemporaryDirectory(prefix="kiosk-escpos-") as folder:
         target = Path(folder) / f"{platform.python_version()}.capabilities.pickle"
         with target.open("wb") as out:
-            pickle.dump(database, out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(data, out, protocol=pickle.HIGHEST_PROTOCOL)
         # python-escpos takes the pickle unless the database is newer: the same time, whatever the clock
         stamp = source.stat().st_mtime
         os.utime(target, (stamp, stamp))
@@ -69,4 +82,15 @@ def load() -> None:
             del os.environ[PICKLE_DIR]
 
 
-__all__ = ["capabilities_file", "load"]
+@functools.cache
+def _read(source: Path | None) -> dict[str, Any] | None:
+    if source is None:
+        return None
+    try:
+        found: dict[str, Any] = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found
+
+
+__all__ = ["capabilities_file", "database", "load"]
