@@ -118,7 +118,7 @@ def shares(url: str) -> float:
     return float(line.split()[1])
 
 
-def a_fresh_minute(needed: float = 20.0) -> int:
+def a_fresh_minute(needed: float = 15.0) -> int:
     """The number of the minute to run in, with `needed` seconds of it left (waiting for the next one if
     not): a kiosk's limit is counted per minute, and a minute turning half-way weighs the first half in
     at a share the test cannot fix."""
