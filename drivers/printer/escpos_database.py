@@ -3,8 +3,8 @@
 python-escpos 3.1 reads its printer database (`capabilities.json`, 96 KB) with PyYAML's pure-Python
 `safe_load` when `escpos.capabilities` is first imported: 0.3-0.8 s on a PC, seconds on a Raspberry Pi,
 in every process (its pickle cache sits in a new `mkdtemp()` folder each time, so it is never found
-again, and each run leaves that folder behind in /tmp). The station imports it when it checks
-`[printer]`, before its window opens (issue 15, cold start).
+again, and each run leaves that folder behind in /tmp: it makes one even when told where to look). The
+station imports it when it checks `[printer]`, before its window opens (issue 15, cold start).
 
 `database()` reads the same file with `json` (it is JSON; a test holds both readings equal): checking
 `[printer]` (`drivers.printer.codepages`) needs nothing more, and does not import python-escpos (nor PyYAML,
@@ -76,10 +76,14 @@ def load() -> None:
         stamp = source.stat().st_mtime
         os.utime(target, (stamp, stamp))
         os.environ[PICKLE_DIR] = folder
+        # python-escpos computes its default folder (`mkdtemp()`) even when the variable is set: made
+        # inside ours, it goes with ours instead of staying behind in /tmp.
+        tempdir, tempfile.tempdir = tempfile.tempdir, folder
         try:
             import escpos.capabilities  # noqa: F401
         finally:
             del os.environ[PICKLE_DIR]
+            tempfile.tempdir = tempdir
 
 
 @functools.cache

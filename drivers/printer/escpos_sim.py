@@ -81,7 +81,10 @@ class SimulatedEscposPrinter:
         master, slave = os.openpty()
         tty.setraw(slave)
         self._master, self._slave = master, slave
-        Path(self.path).symlink_to(os.ttyname(slave))
+        link = Path(self.path)
+        with contextlib.suppress(FileNotFoundError):
+            link.unlink()  # left by a process that was killed in the same directory
+        link.symlink_to(os.ttyname(slave))
         if self._tcp_port is not None:
             listener = socket.create_server(("127.0.0.1", self._tcp_port))
             self._listener, self.port = listener, listener.getsockname()[1]

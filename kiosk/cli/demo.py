@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -124,12 +125,17 @@ async def _demo_window(workdir: Path, fullscreen: bool, sip2_direct: bool) -> in
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.headless and not args.scenario:
+        return fail("kiosk demo --headless needs --scenario (borrow-return, transit or bookmobile)", 2)
     workdir = _workdir(args.workdir)
-    if args.headless:
-        if not args.scenario:
-            return fail("kiosk demo --headless needs --scenario (borrow-return, transit or bookmobile)", 2)
-        return asyncio.run(_demo_headless(args, workdir))
-    return asyncio.run(_demo_window(workdir, args.fullscreen, args.sip2_direct))
+    try:
+        if args.headless:
+            return asyncio.run(_demo_headless(args, workdir))
+        return asyncio.run(_demo_window(workdir, args.fullscreen, args.sip2_direct))
+    finally:
+        if not args.workdir:  # its own folder: journal, library system, gateway, receipts; all demo data
+            shutil.rmtree(workdir, ignore_errors=True)
+            print(f"Demo: removed {workdir} (keep the next one with --workdir DIR)", file=sys.stderr)
 
 
 def register(commands: Commands) -> None:

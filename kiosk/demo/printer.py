@@ -28,7 +28,11 @@ class DemoPrinter:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.sim = SimulatedEscposPrinter(tcp_port=None)
+        # The simulator's serial line beside the receipts, in the demo's own folder: a station killed
+        # (the crash harness, 1,000 times) leaves nothing in /tmp.
+        line = directory.parent / "printer-line"
+        line.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.sim = SimulatedEscposPrinter(tcp_port=None, directory=line)
         self._driver: Printer | None = None
         self._jobs = 0
         self._saved = 0  # receipts saved as PNG so far

@@ -43,3 +43,23 @@ def test_kivy_is_told_not_to_parse_the_arguments_and_to_log_through_ours(monkeyp
     assert os.environ["KIVY_NO_ARGS"] == "1" and os.environ["KIVY_LOG_MODE"] == "PYTHON"
     # INFO by default, without a line per HTTP request or migration step (those come with -v)
     assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
+
+
+def test_the_demo_leaves_nothing_behind_in_the_temporary_folder(tmp_path):
+    """Its own folder (journal, library system, receipts, the printer's line) goes when it ends, and a
+    station killed mid-run leaves nothing outside it."""
+    import subprocess
+    import sys
+
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk", "demo", "--headless", "--scenario", "borrow-return", "--sip2-direct"],
+        env={**os.environ, "TMPDIR": str(temporary)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert list(temporary.iterdir()) == [], list(temporary.iterdir())
+    assert "removed" in done.stderr and "--workdir" in done.stderr

@@ -65,7 +65,11 @@ def _run(
 
 
 def fuzz(args: argparse.Namespace) -> dict[str, Any]:
-    folder = Path(tempfile.mkdtemp(prefix="gateway-fuzz-"))
+    with tempfile.TemporaryDirectory(prefix="gateway-fuzz-") as name:
+        return _fuzz(args, Path(name))
+
+
+def _fuzz(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     with ThreadedIls(folder / "ils.sqlite") as ils:
         config = make_gateway_config(
             folder / "gw", ils.port, "sqlite:///gateway.sqlite", extra_limits=GENEROUS
