@@ -12,7 +12,8 @@ whose C part alone takes 0.03-0.3 s to load). `load()`, before printing, writes 
 looks for into a folder of this process's own (0700), imports `escpos.capabilities` with
 `ESCPOS_CAPABILITIES_PICKLE_DIR` pointing there, and removes the folder and the variable again (a child
 process must not inherit a folder that is gone). With that variable already set, or without the files,
-python-escpos does what it always did.
+python-escpos does what it always did. (It still makes one empty `mkdtemp()` folder when imported, the
+default of an `environ.get` it evaluates anyway; the station's service has a private /tmp.)
 """
 
 from __future__ import annotations
