@@ -184,11 +184,13 @@ class Checkpointer:
                 self._wanted.wait()
                 self._wanted.clear()
                 self._quiet_moment()
-                if self._stopping:
+                if self._stopping or not self._take_lock():
                     return
                 try:
-                    with self._lock:
+                    try:
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    finally:
+                        self._lock.release()
                     self.checkpoints += 1
                 except sqlite3.Error as error:
                     log.warning(
@@ -196,6 +198,14 @@ class Checkpointer:
                     )
         finally:
             conn.close()
+
+    def _take_lock(self) -> bool:
+        """The store's lock; False when the store is closing meanwhile: `JournalStore.close()` holds the
+        lock while it waits for this thread to end."""
+        while not self._lock.acquire(timeout=QUIET):
+            if self._stopping:
+                return False
+        return True
 
     def _quiet_moment(self) -> None:
         give_up = time.monotonic() + QUIET_WAIT

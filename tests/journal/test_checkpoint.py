@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -89,3 +90,21 @@ def test_a_new_journal_has_small_pages_and_an_old_one_keeps_its_own(tmp_path: Pa
         assert len(old.entries()) == 3
     finally:
         old.close()
+
+
+def test_closing_while_a_checkpoint_waits_for_the_lock_does_not_hang(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite3")
+    journal.checkpointer._patience = lambda: 0  # no waiting for a quiet moment: straight to the lock
+    closed = threading.Event()
+
+    def close_in_the_middle_of_an_append() -> None:
+        with journal._lock:  # what close() itself takes, held a little longer
+            journal.checkpointer.poke()
+            time.sleep(0.3)  # the checkpoint thread now waits for the lock
+            journal.close()
+            closed.set()
+
+    closer = threading.Thread(target=close_in_the_middle_of_an_append, daemon=True)
+    closer.start()
+    closer.join(timeout=20)
+    assert closed.is_set(), "close() and the checkpoint thread wait for each other"
