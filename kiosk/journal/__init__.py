@@ -24,7 +24,7 @@ from kiosk.journal.states import (
     State,
     UnknownEntry,
 )
-from kiosk.journal.storage import JournalBusy
+from kiosk.journal.storage import JournalBusy, JournalNewer
 from kiosk.journal.sync import (
     TOLD_FAILED,
     ConflictForStaff,
@@ -33,7 +33,7 @@ from kiosk.journal.sync import (
     ReplayReport,
     SyncReport,
 )
-from kiosk.journal.tasks import INTENDED_AFI, JournalNewer, PendingUndo, SecurityIntent, UnfinishedWrite
+from kiosk.journal.tasks import INTENDED_AFI, PendingUndo, SecurityIntent, UnfinishedWrite
 from kiosk.journal.upkeep import PURGE_EVERY, QUIET_SPELL, JournalUpkeep
 
 __all__ = [

@@ -9,8 +9,8 @@ Changes that need not be durable at once (outcomes, AFI notes, remembered cards)
 transaction that is rolled back). Every commit goes through `_write()`: what rides along first, then the
 body, then COMMIT; on any failure ROLLBACK, and the queued changes stay for the next commit.
 
-Pages of 1 KiB for a new journal: what an append writes to the WAL and syncs is about its 6 pages (the
-entry, its id, its two indexes, the sequence, and now and then a page split).
+Pages of 1 KiB for a new journal: what an append writes to the WAL and syncs is about 6 pages (the
+entry, its id, its state index, the sequence, and now and then a page split).
 
 Checkpoints (copying the WAL back into the database file, with two fsyncs of their own) run in a thread
 of their own (`Checkpointer`) at a quiet moment, not inside an append: SQLite's automatic checkpoint
@@ -106,6 +106,26 @@ Params = tuple[SqlValue, ...]  # the values bound to one SQL statement
 
 class JournalBusy(JournalError):
     """The journal is open in another process and this use needs it alone."""
+
+
+class JournalNewer(JournalError):
+    """The journal was written by a newer station, in a layout this one does not know."""
+
+
+SCHEMA_VERSION = 2  # the layout, in meta.schema_version: 2 since issue 17 (kiosk.journal.tasks), 1 before
+
+
+def _refuse_newer(conn: sqlite3.Connection, path: Path) -> None:
+    """Before anything is written to it: a journal in a newer layout is left as it is."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+        return
+    found = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if found is not None and not (str(found[0]).isdigit() and int(found[0]) <= SCHEMA_VERSION):
+        raise JournalNewer(
+            f"{path} was written by a newer station (journal schema {found[0]}; this one reads up to"
+            f" {SCHEMA_VERSION}): update this station's software, or move the journal back to the station"
+            " that wrote it"
+        )
 
 
 def _lock(path: Path, exclusive: bool) -> IO[str]:
@@ -264,9 +284,15 @@ class JournalStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_file = _lock(path, exclusive)
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        # A new journal gets 1 KiB pages: an append dirties ~5 pages (the entry with its security intent,
-        # its id and two indexes, the sequence), 15 KiB less WAL to sync per append than with 4 KiB
-        # pages. (A no-op for an existing file, which keeps its page size.)
+        try:
+            _refuse_newer(self.conn, path)
+        except BaseException:
+            self.conn.close()
+            self._lock_file.close()
+            raise
+        # A new journal gets 1 KiB pages: an append dirties ~4 pages (the entry with its security intent,
+        # its id, its state index, the sequence; ~5.6 with page splits: ~5.8 KiB of WAL to sync).
+        # (A no-op for an existing file, which keeps its page size.)
         self.conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
@@ -355,8 +381,10 @@ class JournalStore:
 __all__ = [
     "CHECKPOINT_EVERY",
     "SCHEMA",
+    "SCHEMA_VERSION",
     "Checkpointer",
     "JournalBusy",
+    "JournalNewer",
     "JournalStore",
     "Params",
     "SqlValue",

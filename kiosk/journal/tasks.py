@@ -33,19 +33,13 @@ from datetime import datetime
 from pathlib import Path
 
 from kiosk.core import AFI_IN_LIBRARY, AFI_ON_LOAN, Operation, StaffTask, TaskKind
-from kiosk.journal.states import JournalError, State
-from kiosk.journal.storage import JournalStore
+from kiosk.journal.states import State
+from kiosk.journal.storage import SCHEMA_VERSION, JournalStore
 
 log = logging.getLogger(__name__)
 
 INTENDED_AFI = {Operation.CHECKOUT: AFI_ON_LOAN, Operation.CHECKIN: AFI_IN_LIBRARY}
 
-
-class JournalNewer(JournalError):
-    """The journal was written by a newer station whose layout this one does not know."""
-
-
-SCHEMA_VERSION = 2  # 2: the intent is a column of its entry (issue 17); before: a table of its own
 
 INTENTS_SCHEMA = f"""
 BEGIN;
@@ -134,13 +128,6 @@ class SecurityAndTasks(JournalStore):
     def _upgrade(self) -> None:
         """A schema-1 journal (intents in a table of their own) gets them in its entries, in one commit:
         every entry keeps its intent and flag; an intent whose entry was purged becomes a staff task."""
-        found = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if found is not None and int(found[0]) > SCHEMA_VERSION:
-            raise JournalNewer(
-                f"{self.path} was written by a newer station (journal schema {found[0]}; this one reads up to"
-                f" {SCHEMA_VERSION}): update this station's software, or move the journal back to the"
-                " station that wrote it"
-            )
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(entries)")}
         names = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master")}
         old = "security_intents" in names
@@ -252,8 +239,6 @@ class SecurityAndTasks(JournalStore):
 
 __all__ = [
     "INTENDED_AFI",
-    "SCHEMA_VERSION",
-    "JournalNewer",
     "PendingUndo",
     "SecurityAndTasks",
     "SecurityIntent",

@@ -4,6 +4,7 @@ with schema 2 (the intent is a column of its entry, issue 17): it keeps every en
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import sqlite3
 import uuid
 from datetime import datetime
@@ -13,7 +14,7 @@ import pytest
 
 from kiosk.core import AFI_IN_LIBRARY, AFI_ON_LOAN, Operation, TaskKind
 from kiosk.journal import Journal, JournalNewer, State
-from kiosk.journal.tasks import SCHEMA_VERSION
+from kiosk.journal.storage import SCHEMA_VERSION
 from server_api.circulation import Transaction
 
 NOW = datetime(2026, 12, 1, 10, 0)
@@ -158,6 +159,8 @@ def test_a_journal_from_a_newer_station_is_refused_with_what_to_do(tmp_path: Pat
         db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
     with pytest.raises(JournalNewer, match=r"newer station .* update this station's software"):
         Journal(path)
+    with open(path.with_name(path.name + ".lock")) as lock:  # nothing left holding the journal
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     with contextlib.closing(sqlite3.connect(path)) as db:  # left as it was
         assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
             str(SCHEMA_VERSION + 1),
