@@ -132,6 +132,18 @@ def sqlite_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield site
 
 
+SLOW_ILS_DELAY = 0.3  # seconds between the library system applying a request and its reply arriving
+
+
+@pytest.fixture(scope="session")
+def slow_sqlite_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The gateway on SQLite before a library system whose replies come `SLOW_ILS_DELAY` after it acted:
+    for the tests that kill the gateway in between (each with its own items; each restarts it)."""
+    folder = tmp_path_factory.mktemp("slow-gateway")
+    with running_site(folder, "sqlite:///gateway.sqlite", ils_delay=SLOW_ILS_DELAY) as site:
+        yield site
+
+
 STAFF_PASSWORD = "correct horse battery"
 
 

@@ -16,11 +16,19 @@ from server_api.demo_ils import DEMO_PATRON_ID, applied_transactions
 from server_api.gateway.config import load
 from server_api.gateway.ledger import Ledger, State
 from server_api.gateway.storage import open_engine
-from tests.gateway.conftest import TROMSO, Site, database_for, free_books, running_site, txn
+from tests.gateway.conftest import (
+    SLOW_ILS_DELAY,
+    TROMSO,
+    Site,
+    database_for,
+    free_books,
+    running_site,
+    txn,
+)
 from tests.gateway.servers import GatewayProcess
 
 BOOKS = free_books()
-DELAY = 0.3  # seconds between the library system applying a request and its reply arriving
+DELAY = SLOW_ILS_DELAY
 
 
 # The SQLite run is in `make test`; the PostgreSQL one (15 s more) in `make test-long`.
@@ -29,6 +37,9 @@ CRASH_BACKENDS = ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres
 
 @pytest.fixture(scope="module", params=CRASH_BACKENDS)
 def slow_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    if request.param == "sqlite":  # shared with test_idempotency_gateway_killed (other items)
+        yield request.getfixturevalue("slow_sqlite_site")
+        return
     folder = tmp_path_factory.mktemp(f"crash-{request.param}")
     with running_site(folder, database_for(request), ils_delay=DELAY) as site:
         yield site

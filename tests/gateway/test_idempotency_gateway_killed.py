@@ -6,7 +6,6 @@ patron "not sent", and the patron's next try lent the item again under a new UUI
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -15,18 +14,15 @@ from server_api.circulation import CirculationUnavailable, Transaction
 from server_api.client import GatewayNoReply, GatewaySettings, HttpCirculation
 from server_api.demo_ils import DEMO_PATRON_ID, applied_transactions
 from server_api.gateway.wire import LedgerState
-from tests.gateway.conftest import Site, free_books, running_site
+from tests.gateway.conftest import Site, free_books
 from tests.gateway.servers import GatewayProcess
 
-BOOKS = free_books()
-DELAY = 0.3  # seconds between the library system applying a request and its reply arriving
+BOOKS = free_books()[-2:]  # test_crash, on the same site (slow_sqlite_site), takes the first ones
 
 
 @pytest.fixture(scope="module")
-def slow_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    folder = tmp_path_factory.mktemp("killed-gateway")
-    with running_site(folder, "sqlite:///gateway.sqlite", ils_delay=DELAY) as site:
-        yield site
+def slow_site(slow_sqlite_site: Site) -> Site:
+    return slow_sqlite_site
 
 
 def applied(site: Site, item_id: str, operation: str) -> int:

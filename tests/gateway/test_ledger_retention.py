@@ -22,7 +22,7 @@ from server_api.gateway.limits import metadata as limits_metadata
 from server_api.gateway.schema import heartbeats, ledger
 from server_api.gateway.schema import metadata as gateway_metadata
 from server_api.gateway.storage import migrate, open_engine
-from tests.gateway.conftest import BACKENDS, TROMSO, Site, database_for, running_site
+from tests.gateway.conftest import BACKENDS, TROMSO, Site, database_for
 from tests.gateway.servers import GatewayProcess
 
 DAYS = 90
@@ -106,19 +106,17 @@ def test_the_default_retention_is_ninety_days_and_at_least_a_week() -> None:
         GatewaySection(consortium_key_file="key", ledger_days=1)
 
 
-@pytest.fixture(scope="module")
-def sqlite_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with running_site(tmp_path_factory.mktemp("retention"), "sqlite:///gateway.sqlite") as site:
-        yield site
-
-
-def test_a_starting_gateway_forgets_old_settled_keys(sqlite_gateway: Site) -> None:
+def test_a_starting_gateway_forgets_old_settled_keys(sqlite_site: Site) -> None:
+    sqlite_gateway = sqlite_site  # restarted here: the next tests get the new process at the same URL
     engine = open_engine(load(sqlite_gateway.config).database_url())
     try:
         book = Ledger(engine)
         old, young = (key_in(book, State.DONE, settled_days_ago=days) for days in (DAYS + 1, 1))
         sqlite_gateway.process.stop()
-        sqlite_gateway.process = GatewayProcess(sqlite_gateway.config, port=sqlite_gateway.process.port)
+        running = sqlite_gateway.process
+        sqlite_gateway.process = GatewayProcess(
+            running.config_path, port=running.port, log_level=running.log_level
+        )
         sqlite_gateway.process.start(timeout=40)
         assert book.get(old) is None and book.get(young) is not None
     finally:
