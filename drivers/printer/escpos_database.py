@@ -12,8 +12,9 @@ whose C part alone takes 0.03-0.3 s to load). `load()`, before printing, writes 
 looks for into a folder of this process's own (0700), imports `escpos.capabilities` with
 `ESCPOS_CAPABILITIES_PICKLE_DIR` pointing there, and removes the folder and the variable again (a child
 process must not inherit a folder that is gone). With that variable already set, or without the files,
-python-escpos does what it always did. (It still makes one empty `mkdtemp()` folder when imported, the
-default of an `environ.get` it evaluates anyway; the station's service has a private /tmp.)
+python-escpos does what it always did. (It also makes an empty `mkdtemp()` folder when imported, the
+default of an `environ.get` it evaluates anyway: `load()` points `tempfile.tempdir` into its own folder
+meanwhile, so that one goes too.)
 """
 
 from __future__ import annotations
