@@ -52,7 +52,9 @@ UI_KEYS = (
 def dynamic_keys() -> set[str]:
     keys = {f"action.{a.value}" for a in Action}
     keys |= {f"row.state.{s.value}" for s in RowState}
-    keys |= {f"{n.value}.heading" for n in ScreenName if n is not ScreenName.BUSY} | {"busy.heading"}
+    # the starting screen says the busy screen's "One moment" (kiosk.core.starting_screen)
+    own = [n for n in ScreenName if n not in (ScreenName.BUSY, ScreenName.STARTING)]
+    keys |= {f"{n.value}.heading" for n in own} | {"busy.heading"}
     keys |= {f"refusal.{r.value}" for r in RefusalReason}
     keys |= {f"route.{k.value}" for k in RouteKind}
     keys |= {f"slip.{k.value}" for k in (RouteKind.HOLD_SHELF, RouteKind.TRANSIT)}
