@@ -10,7 +10,8 @@
 # out the image without loop mounts (layout.sh: sfdisk, mkfs.vfat + mtools, mkfs.ext4 -d).
 # --packages replaces packages-ARCH.txt (e.g. packages-pi5.txt), --extra-source adds an APT source (may be
 # repeated; with --apt-keyring for its key): together they bring in Raspberry Pi OS's kernel for the Pi 5.
-# KIOSK_NICE (default 19): the nice level of mmdebstrap. --check only runs the checks. Needs root (mmdebstrap's root mode keeps file owners for mkfs.ext4 -d).
+# The initramfs is made once, at the end (initramfs-deferred.sh): each package that asks for it
+# would otherwise make one, minutes each under qemu-user. KIOSK_NICE (default 19): mmdebstrap's nice level. --check only runs the checks. Needs root (mmdebstrap's root mode keeps file owners for mkfs.ext4 -d).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -171,6 +172,7 @@ nice -n "${KIOSK_NICE:-19}" mmdebstrap --mode=root --variant=apt --arch="$arch" 
     --skip=download/empty \
     --setup-hook="mkdir -p \"\$1/var/cache/apt/archives\" && find \"$cache\" -name '*.deb' -exec cp {} \"\$1/var/cache/apt/archives/\" \\;" \
     --customize-hook="find \"\$1/var/cache/apt/archives\" -name '*.deb' -exec mv -f {} \"$cache/\" \\;" \
+    --essential-hook="\"$here/initramfs-deferred.sh\" defer \"\$1\"" \
     --components="main non-free-firmware" \
     --include="$(package_list)" \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \

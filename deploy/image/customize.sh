@@ -11,16 +11,12 @@ in_root() { chroot "$root" "$@"; }
 
 install_station() {
     # The station in its own venv: Debian's pyscard (built against Debian's pcsclite) through the system
-    # site-packages, everything else from the hash-checked wheels.
-    mkdir -p "$root/tmp/wheels"
-    cp "$work"/wheels/* "$root/tmp/wheels/"
-    in_root python3 -m venv --system-site-packages /opt/kiosk/venv
-    in_root /opt/kiosk/venv/bin/pip install --quiet --no-index --find-links /tmp/wheels --require-hashes \
-        --no-deps -r /tmp/wheels/requirements.lock
-    in_root sh -c '/opt/kiosk/venv/bin/pip install --quiet --no-index --no-deps /tmp/wheels/library_kiosk-*.whl'
-    in_root /opt/kiosk/venv/bin/pip check
-    in_root /opt/kiosk/venv/bin/python -m compileall -q /opt/kiosk/venv/lib
-    rm -rf "$root/tmp/wheels"
+    # site-packages, everything else from the hash-checked wheels. The venv is made in the root (seconds),
+    # the wheels are unpacked and byte-compiled by the build machine's Python (install_venv.py): for arm64
+    # on a PC, pip and compileall inside the root ran under qemu-user and took most of the build. Same code
+    # for both architectures; install_venv.py refuses a Python whose byte code is not the image's.
+    in_root python3 -m venv --system-site-packages --without-pip /opt/kiosk/venv
+    "$(cat "$work/pip-python")" "$here/install_venv.py" "$root" "$work/wheels" --arch "$arch"
     mkdir -p "$root/opt/kiosk/doc"
     cp "$repo/docs/TECHNICIANS.md" "$root/opt/kiosk/doc/" 2>/dev/null || true
     ln -sf /opt/kiosk/venv/bin/kiosk /opt/kiosk/venv/bin/kiosk-update /opt/kiosk/venv/bin/kiosk-firstboot \
@@ -181,5 +177,5 @@ users
 filesystems
 rauc_config
 services
-in_root update-initramfs -u -k all
+"$here/initramfs-deferred.sh" make "$root"   # once, now that the kiosk-data hook is in
 boot_files
