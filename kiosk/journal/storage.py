@@ -48,10 +48,11 @@ from kiosk.journal.states import JournalError
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-BEGIN;
-CREATE TABLE IF NOT EXISTS entries (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+# The entries table (also for the upgrade of older journals, kiosk.journal.tasks). seq without
+# AUTOINCREMENT (schema 2): its sqlite_sequence row was one more page to write per append; a new
+# entry's seq is still greater than every entry's in the journal, which is all seq is for.
+ENTRIES_TABLE = """(
+    seq INTEGER PRIMARY KEY,  -- greater than every other entry's when it is recorded: the order
     id TEXT NOT NULL UNIQUE,
     operation TEXT NOT NULL,
     item_id TEXT NOT NULL,
@@ -72,8 +73,13 @@ CREATE TABLE IF NOT EXISTS entries (
     -- write is verified or need not be (NULL); flagged once staff were told.
     afi INTEGER,
     afi_flagged INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS entries_state ON entries(state, seq);
+)"""
+STATE_INDEX = "CREATE INDEX IF NOT EXISTS entries_state ON entries(state, seq)"
+
+SCHEMA = f"""
+BEGIN;
+CREATE TABLE IF NOT EXISTS entries {ENTRIES_TABLE};
+{STATE_INDEX};
 CREATE TABLE IF NOT EXISTS cards (
     card_id TEXT PRIMARY KEY,
     blocked INTEGER NOT NULL,
@@ -380,8 +386,10 @@ class JournalStore:
 
 __all__ = [
     "CHECKPOINT_EVERY",
+    "ENTRIES_TABLE",
     "SCHEMA",
     "SCHEMA_VERSION",
+    "STATE_INDEX",
     "Checkpointer",
     "JournalBusy",
     "JournalNewer",

@@ -15,9 +15,9 @@ before the session hears of the failure): the loan is to be checked back in. Rec
 item ends it, in the same commit (a trigger on the return's own intent); one still there at a start is
 recorded as a return then (`carry_out_undos`), so the undo happens once, whatever the crash.
 
-Journals written before schema 2 (`SCHEMA_VERSION`, in `meta`) kept the intents in a table of their own
-and indexed entries by item: three more B-tree pages to write per append; opening one moves the intents
-into their entries and drops the index (`_upgrade`).
+Journals written before schema 2 (`SCHEMA_VERSION`, in `meta`) kept the intents in a table of their own,
+indexed entries by item and gave `seq` AUTOINCREMENT: four more B-tree pages to write per append; opening
+one upgrades it (`_upgrade`).
 
 Staff tasks are what staff must do at the station: a security write that failed after every attempt, an
 unfinished one, a dead reader, a staff slip the printer lost (with its routing). Durable at once; kept
@@ -34,7 +34,7 @@ from pathlib import Path
 
 from kiosk.core import AFI_IN_LIBRARY, AFI_ON_LOAN, Operation, StaffTask, TaskKind
 from kiosk.journal.states import State
-from kiosk.journal.storage import SCHEMA_VERSION, JournalStore
+from kiosk.journal.storage import ENTRIES_TABLE, SCHEMA_VERSION, STATE_INDEX, JournalStore
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,27 @@ INSERT INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}')
 ON CONFLICT(key) DO UPDATE SET value = excluded.value;
 COMMIT;
 """
+
+# What schema 1's entries had, copied as they are by the upgrade.
+_ENTRY_COLUMNS = (
+    "seq",
+    "id",
+    "operation",
+    "item_id",
+    "patron_id",
+    "at",
+    "due_date",
+    "offline",
+    "clock_synchronised",
+    "state",
+    "reason",
+    "screen_message",
+    "outcome",
+    "attempts",
+    "replayed",
+    "security",
+    "updated",
+)
 
 # A schema-1 intent whose entry was purged: the station would make it a staff task at its next start
 # (nothing says what the library system has), so the upgrade does.
@@ -126,41 +147,47 @@ class SecurityAndTasks(JournalStore):
             self.commits += 1
 
     def _upgrade(self) -> None:
-        """A schema-1 journal (intents in a table of their own) gets them in its entries, in one commit:
-        every entry keeps its intent and flag; an intent whose entry was purged becomes a staff task."""
+        """A schema-1 journal gets schema 2 in one commit: the entries copied into the new table (same seq,
+        with their intents and flags), an intent whose entry was purged made a staff task, the intents
+        table, the index by item and the sequence row gone (a crash before the commit leaves schema 1)."""
+        (table,) = self.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'entries'").fetchone()
+        if "AUTOINCREMENT" not in str(table).upper():
+            return  # schema 2 already
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(entries)")}
-        names = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master")}
-        old = "security_intents" in names
-        if "afi" in columns and not old and "entries_item" not in names:
-            return
+        intents = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'security_intents'").fetchone()
+        kept = ", ".join(f"e.{column}" for column in _ENTRY_COLUMNS)
+        if intents:
+            source = "i.afi, coalesce(i.flagged, 0) FROM entries AS e"
+            source += " LEFT JOIN security_intents AS i ON i.entry_id = e.id"
+        elif "afi" in columns:
+            source = "e.afi, e.afi_flagged FROM entries AS e"
+        else:
+            source = "NULL, 0 FROM entries AS e"
         with self._write():
-            # Schema 1's index by item: one more page for every append, for queries only a start makes.
-            self.conn.execute("DROP INDEX IF EXISTS entries_item")
-            if "afi" not in columns:
-                self.conn.execute("ALTER TABLE entries ADD COLUMN afi INTEGER")
-                self.conn.execute("ALTER TABLE entries ADD COLUMN afi_flagged INTEGER NOT NULL DEFAULT 0")
-            if old:
-                self.conn.execute(
-                    "UPDATE entries SET afi = i.afi, afi_flagged = i.flagged FROM security_intents AS i"
-                    " WHERE i.entry_id = entries.id"
-                )
-                orphans = self.conn.execute(
-                    "SELECT item_id, afi, at FROM security_intents"
-                    " WHERE flagged = 0 AND entry_id NOT IN (SELECT id FROM entries) ORDER BY at"
-                ).fetchall()
-                for item_id, afi, at in orphans:
-                    wanted = "on loan" if afi == AFI_ON_LOAN else "in the library"
-                    when = datetime.fromisoformat(at)
-                    detail = _ORPHAN_TASK.format(afi=f"0x{afi:02X}", wanted=wanted, at=when)
-                    self.conn.execute(
-                        "INSERT INTO tasks (kind, item_id, detail, at) VALUES (?,?,?,?)",
-                        (TaskKind.SECURITY_UNFINISHED.value, item_id, detail, datetime.now().isoformat()),
-                    )
-                self.conn.execute("DROP TRIGGER IF EXISTS security_not_needed")  # the schema-1 one
+            self.conn.execute(f"CREATE TABLE entries_2 {ENTRIES_TABLE}")
+            names = ", ".join(_ENTRY_COLUMNS)
+            self.conn.execute(f"INSERT INTO entries_2 ({names}, afi, afi_flagged) SELECT {kept}, {source}")
+            if intents:
+                self._orphans_to_staff()
                 self.conn.execute("DROP TABLE security_intents")  # and its trigger undo_recorded
-        log.info(
-            "journal %s: security intents moved into their entries (schema %d)", self.path, SCHEMA_VERSION
-        )
+            self.conn.execute("DROP TABLE entries")  # its indexes and triggers with it
+            self.conn.execute("ALTER TABLE entries_2 RENAME TO entries")
+            self.conn.execute(STATE_INDEX)
+        log.info("journal %s: upgraded to schema %d", self.path, SCHEMA_VERSION)
+
+    def _orphans_to_staff(self) -> None:
+        """Schema 1: an unfinished intent whose entry was purged becomes a staff task (in `_upgrade`)."""
+        orphans = self.conn.execute(
+            "SELECT item_id, afi, at FROM security_intents"
+            " WHERE flagged = 0 AND entry_id NOT IN (SELECT id FROM entries) ORDER BY at"
+        ).fetchall()
+        for item_id, afi, at in orphans:
+            wanted = "on loan" if afi == AFI_ON_LOAN else "in the library"
+            detail = _ORPHAN_TASK.format(afi=f"0x{afi:02X}", wanted=wanted, at=datetime.fromisoformat(at))
+            self.conn.execute(
+                "INSERT INTO tasks (kind, item_id, detail, at) VALUES (?,?,?,?)",
+                (TaskKind.SECURITY_UNFINISHED.value, item_id, detail, datetime.now().isoformat()),
+            )
 
     def security_done(self, entry_id: uuid.UUID) -> None:
         """The AFI was written and read back (or need not be): rides along."""

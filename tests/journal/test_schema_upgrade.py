@@ -94,6 +94,11 @@ def _old_journal(path: Path) -> dict[str, uuid.UUID]:
     return ids
 
 
+def _entries_table(path: Path) -> str:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return str(db.execute("SELECT sql FROM sqlite_master WHERE name = 'entries'").fetchone()[0])
+
+
 def _tables(path: Path) -> set[str]:
     """Its tables, indexes and triggers."""
     with contextlib.closing(sqlite3.connect(path)) as db:
@@ -109,6 +114,8 @@ def test_an_old_journal_keeps_its_entries_and_intents_and_an_intent_without_its_
     try:
         assert journal.meta("schema_version") == str(SCHEMA_VERSION) and journal.meta("last_sync")
         assert "security_intents" not in _tables(path) and "entries_item" not in _tables(path)
+        assert "AUTOINCREMENT" not in _entries_table(path)
+        assert [e.seq for e in journal.entries()] == [1, 2, 3, 4]  # as they were
         assert [(e.id, e.state) for e in journal.entries()] == [
             (ids["loan"], State.DONE),
             (ids["told"], State.DONE),
@@ -148,6 +155,7 @@ def test_an_upgraded_journal_works_and_opens_again_without_upgrading_twice(tmp_p
         journal.security_done(ids["loan"])
         assert journal.unfinished_security() == []
         assert journal.get(ids["renewal"]) is not None
+        assert [e.seq for e in journal.entries()][4:] == [5, 6]  # after the old ones
     finally:
         journal.close()
 
