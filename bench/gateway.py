@@ -94,7 +94,8 @@ def item(kiosk: int, n: int) -> str:
 
 
 @contextlib.contextmanager
-def ils_process(db: Path, delay: float) -> Iterator[int]:
+def ils_process(db: Path, delay: float) -> Iterator[tuple[int, int]]:
+    """The demo ILS in its own process: its port and its pid."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-c", ILS_SCRIPT, str(db), str(delay)],
@@ -102,7 +103,7 @@ def ils_process(db: Path, delay: float) -> Iterator[int]:
     )  # fmt: skip
     try:
         assert process.stdout is not None
-        yield int(process.stdout.readline())
+        yield int(process.stdout.readline()), process.pid
     finally:
         assert process.stdin is not None
         process.stdin.close()
@@ -113,7 +114,7 @@ def ils_process(db: Path, delay: float) -> Iterator[int]:
 def site(folder: Path, delay: float, kiosks: int, pool_size: int) -> Iterator[tuple[int, GatewayProcess]]:
     folder.mkdir(parents=True, exist_ok=True)
     bench_database(folder / "ils.sqlite", kiosks)
-    with ils_process(folder / "ils.sqlite", delay) as port:
+    with ils_process(folder / "ils.sqlite", delay) as (port, _):
         config = make_gateway_config(
             folder / "gw",
             port,
@@ -337,7 +338,7 @@ async def load(
     bench_database(folder / "ils.sqlite", kiosks)
     on_postgres = {v.name for v in variants if v.database == "postgres"}
     with contextlib.ExitStack() as stack:
-        port = stack.enter_context(ils_process(folder / "ils.sqlite", 0.0))
+        port, ils_pid = stack.enter_context(ils_process(folder / "ils.sqlite", 0.0))
         pg = stack.enter_context(postgres()) if any(v.database == "postgres" for v in variants) else None
         clients: dict[str, list[Circulation]] = {"sip2_direct": [direct(port) for _ in range(kiosks)]}
         pids: dict[str, int] = {}
@@ -356,12 +357,13 @@ async def load(
                 for name in names[phase % len(names) :] + names[: phase % len(names)]:
                     await reset(clients[name], kiosks)
                     database = postmaster(pg) if name in on_postgres else None
-                    before = [cpu_seconds(p) if p else 0.0 for p in (pids.get(name), database)]
+                    watched = (pids.get(name), database, ils_pid)
+                    before = [cpu_seconds(p) if p else 0.0 for p in watched] + [time.process_time()]
                     phase_result = await load_phase(clients[name], seconds)
-                    after = [cpu_seconds(p) if p else 0.0 for p in (pids.get(name), database)]
+                    after = [cpu_seconds(p) if p else 0.0 for p in watched] + [time.process_time()]
                     per = 1000 / max(1, phase_result["requests"])
-                    phase_result["gateway_cpu_ms_per_action"] = round((after[0] - before[0]) * per, 2)
-                    phase_result["database_cpu_ms_per_action"] = round((after[1] - before[1]) * per, 2)
+                    for n, part in enumerate(("gateway", "database", "ils", "kiosks")):
+                        phase_result[f"{part}_cpu_ms_per_action"] = round((after[n] - before[n]) * per, 2)
                     results[name].append(phase_result)
         finally:
             for group in clients.values():
@@ -392,6 +394,8 @@ async def load(
                     "errors",
                     "gateway_cpu_ms_per_action",
                     "database_cpu_ms_per_action",
+                    "ils_cpu_ms_per_action",
+                    "kiosks_cpu_ms_per_action",
                 )
                 if key in runs[0]
             }
