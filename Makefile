@@ -70,7 +70,7 @@ soak: $(STAMP)
 ARCH ?= amd64
 IMAGE_OUT ?= build/image
 IMAGE_PACKAGES := mmdebstrap fdisk dosfstools mtools e2fsprogs openssl $(if $(filter arm64,$(ARCH)),qemu-user-static binfmt-support arch-test)
-.PHONY: image test-image inspect-image
+.PHONY: image test-image inspect-image boot-arm64
 image: $(STAMP)
 	@deploy/scripts/ensure-system-packages.sh $(IMAGE_PACKAGES)
 	nice -n 19 deploy/image/build.sh --arch $(ARCH) --out $(IMAGE_OUT)
@@ -87,6 +87,13 @@ test-image: $(STAMP)
 # line per check). make test runs the same checks on small images, and on built ones when there are some.
 inspect-image: $(STAMP)
 	$(BIN)/python deploy/image/inspect_image.py $(IMAGE_OUT)/kiosk-$(ARCH).img
+
+# Boots the arm64 image's root on QEMU's virt board (TCG; the card's own kernel, initramfs and command line,
+# as the Pi's firmware would load them) and checks first boot and the station as test-image does, with
+# the time of each step (deploy/image/boot_arm64.py; BOOT_TEST_ARGS="--keep DIR" keeps the serial log).
+boot-arm64: $(STAMP)
+	@deploy/scripts/ensure-system-packages.sh qemu-system-arm openssh-client
+	$(BIN)/python deploy/image/boot_arm64.py $(IMAGE_OUT)/kiosk-arm64.img $(BOOT_TEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
