@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 # Cyrillic letters receipts need.
 APT_PACKAGES := xvfb xauth libgl1 libegl1 libmtdev1 libgles2 fonts-dejavu-core espeak-ng alsa-utils pcscd vsmartcard-vpcd libpcsclite-dev swig postgresql xdotool
 # kiosk-flash and first boot's tests (tests/deploy): partition tables, FAT without mounting, growpart, RAUC
-# bundles (signed with openssl, squashfs inside), the boot menu's syntax (grub-script-check) and its choices (grub-emu).
+# bundles (signed with openssl, squashfs inside), the boot menu's syntax (grub-script-check) and its
+# choices (grub-emu).
 APT_PACKAGES += fdisk dosfstools mtools cloud-guest-utils rauc squashfs-tools openssl grub-common grub-emu
 # The staff console's browser tests (tests/console): Debian's Chromium, driven by Selenium.
 APT_PACKAGES += chromium chromium-driver
