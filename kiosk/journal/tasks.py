@@ -45,7 +45,7 @@ INTENTS_SCHEMA = f"""
 BEGIN;
 -- Refused, or the library system said leave the security alone: nothing will be written (in the settle's
 -- own statement, so the two cannot part in a crash).
-CREATE TRIGGER IF NOT EXISTS security_not_needed AFTER UPDATE OF state, outcome ON entries
+CREATE TRIGGER IF NOT EXISTS intent_not_needed AFTER UPDATE OF state, outcome ON entries
 WHEN NEW.afi IS NOT NULL AND (NEW.state = 'refused' OR json_extract(NEW.outcome, '$.security') = 'leave')
 BEGIN UPDATE entries SET afi = NULL, afi_flagged = 0 WHERE seq = NEW.seq; END;
 -- A loan to check back in (security write failed, policy undo): the loan's entry, its item, when.
@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS pending_undos (
 -- A return of the item is recorded (every return carries its intent): the undo is in the journal's hands
 -- now, exactly once. The item's intents are flagged: staff have the failed write's task, and the tag stays
 -- as the failed write left it.
-CREATE TRIGGER IF NOT EXISTS undo_recorded AFTER INSERT ON entries
+CREATE TRIGGER IF NOT EXISTS undo_when_returned AFTER INSERT ON entries
 WHEN NEW.afi = {AFI_IN_LIBRARY} AND EXISTS (SELECT 1 FROM pending_undos WHERE item_id = NEW.item_id)
 BEGIN
     DELETE FROM pending_undos WHERE item_id = NEW.item_id;
@@ -88,6 +88,8 @@ _ENTRY_COLUMNS = (
     "security",
     "updated",
 )
+
+_SCHEMA_1_TRIGGERS = ("security_not_needed", "undo_recorded")  # schema 2's have names of their own
 
 # A schema-1 intent whose entry was purged: the station would make it a staff task at its next start
 # (nothing says what the library system has), so the upgrade does.
@@ -149,30 +151,45 @@ class SecurityAndTasks(JournalStore):
     def _upgrade(self) -> None:
         """A schema-1 journal gets schema 2 in one commit: the entries copied into the new table (same seq,
         with their intents and flags), an intent whose entry was purged made a staff task, the intents
-        table, the index by item and the sequence row gone (a crash before the commit leaves schema 1)."""
+        table, the index by item, the sequence row and schema 1's triggers gone (a crash before the commit
+        leaves schema 1). A station rolled back to schema-1 software writes its intents to a table of
+        their own again (its triggers have their own names): the next schema-2 start moves them in too."""
         (table,) = self.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'entries'").fetchone()
-        if "AUTOINCREMENT" not in str(table).upper():
-            return  # schema 2 already
+        names = {str(name) for (name,) in self.conn.execute("SELECT name FROM sqlite_master")}
+        rebuild = "AUTOINCREMENT" in str(table).upper()
+        intents = "security_intents" in names
+        if not rebuild and not names & {"security_intents", "entries_item", *_SCHEMA_1_TRIGGERS}:
+            return  # schema 2, as this station left it
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(entries)")}
-        intents = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'security_intents'").fetchone()
-        kept = ", ".join(f"e.{column}" for column in _ENTRY_COLUMNS)
-        if intents:
-            source = "i.afi, coalesce(i.flagged, 0) FROM entries AS e"
-            source += " LEFT JOIN security_intents AS i ON i.entry_id = e.id"
-        elif "afi" in columns:
-            source = "e.afi, e.afi_flagged FROM entries AS e"
-        else:
-            source = "NULL, 0 FROM entries AS e"
         with self._write():
-            self.conn.execute(f"CREATE TABLE entries_2 {ENTRIES_TABLE}")
-            names = ", ".join(_ENTRY_COLUMNS)
-            self.conn.execute(f"INSERT INTO entries_2 ({names}, afi, afi_flagged) SELECT {kept}, {source}")
+            if rebuild:
+                if intents:
+                    source = "i.afi, coalesce(i.flagged, 0) FROM entries AS e"
+                    source += " LEFT JOIN security_intents AS i ON i.entry_id = e.id"
+                else:
+                    source = (
+                        "e.afi, e.afi_flagged" if "afi" in columns else "NULL, 0"
+                    ) + " FROM entries AS e"
+                self.conn.execute(f"CREATE TABLE entries_2 {ENTRIES_TABLE}")
+                kept, names_kept = (", ".join(p + c for c in _ENTRY_COLUMNS) for p in ("e.", ""))
+                self.conn.execute(
+                    f"INSERT INTO entries_2 ({names_kept}, afi, afi_flagged) SELECT {kept}, {source}"
+                )
+            elif intents:  # schema-1 software ran on this schema-2 journal
+                self.conn.execute(
+                    "UPDATE entries SET afi = i.afi, afi_flagged = i.flagged FROM security_intents AS i"
+                    " WHERE i.entry_id = entries.id"
+                )
             if intents:
                 self._orphans_to_staff()
-                self.conn.execute("DROP TABLE security_intents")  # and its trigger undo_recorded
-            self.conn.execute("DROP TABLE entries")  # its indexes and triggers with it
-            self.conn.execute("ALTER TABLE entries_2 RENAME TO entries")
-            self.conn.execute(STATE_INDEX)
+                self.conn.execute("DROP TABLE security_intents")
+            if rebuild:
+                self.conn.execute("DROP TABLE entries")  # its indexes and triggers with it
+                self.conn.execute("ALTER TABLE entries_2 RENAME TO entries")
+                self.conn.execute(STATE_INDEX)
+            self.conn.execute("DROP INDEX IF EXISTS entries_item")
+            for trigger in _SCHEMA_1_TRIGGERS:
+                self.conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         log.info("journal %s: upgraded to schema %d", self.path, SCHEMA_VERSION)
 
     def _orphans_to_staff(self) -> None:

@@ -19,9 +19,10 @@ from server_api.circulation import Transaction
 
 NOW = datetime(2026, 12, 1, 10, 0)
 
-# The layout on kiosks before schema 2, as kiosk.journal created it (tables, indexes and triggers).
+# The layout on kiosks before schema 2, as kiosk.journal created it at every open (tables, indexes and
+# triggers).
 SCHEMA_1 = f"""
-CREATE TABLE entries (
+CREATE TABLE IF NOT EXISTS entries (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, operation TEXT NOT NULL,
     item_id TEXT NOT NULL, patron_id TEXT NOT NULL DEFAULT '', at TEXT NOT NULL, due_date TEXT,
     offline INTEGER NOT NULL, clock_synchronised INTEGER NOT NULL, state TEXT NOT NULL,
@@ -30,24 +31,24 @@ CREATE TABLE entries (
     attempts INTEGER NOT NULL DEFAULT 0, replayed INTEGER NOT NULL DEFAULT 0,
     security TEXT NOT NULL DEFAULT '[]', updated TEXT
 );
-CREATE INDEX entries_state ON entries(state, seq);
-CREATE INDEX entries_item ON entries(item_id, seq);
-CREATE TABLE cards (card_id TEXT PRIMARY KEY, blocked INTEGER NOT NULL, seen TEXT NOT NULL);
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE card_records (card_key TEXT PRIMARY KEY, record TEXT NOT NULL, seen TEXT NOT NULL);
-CREATE TABLE security_intents (
+CREATE INDEX IF NOT EXISTS entries_state ON entries(state, seq);
+CREATE INDEX IF NOT EXISTS entries_item ON entries(item_id, seq);
+CREATE TABLE IF NOT EXISTS cards (card_id TEXT PRIMARY KEY, blocked INTEGER NOT NULL, seen TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS card_records (card_key TEXT PRIMARY KEY, record TEXT NOT NULL, seen TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS security_intents (
     entry_id TEXT PRIMARY KEY, item_id TEXT NOT NULL, afi INTEGER NOT NULL, at TEXT NOT NULL,
     flagged INTEGER NOT NULL DEFAULT 0
 );
-CREATE TRIGGER security_not_needed AFTER UPDATE OF state, outcome ON entries
+CREATE TRIGGER IF NOT EXISTS security_not_needed AFTER UPDATE OF state, outcome ON entries
 WHEN NEW.state = 'refused' OR json_extract(NEW.outcome, '$.security') = 'leave'
 BEGIN DELETE FROM security_intents WHERE entry_id = NEW.id; END;
-CREATE TABLE tasks (
+CREATE TABLE IF NOT EXISTS tasks (
     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, item_id TEXT NOT NULL DEFAULT '',
     detail TEXT NOT NULL DEFAULT '', at TEXT NOT NULL, done TEXT, note TEXT NOT NULL DEFAULT ''
 );
-CREATE TABLE pending_undos (entry_id TEXT PRIMARY KEY, item_id TEXT NOT NULL, at TEXT NOT NULL);
-CREATE TRIGGER undo_recorded AFTER INSERT ON security_intents
+CREATE TABLE IF NOT EXISTS pending_undos (entry_id TEXT PRIMARY KEY, item_id TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS undo_recorded AFTER INSERT ON security_intents
 WHEN NEW.afi = {AFI_IN_LIBRARY} AND EXISTS (SELECT 1 FROM pending_undos WHERE item_id = NEW.item_id)
 BEGIN
     DELETE FROM pending_undos WHERE item_id = NEW.item_id;
@@ -156,6 +157,43 @@ def test_an_upgraded_journal_works_and_opens_again_without_upgrading_twice(tmp_p
         assert journal.unfinished_security() == []
         assert journal.get(ids["renewal"]) is not None
         assert [e.seq for e in journal.entries()][4:] == [5, 6]  # after the old ones
+    finally:
+        journal.close()
+
+
+def test_intents_recorded_by_older_software_after_a_rollback_are_kept_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    """An A/B update rolled back: schema-1 software opens the schema-2 journal (its `CREATE ... IF NOT EXISTS`
+    brings its intents table, index and triggers back) and records a loan its way; the next schema-2 start
+    keeps both loans' intents."""
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path)
+    newer = journal.record(Transaction.new(NOW), Operation.CHECKOUT, "item-1", "patron-1")
+    journal.close()
+    older = uuid.uuid4()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.executescript(SCHEMA_1)
+        db.execute(
+            "INSERT INTO entries (id, operation, item_id, patron_id, at, offline, clock_synchronised, state,"
+            " updated) VALUES (?, 'checkout', 'item-2', 'patron-1', ?, 0, 1, 'sending', ?)",
+            (str(older), NOW.isoformat(), NOW.isoformat()),
+        )
+        db.execute(
+            "INSERT INTO security_intents (entry_id, item_id, afi, at) VALUES (?, 'item-2', ?, ?)",
+            (str(older), AFI_ON_LOAN, NOW.isoformat()),
+        )
+    journal = Journal(path)
+    try:
+        assert [(i.entry_id, i.afi) for i in journal.unfinished_security()] == [
+            (newer.id, AFI_ON_LOAN),
+            (older, AFI_ON_LOAN),
+        ]
+        left = _tables(path)
+        assert not left & {"security_intents", "entries_item", "security_not_needed", "undo_recorded"}
+        assert {"intent_not_needed", "undo_when_returned"} <= left
+        journal.settle(older, State.REFUSED, reason="item_lost", durable=True)  # schema 2's trigger
+        assert [i.entry_id for i in journal.unfinished_security()] == [newer.id]
     finally:
         journal.close()
 
