@@ -9,13 +9,13 @@ Changes that need not be durable at once (outcomes, AFI notes, remembered cards)
 transaction that is rolled back). Every commit goes through `_write()`: what rides along first, then the
 body, then COMMIT; on any failure ROLLBACK, and the queued changes stay for the next commit.
 
-Pages of 1 KiB for a new journal: what an append writes to the WAL and syncs is about 6 pages (the
-entry, its id, its state index, the sequence, and now and then a page split).
+Pages of 1 KiB for a new journal: what an append writes to the WAL and syncs is about 4.5 pages (the
+entry, its id, its state index, and now and then a page split).
 
 Checkpoints (copying the WAL back into the database file, with two fsyncs of their own) run in a thread
 of their own (`Checkpointer`) at a quiet moment, not inside an append: SQLite's automatic checkpoint
-would run one in the commit that crosses 1 000 WAL pages, which with the journal's ~6 pages per append
-is one append in about 160, on the patron's path. Durability is the same either way (the WAL is the
+would run one in the commit that crosses 1 000 WAL pages, which with the journal's ~4.5 pages per append
+is one append in about 220, on the patron's path. Durability is the same either way (the WAL is the
 durable copy; a checkpoint is SQLite's own and safe at any moment); only when the work happens changes.
 Appended back to back with no quiet moment (a benchmark, a replay), it does not wait longer than another
 `CHECKPOINT_EVERY` commits: an append now and then waits for one as it would for SQLite's own. Waiting
@@ -48,9 +48,8 @@ from kiosk.journal.states import JournalError
 
 log = logging.getLogger(__name__)
 
-# The entries table (also for the upgrade of older journals, kiosk.journal.tasks). seq without
-# AUTOINCREMENT (schema 2): its sqlite_sequence row was one more page to write per append; a new
-# entry's seq is still greater than every entry's in the journal, which is all seq is for.
+# The entries table (also what kiosk.journal.tasks upgrades older journals to). seq has no AUTOINCREMENT
+# (schema 2): its sqlite_sequence row was one more page per append, and seq only orders the entries.
 ENTRIES_TABLE = """(
     seq INTEGER PRIMARY KEY,  -- greater than every other entry's when it is recorded: the order
     id TEXT NOT NULL UNIQUE,
@@ -123,10 +122,9 @@ SCHEMA_VERSION = 2  # the layout, in meta.schema_version: 2 since issue 17 (kios
 
 def _refuse_newer(conn: sqlite3.Connection, path: Path) -> None:
     """Before anything is written to it: a journal in a newer layout is left as it is."""
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
-        return
-    found = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if found is not None and not (str(found[0]).isdigit() and int(found[0]) <= SCHEMA_VERSION):
+    has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+    found = has_meta and conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if found and not (str(found[0]).isdigit() and int(found[0]) <= SCHEMA_VERSION):
         raise JournalNewer(
             f"{path} was written by a newer station (journal schema {found[0]}; this one reads up to"
             f" {SCHEMA_VERSION}): update this station's software, or move the journal back to the station"
@@ -163,7 +161,7 @@ WAL_SIZE_LIMIT = 4 * 1024 * 1024  # bytes the WAL file is cut back to after a ch
 # with the default, the cache alone grew the station's RSS by ~1.9 KB a visit until it was full
 # (bench/soak.py, docs/PERFORMANCE.md "Soak").
 CACHE_KIB = 256
-CHECKPOINT_EVERY = 100  # commits between background checkpoints (an append is ~6 WAL pages: ~600 pages)
+CHECKPOINT_EVERY = 100  # commits between background checkpoints (an append is ~4.5 WAL pages: ~450)
 
 
 QUIET = 0.05  # seconds without a commit before a checkpoint runs (a stack's records come closer together)
@@ -296,8 +294,8 @@ class JournalStore:
             self.conn.close()
             self._lock_file.close()
             raise
-        # A new journal gets 1 KiB pages: an append dirties ~4 pages (the entry with its security intent,
-        # its id, its state index, the sequence; ~5.6 with page splits: ~5.8 KiB of WAL to sync).
+        # A new journal gets 1 KiB pages: an append dirties 3 pages (the entry with its security intent,
+        # its id, its state index; ~4.5 with page splits: ~4.8 KiB of WAL to sync).
         # (A no-op for an existing file, which keeps its page size.)
         self.conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self.conn.execute("PRAGMA journal_mode=WAL")
