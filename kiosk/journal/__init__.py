@@ -24,7 +24,7 @@ from kiosk.journal.states import (
     State,
     UnknownEntry,
 )
-from kiosk.journal.storage import JournalBusy, JournalNewer
+from kiosk.journal.storage import SCHEMA_VERSION, JournalBusy, JournalNewer
 from kiosk.journal.sync import (
     TOLD_FAILED,
     ConflictForStaff,
@@ -41,6 +41,7 @@ __all__ = [
     "INTENDED_AFI",
     "PURGE_EVERY",
     "QUIET_SPELL",
+    "SCHEMA_VERSION",
     "TOLD_FAILED",
     "TRANSITIONS",
     "UNSETTLED",

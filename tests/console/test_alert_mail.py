@@ -11,7 +11,7 @@ from server_api.console.settings import load_console_settings
 from server_api.gateway.config import load
 from tests.console.conftest import ConsoleSite
 from tests.gateway.servers import GatewayProcess, ThreadedIls, free_port, make_gateway_config
-from tests.printer.test_email_receipts import (
+from tests.printer.mail_server import (
     SMTP_PASSWORD,
     TROMSO,
     Mailbox,

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.core import AFI_IN_LIBRARY, AFI_ON_LOAN, Operation, TaskKind
-from kiosk.journal import Journal, JournalNewer, State
-from kiosk.journal.storage import SCHEMA_VERSION
+from kiosk.journal import SCHEMA_VERSION, Journal, JournalNewer, State
 from server_api.circulation import Transaction
 
 NOW = datetime(2026, 12, 1, 10, 0)
