@@ -112,7 +112,9 @@ class CentralCardBook(CardBook):
 CENTRAL_POLICY_KEYS = ("borrowing", "max_items_per_session", "max_items_per_patron", "loan_days")
 
 
-CENTRAL_CARD_LENGTH_KEYS = {"min_length": "offline.card_min_length", "max_length": "offline.card_max_length"}
+# The console's names, written as f-strings: a literal "offline.x" would be taken for a message key of the
+# "offline" family by the catalogue's template (kiosk.i18n.template), as in offline_with_central.
+CENTRAL_CARD_LENGTH_KEYS = {name: f"offline.{'card_' + name}" for name in ("min_length", "max_length")}
 
 
 def card_format_with_central(
