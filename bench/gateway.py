@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -473,7 +474,10 @@ def main() -> None:
                 print(json.dumps({"kiosks": int(n), "median": result["load"][-1]["median"]}), file=sys.stderr)
         return result
 
-    result = asyncio.run(run())
+    try:
+        result = asyncio.run(run())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # databases of simulated kiosks: nothing worth keeping
     result["machine"] = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
