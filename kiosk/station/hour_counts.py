@@ -1,6 +1,9 @@
 """What only the kiosk knows about each hour, for the consortium's statistics: patron sessions by language,
-minutes offline, and the loans and returns it took offline (the gateway counts the rest itself as it
-carries them out, and an offline loan again, labelled offline, when the journal replays it).
+minutes offline, the loans and returns it took offline, and what it refused offline by its own offline
+rules (a card it cannot vouch for, a limit reached, a renewal that must wait): the gateway counts the rest
+itself as it carries them out, and an offline loan again, labelled offline, when the journal replays it.
+An offline refusal is counted once per session and card (the menu's notice) or item (its row), whatever
+how often the screen is drawn again.
 
 Counts only, never a patron, card or item. Hours are the library's local time, like the journal's, so the
 kiosk's hours line up with the loans the gateway counts from the journal's transaction times.
@@ -22,13 +25,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kiosk.core import Operation, ScreenName
+from kiosk.core import Operation, RowState, ScreenName
 from kiosk.files import write_atomically
 from kiosk.station.observations import Circulated, NetworkChanged, Observation, ScreenShown
 from server_api.gateway.wire import HourStatistics
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
+# The families of words that say the station refused offline: the menu's card notices
+# ("menu.offline_card_not_known", ...), an item row's ("refusal.offline_limit", "renew.offline").
+OFFLINE_REFUSAL_FAMILIES = ("menu", "refusal", "renew")
 KEEP_HOURS = 48  # a kiosk silent for longer sends the last two days (the heartbeat's limit)
 
 
@@ -42,6 +48,7 @@ class Hour:
     offline_seconds: float = 0.0
     offline_loans: int = 0
     offline_returns: int = 0
+    offline_refusals: Counter[str] = field(default_factory=Counter)  # by reason ("offline_limit", ...)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +56,7 @@ class Hour:
             "offline_seconds": self.offline_seconds,
             "offline_loans": self.offline_loans,
             "offline_returns": self.offline_returns,
+            "offline_refusals": dict(self.offline_refusals),
         }
 
     @classmethod
@@ -58,6 +66,7 @@ class Hour:
             float(data.get("offline_seconds", 0.0)),
             int(data.get("offline_loans", 0)),
             int(data.get("offline_returns", 0)),
+            Counter({str(k): int(v) for k, v in data.get("offline_refusals", {}).items()}),
         )
 
 
@@ -70,6 +79,7 @@ class HourCounts:
         self._offline_since: datetime | None = None if online else clock()
         self._in_session = False
         self._language = ""
+        self._refused: set[tuple[str, str]] = set()  # (item or "card", reason) counted in this session
         self._reported: dict[datetime, dict[str, Any]] = {}
 
     def observe(self, observation: Observation) -> None:
@@ -94,9 +104,25 @@ class HourCounts:
         if shown.screen.name is ScreenName.WELCOME:
             if self._in_session and self._language:
                 self._hour(now).languages[self._language] += 1
-            self._in_session = False
+            self._in_session, self._refused = False, set()
         else:
             self._in_session, self._language = True, shown.screen.language
+            self._offline_refusals(shown, now)
+
+    def _offline_refusals(self, shown: ScreenShown, now: datetime) -> None:
+        """What the station refused by its offline rules, as the patron was told: the menu's notice for the
+        card, a row's words for an item."""
+        screen = shown.screen
+        told = [("card", screen.message.key)] if screen.message is not None else []
+        told += [(row.item_id, row.text.key) for row in screen.rows if row.state is RowState.REFUSED]
+        for subject, key in told:
+            family, _, reason = key.partition(".")
+            if family not in OFFLINE_REFUSAL_FAMILIES or not reason.startswith("offline"):
+                continue
+            reason = "offline_renewal" if family == "renew" else reason  # "renew.offline": renewals wait
+            if (subject, reason) not in self._refused:
+                self._refused.add((subject, reason))
+                self._hour(now).offline_refusals[reason] += 1
 
     def _hour(self, at: datetime) -> Hour:
         return self.hours.setdefault(hour_of(at), Hour())
@@ -124,6 +150,7 @@ class HourCounts:
                 languages={k[:16]: v for k, v in self.hours[at].languages.items()},
                 offline_loans=self.hours[at].offline_loans,
                 offline_returns=self.hours[at].offline_returns,
+                offline_refusals=dict(self.hours[at].offline_refusals),
             )
             for at in newest
         ]

@@ -166,6 +166,9 @@ class Telemetry:
             for label, n in (("loans", report.offline_loans), ("returns", report.offline_returns))
             if n
         ]
+        # Beside the refusals the gateway counts as it carries actions out: its labels are the library
+        # system's reasons, these all begin "offline_", so the two never share a cell.
+        cells += [("refusals", reason, float(n)) for reason, n in report.offline_refusals.items() if n]
         self.add(device, report.hour, cells, db, replace=True)
 
     def hours(self, library: str, since: datetime) -> list[dict[str, Any]]:

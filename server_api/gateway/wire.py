@@ -228,6 +228,11 @@ class HourStatistics(_In):
     )  # patron sessions by the language they ended in
     offline_loans: Annotated[int, Field(ge=0, le=100_000)] = 0  # taken offline at the kiosk
     offline_returns: Annotated[int, Field(ge=0, le=100_000)] = 0
+    # refused by the kiosk's own offline rules, by reason ("offline_card_not_known", "offline_limit", ...)
+    offline_refusals: dict[
+        Annotated[str, Field(max_length=40, pattern=r"^offline_[a-z_]+$")],
+        Annotated[int, Field(ge=0, le=100_000)],
+    ] = Field(default_factory=dict, max_length=20)
 
 
 class CardHashing(BaseModel):

@@ -1,5 +1,5 @@
 """The kiosk's hour counts reach the statistics the staff console shows: sessions by language, minutes
-offline, loans taken offline, beside the loans the gateway counts itself; sent with the heartbeat as
+offline, loans taken offline, what it refused offline, beside the loans the gateway counts itself; sent with the heartbeat as
 totals, so a heartbeat sent twice counts once; kept across a restart. Kiosk -> demo gateway (uvicorn on
 127.0.0.1) -> demo ILS, the console's own query reading the gateway's database."""
 
@@ -9,11 +9,12 @@ import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from kiosk.core import Action, SessionPolicy
+from kiosk.core import Action, ScreenName, SessionPolicy
 from kiosk.demo import DemoEnvironment, finish_visit, handle_stack, log_in
 from kiosk.station import GatewayReports, HourCounts
 from server_api.console.accounts import Viewer
 from server_api.console.stats import rows, summarise
+from server_api.demo_ils import CHILD_PATRON_ID
 from server_api.gateway.demo import DemoGateway
 
 
@@ -49,11 +50,19 @@ async def test_hour_counts_travel_with_the_heartbeat_and_show_in_the_console(tmp
         assert await log_in(env)
         await handle_stack(env, Action.BORROW, [second])
         await finish_visit(env, receipt=False)
+        # A card never seen online anywhere: offline, the kiosk cannot vouch for it and says so (the
+        # gateway never hears of it: only the kiosk can count it).
+        assert await log_in(env, CHILD_PATRON_ID)
+        assert station.screen.message is not None
+        assert station.screen.message.key == "menu.offline_card_not_known"
+        station.press(Action.FINISH)
+        await env.wait_for(lambda s: s.name is ScreenName.WELCOME)
 
         beat = await reports.beat()
         await reports.beat()  # the same totals again: counted once
         cells = console_cells(env.gateway, library)
-        assert cells[("language", station.policy.language)] == 2  # two sessions, one language
+        assert cells[("language", station.policy.language)] == 3  # three sessions, one language
+        assert cells[("refusals", "offline_card_not_known")] == 1  # once, however often the menu was drawn
         assert cells[("offline", "loans")] == 1 and 0 < cells[("offline_minutes", "")] <= 60
         assert cells[("loans", "")] == 1  # the online loan, counted by the gateway as it carried it out
         assert beat.hours  # the heartbeat carried them
@@ -68,7 +77,7 @@ async def test_hour_counts_travel_with_the_heartbeat_and_show_in_the_console(tmp
     assert after[("loans", "offline")] == 1 and after[("offline", "loans")] == 1
     kiosk = next(iter(summary.by_kiosk))
     assert summary.by_kiosk[kiosk]["loans"] == 2  # the console's chart: both loans, each once
-    assert summary.languages == {station.policy.language: 2} and summary.offline_minutes[kiosk] > 0
+    assert summary.languages == {station.policy.language: 3} and summary.offline_minutes[kiosk] > 0
     hours_file = tmp_path / "journal.sqlite3.hours.json"
     assert hours_file.stat().st_mode & 0o077 == 0 and env.demo_patron_id not in hours_file.read_text()
 
