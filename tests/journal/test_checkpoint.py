@@ -20,8 +20,14 @@ def _record(journal: Journal, count: int) -> None:
         journal.record(Transaction.new(datetime.now()), Operation.CHECKOUT, "21900000000018", "219000000001")
 
 
-def _rows_in_database_file(path: Path) -> int:
-    """Entries in the main database file alone, without the WAL (what a checkpoint has copied)."""
+def _rows_in_database_file(path: Path, journal: Journal | None = None) -> int:
+    """Entries in the main database file alone, without the WAL (what a checkpoint has copied). While the
+    journal is open, under its lock: a checkpoint (which holds it) may be writing the file."""
+    with journal._lock if journal else contextlib.nullcontext():
+        return _count_in_file(path)
+
+
+def _count_in_file(path: Path) -> int:
     with contextlib.closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as conn:
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'entries'").fetchone():
             return 0  # not even the schema has been copied yet
@@ -34,7 +40,7 @@ def test_an_append_never_runs_a_checkpoint_itself(tmp_path: Path) -> None:
         assert journal.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
         _record(journal, journal.checkpoint_every - 10)  # below the first background checkpoint
         assert journal.checkpointer.checkpoints == 0
-        assert _rows_in_database_file(journal.path) == 0  # all of it is in the WAL still
+        assert _rows_in_database_file(journal.path, journal) == 0  # all of it is in the WAL still
     finally:
         journal.close()
 
@@ -47,11 +53,11 @@ def test_the_background_checkpoint_copies_the_wal_into_the_database_file(tmp_pat
         deadline = time.monotonic() + 20
         # Both: the rows show in the file a moment before the thread counts its checkpoint.
         while (
-            _rows_in_database_file(journal.path) < wanted or journal.checkpointer.checkpoints < 1
+            _rows_in_database_file(journal.path, journal) < wanted or journal.checkpointer.checkpoints < 1
         ) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert journal.checkpointer.checkpoints >= 1
-        assert _rows_in_database_file(journal.path) >= wanted  # the whole WAL up to then
+        assert _rows_in_database_file(journal.path, journal) >= wanted  # the whole WAL up to then
         wal = journal.path.with_name(journal.path.name + "-wal")
         size = wal.stat().st_size
         _record(journal, 5)
