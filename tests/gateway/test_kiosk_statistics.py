@@ -1,7 +1,7 @@
 """The kiosk's hour counts reach the statistics the staff console shows: sessions by language, minutes
-offline, loans taken offline, what it refused offline, beside the loans the gateway counts itself; sent with the heartbeat as
-totals, so a heartbeat sent twice counts once; kept across a restart. Kiosk -> demo gateway (uvicorn on
-127.0.0.1) -> demo ILS, the console's own query reading the gateway's database."""
+offline, loans taken offline, what it refused offline, beside the loans the gateway counts itself; sent
+with the heartbeat as totals, so a heartbeat sent twice counts once; kept across a restart. Kiosk -> demo
+gateway (uvicorn on 127.0.0.1) -> demo ILS, the console's own query reading the gateway's database."""
 
 from __future__ import annotations
 
