@@ -53,10 +53,12 @@ class Day:
                 Transaction.new(NOW - timedelta(hours=3)), Operation.CHECKIN, "item-r"
             )
             journal.settle(self.returned.id, State.DONE, outcome={"route": "reshelve"})
+            journal.security_done(self.returned.id)  # its tags were written and verified, as a station does
             self.lent = journal.record(
                 Transaction.new(NOW - timedelta(hours=2)), Operation.CHECKOUT, "item-l", "219000000001"
             )
             journal.settle(self.lent.id, State.DONE, screen_message="Lånt til 30.03.", outcome={"due": "x"})
+            journal.security_done(self.lent.id)
             offline = Transaction.new(
                 NOW - timedelta(hours=1),
                 offline=True,
