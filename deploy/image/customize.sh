@@ -166,6 +166,8 @@ boot_files() {
         printf 'os_prefix=a/\n' >"$work/boot/slot.txt"
         { printf '[all]\nkernel=vmlinuz\ninitramfs initrd.img followkernel\ninclude slot.txt\n'
           cat "$here/config-pi.txt"; } >"$work/boot/config.txt"
+        # Raspberry Pi OS's kernel ships the KMS overlay its device trees need; Debian's has none (and needs none)
+        if [ -e "$work/boot/a/overlays/vc4-kms-v3d.dtbo" ]; then printf 'dtoverlay=vc4-kms-v3d\n' >>"$work/boot/config.txt"; fi
     fi
     mkdir -p "$work/boot/kiosk"
     cp "$repo/deploy/flash/device-example.toml" "$work/boot/kiosk/device-example.toml"

@@ -160,7 +160,7 @@ def _check_pi(layout: Layout, boot: disks.BootPartition, names: set[str]) -> lis
                 slot or "slot.txt missing: the firmware would look for the kernel at the top"),
         _pi_cmdline(layout, boot, prefix),
         *_pi_kernel(boot, prefix),
-        _pi_device_tree(boot, names, prefix),
+        _pi_device_tree(boot, names, prefix, _read(boot, "config.txt").decode(errors="replace")),
     ]  # fmt: skip
 
 
@@ -205,16 +205,19 @@ def _pi_kernel(boot: disks.BootPartition, prefix: str) -> list[Finding]:
     ]  # fmt: skip
 
 
-def _pi_device_tree(boot: disks.BootPartition, names: set[str], prefix: str) -> Finding:
+def _pi_device_tree(boot: disks.BootPartition, names: set[str], prefix: str, config: str) -> Finding:
+    """The Pi 4's device tree in the slot's folder, and every overlay config.txt names in its overlays/
+    (the firmware skips a missing one with no word on the screen: no KMS graphics, no kiosk window)."""
     tree = _read(boot, f"{prefix}{PI4_DTB}")[:4] == b"\xd0\x0d\xfe\xed"  # the flattened device tree magic
-    overlay = f"{prefix}overlays/vc4-kms-v3d.dtbo" in names
-    if tree and overlay:
-        said = f"{prefix}{PI4_DTB}, {prefix}overlays/vc4-kms-v3d.dtbo"
+    wanted = re.findall(r"^\s*dtoverlay=([\w-]+)", config, flags=re.M)
+    missing = [path for name in wanted if (path := f"{prefix}overlays/{name}.dtbo") not in names]
+    if not tree:
+        said = f"missing {prefix}{PI4_DTB} (kiosk-pi-boot install-kernel puts it there)"
+    elif missing:
+        said = f"config.txt names overlays the slot lacks: {', '.join(missing)}"
     else:
-        said = (
-            f"missing {prefix}{PI4_DTB} or {prefix}overlays/ (kiosk-pi-boot install-kernel puts them there)"
-        )
-    return Finding("boot", "Pi 4 device tree and KMS overlay", tree and overlay, said)
+        said = f"{prefix}{PI4_DTB}" + (f"; overlays {', '.join(wanted)}" if wanted else "; no overlays named")
+    return Finding("boot", "Pi 4 device tree and config.txt's overlays", tree and not missing, said)
 
 
 def inspect(image: Path, arch: str | None = None) -> list[Finding]:

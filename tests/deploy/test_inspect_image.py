@@ -77,6 +77,13 @@ def _no_firmware(work: Path) -> None:
     (work / "boot/start4.elf").unlink()
 
 
+def _overlay_named_but_missing(work: Path) -> None:
+    """A config.txt with the KMS overlay of Raspberry Pi OS's kernel, on a slot with Debian's (none)."""
+    with (work / "boot/config.txt").open("a") as config:
+        config.write("dtoverlay=vc4-kms-v3d\n")
+    (work / "boot/a/overlays/vc4-kms-v3d.dtbo").unlink()
+
+
 def _wrong_root(work: Path) -> None:
     (work / "boot/a/cmdline.txt").write_text("console=tty1 root=/dev/mmcblk0p2 ro rauc.slot=A\n")
 
@@ -102,6 +109,8 @@ DEFECTS = [
     ("amd64", _no_kernel, "kernel and initramfs in the slot", "the boot loader would skip this slot"),
     ("arm64", _no_firmware, "Raspberry Pi 4 firmware", "missing ['start4.elf']"),
     ("arm64", _wrong_root, "cmdline.txt", "wants root=PARTUUID=1a2b3c4d-02"),
+    ("arm64", _overlay_named_but_missing, "Pi 4 device tree and config.txt's overlays",
+     "config.txt names overlays the slot lacks: a/overlays/vc4-kms-v3d.dtbo"),
     ("arm64", _x86_programs, "programs built for the image's architecture", "/usr/bin/true is amd64"),
     ("arm64", _open_data, "data folders, owned by the station's user", "kiosk/ is open to other users"),
 ]  # fmt: skip
