@@ -23,6 +23,7 @@ import contextlib
 import socket
 import struct
 import threading
+import time
 
 BLOCK_SIZE = 4
 SW_OK = b"\x90\x00"
@@ -104,11 +105,23 @@ class VirtualCardClient:
         if self._sock is not None:
             self.remove()
         self.tag = tag
-        sock = socket.create_connection((self.host, self.port), timeout=timeout)
+        sock = self._connect(timeout)
         sock.settimeout(None)
         self._sock = sock
         self._thread = threading.Thread(target=self._serve, args=(sock, tag), daemon=True, name="vicc")
         self._thread.start()
+
+    def _connect(self, timeout: float) -> socket.socket:
+        """vpcd serves one card at a time and listens again only some moments after the last one left
+        (or after a probe of its port): a refusal within `timeout` is tried again."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return socket.create_connection((self.host, self.port), timeout=timeout)
+            except ConnectionRefusedError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     def remove(self) -> None:
         sock, self._sock = self._sock, None
