@@ -7,7 +7,9 @@ a package for so small a thing (docs/ARCHITECTURE.md, "The station under systemd
 
 Without $NOTIFY_SOCKET (a developer's terminal, the tests that do not ask for it) every call does nothing.
 A message that cannot be sent is logged once and dropped: systemd's watchdog, not the station, decides
-what a silent station means.
+what a silent station means. READY and STOPPING are sent `reliably`: a queue that is full for a moment (a
+busy service manager; the kernel queues only `net.unix.max_dgram_qlen` datagrams, 10 by default) is waited
+for up to a second, since systemd would otherwise time the start out or not know the station is stopping.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import socket
 from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
+RELIABLE_WAIT = 1.0  # seconds READY or STOPPING waits for room in systemd's queue
 
 
 class Notifier:
@@ -36,8 +39,9 @@ class Notifier:
     def enabled(self) -> bool:
         return self.address is not None
 
-    def send(self, **fields: str) -> bool:
-        """One message, e.g. `send(READY="1", STATUS="online")`; True when systemd's socket took it."""
+    def send(self, *, reliably: bool = False, **fields: str) -> bool:
+        """One message, e.g. `send(READY="1", STATUS="online")`; True when systemd's socket took it.
+        `reliably`: a full queue is waited for up to `RELIABLE_WAIT` seconds instead of dropping it."""
         if self.address is None:
             return False
         payload = "\n".join(f"{key}={value}" for key, value in fields.items()).encode()
@@ -46,7 +50,12 @@ class Notifier:
                 self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
                 # Never block the event loop: a full queue drops the message (the next ping comes soon).
                 self._socket.setblocking(False)
-            self._socket.sendto(payload, self.address)
+            if reliably:
+                self._socket.settimeout(RELIABLE_WAIT)  # blocks until the queue has room, at most this long
+            try:
+                self._socket.sendto(payload, self.address)
+            finally:
+                self._socket.setblocking(False)
         except OSError as error:
             if not self._warned:
                 log.warning("cannot tell systemd (NOTIFY_SOCKET): %s", error)

@@ -85,14 +85,14 @@ class ServiceReporter:
         self._ready_at = asyncio.get_running_loop().time()
         override = watchdog_override() if self.timing.watchdog_interval is not None else None
         extra = {"WATCHDOG_USEC": str(override)} if override else {}  # systemd >= 236 takes it at run time
-        self.notifier.send(READY="1", STATUS=self._status, **extra)
+        self.notifier.send(reliably=True, READY="1", STATUS=self._status, **extra)
         if self.timing.watchdog_interval is not None:
             self._tasks.append(
                 asyncio.create_task(self._ping(self.timing.watchdog_interval), name="watchdog")
             )
 
     async def stop(self) -> None:
-        self.notifier.send(STOPPING="1", STATUS="stopping")
+        self.notifier.send(reliably=True, STOPPING="1", STATUS="stopping")
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

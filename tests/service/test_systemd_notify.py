@@ -7,6 +7,7 @@ station a real `kiosk run --headless` process against the demo ILS.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -116,3 +117,33 @@ def test_a_path_socket_gets_the_message_and_a_missing_one_is_no_error(tmp_path: 
         receiver.close()
     path.unlink()
     assert Notifier(str(path)).send(WATCHDOG="1") is False  # systemd gone: logged once, the station goes on
+
+
+def test_a_full_queue_drops_a_ping_but_ready_and_stopping_wait_for_room(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "notify"
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(path))
+    notifier = Notifier(str(path))
+    try:
+        while notifier.send(WATCHDOG="1"):  # a service manager too busy to read: the kernel's queue fills
+            pass
+        assert notifier.send(WATCHDOG="1") is False  # a ping is dropped: the next one comes soon
+        sent: list[bool] = []
+        stopping = threading.Thread(target=lambda: sent.append(notifier.send(reliably=True, STOPPING="1")))
+        stopping.start()
+        time.sleep(0.2)
+        received = [receiver.recv(4096) for _ in range(3)]  # the manager reads again: room for one more
+        stopping.join(5)
+        assert sent == [True] and received == [b"WATCHDOG=1"] * 3
+        receiver.setblocking(False)
+        queued = []
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                queued.append(receiver.recv(4096))
+        assert queued[-1] == b"STOPPING=1"  # not dropped
+        assert notifier.send(WATCHDOG="1") is True  # and pings never block: back to non-blocking
+    finally:
+        notifier.close()
+        receiver.close()
