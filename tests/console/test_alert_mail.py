@@ -10,45 +10,34 @@ from server_api.console.alerts import mail_route
 from server_api.console.settings import load_console_settings
 from server_api.gateway.config import load
 from tests.console.conftest import ConsoleSite
-from tests.gateway.servers import GatewayProcess, ThreadedIls, free_port, make_gateway_config
+from tests.gateway.servers import GatewayProcess, free_port, make_gateway_config
 from tests.printer.mail_server import (
     SMTP_PASSWORD,
     TROMSO,
-    Mailbox,
-    mail_config,
-    tls_context,
-    tls_mail_server,
+    mail_gateway_config,
 )
 
 
 def test_alerts_without_a_relay_go_through_the_gateways_mail_server_with_starttls_and_login(
     tmp_path: Path,
 ) -> None:
-    context, ca = tls_context(tmp_path)
-    mailbox = Mailbox()
-    smtp = tls_mail_server(mailbox, context)
-    try:
-        with ThreadedIls(tmp_path / "ils.sqlite") as ils:
-            config = make_gateway_config(tmp_path / "gw", ils.port, "sqlite:///gateway.sqlite")
-            mail_config(config, smtp.port, ca)
-            (config.parent / "console.toml").write_text(
-                "[alerts]\noffline_minutes = 1\ncheck_seconds = 0.3\n"
-                f'[alerts.libraries]\n"{TROMSO}" = ["tromso@test.invalid"]\n'
-            )
-            route = mail_route(load_console_settings(load(config)), load(config))
-            assert route is not None and route[0].tls == "starttls" and route[1] == SMTP_PASSWORD
-            process = GatewayProcess(config).start()
-            try:
-                site = ConsoleSite(process.url, config, mailbox)  # type: ignore[arg-type]
-                site.enroll(TROMSO, "Tromsø 9")
-                site.heartbeat("Tromsø 9", printer="paper_out")
-                deadline = time.monotonic() + 20
-                while not mailbox.messages and time.monotonic() < deadline:
-                    time.sleep(0.1)
-            finally:
-                process.stop()
-    finally:
-        smtp.stop()
+    with mail_gateway_config(tmp_path) as (config, mailbox, _ils):
+        (config.parent / "console.toml").write_text(
+            "[alerts]\noffline_minutes = 1\ncheck_seconds = 0.3\n"
+            f'[alerts.libraries]\n"{TROMSO}" = ["tromso@test.invalid"]\n'
+        )
+        route = mail_route(load_console_settings(load(config)), load(config))
+        assert route is not None and route[0].tls == "starttls" and route[1] == SMTP_PASSWORD
+        process = GatewayProcess(config).start()
+        try:
+            site = ConsoleSite(process.url, config, mailbox)  # type: ignore[arg-type]
+            site.enroll(TROMSO, "Tromsø 9")
+            site.heartbeat("Tromsø 9", printer="paper_out")
+            deadline = time.monotonic() + 20
+            while not mailbox.messages and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            process.stop()
     assert mailbox.messages, "no alert arrived at the TLS server that wants a login"
     alert = mailbox.messages[0]
     assert "Tromsø 9" in str(alert["Subject"]) and "paper_out" in str(alert["Subject"])

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import re
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -16,7 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.gateway.servers import free_port
+from tests.gateway.servers import ThreadedIls, free_port, make_gateway_config
 from tests.pki import make_cert, write_pem
 
 TROMSO = "2190000"
@@ -88,3 +90,19 @@ def mail_config(path: Path, smtp_port: int, ca_file: str) -> None:
         f'password_file = "secrets/smtp.password"\nca_file = "{ca_file}"\ntimeout = 10\n'
     )
     path.write_text(text, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def mail_gateway_config(folder: Path) -> Iterator[tuple[Path, Mailbox, ThreadedIls]]:
+    """A demo library system on TCP, the STARTTLS-and-login mail server, and a gateway configuration
+    (not started: the caller may add files beside it) whose `[mail]` reaches that server."""
+    context, ca = tls_context(folder)
+    mailbox = Mailbox()
+    smtp = tls_mail_server(mailbox, context)
+    try:
+        with ThreadedIls(folder / "ils.sqlite") as ils:
+            config = make_gateway_config(folder / "gw", ils.port, "sqlite:///gateway.sqlite")
+            mail_config(config, smtp.port, ca)
+            yield config, mailbox, ils
+    finally:
+        smtp.stop()

@@ -17,18 +17,15 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from kiosk.core import Action, ScreenName, SessionPolicy, Text
 from kiosk.demo import DemoEnvironment, handle_stack, log_in
 from kiosk.station import Observation, ReceiptEmailed
 from server_api.demo_ils.data import DEMO_PATRON_ID
-from tests.gateway.servers import GatewayProcess, ThreadedIls, enroll, make_gateway_config
+from tests.gateway.servers import GatewayProcess, ThreadedIls, enroll
 from tests.printer.mail_server import (
     Mailbox,
-    mail_config,
-    tls_context,
-    tls_mail_server,
+    mail_gateway_config,
 )
 
 TROMSO, HARSTAD = "2190000", "2190100"
@@ -39,7 +36,6 @@ ADDRESS = "maret.anne.sara@example.org"  # the demo ILS's BE for DEMO_PATRON_ID
 class Site:
     ils: ThreadedIls
     gateway: GatewayProcess
-    smtp: Controller
     mailbox: Mailbox
     config: Path
 
@@ -47,21 +43,12 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """One library system, gateway and mail server for the module (a gateway takes seconds to start)."""
-    tmp_path = tmp_path_factory.mktemp("email-receipts")
-    context, ca = tls_context(tmp_path)
-    mailbox = Mailbox()
-    smtp = tls_mail_server(mailbox, context)
-    try:
-        with ThreadedIls(tmp_path / "ils.sqlite") as ils:
-            config = make_gateway_config(tmp_path / "gw", ils.port, "sqlite:///gateway.sqlite")
-            mail_config(config, smtp.port, ca)
-            process = GatewayProcess(config, log_level="info").start()
-            try:
-                yield Site(ils, process, smtp, mailbox, config)
-            finally:
-                process.stop()
-    finally:
-        smtp.stop()
+    with mail_gateway_config(tmp_path_factory.mktemp("email-receipts")) as (config, mailbox, ils):
+        process = GatewayProcess(config, log_level="info").start()
+        try:
+            yield Site(ils, process, mailbox, config)
+        finally:
+            process.stop()
 
 
 @pytest.fixture(autouse=True)
