@@ -112,8 +112,8 @@ class VirtualCardClient:
         self._thread.start()
 
     def _connect(self, timeout: float) -> socket.socket:
-        """vpcd serves one card at a time and listens again only some moments after the last one left
-        (or after a probe of its port): a refusal within `timeout` is tried again."""
+        """vpcd listens with a backlog of 0 and accepts only on its next poll (about every 0.4 s), so while
+        a card that just left still waits in its queue a new one is refused: tried again within `timeout`."""
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -45,6 +45,18 @@ def _other_pcscd_running() -> bool:
     return False
 
 
+def _virtual_reader_listed() -> bool:
+    """pcscd lists a vpcd slot only after vpcd has bound its port, so no connection is needed to know it is
+    ready. A probe connection would be taken for a card: vpcd accepts one connection per poll (listen backlog
+    0), and while the probe waits in its queue every real card is refused. Slot 00 00 is the one on `port`
+    (00 01 is on port + 1); the driver takes the first slot it finds, which is this one."""
+    from smartcard.System import readers
+
+    with contextlib.suppress(Exception):  # pcscd's socket not there yet, or no readers
+        return any(str(name).startswith("Virtual PCD 00 00") for name in readers())
+    return False
+
+
 @pytest.fixture
 def vpcd_port(tmp_path_factory) -> Iterator[int]:
     # One pcscd per test: after a virtual card disconnects, vpcd does not always take a new one in the same
@@ -60,22 +72,20 @@ def vpcd_port(tmp_path_factory) -> Iterator[int]:
         f'FRIENDLYNAME "Virtual PCD"\nDEVICENAME /dev/null:0x{port:04X}\n'
         f"LIBPATH {VPCD}\nCHANNELID 0x{port:04X}\n"
     )
-    log = (conf / "pcscd.log").open("w")
+    # Not in the configuration directory: pcscd parses every file there and exits on one it cannot read.
+    log_path = tmp_path_factory.mktemp("pcscd") / "pcscd.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [pcscd, "--foreground", "--config", str(conf)], stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 20
+        while not _virtual_reader_listed():
             if process.poll() is not None:
-                pytest.fail(
-                    f"pcscd exited with {process.returncode}: {(conf / 'pcscd.log').read_text()[-2000:]}"
-                )
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
+                pytest.fail(f"pcscd exited with {process.returncode}: {log_path.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"pcscd never listed the vpcd reader: {log_path.read_text()[-2000:]}")
             time.sleep(0.1)
-        else:
-            pytest.fail("vpcd did not start listening")
         yield port
     finally:
         process.terminate()
