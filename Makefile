@@ -10,6 +10,8 @@ APT_PACKAGES := xvfb xauth libgl1 libegl1 libmtdev1 libgles2 fonts-dejavu-core e
 # bundles (signed with openssl, squashfs inside), the boot menu's syntax (grub-script-check) and its
 # choices (grub-emu).
 APT_PACKAGES += fdisk dosfstools mtools cloud-guest-utils rauc squashfs-tools openssl grub-common grub-emu
+# The boot test's own SSH helper against a port that never answers (tests/deploy/test_boot_updates.py).
+APT_PACKAGES += openssh-client
 # The staff console's browser tests (tests/console): Debian's Chromium, driven by Selenium.
 APT_PACKAGES += chromium chromium-driver
 

@@ -129,12 +129,19 @@ class Kiosk:
         )  # fmt: skip
 
     def ssh(self, command: str, *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return run(
-            ["ssh", "-i", str(self.key), "-p", str(self.ssh_port), "-o", "BatchMode=yes",
-             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-             "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", "technician@127.0.0.1", command],
-            timeout=timeout, check=False,
-        )  # fmt: skip
+        """The command's result; one that has not ended after `timeout` is a failure (exit 255, as ssh's
+        own), not an exception: a kiosk going down for a reboot accepts the connection, then never
+        answers, and the checks that wait for it to go down must see that as gone."""
+        args = ["ssh", "-i", str(self.key), "-p", str(self.ssh_port), "-o", "BatchMode=yes",
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2",
+                "-o", "LogLevel=ERROR", "technician@127.0.0.1", command]  # fmt: skip
+        try:
+            return run(args, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as expired:
+            out = expired.stdout or ""
+            said = out if isinstance(out, str) else out.decode(errors="replace")
+            return subprocess.CompletedProcess(args, 255, said, f"ssh: no answer within {timeout:g}s")
 
     def wait_for_ssh(self, limit: float) -> float | None:
         start = time.monotonic()
