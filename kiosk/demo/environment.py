@@ -337,6 +337,12 @@ class DemoEnvironment:
                     changed.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(changed.wait(), 0.5)
+        except TimeoutError as error:  # say where the station stood, so a failed scenario can be read
+            screen = station.screen
+            message = screen.message.key if screen.message is not None else "no message"
+            raise TimeoutError(
+                f"after {timeout:g}s the station still shows {screen.name.value} ({message})"
+            ) from error
         finally:
             station.remove_observer(on_record)
         return station.screen
