@@ -42,8 +42,11 @@ WORDS = {
 
 
 def wanted(kiosk: KioskState, offline_minutes: float) -> set[str]:
+    """The alerts this kiosk calls for. Offline: no heartbeat for `offline_minutes`, counted from its
+    enrolment while it has sent none (a kiosk just enrolled is not yet missing)."""
     kinds = {ALERTING[p] for p in kiosk.problems if p in ALERTING}
-    if kiosk.seen_at is None or kiosk.seen_at < utcnow() - timedelta(minutes=offline_minutes):
+    last_heard = kiosk.seen_at or kiosk.enrolled_at
+    if last_heard is None or last_heard < utcnow() - timedelta(minutes=offline_minutes):
         kinds.add("offline")
     return kinds
 

@@ -55,6 +55,7 @@ class KioskState:
     open_tasks: int
     security_tasks: int
     out_of_order: str | None  # the message, when a technician put it out of order
+    enrolled_at: datetime | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -132,7 +133,14 @@ def fleet(
 ) -> list[KioskState]:
     """The kiosks `viewer` may see (optionally one library or one kiosk), problems first."""
     query = (
-        select(devices.c.id, devices.c.library, devices.c.name, heartbeats.c.received_at, heartbeats.c.report)
+        select(
+            devices.c.id,
+            devices.c.library,
+            devices.c.name,
+            devices.c.created_at,
+            heartbeats.c.received_at,
+            heartbeats.c.report,
+        )
         .select_from(devices.outerjoin(heartbeats, heartbeats.c.device_id == devices.c.id))
         .where(devices.c.revoked_at.is_(None), visible(viewer, devices.c.library))
     )
@@ -162,6 +170,7 @@ def fleet(
             open_tasks=counts.get(row.id, (0, 0))[0],
             security_tasks=counts.get(row.id, (0, 0))[1],
             out_of_order=stopped.get(row.id),
+            enrolled_at=row.created_at,
         )
         kiosk.problems = problems_of(kiosk, now, offline_after)
         kiosks.append(kiosk)

@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 import threading
 import time
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from server_api.console.alerts import send_round
 from server_api.console.settings import load_console_settings
 from server_api.console.tables import alerts
 from server_api.gateway.config import load
+from server_api.gateway.devices import utcnow
+from server_api.gateway.schema import devices
 from server_api.gateway.storage import open_engine
 from tests.console.conftest import TROMSO, ConsoleSite, unique
 
@@ -39,9 +42,11 @@ def rounds_beside_the_gateway(site: ConsoleSite) -> None:
 def test_problems_come_first_and_alerts_are_mailed_once_and_closed_when_fixed(
     console_site: ConsoleSite,
 ) -> None:
-    silent, no_paper = unique("Stille"), unique("Tom")
+    silent, no_paper, new = unique("Stille"), unique("Tom"), unique("Ny")
     console_site.enroll(TROMSO, silent)  # never sends a heartbeat: offline
     console_site.enroll(TROMSO, no_paper)
+    console_site.enroll(TROMSO, new)  # enrolled just now, no heartbeat yet: shown offline, not mailed yet
+    _enrolled_minutes_ago(console_site, silent, 2)  # offline_minutes is 1 here
     console_site.heartbeat(no_paper, printer="paper_out", conflicts=2)
     console_site.heartbeat("Tromsø 1")  # (its last one may be older than offline_after by now)
     rival = threading.Thread(target=rounds_beside_the_gateway, args=(console_site,))  # a second process
@@ -78,6 +83,18 @@ def test_problems_come_first_and_alerts_are_mailed_once_and_closed_when_fixed(
     engine.dispose()
     time.sleep(1.2)  # two more rounds: no second mail for the same alert
     subjects = [str(m["Subject"]) for m in console_site.mailbox.messages]
-    # (an "offline" mail may have gone out in the moment between its enrollment and its first heartbeat)
     assert sum(no_paper in s and "paper_out" in s for s in subjects) == 1, subjects
     assert sum(silent in s and "offline" in s for s in subjects) == 1, subjects
+    assert not any(new in s for s in subjects), subjects  # not yet missing for offline_minutes
+
+
+def _enrolled_minutes_ago(site: ConsoleSite, kiosk: str, minutes: float) -> None:
+    """As if `kiosk` had been enrolled `minutes` ago (and never heard from since)."""
+    engine = site.engine()
+    with engine.begin() as db:
+        db.execute(
+            update(devices)
+            .where(devices.c.id == site.ids[kiosk])
+            .values(created_at=utcnow() - timedelta(minutes=minutes))
+        )
+    engine.dispose()
