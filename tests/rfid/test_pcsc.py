@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -25,16 +26,58 @@ from drivers.rfid.pcsc import AfiNotSupported, PcscReader
 from drivers.rfid.vicc15693 import VirtualCardClient, VirtualTag
 from drivers.tags.iso28560_3 import DanishTag, decode, encode
 
+# pcscd has one socket per machine (/run/pcscd/pcscd.comm): with pytest-xdist these tests share one worker
+# (`--dist loadgroup` in the Makefile), one pcscd at a time.
+pytestmark = pytest.mark.xdist_group("pcscd")
+
 VPCD = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 SOCKET = Path("/run/pcscd/pcscd.comm")
 UID = bytes.fromhex("E004015012345678")
 CARD = encode(DanishTag(8, 1, 1, "219000000001", "NO", "2190000"))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _free_port_pair() -> int:
+    """A port P with P + 1 free too (vpcd's two slots), below the kernel's ephemeral range, so that no
+    outgoing connection of another test process can be given P as its own port meanwhile."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.Random().sample(range(20000, max(20010, low - 2)), 50):
+        try:
+            with socket.socket() as first, socket.socket() as second:
+                first.bind(("0.0.0.0", port))
+                second.bind(("0.0.0.0", port + 1))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free pair of ports for vpcd")
+
+
+def _listening(port: int) -> bool:
+    """Whether something listens on `port`, read from /proc (a connection would be taken for a card)."""
+    wanted = f":{port:04X}"
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[1].endswith(wanted) and fields[3] == "0A":  # 0A: LISTEN
+                    return True
+    return False
+
+
+class _Card(VirtualCardClient):
+    """The virtual tag's client; a card vpcd refuses fails with pcscd's log and whether vpcd listens."""
+
+    def __init__(self, port: int, log: Path) -> None:
+        super().__init__(port)
+        self.log = log
+
+    def insert(self, tag: VirtualTag, timeout: float = 10.0) -> None:
+        try:
+            super().insert(tag, timeout)
+        except ConnectionRefusedError as error:
+            raise AssertionError(
+                f"vpcd refused the card on port {self.port} for {timeout:g}s (listening: "
+                f"{_listening(self.port)}); pcscd's log:\n{self.log.read_text(errors='replace')[-3000:]}"
+            ) from error
 
 
 def _other_pcscd_running() -> bool:
@@ -58,7 +101,7 @@ def _virtual_reader_listed() -> bool:
 
 
 @pytest.fixture
-def vpcd_port(tmp_path_factory) -> Iterator[int]:
+def vpcd(tmp_path_factory) -> Iterator[tuple[int, Path]]:
     # One pcscd per test: after a virtual card disconnects, vpcd does not always take a new one in the same
     # pcscd run (seen with vsmartcard 3.3 / pcsc-lite 1.9.9), and a fresh daemon keeps the tests independent.
     pcscd = shutil.which("pcscd") or ("/usr/sbin/pcscd" if Path("/usr/sbin/pcscd").exists() else None)
@@ -66,7 +109,7 @@ def vpcd_port(tmp_path_factory) -> Iterator[int]:
         pytest.skip("pcscd and vsmartcard-vpcd are not installed (make test installs them)")
     if _other_pcscd_running():
         pytest.skip("another pcscd owns /run/pcscd/pcscd.comm; this test needs its own with the vpcd reader")
-    port = _free_port()
+    port = _free_port_pair()
     conf = tmp_path_factory.mktemp("reader.conf.d")
     (conf / "vpcd").write_text(
         f'FRIENDLYNAME "Virtual PCD"\nDEVICENAME /dev/null:0x{port:04X}\n'
@@ -76,17 +119,17 @@ def vpcd_port(tmp_path_factory) -> Iterator[int]:
     log_path = tmp_path_factory.mktemp("pcscd") / "pcscd.log"
     log = log_path.open("w")
     process = subprocess.Popen(
-        [pcscd, "--foreground", "--config", str(conf)], stdout=log, stderr=subprocess.STDOUT
+        [pcscd, "--foreground", "--debug", "--config", str(conf)], stdout=log, stderr=subprocess.STDOUT
     )
     try:
         deadline = time.monotonic() + 20
-        while not _virtual_reader_listed():
+        while not (_virtual_reader_listed() and _listening(port)):
             if process.poll() is not None:
                 pytest.fail(f"pcscd exited with {process.returncode}: {log_path.read_text()[-2000:]}")
             if time.monotonic() > deadline:
                 pytest.fail(f"pcscd never listed the vpcd reader: {log_path.read_text()[-2000:]}")
             time.sleep(0.1)
-        yield port
+        yield port, log_path
     finally:
         process.terminate()
         try:
@@ -98,8 +141,13 @@ def vpcd_port(tmp_path_factory) -> Iterator[int]:
 
 
 @pytest.fixture
-def card(vpcd_port: int) -> Iterator[VirtualCardClient]:
-    client = VirtualCardClient(vpcd_port)
+def vpcd_port(vpcd: tuple[int, Path]) -> int:
+    return vpcd[0]
+
+
+@pytest.fixture
+def card(vpcd: tuple[int, Path]) -> Iterator[VirtualCardClient]:
+    client = _Card(*vpcd)
     yield client
     client.remove()
 
