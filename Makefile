@@ -55,8 +55,12 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two pytest workers by default (pytest-xdist): most tests wait on processes, sockets and timeouts, so
+# one worker's waits overlap the other's work. Tests that share something machine-wide (pcscd's one
+# socket) are an xdist_group and run on one worker. PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 # The runs of many minutes: 1,000 kills of a working station (about 17 min), and what else is marked `long`.
 test-long: $(STAMP)
