@@ -56,11 +56,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # Two pytest workers by default (pytest-xdist): most tests wait on processes, sockets and timeouts, so
-# one worker's waits overlap the other's work. Tests that share something machine-wide (pcscd's one
-# socket) are an xdist_group and run on one worker. PYTEST_WORKERS=0 runs them in this process.
+# one worker's waits overlap the other's work. A test file runs on one worker (--dist loadfile), so the
+# tests of a file that share something machine-wide (pcscd's one socket) never run at once.
+# PYTEST_WORKERS=0 runs everything in this process.
 PYTEST_WORKERS ?= 2
 test: $(STAMP) lint typecheck
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 # The runs of many minutes: 1,000 kills of a working station (about 17 min), and what else is marked `long`.
 test-long: $(STAMP)
