@@ -28,7 +28,8 @@ from drivers.tags.iso28560_3 import DanishTag, decode, encode
 
 # pcscd has one socket per machine (/run/pcscd/pcscd.comm), so these tests must never run at once: with
 # pytest-xdist a file's tests stay on one worker (`--dist loadfile` in the Makefile), and no other file
-# starts a pcscd. (xdist_group marks are not honoured by pytest-xdist 3.8 under pytest 9: tried.)
+# starts a pcscd. (`--dist loadgroup` with xdist_group marks does not group under pytest 9.2:
+# pytest-dev/pytest-xdist#1386, seen here with pytest-xdist 3.8.)
 
 VPCD = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 SOCKET = Path("/run/pcscd/pcscd.comm")
