@@ -4,7 +4,6 @@ its arguments and of a foreign build's qemu-user."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -165,6 +164,30 @@ def foreign() -> tuple[str, str]:
     return arch, {"arm64": "qemu-aarch64", "amd64": "qemu-x86_64"}[arch]
 
 
+# What build.sh runs before and during its checks, which this machine has (`make test` installs them).
+SHELL_TOOLS = ("python3", "dpkg", "grep", "dirname", "id", "bash", "env")
+# What it only looks for: the image's tools, which `make test` does not install (mmdebstrap, e2fsprogs...).
+IMAGE_TOOLS = ("mmdebstrap", "sfdisk", "mkfs.vfat", "mcopy", "mmd", "mkfs.ext4", "openssl")
+
+
+def build_tools(folder: Path) -> str:
+    """A PATH of this machine's shell tools and the image tools build.sh looks for, with a stand-in for
+    each image tool missing here, so that a foreign build's checks are reached on any machine; no
+    arch-test, whose absence is one of those checks."""
+    tools = folder / "bin"
+    tools.mkdir()
+    for tool in SHELL_TOOLS + IMAGE_TOOLS:
+        found = shutil.which(tool)
+        if found is not None:
+            (tools / tool).symlink_to(found)
+        elif tool in IMAGE_TOOLS:
+            (tools / tool).write_text(f"#!/bin/sh\necho 'stand-in for {tool}: not installed' >&2\nexit 1\n")
+            (tools / tool).chmod(0o700)
+        else:
+            raise AssertionError(f"{tool} is missing: make test installs it")
+    return str(tools)
+
+
 REGISTERED = "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: {flags}\noffset 0\n"
 
 
@@ -185,7 +208,7 @@ def test_a_foreign_build_says_what_qemu_user_lacks(
     for name, text in binfmt.items():
         (tmp_path / name.format(qemu=qemu)).write_text(text)
     done = subprocess.run([str(BUILD), "--arch", arch, "--check"], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "KIOSK_BINFMT_DIR": str(tmp_path)})  # fmt: skip
+                          env={"PATH": build_tools(tmp_path), "KIOSK_BINFMT_DIR": str(tmp_path)})  # fmt: skip
     assert done.returncode == 1 and message.format(qemu=qemu) in done.stderr, done.stderr
 
 
@@ -193,17 +216,8 @@ def test_a_foreign_build_needs_arch_test_to_run(tmp_path: Path) -> None:
     arch, qemu = foreign()
     (tmp_path / "status").write_text("enabled\n")
     (tmp_path / qemu).write_text(REGISTERED.format(flags="PF"))
-    tools = tmp_path / "bin"  # this machine's tools, but no arch-test
-    tools.mkdir()
-    needed = ("mmdebstrap", "sfdisk", "mkfs.vfat", "mcopy", "mmd", "mkfs.ext4", "openssl", "python3", "dpkg",
-              "grep", "dirname", "id", "bash", "env")  # fmt: skip
-    for tool in needed:
-        found = shutil.which(tool)
-        if found is None:
-            pytest.skip(f"{tool} is not installed here")
-        (tools / tool).symlink_to(found)
     done = subprocess.run([str(BUILD), "--arch", arch, "--check"], capture_output=True, text=True, timeout=60,
-                          env={"PATH": str(tools), "KIOSK_BINFMT_DIR": str(tmp_path)})  # fmt: skip
+                          env={"PATH": build_tools(tmp_path), "KIOSK_BINFMT_DIR": str(tmp_path)})  # fmt: skip
     assert (
         done.returncode == 1
         and "needs arch-test" in done.stderr

@@ -8,8 +8,10 @@ from tests.gateway.fuzz import fuzz
 
 
 def test_fuzzing_the_openapi_finds_no_server_error() -> None:
-    result = fuzz(argparse.Namespace(examples=3, phases="fuzzing", seed=7, timeout=240))
-    assert result["cases"] >= 45
+    # The coverage phase tests every operation in turn, so none is left out; the fuzzing phase alone
+    # draws operations at random across its workers and left one of the 24 untested on a busy machine.
+    result = fuzz(argparse.Namespace(examples=3, phases="coverage,fuzzing", seed=7, timeout=240))
+    assert result["cases"] >= 1000
     assert result["server_errors"] == 0, result["runs"]
     assert result["internal_errors_logged"] == 0
     # the kiosks' 18 and the console's 6 (/v1/console: configuration, its report, commands, tasks)
