@@ -9,6 +9,7 @@ the `Reader` protocol, the `Printer` protocol.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 from collections.abc import Callable
@@ -325,9 +326,11 @@ class DemoEnvironment:
         assert self.station is not None
         station = self.station
         changed = asyncio.Event()
+        shown: collections.deque[str] = collections.deque(maxlen=8)  # the way it got there, for the error
 
         def on_record(observation: Observation) -> None:
             if isinstance(observation, ScreenShown):
+                shown.append(_screen_and_message(observation.screen))
                 changed.set()
 
         station.add_observer(on_record)
@@ -337,11 +340,11 @@ class DemoEnvironment:
                     changed.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(changed.wait(), 0.5)
-        except TimeoutError as error:  # say where the station stood, so a failed scenario can be read
-            screen = station.screen
-            message = screen.message.key if screen.message is not None else "no message"
+        except TimeoutError as error:  # say where the station stood and how it got there
+            way = " -> ".join(shown) or "no screen change"
             raise TimeoutError(
-                f"after {timeout:g}s the station still shows {screen.name.value} ({message})"
+                f"after {timeout:g}s the station still shows {_screen_and_message(station.screen)};"
+                f" the screens it showed meanwhile (last 8): {way}"
             ) from error
         finally:
             station.remove_observer(on_record)
@@ -384,3 +387,7 @@ def _gateway_link(settings: DemoSettings, url: str, token: str) -> GatewayLink:
     # The gateway waits up to its SIP2 timeout for the library system, and asks again once.
     client = HttpCirculation(GatewaySettings(url, token=token, timeout=max(15.0, 3 * settings.sip2_timeout)))
     return GatewayLink(client, heartbeat_interval=max(5.0, settings.probe_interval))
+
+
+def _screen_and_message(screen: Screen) -> str:
+    return f"{screen.name.value} ({screen.message.key if screen.message is not None else 'no message'})"

@@ -1,0 +1,23 @@
+"""A scripted wait that runs out says where the station stood and the screens that led there, so a
+scenario that failed on a busy machine can be read from its error alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk.core.screens import ScreenName
+from kiosk.demo.environment import DemoEnvironment
+
+
+async def test_a_wait_that_runs_out_names_the_screen_and_the_way_there(tmp_path: Path) -> None:
+    async with DemoEnvironment(tmp_path) as env:
+        assert env.station is not None
+        await env.station.settle()
+        env.place_patron_card()
+        with pytest.raises(TimeoutError) as raised:
+            await env.wait_for(lambda s: s.name is ScreenName.RECEIPT, timeout=3.0)
+    said = str(raised.value)
+    assert said.startswith("after 3s the station still shows pin (")
+    assert "the screens it showed meanwhile (last 8): " in said and "pin (" in said.split("meanwhile")[1]
