@@ -322,21 +322,30 @@ class DemoEnvironment:
     # ------------------------------------------------------------ scripted use
 
     async def wait_for(self, predicate: Callable[[Screen], bool], timeout: float = 10.0) -> Screen:
-        """Wait until the station shows a screen for which `predicate` holds (bounded)."""
+        """Wait until the station shows a screen for which `predicate` holds (bounded), and return that
+        screen. Every screen shown meanwhile is checked, not only the one up when this task wakes: on a
+        busy machine a screen that stays up for one tick (a "no answer" on the welcome screen, whose
+        message a goodbye time of 0 clears at the next tick) would otherwise be missed."""
         assert self.station is not None
         station = self.station
         changed = asyncio.Event()
+        unseen: list[Screen] = []
         shown: collections.deque[str] = collections.deque(maxlen=8)  # the way it got there, for the error
 
         def on_record(observation: Observation) -> None:
             if isinstance(observation, ScreenShown):
+                unseen.append(observation.screen)
                 shown.append(_screen_and_message(observation.screen))
                 changed.set()
 
         station.add_observer(on_record)
         try:
             async with asyncio.timeout(timeout):
-                while not predicate(station.screen):
+                while True:
+                    for screen in [*unseen, station.screen]:
+                        if predicate(screen):
+                            return screen
+                    unseen.clear()
                     changed.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(changed.wait(), 0.5)
@@ -348,7 +357,6 @@ class DemoEnvironment:
             ) from error
         finally:
             station.remove_observer(on_record)
-        return station.screen
 
 
 async def _open_circulation(env: DemoEnvironment, host: str, port: int) -> Circulation:
