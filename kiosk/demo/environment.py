@@ -322,10 +322,8 @@ class DemoEnvironment:
     # ------------------------------------------------------------ scripted use
 
     async def wait_for(self, predicate: Callable[[Screen], bool], timeout: float = 10.0) -> Screen:
-        """Wait until the station shows a screen for which `predicate` holds (bounded), and return that
-        screen. Every screen shown meanwhile is checked, not only the one up when this task wakes: on a
-        busy machine a screen that stays up for one tick (a "no answer" on the welcome screen, whose
-        message a goodbye time of 0 clears at the next tick) would otherwise be missed."""
+        """Wait (bounded) until the station shows a screen for which `predicate` holds; return it. Each
+        screen shown is checked, so one up for a tick only (a goodbye time of 0) is not missed."""
         assert self.station is not None
         station = self.station
         changed = asyncio.Event()

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core import Action
-from kiosk.core.screens import ScreenName
+from kiosk.core import Action, ScreenName
 from kiosk.demo.environment import DemoEnvironment
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy.tools import build_tools
 from tests.paths import ROOT
 
 INSTALL = ROOT / "deploy" / "image" / "install_venv.py"
@@ -139,12 +140,11 @@ def test_a_python_that_writes_other_byte_code_than_the_images_is_refused(tmp_pat
     assert "KIOSK_PIP_PYTHON=" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_the_build_says_when_its_python_cannot_fill_the_venv() -> None:
+def test_the_build_says_when_its_python_cannot_fill_the_venv(tmp_path: Path) -> None:
     build = ROOT / "deploy" / "image" / "build.sh"
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "KIOSK_PIP_PYTHON": "/bin/false"}
+    env = {"PATH": build_tools(tmp_path), "KIOSK_PIP_PYTHON": "/bin/false"}
+    host = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
     done = subprocess.run(
-        [str(build), "--arch", "amd64", "--check"], capture_output=True, text=True, timeout=60, env=env
+        [str(build), "--arch", host, "--check"], capture_output=True, text=True, timeout=60, env=env
     )
-    if "missing tools" in done.stderr:
-        pytest.skip(done.stderr.strip())
     assert done.returncode == 1 and "lacks pypa's installer or packaging" in done.stderr, done.stderr
