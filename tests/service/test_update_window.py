@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli import main
+from kiosk.files import write_atomically
 
 
 def report(run_dir: Path, *, idle: bool, pid: int | None = None, age: float = 0.0) -> None:
@@ -20,7 +21,9 @@ def report(run_dir: Path, *, idle: bool, pid: int | None = None, age: float = 0.
     at = datetime.now(UTC) - timedelta(seconds=age)
     state = {"patron_session": not idle, "idle": idle, "online": True, "reader_ok": True,
              "pid": pid or os.getpid(), "at": at.isoformat()}  # fmt: skip
-    (run_dir / "station-state.json").write_text(json.dumps(state))
+    # as the station writes it (kiosk.service.reporter): the check polls it meanwhile, and a file caught
+    # between its truncation and its text reads as no station at all
+    write_atomically(run_dir / "station-state.json", json.dumps(state), mode=0o644)
 
 
 def window(run_dir: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict[str, object]]:
