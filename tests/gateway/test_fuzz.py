@@ -14,7 +14,9 @@ def test_fuzzing_the_openapi_finds_no_server_error() -> None:
     assert result["cases"] >= 1000
     assert result["server_errors"] == 0, result["runs"]
     assert result["internal_errors_logged"] == 0
+    # the run itself went through: no request that failed to send, no error inside schemathesis
+    assert all(run["errors"] == 0 for run in result["runs"].values()), result["runs"]
     # the kiosks' 18 and the console's 6 (/v1/console: configuration, its report, commands, tasks)
     assert result["runs"]["kiosk"]["operations"] == 24 and result["runs"]["staff"]["operations"] == 5
-    # The staff pages, signed in: all 23 but signing out, less what schemathesis finds nothing to generate for
-    assert result["runs"]["console"]["operations"] >= 20
+    # the staff console's pages, signed in: all 24 but signing out (it would end the run's session)
+    assert result["runs"]["console"]["operations"] == 23
