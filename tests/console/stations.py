@@ -4,7 +4,6 @@ the heartbeat's interval compressed; and the waits their tests share."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +17,7 @@ from kiosk.credentials import hash_credential
 from kiosk.station import Station
 from server_api.demo_ils import DEMO_PATRON_ID, DEMO_PATRON_PIN
 from tests.console.conftest import TROMSO, ConsoleSite
+from tests.waiting import until
 
 LOCAL_PASSPHRASE = "lokal passfrase for skjermen"
 LOCAL_HASH = hash_credential(LOCAL_PASSPHRASE)
@@ -55,9 +55,7 @@ async def running(path: Path) -> AsyncIterator[Station]:
 
 
 async def eventually(what: Callable[[], object], timeout: float = 20.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not what():
-            await asyncio.sleep(0.05)
+    await until(what, timeout, every=0.05)
 
 
 async def fetched_twice(station: Station) -> None:

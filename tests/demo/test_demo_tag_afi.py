@@ -4,7 +4,6 @@ library system. Real demo environment: demo library system over SIP2, simulated 
 
 from __future__ import annotations
 
-import asyncio
 import stat
 from datetime import timedelta
 from pathlib import Path
@@ -12,15 +11,9 @@ from pathlib import Path
 from kiosk.core import AFI_IN_LIBRARY, AFI_ON_LOAN, Action, SessionPolicy, TaskKind
 from kiosk.demo import TAG_AFI_FILE, DemoEnvironment, finish_visit, handle_stack, log_in
 from server_api.demo_ils import data as demo
+from tests.waiting import until
 
 POLICY = SessionPolicy(goodbye_time=timedelta(0))
-
-
-async def until(what, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not (found := what()):
-            await asyncio.sleep(0.02)
-    return found
 
 
 def on_loan_at_start() -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,12 +21,7 @@ from kiosk.station import Station
 from server_api.demo_ils import data as demo_data
 from server_api.demo_ils.server import DemoIls
 from tests.service.systemd import FakeSystemd, station_config
-
-
-async def until(condition: Callable[[], bool], seconds: float = 10) -> None:
-    async with asyncio.timeout(seconds):
-        while not condition():
-            await asyncio.sleep(0.05)
+from tests.waiting import until
 
 
 @pytest.fixture

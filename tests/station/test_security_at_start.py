@@ -29,16 +29,10 @@ from server_api.circulation import Transaction
 from server_api.demo_ils import data as demo
 from server_api.demo_ils.server import DemoIls
 from tests.demo.kiosks import kiosk
+from tests.waiting import until
 
 POLICY = SessionPolicy(goodbye_time=timedelta(0))
 INSTANT = StationTiming(poll_interval=0.02)
-
-
-async def until(what, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not (found := what()):
-            await asyncio.sleep(0.02)
-    return found
 
 
 async def a_life_that_stops_before_the_write(workdir: Path, action: Action, item: str) -> None:

@@ -13,15 +13,9 @@ from kiosk.demo import DemoEnvironment, finish_visit, handle_stack, log_in
 from kiosk.journal import Journal, State
 from server_api.circulation import Transaction
 from server_api.demo_ils import data as demo_data
+from tests.waiting import until
 
 POLICY = SessionPolicy(goodbye_time=timedelta(0))
-
-
-async def until(what, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not (found := what()):
-            await asyncio.sleep(0.05)
-    return found
 
 
 async def test_a_security_write_the_last_run_left_unfinished_is_a_staff_task_naming_the_item(tmp_path: Path):

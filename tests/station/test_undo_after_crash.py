@@ -24,16 +24,10 @@ from kiosk.core import (
 from kiosk.demo import DemoEnvironment, ils_events, log_in
 from kiosk.journal import State
 from server_api.demo_ils import data as demo
+from tests.waiting import until
 
 UNDO = SessionPolicy(goodbye_time=timedelta(0), security_failure=SecurityFailurePolicy.UNDO)
 ITEM = demo.DEMO_BORROW_ITEMS[0]
-
-
-async def until(what, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not (found := what()):
-            await asyncio.sleep(0.02)
-    return found
 
 
 def applied(workdir: Path) -> list[str]:
