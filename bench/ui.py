@@ -59,25 +59,17 @@ START = "BENCH_UI_STARTED"  # the parent's monotonic clock at Popen, for the chi
 
 @contextlib.contextmanager
 def xvfb(size: tuple[int, int] = SIZE) -> Iterator[str]:
-    """A private Xvfb; yields its DISPLAY."""
+    """A private Xvfb (`tests/ui/xvfb.py`, as the UI tests use); yields its DISPLAY."""
     if shutil.which("Xvfb") is None:
         raise SystemExit("Xvfb is not installed (apt-get install xvfb)")
-    number = next(n for n in range(150, 400) if not Path(f"/tmp/.X11-unix/X{n}").exists())
-    proc = subprocess.Popen(
-        ["Xvfb", f":{number}", "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # here, not at the top: a child may run another checkout's code (BENCH_UI_CODE), without this module
+    from tests.ui.xvfb import XvfbFailed, private_xvfb
+
     try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{number}").exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"Xvfb :{number} did not start")
-            time.sleep(0.05)
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        with private_xvfb(size) as display:
+            yield display
+    except XvfbFailed as failed:
+        raise SystemExit(str(failed)) from failed
 
 
 def child(
